@@ -1,0 +1,1 @@
+//! epcis (to be written).

@@ -1,0 +1,1 @@
+//! gs1 (to be written).

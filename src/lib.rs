@@ -1,0 +1,29 @@
+//! # TraceDesk
+//!
+//! A pharmacy receiving-desk kiosk. A clerk scans every saleable unit's GS1 DataMatrix; TraceDesk
+//! answers locally and offline whether the unit is genuine and expected, records an EPCIS 2.0 event
+//! for every receipt or failure, and syncs those events upstream when the network is back.
+//!
+//! ## Layers
+//!
+//! Data flows one way: **scan -> parse -> verify -> record -> sync**.
+//!
+//! - Pure core (values in, values out; no I/O, no clock, no threads):
+//!   [`gs1`] (turning scanner bytes into validated identifiers), [`verify`] (verdict rules),
+//!   [`epcis`] (EPCIS 2.0 events and their CBV 2.0 hash IDs).
+//! - Adapters around the core, each owning one kind of I/O:
+//!   [`store`] (SQLite), [`scanner`] (serial and keyboard-wedge scanners), [`camera`]
+//!   (DataMatrix decoding from images and webcams), [`sync`] (the EPCIS capture client).
+//! - Edges: [`ui`] (the egui kiosk) and [`cli`] (the command line).
+//!
+//! Nothing in the core imports egui, rusqlite, serialport or reqwest.
+
+pub mod camera;
+pub mod cli;
+pub mod epcis;
+pub mod gs1;
+pub mod scanner;
+pub mod store;
+pub mod sync;
+pub mod ui;
+pub mod verify;

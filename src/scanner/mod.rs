@@ -1,0 +1,1 @@
+//! scanner (to be written).
