@@ -1,0 +1,633 @@
+//! GS1 element strings: `(AI)value` pairs, in the raw form a barcode carries (FNC1 sent as GS,
+//! 0x1D) and in the bracketed human-readable form.
+//!
+//! Splitting a raw element string is where a wrong guess would hurt a patient: a lot number that
+//! swallows the serial after it because a separator was lost. So the splitter follows the
+//! standard to the letter (predefined-length AIs need no separator; every other value runs to GS
+//! or the end) and a value longer than its AI allows is an error, never silently cut.
+
+use super::ai::{self, AiDef, Cset};
+use super::error::{ErrorCode, Gs1Error};
+use super::lint::{self, Linter};
+use std::fmt;
+
+/// The GS1 separator (FNC1 as transmitted).
+pub const GS: u8 = 0x1D;
+
+/// An Application Identifier: two to four digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ai {
+    digits: [u8; 4],
+    len: u8,
+}
+
+impl Ai {
+    /// An AI from its digits; `None` unless 2 to 4 ASCII digits.
+    pub fn new(digits: &[u8]) -> Option<Ai> {
+        if !(2..=4).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut buf = [0u8; 4];
+        buf.get_mut(..digits.len())?.copy_from_slice(digits);
+        Some(Ai {
+            digits: buf,
+            len: digits.len() as u8,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Built from ASCII digits only, so this cannot fail; fall back to "" rather than panic.
+        std::str::from_utf8(self.digits.get(..self.len as usize).unwrap_or_default()).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for Ai {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ai({})", self.as_str())
+    }
+}
+
+impl fmt::Display for Ai {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One AI with its value, as found in the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    pub ai: Ai,
+    pub value: String,
+    /// `None` for an unknown AI accepted under [`Rules::permit_unknown_ais`].
+    pub def: Option<&'static AiDef>,
+}
+
+/// Which checks apply. The defaults are the strict ones a pharmacy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Accept AIs that are not allocated (their values are only checked against CSET 82).
+    pub permit_unknown_ais: bool,
+    /// Check required and exclusive AI pairs (a serial needs a GTIN...).
+    pub check_associations: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            permit_unknown_ais: false,
+            check_associations: true,
+        }
+    }
+}
+
+fn printable(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            GS => "<GS>".to_string(),
+            0x20..=0x7E => (b as char).to_string(),
+            _ => format!("<{b:02X}>"),
+        })
+        .collect()
+}
+
+/// Read one AI at the start of `data`: its digits and definition.
+fn read_ai(data: &[u8], rules: &Rules) -> Result<(Ai, Option<&'static AiDef>), Gs1Error> {
+    let Some(len) = data.get(..2).and_then(ai::ai_length) else {
+        let shown = printable(data.get(..data.len().min(4)).unwrap_or_default());
+        return Err(Gs1Error::new(
+            ErrorCode::UnknownAi,
+            format!("no GS1 Application Identifier starts with \"{shown}\""),
+        ));
+    };
+    let digits = data.get(..len).filter(|d| d.iter().all(u8::is_ascii_digit));
+    let Some(ai) = digits.and_then(Ai::new) else {
+        return Err(Gs1Error::new(
+            ErrorCode::TruncatedAi,
+            format!(
+                "the data ends inside an Application Identifier (\"{}\")",
+                printable(data)
+            ),
+        ));
+    };
+    match ai::lookup(ai.as_str()) {
+        Some(def) => Ok((ai, Some(def))),
+        None if rules.permit_unknown_ais => Ok((ai, None)),
+        None => Err(Gs1Error::new(
+            ErrorCode::UnknownAi,
+            format!("({ai}) is not a GS1 Application Identifier"),
+        )),
+    }
+}
+
+/// Split a raw element string (FNC1 as GS) into elements. A leading and a trailing GS are
+/// tolerated. Stops at the first structural error: past it, field boundaries are unknowable.
+pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
+    let mut rest = data.strip_prefix(&[GS]).unwrap_or(data);
+    if rest.is_empty() {
+        return Err(Gs1Error::new(ErrorCode::EmptyScan, "the scan holds no data"));
+    }
+    let mut elements = Vec::with_capacity(4);
+    while !rest.is_empty() {
+        let (ai, def) = read_ai(rest, rules)?;
+        let after_ai = rest.get(ai.as_str().len()..).unwrap_or_default();
+        let (value, next) = match def.filter(|d| d.predefined) {
+            Some(def) => {
+                let (len, _) = def.length_bounds();
+                let Some(value) = after_ai.get(..len) else {
+                    return Err(Gs1Error::new(
+                        ErrorCode::ValueTooShort,
+                        format!(
+                            "({ai}) {} needs {len} characters, the data has only {}",
+                            def.title,
+                            after_ai.len()
+                        ),
+                    ));
+                };
+                let next = after_ai.get(len..).unwrap_or_default();
+                (value, next.strip_prefix(&[GS]).unwrap_or(next))
+            }
+            None => match after_ai.iter().position(|&b| b == GS) {
+                Some(end) => (
+                    after_ai.get(..end).unwrap_or_default(),
+                    after_ai.get(end + 1..).unwrap_or_default(),
+                ),
+                None => (after_ai, &[][..]),
+            },
+        };
+        if value.contains(&GS) {
+            return Err(Gs1Error::new(
+                ErrorCode::InvalidCharacter,
+                format!("({ai}) has a separator (GS) inside its fixed-length value"),
+            ));
+        }
+        if let Some(def) = def {
+            let (_, max) = def.length_bounds();
+            if value.len() > max {
+                return Err(Gs1Error::new(
+                    ErrorCode::ValueTooLong,
+                    format!(
+                        "({ai}) {} may hold at most {max} characters but runs to {} (\"{}\"): \
+                         a separator (FNC1/GS) is probably missing, so the field boundary is unknown",
+                        def.title,
+                        value.len(),
+                        printable(value)
+                    ),
+                ));
+            }
+        }
+        let value = String::from_utf8(value.to_vec()).map_err(|_| {
+            Gs1Error::new(
+                ErrorCode::NonAsciiCharacter,
+                format!("({ai}) holds bytes that are not text"),
+            )
+        })?;
+        elements.push(Element { ai, value, def });
+        rest = next;
+    }
+    Ok(elements)
+}
+
+/// Parse the bracketed form `(01)09506000134352(10)ABC`; `\(` stands for a literal `(`.
+pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
+    let syntax = |msg: String| Gs1Error::new(ErrorCode::BracketSyntax, msg);
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return Err(Gs1Error::new(ErrorCode::EmptyScan, "the scan holds no data"));
+    }
+    let mut elements = Vec::with_capacity(4);
+    let mut pos = 0;
+    while pos < bytes.len() {
+        if bytes.get(pos) != Some(&b'(') {
+            return Err(syntax(format!(
+                "expected \"(\" to open an AI at position {}",
+                pos + 1
+            )));
+        }
+        let close = bytes
+            .get(pos + 1..)
+            .and_then(|r| r.iter().position(|&b| b == b')'))
+            .map(|i| pos + 1 + i)
+            .ok_or_else(|| syntax("an AI opened with \"(\" is never closed".into()))?;
+        let digits = bytes.get(pos + 1..close).unwrap_or_default();
+        let ai = Ai::new(digits).ok_or_else(|| {
+            Gs1Error::new(
+                ErrorCode::UnknownAi,
+                format!("\"({})\" is not an Application Identifier", printable(digits)),
+            )
+        })?;
+        let def = match ai::lookup(ai.as_str()) {
+            Some(def) => Some(def),
+            None if rules.permit_unknown_ais
+                && ai::ai_length(digits.get(..2).unwrap_or_default()) == Some(digits.len()) =>
+            {
+                None
+            }
+            None => {
+                return Err(Gs1Error::new(
+                    ErrorCode::UnknownAi,
+                    format!("({ai}) is not a GS1 Application Identifier"),
+                ));
+            }
+        };
+        let mut value = String::new();
+        let mut i = close + 1;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'\\' if bytes.get(i + 1) == Some(&b'(') => {
+                    value.push('(');
+                    i += 2;
+                }
+                b'(' => break,
+                _ => {
+                    value.push(b as char);
+                    i += 1;
+                }
+            }
+        }
+        if !text.is_ascii() {
+            return Err(Gs1Error::new(
+                ErrorCode::NonAsciiCharacter,
+                "the scan holds characters outside ASCII",
+            ));
+        }
+        if value.is_empty() {
+            return Err(Gs1Error::new(
+                ErrorCode::EmptyValue,
+                format!("({ai}) has no value"),
+            ));
+        }
+        elements.push(Element { ai, value, def });
+        pos = i;
+    }
+    Ok(elements)
+}
+
+fn cset_ok(cset: Cset, b: u8) -> bool {
+    match cset {
+        Cset::Numeric => b.is_ascii_digit(),
+        Cset::Cset82 => matches!(b, b'!' | b'"' | b'%'..=b'?' | b'A'..=b'Z' | b'_' | b'a'..=b'z'),
+        Cset::Cset39 => matches!(b, b'#' | b'-' | b'/' | b'0'..=b'9' | b'A'..=b'Z'),
+        Cset::Cset64 => matches!(b, b'-' | b'0'..=b'9' | b'A'..=b'Z' | b'_' | b'a'..=b'z' | b'='),
+    }
+}
+
+fn cset_name(cset: Cset) -> &'static str {
+    match cset {
+        Cset::Numeric => "digits only",
+        Cset::Cset82 => "GS1 character set 82",
+        Cset::Cset39 => "GS1 character set 39",
+        Cset::Cset64 => "GS1 character set 64",
+    }
+}
+
+/// Check one element's value against its AI: lengths, character sets, content checks.
+pub fn validate_value(element: &Element) -> Result<(), Gs1Error> {
+    let ai = element.ai;
+    let value = element.value.as_bytes();
+    let Some(def) = element.def else {
+        return match value.iter().position(|&b| !cset_ok(Cset::Cset82, b)) {
+            Some(i) => Err(bad_char(ai, value, i, Cset::Cset82)),
+            None => Ok(()),
+        };
+    };
+    if value.is_empty() {
+        return Err(Gs1Error::new(
+            ErrorCode::EmptyValue,
+            format!("({ai}) {} has no value", def.title),
+        ));
+    }
+    let (min, max) = def.length_bounds();
+    if value.len() < min {
+        return Err(Gs1Error::new(
+            ErrorCode::ValueTooShort,
+            format!(
+                "({ai}) {} needs {} characters, got {}",
+                def.title,
+                if min == max {
+                    min.to_string()
+                } else {
+                    format!("at least {min}")
+                },
+                value.len()
+            ),
+        ));
+    }
+    if value.len() > max {
+        return Err(Gs1Error::new(
+            ErrorCode::ValueTooLong,
+            format!(
+                "({ai}) {} may hold at most {max} characters, got {}",
+                def.title,
+                value.len()
+            ),
+        ));
+    }
+    let mut pos = 0;
+    for part in def.parts {
+        let remaining = value.len() - pos;
+        if remaining == 0 && part.optional {
+            break;
+        }
+        let take = if part.is_fixed() {
+            part.max as usize
+        } else {
+            remaining.min(part.max as usize)
+        };
+        let Some(component) = value.get(pos..pos + take) else {
+            return Err(Gs1Error::new(
+                ErrorCode::ValueTooShort,
+                format!("({ai}) {} is incomplete", def.title),
+            ));
+        };
+        if let Some(i) = component.iter().position(|&b| !cset_ok(part.cset, b)) {
+            return Err(bad_char(ai, value, pos + i, part.cset));
+        }
+        // Components are ASCII here, checked just above.
+        let text = std::str::from_utf8(component).unwrap_or_default();
+        for &linter in part.linters {
+            if let Err(e) = lint::lint(linter, text) {
+                return Err(lint_error(ai, def, linter, text, &e));
+            }
+        }
+        pos += take;
+    }
+    if pos < value.len() {
+        return Err(Gs1Error::new(
+            ErrorCode::ValueTooLong,
+            format!("({ai}) {} has extra characters at the end", def.title),
+        ));
+    }
+    Ok(())
+}
+
+fn bad_char(ai: Ai, value: &[u8], i: usize, cset: Cset) -> Gs1Error {
+    let shown = value.get(i).map(|&b| printable(&[b])).unwrap_or_default();
+    Gs1Error::new(
+        ErrorCode::InvalidCharacter,
+        format!(
+            "({ai}) has \"{shown}\" at position {}, outside {}",
+            i + 1,
+            cset_name(cset)
+        ),
+    )
+}
+
+fn lint_error(ai: Ai, def: &AiDef, linter: Linter, text: &str, e: &lint::LintError) -> Gs1Error {
+    let code = ErrorCode::from_lint(e.code);
+    let culprit = text.get(e.span.clone()).unwrap_or(text);
+    let what = match code {
+        ErrorCode::CheckDigit => "check digit is wrong".to_string(),
+        ErrorCode::InvalidDate => format!("\"{text}\" is not a valid date or time"),
+        _ => format!("\"{culprit}\" fails the {linter:?} check"),
+    };
+    Gs1Error::new(
+        code,
+        format!("({ai}) {}: {what} ({})", def.title, e.code.gs1_name()),
+    )
+}
+
+/// Check the message as a whole: repeated AIs agree, required AIs are present, exclusive AIs are
+/// not together. Returns every problem, not just the first.
+pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
+    let mut errors = Vec::new();
+    for (i, el) in elements.iter().enumerate() {
+        if let Some(prev) = elements.get(..i).and_then(|s| s.iter().find(|p| p.ai == el.ai))
+            && prev.value != el.value
+        {
+            errors.push(Gs1Error::new(
+                ErrorCode::DuplicateAi,
+                format!(
+                    "({}) appears twice with different values (\"{}\" and \"{}\")",
+                    el.ai, prev.value, el.value
+                ),
+            ));
+        }
+    }
+    if !rules.check_associations {
+        return errors;
+    }
+    let has = |pattern: &str| {
+        elements
+            .iter()
+            .any(|e| ai::matches_pattern(e.ai.as_str(), pattern))
+    };
+    let mut seen: Vec<Ai> = Vec::with_capacity(elements.len());
+    for el in elements {
+        let Some(def) = el.def else { continue };
+        if seen.contains(&el.ai) {
+            continue;
+        }
+        seen.push(el.ai);
+        for group in def.requires {
+            let satisfied = group
+                .iter()
+                .any(|alt| alt.split('+').all(|ai| has(ai)));
+            if !satisfied {
+                errors.push(Gs1Error::new(
+                    ErrorCode::MissingRequiredAi,
+                    format!(
+                        "({}) {} needs {} in the same barcode",
+                        el.ai,
+                        def.title,
+                        describe_alternatives(group)
+                    ),
+                ));
+            }
+        }
+        for pattern in def.excludes {
+            if let Some(other) = elements
+                .iter()
+                .find(|o| o.ai != el.ai && ai::matches_pattern(o.ai.as_str(), pattern))
+            {
+                // Report each pair once, from the first AI of the pair in the data.
+                let first_of_pair = elements
+                    .iter()
+                    .position(|e| e.ai == el.ai)
+                    .zip(elements.iter().position(|e| e.ai == other.ai))
+                    .is_some_and(|(a, b)| a < b);
+                let mutual = other.def.is_some_and(|d| {
+                    d.excludes
+                        .iter()
+                        .any(|p| ai::matches_pattern(el.ai.as_str(), p))
+                });
+                if first_of_pair || !mutual {
+                    errors.push(Gs1Error::new(
+                        ErrorCode::ExclusiveAis,
+                        format!("({}) and ({}) must not appear together", el.ai, other.ai),
+                    ));
+                }
+            }
+        }
+    }
+    errors
+}
+
+fn describe_alternatives(group: &[&str]) -> String {
+    let alts: Vec<String> = group
+        .iter()
+        .map(|alt| {
+            alt.split('+')
+                .map(|a| format!("({a})"))
+                .collect::<Vec<_>>()
+                .join(" with ")
+        })
+        .collect();
+    match alts.as_slice() {
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [] => String::new(),
+    }
+}
+
+/// The bracketed form of elements: `(01)09506000134352(21)ABC`, `(` in values escaped as `\(`.
+pub fn to_bracketed(elements: &[Element]) -> String {
+    let mut out = String::with_capacity(elements.iter().map(|e| e.value.len() + 6).sum());
+    for el in elements {
+        out.push('(');
+        out.push_str(el.ai.as_str());
+        out.push(')');
+        for c in el.value.chars() {
+            if c == '(' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The raw form of elements with FNC1 as GS, separators only where the standard needs them.
+pub fn to_raw(elements: &[Element]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, el) in elements.iter().enumerate() {
+        out.extend_from_slice(el.ai.as_str().as_bytes());
+        out.extend_from_slice(el.value.as_bytes());
+        let predefined = el.def.is_some_and(|d| d.predefined);
+        if !predefined && i + 1 < elements.len() {
+            out.push(GS);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Result<Vec<Element>, Gs1Error> {
+        split_raw(s.replace('^', "\x1d").as_bytes(), &Rules::default())
+    }
+
+    fn pairs(els: &[Element]) -> Vec<(String, String)> {
+        els.iter()
+            .map(|e| (e.ai.to_string(), e.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn predefined_length_ais_need_no_separator() {
+        let els = raw("010950600013435217261231102024A^21SER1").unwrap();
+        assert_eq!(
+            pairs(&els),
+            vec![
+                ("01".into(), "09506000134352".into()),
+                ("17".into(), "261231".into()),
+                ("10".into(), "2024A".into()),
+                ("21".into(), "SER1".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_separator_is_rejected_not_guessed() {
+        // A lot of 16 characters followed by 21 with no GS: "LOT1234567890123" + "21ABCDEFG"
+        let err = raw("010950600013435210LOT123456789012321ABCDEFG").unwrap_err();
+        assert_eq!(err.code, ErrorCode::ValueTooLong);
+        assert!(err.message.contains("separator"), "{}", err.message);
+    }
+
+    #[test]
+    fn leading_and_trailing_gs_are_tolerated() {
+        assert_eq!(raw("^0109506000134352^").unwrap().len(), 1);
+        assert_eq!(raw("^10ABC^").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn truncated_and_unknown_ais_fail_clearly() {
+        assert_eq!(raw("0109506").unwrap_err().code, ErrorCode::ValueTooShort);
+        assert_eq!(raw("891234").unwrap_err().code, ErrorCode::UnknownAi);
+        assert_eq!(raw("1").unwrap_err().code, ErrorCode::UnknownAi);
+        assert_eq!(raw("3106123456").unwrap_err().code, ErrorCode::UnknownAi);
+        assert_eq!(raw("").unwrap_err().code, ErrorCode::EmptyScan);
+        assert_eq!(raw("^").unwrap_err().code, ErrorCode::EmptyScan);
+    }
+
+    #[test]
+    fn bracketed_form_round_trips() {
+        let els = split_bracketed("(01)09506000134352(10)A\\(B(21)X", &Rules::default()).unwrap();
+        assert_eq!(els[1].value, "A(B");
+        assert_eq!(to_bracketed(&els), "(01)09506000134352(10)A\\(B(21)X");
+        assert_eq!(
+            split_bracketed("(01", &Rules::default()).unwrap_err().code,
+            ErrorCode::BracketSyntax
+        );
+        assert_eq!(
+            split_bracketed("(10)", &Rules::default()).unwrap_err().code,
+            ErrorCode::EmptyValue
+        );
+        assert_eq!(
+            split_bracketed("01)x", &Rules::default()).unwrap_err().code,
+            ErrorCode::BracketSyntax
+        );
+    }
+
+    #[test]
+    fn raw_form_puts_separators_only_after_variable_length_values() {
+        let els = split_bracketed("(01)09506000134352(10)AB(17)261231(21)S", &Rules::default())
+            .unwrap();
+        assert_eq!(to_raw(&els), b"010950600013435210AB\x1d1726123121S".to_vec());
+    }
+
+    #[test]
+    fn values_are_checked_against_their_ai() {
+        let check = |s: &str| {
+            let els = split_bracketed(s, &Rules::default()).unwrap();
+            els.iter().try_for_each(validate_value)
+        };
+        assert!(check("(10)ABC-1.2/3").is_ok());
+        assert_eq!(check("(10)AB C").unwrap_err().code, ErrorCode::InvalidCharacter);
+        assert_eq!(check("(01)0950600013435A").unwrap_err().code, ErrorCode::InvalidCharacter);
+        assert_eq!(check("(01)095060001343").unwrap_err().code, ErrorCode::ValueTooShort);
+        assert_eq!(
+            check("(10)123456789012345678901").unwrap_err().code,
+            ErrorCode::ValueTooLong
+        );
+    }
+
+    #[test]
+    fn associations_are_enforced() {
+        let msg = |s: &str| {
+            let els = split_bracketed(s, &Rules::default()).unwrap();
+            validate_message(&els, &Rules::default())
+                .into_iter()
+                .map(|e| e.code)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(msg("(21)ABC"), vec![ErrorCode::MissingRequiredAi]);
+        assert!(msg("(01)09506000134352(21)ABC").is_empty());
+        assert_eq!(
+            msg("(01)09506000134352(03)09506000134352"),
+            vec![ErrorCode::ExclusiveAis]
+        );
+        assert_eq!(
+            msg("(01)09506000134352(10)A(10)B"),
+            vec![ErrorCode::DuplicateAi]
+        );
+        assert!(msg("(01)09506000134352(10)A(10)A").is_empty());
+        assert_eq!(
+            msg("(7004)12(01)09506000134352"),
+            vec![ErrorCode::MissingRequiredAi]
+        );
+    }
+}
