@@ -1,1 +1,187 @@
-//! cli (to be written).
+//! # The command line
+//!
+//! The contract the acceptance checks drive (`../shared/DESIGN.md` section 4): every subcommand
+//! that takes `--json` prints one JSON object per input line, in input order, even for inputs
+//! that fail, so output line N always answers input line N. Usage and I/O errors exit non-zero
+//! with one line on stderr.
+//!
+//! Each subcommand lives in its own file and is a thin shell over the library: it reads input,
+//! calls the core and the adapters, and prints. No domain rule lives here.
+
+mod input;
+mod parse;
+
+pub use input::ScanInput;
+pub use parse::parse_json;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// TraceDesk: verify pharmacy packs at the receiving desk, offline, and record EPCIS events.
+#[derive(Debug, Parser)]
+#[command(name = "tracedesk", version, about, long_about = None)]
+pub struct Cli {
+    /// The SQLite store (default: tracedesk.db in the user's data directory).
+    #[arg(long, global = true, env = "TRACEDESK_DB")]
+    pub db: Option<PathBuf>,
+
+    /// Create (if needed) and open a demo store with products, a shipment, a recalled lot and
+    /// a stolen unit.
+    #[arg(long)]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse scans (arguments, or one raw scan per line on stdin) into GS1 elements.
+    Parse {
+        /// One JSON object per input line.
+        #[arg(long, conflicts_with = "hri")]
+        json: bool,
+        /// One bracketed `(01)...(21)...` line per input, or `ERROR: message`.
+        #[arg(long)]
+        hri: bool,
+        /// Scans; when none are given, stdin is read.
+        scans: Vec<OsString>,
+    },
+    /// Import supplier data into the store.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Verify scans against the store (read-only).
+    Verify {
+        #[arg(long)]
+        json: bool,
+        scans: Vec<OsString>,
+    },
+    /// Verify scans and record each receipt durably before printing its verdict.
+    Receive {
+        /// The shipment (PO, ASN or SSCC) being received.
+        #[arg(long)]
+        shipment: Option<String>,
+        #[arg(long)]
+        json: bool,
+        scans: Vec<OsString>,
+    },
+    /// Show a shipment's reconciliation: expected, received, missing, unexpected.
+    Shipment {
+        /// Shipment ID (PO, ASN or SSCC); without it, list shipments.
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Print the reconciliation as CSV.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+    },
+    /// Show or set this site's settings (site GLN, upstream URL...).
+    Config {
+        /// Setting to show or set; without it, show all.
+        key: Option<String>,
+        /// New value.
+        value: Option<String>,
+    },
+    /// Send queued events to an EPCIS 2.0 capture interface (and pull new supplier events).
+    Sync {
+        /// Base URL of the EPCIS 2.0 REST interface (default: the configured upstream).
+        #[arg(long)]
+        upstream: Option<String>,
+        /// Drain the outbox once and exit instead of running until interrupted.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Decode every DataMatrix in image files.
+    Decode {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        images: Vec<std::path::PathBuf>,
+    },
+    /// The headless scanner loop: a verdict line per scan from a serial scanner.
+    Listen {
+        /// Serial device path, e.g. /dev/ttyACM0.
+        #[arg(long, conflicts_with = "profile")]
+        port: Option<PathBuf>,
+        /// Scanner profile name (finds the device by USB VID/PID).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Record receipts (as `receive`) instead of read-only verdicts.
+        #[arg(long)]
+        receive: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Units on hand.
+    Inventory {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        gtin: Option<String>,
+        #[arg(long)]
+        lot: Option<String>,
+        /// Only units expiring within this many days (expired ones included).
+        #[arg(long)]
+        expiring: Option<u32>,
+        /// Only units whose unit or lot is recalled.
+        #[arg(long)]
+        recalled: bool,
+    },
+    /// The recorded EPCIS events.
+    Events {
+        /// One complete event per line instead of one EPCISDocument.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// EPCIS 2.0 JSON-LD documents from suppliers.
+    Epcis {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Product master data: FDA NDC Directory product.txt / package.txt, or CSV
+    /// `gtin,ndc,name,strength,form,manufacturer`.
+    Products { file: PathBuf },
+    /// Lot recalls: CSV `gtin,lot,reason`.
+    Recalls { file: PathBuf },
+}
+
+/// Run the command line; the binary's `main` turns the result into an exit code.
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    tracing_init();
+    let db = cli.db.clone();
+    match cli.command {
+        None => anyhow::bail!("the kiosk UI is not built yet; use a subcommand (see --help)"),
+        Some(Command::Parse { json, hri, scans }) => {
+            parse::run(ScanInput::from_args_or_stdin(scans), json, hri)
+        }
+        Some(other) => {
+            let _ = db;
+            anyhow::bail!("`{other:?}` is not available yet")
+        }
+    }
+}
+
+fn tracing_init() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRACEDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Logs go to stderr so stdout stays machine-readable.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Today's date in local time: the one place the command line reads the clock for parsing.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
