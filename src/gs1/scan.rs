@@ -27,7 +27,11 @@ impl ParseContext {
         ParseContext {
             today,
             rules: Rules::default(),
-            digital_link: DlOptions::default(),
+            // Zero-padding a GTIN-8/12/13 is unambiguous and producers often omit it.
+            digital_link: DlOptions {
+                permit_zero_suppressed_gtin: true,
+                permit_convenience_alphas: false,
+            },
         }
     }
 }
@@ -70,7 +74,7 @@ fn carrier(id: &[u8]) -> Option<Carrier> {
         (b'J', b'0') => Plain,
         (b'z', b'1') => Gs1,
         (b'z', b'0' | b'2'..=b'9') => Plain,
-        (b'E', b'0' | b'4') => Ean,
+        (b'E', b'0' | b'4') | (b'I', b'1') => Ean,
         _ => return None,
     })
 }
@@ -232,6 +236,11 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
                 Gs1Error::new(ErrorCode::EmptyScan, "the symbol holds no data after its identifier"),
             );
         }
+        // GS1 QR / DataMatrix wrongly carrying a Digital Link: unambiguous, so accept it.
+        Some(Carrier::Gs1) if digital_link::looks_like_digital_link(text.as_bytes()) => (
+            Form::DigitalLink,
+            digital_link::parse(text, &ctx.rules, &ctx.digital_link),
+        ),
         Some(Carrier::Gs1) => (
             Form::ElementString,
             split_linear_and_composite(text, &ctx.rules),
@@ -324,10 +333,10 @@ fn ean_elements(text: &str) -> Result<Vec<Element>, Gs1Error> {
         }
         other => Gs1Error::new(ErrorCode::InvalidValue, other.to_string()),
     })?;
-    if !matches!(linear.len(), 8 | 13) {
+    if !matches!(linear.len(), 8 | 12 | 13 | 14) {
         return Err(Gs1Error::new(
             ErrorCode::ValueTooShort,
-            format!("EAN data must be 8 or 13 digits, got {}", linear.len()),
+            format!("EAN/UPC/ITF data must be 8, 12, 13 or 14 digits, got {}", linear.len()),
         ));
     }
     let bracketed = format!("(01){gtin}");
