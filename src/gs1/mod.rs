@@ -1,1 +1,1 @@
-//! gs1 (to be written).
+pub mod lint;
