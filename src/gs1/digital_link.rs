@@ -33,14 +33,6 @@ pub fn looks_like_digital_link(text: &[u8]) -> bool {
     ["http://", "https://", "HTTP://", "HTTPS://"]
         .iter()
         .any(|s| text.starts_with(s.as_bytes()))
-        || text.len() >= 7
-            && text
-                .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case(b"http://"))
-        || text.len() >= 8
-            && text
-                .get(..8)
-                .is_some_and(|p| p.eq_ignore_ascii_case(b"https://"))
 }
 
 const ALPHAS: &[(&str, &str)] = &[
@@ -117,7 +109,8 @@ pub fn unescape(text: &str, is_query: bool) -> Result<String, Gs1Error> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| dl_error(format!("\"{text}\" decodes to bytes that are not text")))
+    String::from_utf8(out)
+        .map_err(|_| dl_error(format!("\"{text}\" decodes to bytes that are not text")))
 }
 
 /// Percent-encode a value for a path segment or a query value: everything outside the URI
@@ -173,7 +166,9 @@ fn host_ok(host: &str) -> bool {
             return false;
         };
         return !addr.is_empty()
-            && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            && addr
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
             && (rest.is_empty()
                 || rest
                     .strip_prefix(':')
@@ -187,7 +182,9 @@ fn host_ok(host: &str) -> bool {
         return false;
     }
     !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         && name
             .bytes()
             .next()
@@ -197,9 +194,7 @@ fn host_ok(host: &str) -> bool {
 /// Whether `quals` (qualifier AIs in path order) is an ordered subsequence of `sequence`.
 fn follows_sequence(quals: &[Ai], sequence: &str) -> bool {
     let mut allowed = sequence.split(',');
-    quals
-        .iter()
-        .all(|q| allowed.any(|a| a == q.as_str()))
+    quals.iter().all(|q| allowed.any(|a| a == q.as_str()))
 }
 
 /// Parse a Digital Link URI into its elements: path AIs first (key, then qualifiers), then query
@@ -230,7 +225,10 @@ pub fn parse(uri: &str, rules: &Rules, opts: &DlOptions) -> Result<Vec<Element>,
     let mut elements = Vec::with_capacity(4 + query.matches('&').count());
     let key_value = segments.get(key_at + 1).copied().unwrap_or_default();
     let mut value = unescape(key_value, false)?;
-    if key.as_str() == "01" && opts.permit_zero_suppressed_gtin && matches!(value.len(), 8 | 12 | 13) {
+    if key.as_str() == "01"
+        && opts.permit_zero_suppressed_gtin
+        && matches!(value.len(), 8 | 12 | 13)
+    {
         value = format!("{value:0>14}");
     }
     elements.push(Element {
@@ -318,7 +316,9 @@ fn push_attribute(
         )));
     }
     if elements.iter().any(|e| e.ai == ai) {
-        return Err(dl_error(format!("({ai}) appears more than once in the Digital Link")));
+        return Err(dl_error(format!(
+            "({ai}) appears more than once in the Digital Link"
+        )));
     }
     let value = unescape(raw, true)?;
     if value.is_empty() {
@@ -368,6 +368,16 @@ fn key_path_at(segments: &[&str], start: usize, opts: &DlOptions) -> Option<KeyP
 /// The canonical Digital Link of elements: primary key, its qualifiers in the standard order in
 /// the path, every other DL attribute in the query, on `stem` (default `https://id.gs1.org`).
 pub fn generate(elements: &[Element], stem: Option<&str>) -> Result<String, Gs1Error> {
+    generate_with(elements, stem, false)
+}
+
+/// [`generate`], optionally carrying unknown AIs (accepted under
+/// [`Rules::permit_unknown_ais`]) as query attributes.
+pub fn generate_with(
+    elements: &[Element],
+    stem: Option<&str>,
+    allow_unknown_attributes: bool,
+) -> Result<String, Gs1Error> {
     let stem = stem.unwrap_or(CANONICAL_STEM).trim_end_matches('/');
     let key = elements
         .iter()
@@ -377,9 +387,10 @@ pub fn generate(elements: &[Element], stem: Option<&str>) -> Result<String, Gs1E
     let mut uri = format!("{stem}/{}/{}", key.ai, escape(&key.value));
     let mut used = vec![key.ai];
     // The first permitted sequence whose qualifiers are present decides the path.
-    let sequence = sequences
-        .iter()
-        .find(|seq| seq.split(',').any(|q| elements.iter().any(|e| e.ai.as_str() == q)));
+    let sequence = sequences.iter().find(|seq| {
+        seq.split(',')
+            .any(|q| elements.iter().any(|e| e.ai.as_str() == q))
+    });
     if let Some(seq) = sequence {
         for q in seq.split(',') {
             if let Some(el) = elements.iter().find(|e| e.ai.as_str() == q) {
@@ -389,7 +400,24 @@ pub fn generate(elements: &[Element], stem: Option<&str>) -> Result<String, Gs1E
         }
     }
     let mut sep = '?';
-    for el in elements.iter().filter(|e| !used.contains(&e.ai)) {
+    // Attributes: predefined-length AIs first, then the rest, each in data order; an AI repeated
+    // with the same value is written once.
+    let rest: Vec<&Element> = elements.iter().filter(|e| !used.contains(&e.ai)).collect();
+    let (fixed, variable): (Vec<&Element>, Vec<&Element>) = rest
+        .into_iter()
+        .partition(|e| e.def.is_some_and(|d| d.predefined));
+    let mut written: Vec<(Ai, &str)> = Vec::new();
+    for el in fixed.into_iter().chain(variable) {
+        if written.contains(&(el.ai, el.value.as_str())) {
+            continue;
+        }
+        written.push((el.ai, el.value.as_str()));
+        if el.def.is_none() && !allow_unknown_attributes {
+            return Err(dl_error(format!(
+                "({}) is not a known AI, so it cannot be a Digital Link attribute",
+                el.ai
+            )));
+        }
         if el.def.is_some_and(|d| !d.dl_attribute) {
             return Err(dl_error(format!(
                 "({}) cannot be carried in a Digital Link",
@@ -417,8 +445,8 @@ mod tests {
 
     #[test]
     fn pharma_link_with_path_prefix_and_query() {
-        let els = dl("https://brand.example/x/y/01/09506000134352/10/AB%2F1/21/S%20N?17=261231")
-            .unwrap();
+        let els =
+            dl("https://brand.example/x/y/01/09506000134352/10/AB%2F1/21/S%20N?17=261231").unwrap();
         assert_eq!(
             els,
             vec![

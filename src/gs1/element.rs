@@ -125,7 +125,10 @@ fn read_ai(data: &[u8], rules: &Rules) -> Result<(Ai, Option<&'static AiDef>), G
 pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
     let mut rest = data.strip_prefix(&[GS]).unwrap_or(data);
     if rest.is_empty() {
-        return Err(Gs1Error::new(ErrorCode::EmptyScan, "the scan holds no data"));
+        return Err(Gs1Error::new(
+            ErrorCode::EmptyScan,
+            "the scan holds no data",
+        ));
     }
     let mut elements = Vec::with_capacity(4);
     while !rest.is_empty() {
@@ -193,7 +196,10 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
     let syntax = |msg: String| Gs1Error::new(ErrorCode::BracketSyntax, msg);
     let bytes = text.as_bytes();
     if bytes.is_empty() {
-        return Err(Gs1Error::new(ErrorCode::EmptyScan, "the scan holds no data"));
+        return Err(Gs1Error::new(
+            ErrorCode::EmptyScan,
+            "the scan holds no data",
+        ));
     }
     let mut elements = Vec::with_capacity(4);
     let mut pos = 0;
@@ -213,16 +219,15 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
         let ai = Ai::new(digits).ok_or_else(|| {
             Gs1Error::new(
                 ErrorCode::UnknownAi,
-                format!("\"({})\" is not an Application Identifier", printable(digits)),
+                format!(
+                    "\"({})\" is not an Application Identifier",
+                    printable(digits)
+                ),
             )
         })?;
         let def = match ai::lookup(ai.as_str()) {
             Some(def) => Some(def),
-            None if rules.permit_unknown_ais
-                && ai::ai_length(digits.get(..2).unwrap_or_default()) == Some(digits.len()) =>
-            {
-                None
-            }
+            None if rules.permit_unknown_ais => None,
             None => {
                 return Err(Gs1Error::new(
                     ErrorCode::UnknownAi,
@@ -345,7 +350,9 @@ pub fn validate_value(element: &Element) -> Result<(), Gs1Error> {
         }
         // Components are ASCII here, checked just above.
         let text = std::str::from_utf8(component).unwrap_or_default();
-        for &linter in part.linters {
+        // Base64url has padding rules beyond its character set.
+        let cset_linter = (part.cset == Cset::Cset64).then_some(Linter::Cset64);
+        for &linter in part.linters.iter().chain(cset_linter.iter()) {
             if let Err(e) = lint::lint(linter, text) {
                 return Err(lint_error(ai, def, linter, text, &e));
             }
@@ -392,7 +399,9 @@ fn lint_error(ai: Ai, def: &AiDef, linter: Linter, text: &str, e: &lint::LintErr
 pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
     let mut errors = Vec::new();
     for (i, el) in elements.iter().enumerate() {
-        if let Some(prev) = elements.get(..i).and_then(|s| s.iter().find(|p| p.ai == el.ai))
+        if let Some(prev) = elements
+            .get(..i)
+            .and_then(|s| s.iter().find(|p| p.ai == el.ai))
             && prev.value != el.value
         {
             errors.push(Gs1Error::new(
@@ -420,9 +429,7 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
         }
         seen.push(el.ai);
         for group in def.requires {
-            let satisfied = group
-                .iter()
-                .any(|alt| alt.split('+').all(|ai| has(ai)));
+            let satisfied = group.iter().any(|alt| alt.split('+').all(|ai| has(ai)));
             if !satisfied {
                 errors.push(Gs1Error::new(
                     ErrorCode::MissingRequiredAi,
@@ -460,7 +467,34 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
             }
         }
     }
+    errors.extend(digital_signature_needs_serialised_key(elements));
     errors
+}
+
+/// A digital signature (8030) must sign a serialised key: GDTI (253), GCN (255) and GRAI (8003)
+/// qualify only with their optional serial component present.
+fn digital_signature_needs_serialised_key(elements: &[Element]) -> Option<Gs1Error> {
+    elements.iter().find(|e| e.ai.as_str() == "8030")?;
+    let unserialised = elements.iter().find(|e| {
+        let base_len = match e.ai.as_str() {
+            "253" | "255" => 13,
+            "8003" => 14,
+            _ => return false,
+        };
+        e.value.len() <= base_len
+    })?;
+    let has_other_key = elements.iter().any(|e| {
+        matches!(e.ai.as_str(), "00" | "8004" | "8017" | "8018" | "8010") || e.ai.as_str() == "21"
+    });
+    (!has_other_key).then(|| {
+        Gs1Error::new(
+            ErrorCode::MissingRequiredAi,
+            format!(
+                "(8030) DIGSIG signs a serialised key, but ({}) has no serial component",
+                unserialised.ai
+            ),
+        )
+    })
 }
 
 fn describe_alternatives(group: &[&str]) -> String {
@@ -584,9 +618,12 @@ mod tests {
 
     #[test]
     fn raw_form_puts_separators_only_after_variable_length_values() {
-        let els = split_bracketed("(01)09506000134352(10)AB(17)261231(21)S", &Rules::default())
-            .unwrap();
-        assert_eq!(to_raw(&els), b"010950600013435210AB\x1d1726123121S".to_vec());
+        let els =
+            split_bracketed("(01)09506000134352(10)AB(17)261231(21)S", &Rules::default()).unwrap();
+        assert_eq!(
+            to_raw(&els),
+            b"010950600013435210AB\x1d1726123121S".to_vec()
+        );
     }
 
     #[test]
@@ -596,9 +633,18 @@ mod tests {
             els.iter().try_for_each(validate_value)
         };
         assert!(check("(10)ABC-1.2/3").is_ok());
-        assert_eq!(check("(10)AB C").unwrap_err().code, ErrorCode::InvalidCharacter);
-        assert_eq!(check("(01)0950600013435A").unwrap_err().code, ErrorCode::InvalidCharacter);
-        assert_eq!(check("(01)095060001343").unwrap_err().code, ErrorCode::ValueTooShort);
+        assert_eq!(
+            check("(10)AB C").unwrap_err().code,
+            ErrorCode::InvalidCharacter
+        );
+        assert_eq!(
+            check("(01)0950600013435A").unwrap_err().code,
+            ErrorCode::InvalidCharacter
+        );
+        assert_eq!(
+            check("(01)095060001343").unwrap_err().code,
+            ErrorCode::ValueTooShort
+        );
         assert_eq!(
             check("(10)123456789012345678901").unwrap_err().code,
             ErrorCode::ValueTooLong

@@ -60,7 +60,9 @@ enum Carrier {
 }
 
 fn carrier(id: &[u8]) -> Option<Carrier> {
-    let [b']', code, modifier] = id else { return None };
+    let [b']', code, modifier] = id else {
+        return None;
+    };
     use Carrier::*;
     Some(match (code, modifier) {
         (b'd', b'2' | b'5' | b'8') => Gs1,
@@ -206,7 +208,10 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
                     None,
                     Gs1Error::new(
                         ErrorCode::UnknownSymbology,
-                        format!("\"{}\" is not a known AIM symbology identifier", id_text.escape_debug()),
+                        format!(
+                            "\"{}\" is not a known AIM symbology identifier",
+                            id_text.escape_debug()
+                        ),
                     ),
                 );
             }
@@ -233,7 +238,10 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
         Some(Carrier::Gs1) if text.is_empty() => {
             return ParsedScan::failed(
                 symbology,
-                Gs1Error::new(ErrorCode::EmptyScan, "the symbol holds no data after its identifier"),
+                Gs1Error::new(
+                    ErrorCode::EmptyScan,
+                    "the symbol holds no data after its identifier",
+                ),
             );
         }
         // GS1 QR / DataMatrix wrongly carrying a Digital Link: unambiguous, so accept it.
@@ -245,7 +253,14 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
             Form::ElementString,
             split_linear_and_composite(text, &ctx.rules),
         ),
-        Some(Carrier::Ean) => (Form::Gtin, ean_elements(text)),
+        Some(Carrier::Ean) => {
+            let digits = match symbology.as_deref() {
+                Some("]E0") => 13,
+                Some("]E4") => 8,
+                _ => 14,
+            };
+            (Form::Gtin, ean_elements(text, digits))
+        }
         Some(Carrier::Plain) if digital_link::looks_like_digital_link(text.as_bytes()) => (
             Form::DigitalLink,
             digital_link::parse(text, &ctx.rules, &ctx.digital_link),
@@ -259,10 +274,9 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
                 ),
             );
         }
-        None if text.starts_with('(') => (
-            Form::Bracketed,
-            element::split_bracketed(text, &ctx.rules),
-        ),
+        None if text.starts_with('(') => {
+            (Form::Bracketed, element::split_bracketed(text, &ctx.rules))
+        }
         None if digital_link::looks_like_digital_link(text.as_bytes()) => (
             Form::DigitalLink,
             digital_link::parse(text, &ctx.rules, &ctx.digital_link),
@@ -322,21 +336,25 @@ fn split_linear_and_composite(text: &str, rules: &Rules) -> Result<Vec<Element>,
 }
 
 /// EAN-13 / UPC-A / EAN-8 data, optionally with a composite part.
-fn ean_elements(text: &str) -> Result<Vec<Element>, Gs1Error> {
+fn ean_elements(text: &str, digits: usize) -> Result<Vec<Element>, Gs1Error> {
     let (linear, composite) = match text.split_once("|]e0") {
         Some((l, c)) => (l, Some(c)),
         None => (text, None),
     };
     let gtin = Gtin::parse(linear).map_err(|e| match e {
-        super::ident::IdentError::CheckDigit(_) => {
-            Gs1Error::new(ErrorCode::CheckDigit, format!("GTIN {linear}: check digit is wrong"))
-        }
+        super::ident::IdentError::CheckDigit(_) => Gs1Error::new(
+            ErrorCode::CheckDigit,
+            format!("GTIN {linear}: check digit is wrong"),
+        ),
         other => Gs1Error::new(ErrorCode::InvalidValue, other.to_string()),
     })?;
-    if !matches!(linear.len(), 8 | 12 | 13 | 14) {
+    if linear.len() != digits {
         return Err(Gs1Error::new(
             ErrorCode::ValueTooShort,
-            format!("EAN/UPC/ITF data must be 8, 12, 13 or 14 digits, got {}", linear.len()),
+            format!(
+                "this symbology carries {digits} digits, got {}",
+                linear.len()
+            ),
         ));
     }
     let bracketed = format!("(01){gtin}");
@@ -365,7 +383,10 @@ mod tests {
         assert_eq!(scan.lot(), Some("23A45"));
         assert_eq!(scan.expiry, NaiveDate::from_ymd_opt(2028, 11, 30));
         assert_eq!(scan.ndc().unwrap().digits(), "0777310502");
-        assert_eq!(scan.hri(), "(01)00307773105025(17)281100(10)23A45(21)SN0001");
+        assert_eq!(
+            scan.hri(),
+            "(01)00307773105025(17)281100(10)23A45(21)SN0001"
+        );
     }
 
     #[test]
@@ -379,7 +400,12 @@ mod tests {
         ];
         for f in forms {
             let scan = parse(f, &ctx());
-            assert!(scan.ok(), "{:?}: {:?}", String::from_utf8_lossy(f), scan.errors);
+            assert!(
+                scan.ok(),
+                "{:?}: {:?}",
+                String::from_utf8_lossy(f),
+                scan.errors
+            );
             assert_eq!(scan.hri(), "(01)09506000134352(17)261231(10)23A(21)S1");
         }
         let dl = parse(
@@ -388,10 +414,7 @@ mod tests {
         );
         assert!(dl.ok());
         assert_eq!(dl.hri(), "(01)09506000134352(10)23A(21)S1(17)261231");
-        let dl_aim = parse(
-            b"]d1https://x.example/01/09506000134352/21/S1",
-            &ctx(),
-        );
+        let dl_aim = parse(b"]d1https://x.example/01/09506000134352/21/S1", &ctx());
         assert!(dl_aim.ok());
         assert_eq!(dl_aim.form, Form::DigitalLink);
     }
@@ -404,11 +427,20 @@ mod tests {
         assert_eq!(code(b"]X9abc"), Some(ErrorCode::UnknownSymbology));
         assert_eq!(code(b"]d1HELLO"), Some(ErrorCode::NotGs1));
         assert_eq!(code(b"01\xff\xfe"), Some(ErrorCode::InvalidUtf8));
-        assert_eq!(code("0109506000134352 10é".as_bytes()), Some(ErrorCode::NonAsciiCharacter));
+        assert_eq!(
+            code("0109506000134352 10é".as_bytes()),
+            Some(ErrorCode::NonAsciiCharacter)
+        );
         assert_eq!(code(b"hello"), Some(ErrorCode::NotGs1));
         assert_eq!(code(b"0109506000134353"), Some(ErrorCode::CheckDigit));
-        assert_eq!(code(b"01095060001343521713023"), Some(ErrorCode::ValueTooShort));
-        assert_eq!(code(b"010950600013435217261399"), Some(ErrorCode::InvalidDate));
+        assert_eq!(
+            code(b"01095060001343521713023"),
+            Some(ErrorCode::ValueTooShort)
+        );
+        assert_eq!(
+            code(b"010950600013435217261399"),
+            Some(ErrorCode::InvalidDate)
+        );
         assert_eq!(code(b"21ABC"), Some(ErrorCode::MissingRequiredAi));
         assert_eq!(code(b"]d2\x1e"), Some(ErrorCode::NonAsciiCharacter));
     }
@@ -418,6 +450,9 @@ mod tests {
         let scan = parse(b"]E02112345678900", &ctx());
         assert!(scan.ok());
         assert_eq!(scan.gtin().unwrap().as_str(), "02112345678900");
-        assert_eq!(parse(b"]E02112345678901", &ctx()).errors[0].code, ErrorCode::CheckDigit);
+        assert_eq!(
+            parse(b"]E02112345678901", &ctx()).errors[0].code,
+            ErrorCode::CheckDigit
+        );
     }
 }
