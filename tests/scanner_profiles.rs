@@ -32,9 +32,17 @@ fn udev_tty_rules(path: &Path) -> Vec<(String, String, String)> {
 #[test]
 fn every_shipped_profile_validates_and_names_are_unique() {
     let profiles = shipped();
-    assert!(profiles.len() >= 6, "expected the six built-in families, got {}", profiles.len());
+    assert!(
+        profiles.len() >= 6,
+        "expected the six built-in families, got {}",
+        profiles.len()
+    );
     for p in &profiles {
-        assert!(!p.configure.is_empty(), "{}: configure notes missing", p.name);
+        assert!(
+            !p.configure.is_empty(),
+            "{}: configure notes missing",
+            p.name
+        );
         assert!(!p.sources.is_empty(), "{}: sources missing", p.name);
     }
 }
@@ -71,7 +79,11 @@ fn every_cdc_usb_id_has_a_udev_rule() {
                 .iter()
                 .find(|(v, d, _)| *v == vid && *d == pid)
                 .unwrap_or_else(|| panic!("{}: no udev rule for {vid}:{pid}", p.name));
-            assert!(rule.2.contains("tracedesk-scanner-"), "{}: rule lacks the symlink", rule.2);
+            assert!(
+                rule.2.contains("tracedesk-scanner-"),
+                "{}: rule lacks the symlink",
+                rule.2
+            );
             assert!(rule.2.contains("GROUP="), "{}: rule sets no group", rule.2);
             checked += 1;
         }

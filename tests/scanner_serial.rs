@@ -19,11 +19,19 @@ use tracedesk::scanner::serial::{self, SerialConfig};
 const WAIT: Duration = Duration::from_secs(10);
 
 fn zebra() -> Profile {
-    ProfileSet::builtin().get("zebra").cloned().expect("built-in zebra profile")
+    ProfileSet::builtin()
+        .get("zebra")
+        .cloned()
+        .expect("built-in zebra profile")
 }
 
 /// Collects events until `done` says so or the bound runs out (then panics with what came).
-fn wait_for(rx: &Receiver<ScannerEvent>, seen: &mut Vec<ScannerEvent>, what: &str, done: impl Fn(&[ScannerEvent]) -> bool) {
+fn wait_for(
+    rx: &Receiver<ScannerEvent>,
+    seen: &mut Vec<ScannerEvent>,
+    what: &str,
+    done: impl Fn(&[ScannerEvent]) -> bool,
+) {
     let deadline = Instant::now() + WAIT;
     while !done(seen) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -68,15 +76,23 @@ fn scans_flow_over_a_pty_pair_and_hangup_is_reported() {
 
     // A GS1 DataMatrix with AIM prefix and GS, a GS1-128 over two writes, CRLF, line noise,
     // and a scan without suffix that must end when the line goes quiet.
-    master.write_all(b"]d2010950600013435210AB12\x1d21XYZ\r").unwrap();
+    master
+        .write_all(b"]d2010950600013435210AB12\x1d21XYZ\r")
+        .unwrap();
     master.write_all(b"]C100095060").unwrap();
     master.flush().unwrap();
     std::thread::sleep(Duration::from_millis(10));
     master.write_all(b"001343527\r\n").unwrap();
     master.write_all(b"\x00\x13\xff\r").unwrap();
-    master.write_all(b"]Q1https://id.gs1.org/01/09506000134352").unwrap();
+    master
+        .write_all(b"]Q1https://id.gs1.org/01/09506000134352")
+        .unwrap();
     wait_for(&rx, &mut seen, "three scans and a noise warning", |s| {
-        scans(s).len() == 3 && count(s, |e| matches!(e, ScannerEvent::Warning(w) if w.contains("noise"))) == 1
+        scans(s).len() == 3
+            && count(
+                s,
+                |e| matches!(e, ScannerEvent::Warning(w) if w.contains("noise")),
+            ) == 1
     });
     assert_eq!(
         scans(&seen),
@@ -88,7 +104,9 @@ fn scans_flow_over_a_pty_pair_and_hangup_is_reported() {
     );
 
     drop(master);
-    wait_for(&rx, &mut seen, "Disconnected", |s| count(s, is_disconnected) == 1);
+    wait_for(&rx, &mut seen, "Disconnected", |s| {
+        count(s, is_disconnected) == 1
+    });
     handle.stop();
 }
 
@@ -115,7 +133,10 @@ impl Socat {
         let socat = Self { child };
         let deadline = Instant::now() + WAIT;
         while !(scanner.exists() && host.exists()) {
-            assert!(Instant::now() < deadline, "socat did not create its pty links");
+            assert!(
+                Instant::now() < deadline,
+                "socat did not create its pty links"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         Some(socat)
@@ -140,11 +161,19 @@ impl Drop for Socat {
 }
 
 fn socat_available() -> bool {
-    Command::new("socat").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("socat")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn write_scan(link: &Path, scan: &[u8]) {
-    let mut port = std::fs::OpenOptions::new().write(true).open(link).expect("open the scanner end");
+    let mut port = std::fs::OpenOptions::new()
+        .write(true)
+        .open(link)
+        .expect("open the scanner end");
     port.write_all(scan).unwrap();
     port.write_all(b"\r").unwrap();
 }
@@ -152,7 +181,9 @@ fn write_scan(link: &Path, scan: &[u8]) {
 #[test]
 fn unplug_and_replug_loses_and_repeats_nothing() {
     if !socat_available() {
-        eprintln!("socat is not installed: skipping the unplug/replug test (apt-get install socat)");
+        eprintln!(
+            "socat is not installed: skipping the unplug/replug test (apt-get install socat)"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -161,7 +192,9 @@ fn unplug_and_replug_loses_and_repeats_nothing() {
     let (tx, rx) = mpsc::channel();
     let handle = serial::spawn(SerialConfig::by_path(dir.path().join("host"), zebra()), tx);
     let mut seen = Vec::new();
-    wait_for(&rx, &mut seen, "first Connected", |s| count(s, is_connected) == 1);
+    wait_for(&rx, &mut seen, "first Connected", |s| {
+        count(s, is_connected) == 1
+    });
 
     let mut written: Vec<Vec<u8>> = Vec::new();
     let mut serial_no = 0;
@@ -178,11 +211,17 @@ fn unplug_and_replug_loses_and_repeats_nothing() {
             written.push(scan);
         }
         let expected = written.len();
-        wait_for(&rx, &mut seen, "this round's scans", |s| scans(s).len() >= expected);
-        wait_for(&rx, &mut seen, "Connected for this round", |s| count(s, is_connected) == round);
+        wait_for(&rx, &mut seen, "this round's scans", |s| {
+            scans(s).len() >= expected
+        });
+        wait_for(&rx, &mut seen, "Connected for this round", |s| {
+            count(s, is_connected) == round
+        });
 
         socat.unplug(dir.path());
-        wait_for(&rx, &mut seen, "Disconnected", |s| count(s, is_disconnected) == round);
+        wait_for(&rx, &mut seen, "Disconnected", |s| {
+            count(s, is_disconnected) == round
+        });
         std::thread::sleep(Duration::from_millis(300));
         socat = Socat::start(dir.path()).expect("socat restarts");
     }
@@ -190,7 +229,9 @@ fn unplug_and_replug_loses_and_repeats_nothing() {
     write_scan(&link, &scan);
     written.push(scan);
     let expected = written.len();
-    wait_for(&rx, &mut seen, "the last scan", |s| scans(s).len() >= expected);
+    wait_for(&rx, &mut seen, "the last scan", |s| {
+        scans(s).len() >= expected
+    });
 
     assert_eq!(scans(&seen), written, "every scan exactly once, in order");
     assert_eq!(count(&seen, is_connected), 4);
@@ -203,10 +244,16 @@ fn unplug_and_replug_loses_and_repeats_nothing() {
 fn stopping_a_worker_that_waits_for_a_device_is_prompt() {
     let dir = tempfile::tempdir().unwrap();
     let (tx, rx) = mpsc::channel();
-    let handle = serial::spawn(SerialConfig::by_path(dir.path().join("absent"), zebra()), tx);
+    let handle = serial::spawn(
+        SerialConfig::by_path(dir.path().join("absent"), zebra()),
+        tx,
+    );
     let mut seen = Vec::new();
     wait_for(&rx, &mut seen, "a warning that says what to do", |s| {
-        count(s, |e| matches!(e, ScannerEvent::Warning(w) if w.contains("does not exist") && w.contains("USB-CDC"))) == 1
+        count(
+            s,
+            |e| matches!(e, ScannerEvent::Warning(w) if w.contains("does not exist") && w.contains("USB-CDC")),
+        ) == 1
     });
     std::thread::sleep(Duration::from_millis(600));
     // Retries every 250 ms must not repeat the same warning.

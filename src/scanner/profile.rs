@@ -714,10 +714,8 @@ pub fn split_aim_prefix(bytes: &[u8]) -> (&[u8], &[u8]) {
 
 fn is_digital_link(body: &[u8]) -> bool {
     let starts = |scheme: &[u8]| {
-        body.len() >= scheme.len()
-            && body
-                .get(..scheme.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(scheme))
+        body.get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
     };
     starts(b"https://") || starts(b"http://")
 }

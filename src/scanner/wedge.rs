@@ -291,7 +291,7 @@ impl WedgeAssembler {
         } else {
             self.timing.max_key_interval
         };
-        Some(last + wait + Duration::from_millis(1))
+        last.checked_add(wait + Duration::from_millis(1))
     }
 
     fn is_gs_key(&self, key: WedgeKey, ctrl: bool) -> bool {
