@@ -236,11 +236,22 @@ pub static TABLE: &[AiDef] = &[
     ai("243", DLATTR, &[xv(20)], "PCN").req(ONLY_01),
     ai("250", DLATTR, &[xv(30)], "SECONDARY SERIAL").req(&[&["01", "8006"], &["21"]]),
     ai("251", DLATTR, &[xv(30)], "REF. TO SOURCE").req(&[&["01", "8006"]]),
-    ai("253", DLATTR, &[n(13).l(&[Csum, Gcppos1]), xv(17).opt()], "GDTI").key(&[]),
+    ai(
+        "253",
+        DLATTR,
+        &[n(13).l(&[Csum, Gcppos1]), xv(17).opt()],
+        "GDTI",
+    )
+    .key(&[]),
     ai("254", 0, &[xv(20)], "GLN EXTENSION COMPONENT").req(&[&["414"]]),
-    ai("255", DLATTR, &[n(13).l(&[Csum, Gcppos1]), nv(12).opt()], "GCN")
-        .key(&[])
-        .ex(&["01", "02", "415", "8006", "8020", "8026"]),
+    ai(
+        "255",
+        DLATTR,
+        &[n(13).l(&[Csum, Gcppos1]), nv(12).opt()],
+        "GCN",
+    )
+    .key(&[])
+    .ex(&["01", "02", "415", "8006", "8020", "8026"]),
     ai("30", DLATTR, &[nv(8)], "VAR. COUNT").req(TRADE),
     m("3100", "3105", TRADE, &["310n"], "NET WEIGHT (kg)"),
     m("3110", "3115", TRADE, &["311n"], "LENGTH (m)"),
@@ -288,7 +299,13 @@ pub static TABLE: &[AiDef] = &[
     m("3600", "3605", TRADE, &["360n"], "NET VOLUME (qt (US))"),
     m("3610", "3615", TRADE, &["361n"], "NET VOLUME (gal.)"),
     m("3620", "3625", LOGISTIC, &["362n"], "VOLUME (qt (US)), log"),
-    m("3630", "3635", LOGISTIC, &["363n"], "VOLUME (gal (US)), log"),
+    m(
+        "3630",
+        "3635",
+        LOGISTIC,
+        &["363n"],
+        "VOLUME (gal (US)), log",
+    ),
     m("3640", "3645", TRADE, &["364n"], "NET VOLUME (in³)"),
     m("3650", "3655", TRADE, &["365n"], "NET VOLUME (ft³)"),
     m("3660", "3665", TRADE, &["366n"], "NET VOLUME (yd³)"),
@@ -354,7 +371,13 @@ pub static TABLE: &[AiDef] = &[
     ai("425", DLATTR, COUNTRIES, "COUNTRY - DISASSEMBLY")
         .req(TRADE)
         .ex(&["426"]),
-    ai("426", DLATTR, &[n(3).l(&[Iso3166])], "COUNTRY - FULL PROCESS").req(TRADE),
+    ai(
+        "426",
+        DLATTR,
+        &[n(3).l(&[Iso3166])],
+        "COUNTRY - FULL PROCESS",
+    )
+    .req(TRADE),
     ai("427", DLATTR, &[xv(3)], "ORIGIN SUBDIVISION").req(&[&["01", "02"], &["422"]]),
     ai("4300", DLATTR, ADDR35, "SHIP TO COMP").req(&[&["00"]]),
     ai("4301", DLATTR, ADDR35, "SHIP TO NAME").req(&[&["00"]]),
@@ -363,7 +386,13 @@ pub static TABLE: &[AiDef] = &[
     ai("4304", DLATTR, ADDR70, "SHIP TO SUB").req(&[&["00"]]),
     ai("4305", DLATTR, ADDR70, "SHIP TO LOC").req(&[&["00"]]),
     ai("4306", DLATTR, ADDR70, "SHIP TO REG").req(&[&["00"]]),
-    ai("4307", DLATTR, &[x(2).l(&[Iso3166Alpha2])], "SHIP TO COUNTRY").req(&[&["00"]]),
+    ai(
+        "4307",
+        DLATTR,
+        &[x(2).l(&[Iso3166Alpha2])],
+        "SHIP TO COUNTRY",
+    )
+    .req(&[&["00"]]),
     ai("4308", DLATTR, &[xv(30)], "SHIP TO PHONE").req(&[&["00"]]),
     ai(
         "4309",
@@ -379,15 +408,33 @@ pub static TABLE: &[AiDef] = &[
     ai("4314", DLATTR, ADDR70, "RTN TO SUB").req(&[&["00"]]),
     ai("4315", DLATTR, ADDR70, "RTN TO LOC").req(&[&["00"]]),
     ai("4316", DLATTR, ADDR70, "RTN TO REG").req(&[&["00"]]),
-    ai("4317", DLATTR, &[x(2).l(&[Iso3166Alpha2])], "RTN TO COUNTRY").req(&[&["00"]]),
+    ai(
+        "4317",
+        DLATTR,
+        &[x(2).l(&[Iso3166Alpha2])],
+        "RTN TO COUNTRY",
+    )
+    .req(&[&["00"]]),
     ai("4318", DLATTR, &[xv(20)], "RTN TO POST").req(&[&["00"]]),
     ai("4319", DLATTR, &[xv(30)], "RTN TO PHONE").req(&[&["00"]]),
     ai("4320", DLATTR, ADDR35, "SRV DESCRIPTION").req(&[&["00"]]),
     ai("4321", DLATTR, &[n(1).l(&[YesNo])], "DANGEROUS GOODS").req(&[&["00"]]),
     ai("4322", DLATTR, &[n(1).l(&[YesNo])], "AUTH TO LEAVE").req(&[&["00"]]),
     ai("4323", DLATTR, &[n(1).l(&[YesNo])], "SIG REQUIRED").req(&[&["00"]]),
-    ai("4324", DLATTR, &[n(6).l(&[Yymmd0]), n(4).l(&[Hhmi])], "NOT BEF DEL DT").req(&[&["00"]]),
-    ai("4325", DLATTR, &[n(6).l(&[Yymmd0]), n(4).l(&[Hhmi])], "NOT AFT DEL DT").req(&[&["00"]]),
+    ai(
+        "4324",
+        DLATTR,
+        &[n(6).l(&[Yymmd0]), n(4).l(&[Hhmi])],
+        "NOT BEF DEL DT",
+    )
+    .req(&[&["00"]]),
+    ai(
+        "4325",
+        DLATTR,
+        &[n(6).l(&[Yymmd0]), n(4).l(&[Hhmi])],
+        "NOT AFT DEL DT",
+    )
+    .req(&[&["00"]]),
     ai("4326", DLATTR, &[n(6).l(&[Yymmdd])], "REL DATE").req(&[&["00"]]),
     ai("4330", DLATTR, TEMP, "MAX TEMP F.")
         .req(&[&["00"]])
@@ -403,7 +450,13 @@ pub static TABLE: &[AiDef] = &[
         .ex(&["4332"]),
     ai("7001", DLATTR, &[n(13)], "NSN").req(ITEM),
     ai("7002", DLATTR, &[xv(30)], "MEAT CUT").req(TRADE),
-    ai("7003", DLATTR, &[n(6).l(&[Yymmdd]), n(4).l(&[Hhmi])], "EXPIRY TIME").req(TRADE),
+    ai(
+        "7003",
+        DLATTR,
+        &[n(6).l(&[Yymmdd]), n(4).l(&[Hhmi])],
+        "EXPIRY TIME",
+    )
+    .req(TRADE),
     ai("7004", DLATTR, &[nv(4)], "ACTIVE POTENCY").req(&[&["01+10"]]),
     ai("7005", DLATTR, &[xv(12)], "CATCH AREA").req(TRADE),
     ai("7006", DLATTR, &[n(6).l(&[Yymmdd])], "FIRST FREEZE DATE").req(TRADE),
@@ -484,10 +537,18 @@ pub static TABLE: &[AiDef] = &[
     ai("7254", DLATTR, &[xv(40).l(&[Pcenc])], "GIVEN NAME")
         .req(PERSON)
         .ex(NAME_EX),
-    ai("7255", DLATTR, &[xv(10)], "SUFFIX").req(PERSON).ex(NAME_EX),
+    ai("7255", DLATTR, &[xv(10)], "SUFFIX")
+        .req(PERSON)
+        .ex(NAME_EX),
     ai("7256", DLATTR, &[xv(90).l(&[Pcenc])], "FULL NAME").req(PERSON),
     ai("7257", DLATTR, &[xv(70).l(&[Pcenc])], "PERSON ADDR").req(&[&["8018"]]),
-    ai("7258", DLATTR, &[x(3).l(&[PosInSeqSlash])], "BIRTH SEQUENCE").req(&[&["8018+7259"]]),
+    ai(
+        "7258",
+        DLATTR,
+        &[x(3).l(&[PosInSeqSlash])],
+        "BIRTH SEQUENCE",
+    )
+    .req(&[&["8018+7259"]]),
     ai("7259", DLATTR, &[xv(40).l(&[Pcenc])], "BABY")
         .req(&[&["8018"]])
         .ex(&["7256"]),
@@ -554,7 +615,16 @@ pub static TABLE: &[AiDef] = &[
         .req(&[&["37"]])
         .ex(&["02", "8006"]),
     ai("8030", DLATTR, &[zv(90)], "DIGSIG").req(&[&[
-        "00", "01+21", "253", "255", "8003", "8004", "8006+21", "8010+8011", "8017", "8018",
+        "00",
+        "01+21",
+        "253",
+        "255",
+        "8003",
+        "8004",
+        "8006+21",
+        "8010+8011",
+        "8017",
+        "8018",
     ]]),
     ai("8040", 0, &[n(15)], "IMEI").req(&[&["01+21"]]),
     ai("8041", 0, &[n(15)], "IMEI2").req(&[&["01+21+8040"]]),
@@ -607,22 +677,43 @@ mod tests {
     #[test]
     fn table_is_sorted_and_ranges_are_well_formed() {
         for pair in TABLE.windows(2) {
-            assert!(pair[0].first < pair[1].first, "{} before {}", pair[0].first, pair[1].first);
-            assert!(pair[0].last < pair[1].first, "{} overlaps {}", pair[0].last, pair[1].first);
+            assert!(
+                pair[0].first < pair[1].first,
+                "{} before {}",
+                pair[0].first,
+                pair[1].first
+            );
+            assert!(
+                pair[0].last < pair[1].first,
+                "{} overlaps {}",
+                pair[0].last,
+                pair[1].first
+            );
         }
         for def in TABLE {
             assert_eq!(def.first.len(), def.last.len(), "{}", def.first);
             assert!(def.first <= def.last);
-            assert_eq!(ai_length(def.first.as_bytes().get(..2).unwrap_or_default()), Some(def.first.len()));
+            assert_eq!(
+                ai_length(def.first.as_bytes().get(..2).unwrap_or_default()),
+                Some(def.first.len())
+            );
             // Only the last component may vary in length; optional ones come last.
             let n = def.parts.len();
             for (i, part) in def.parts.iter().enumerate() {
                 if i + 1 < n && !part.optional {
-                    assert!(part.is_fixed() || def.parts[i + 1..].iter().all(|p| p.optional), "{}", def.first);
+                    assert!(
+                        part.is_fixed() || def.parts[i + 1..].iter().all(|p| p.optional),
+                        "{}",
+                        def.first
+                    );
                 }
             }
             if def.predefined {
-                assert!(def.parts.iter().all(|p| p.is_fixed() && !p.optional), "{}", def.first);
+                assert!(
+                    def.parts.iter().all(|p| p.is_fixed() && !p.optional),
+                    "{}",
+                    def.first
+                );
             }
         }
     }

@@ -23,7 +23,11 @@ pub fn resolve_year(yy: u32, current_year: i32) -> i32 {
 
 /// The last day of a month.
 pub fn last_day_of_month(year: i32, month: u32) -> Option<u32> {
-    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
     NaiveDate::from_ymd_opt(ny, nm, 1)
         .and_then(|d| d.pred_opt())
         .map(|d| d.day())
@@ -44,7 +48,11 @@ pub fn parse_yymmdd(value: &str, today: NaiveDate) -> Option<NaiveDate> {
     };
     let (yy, mm, dd) = (num(0), num(2), num(4));
     let year = resolve_year(yy, today.year());
-    let day = if dd == 0 { last_day_of_month(year, mm)? } else { dd };
+    let day = if dd == 0 {
+        last_day_of_month(year, mm)?
+    } else {
+        dd
+    };
     NaiveDate::from_ymd_opt(year, mm, day)
 }
 

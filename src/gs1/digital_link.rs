@@ -117,7 +117,8 @@ pub fn unescape(text: &str, is_query: bool) -> Result<String, Gs1Error> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| dl_error(format!("\"{text}\" decodes to bytes that are not text")))
+    String::from_utf8(out)
+        .map_err(|_| dl_error(format!("\"{text}\" decodes to bytes that are not text")))
 }
 
 /// Percent-encode a value for a path segment or a query value: everything outside the URI
@@ -173,7 +174,9 @@ fn host_ok(host: &str) -> bool {
             return false;
         };
         return !addr.is_empty()
-            && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            && addr
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
             && (rest.is_empty()
                 || rest
                     .strip_prefix(':')
@@ -187,7 +190,9 @@ fn host_ok(host: &str) -> bool {
         return false;
     }
     !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         && name
             .bytes()
             .next()
@@ -197,9 +202,7 @@ fn host_ok(host: &str) -> bool {
 /// Whether `quals` (qualifier AIs in path order) is an ordered subsequence of `sequence`.
 fn follows_sequence(quals: &[Ai], sequence: &str) -> bool {
     let mut allowed = sequence.split(',');
-    quals
-        .iter()
-        .all(|q| allowed.any(|a| a == q.as_str()))
+    quals.iter().all(|q| allowed.any(|a| a == q.as_str()))
 }
 
 /// Parse a Digital Link URI into its elements: path AIs first (key, then qualifiers), then query
@@ -230,7 +233,10 @@ pub fn parse(uri: &str, rules: &Rules, opts: &DlOptions) -> Result<Vec<Element>,
     let mut elements = Vec::with_capacity(4 + query.matches('&').count());
     let key_value = segments.get(key_at + 1).copied().unwrap_or_default();
     let mut value = unescape(key_value, false)?;
-    if key.as_str() == "01" && opts.permit_zero_suppressed_gtin && matches!(value.len(), 8 | 12 | 13) {
+    if key.as_str() == "01"
+        && opts.permit_zero_suppressed_gtin
+        && matches!(value.len(), 8 | 12 | 13)
+    {
         value = format!("{value:0>14}");
     }
     elements.push(Element {
@@ -318,7 +324,9 @@ fn push_attribute(
         )));
     }
     if elements.iter().any(|e| e.ai == ai) {
-        return Err(dl_error(format!("({ai}) appears more than once in the Digital Link")));
+        return Err(dl_error(format!(
+            "({ai}) appears more than once in the Digital Link"
+        )));
     }
     let value = unescape(raw, true)?;
     if value.is_empty() {
@@ -377,9 +385,10 @@ pub fn generate(elements: &[Element], stem: Option<&str>) -> Result<String, Gs1E
     let mut uri = format!("{stem}/{}/{}", key.ai, escape(&key.value));
     let mut used = vec![key.ai];
     // The first permitted sequence whose qualifiers are present decides the path.
-    let sequence = sequences
-        .iter()
-        .find(|seq| seq.split(',').any(|q| elements.iter().any(|e| e.ai.as_str() == q)));
+    let sequence = sequences.iter().find(|seq| {
+        seq.split(',')
+            .any(|q| elements.iter().any(|e| e.ai.as_str() == q))
+    });
     if let Some(seq) = sequence {
         for q in seq.split(',') {
             if let Some(el) = elements.iter().find(|e| e.ai.as_str() == q) {
@@ -417,8 +426,8 @@ mod tests {
 
     #[test]
     fn pharma_link_with_path_prefix_and_query() {
-        let els = dl("https://brand.example/x/y/01/09506000134352/10/AB%2F1/21/S%20N?17=261231")
-            .unwrap();
+        let els =
+            dl("https://brand.example/x/y/01/09506000134352/10/AB%2F1/21/S%20N?17=261231").unwrap();
         assert_eq!(
             els,
             vec![

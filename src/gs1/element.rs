@@ -125,7 +125,10 @@ fn read_ai(data: &[u8], rules: &Rules) -> Result<(Ai, Option<&'static AiDef>), G
 pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
     let mut rest = data.strip_prefix(&[GS]).unwrap_or(data);
     if rest.is_empty() {
-        return Err(Gs1Error::new(ErrorCode::EmptyScan, "the scan holds no data"));
+        return Err(Gs1Error::new(
+            ErrorCode::EmptyScan,
+            "the scan holds no data",
+        ));
     }
     let mut elements = Vec::with_capacity(4);
     while !rest.is_empty() {
@@ -193,7 +196,10 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
     let syntax = |msg: String| Gs1Error::new(ErrorCode::BracketSyntax, msg);
     let bytes = text.as_bytes();
     if bytes.is_empty() {
-        return Err(Gs1Error::new(ErrorCode::EmptyScan, "the scan holds no data"));
+        return Err(Gs1Error::new(
+            ErrorCode::EmptyScan,
+            "the scan holds no data",
+        ));
     }
     let mut elements = Vec::with_capacity(4);
     let mut pos = 0;
@@ -213,7 +219,10 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
         let ai = Ai::new(digits).ok_or_else(|| {
             Gs1Error::new(
                 ErrorCode::UnknownAi,
-                format!("\"({})\" is not an Application Identifier", printable(digits)),
+                format!(
+                    "\"({})\" is not an Application Identifier",
+                    printable(digits)
+                ),
             )
         })?;
         let def = match ai::lookup(ai.as_str()) {
@@ -392,7 +401,9 @@ fn lint_error(ai: Ai, def: &AiDef, linter: Linter, text: &str, e: &lint::LintErr
 pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
     let mut errors = Vec::new();
     for (i, el) in elements.iter().enumerate() {
-        if let Some(prev) = elements.get(..i).and_then(|s| s.iter().find(|p| p.ai == el.ai))
+        if let Some(prev) = elements
+            .get(..i)
+            .and_then(|s| s.iter().find(|p| p.ai == el.ai))
             && prev.value != el.value
         {
             errors.push(Gs1Error::new(
@@ -420,9 +431,7 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
         }
         seen.push(el.ai);
         for group in def.requires {
-            let satisfied = group
-                .iter()
-                .any(|alt| alt.split('+').all(|ai| has(ai)));
+            let satisfied = group.iter().any(|alt| alt.split('+').all(|ai| has(ai)));
             if !satisfied {
                 errors.push(Gs1Error::new(
                     ErrorCode::MissingRequiredAi,
@@ -584,9 +593,12 @@ mod tests {
 
     #[test]
     fn raw_form_puts_separators_only_after_variable_length_values() {
-        let els = split_bracketed("(01)09506000134352(10)AB(17)261231(21)S", &Rules::default())
-            .unwrap();
-        assert_eq!(to_raw(&els), b"010950600013435210AB\x1d1726123121S".to_vec());
+        let els =
+            split_bracketed("(01)09506000134352(10)AB(17)261231(21)S", &Rules::default()).unwrap();
+        assert_eq!(
+            to_raw(&els),
+            b"010950600013435210AB\x1d1726123121S".to_vec()
+        );
     }
 
     #[test]
@@ -596,9 +608,18 @@ mod tests {
             els.iter().try_for_each(validate_value)
         };
         assert!(check("(10)ABC-1.2/3").is_ok());
-        assert_eq!(check("(10)AB C").unwrap_err().code, ErrorCode::InvalidCharacter);
-        assert_eq!(check("(01)0950600013435A").unwrap_err().code, ErrorCode::InvalidCharacter);
-        assert_eq!(check("(01)095060001343").unwrap_err().code, ErrorCode::ValueTooShort);
+        assert_eq!(
+            check("(10)AB C").unwrap_err().code,
+            ErrorCode::InvalidCharacter
+        );
+        assert_eq!(
+            check("(01)0950600013435A").unwrap_err().code,
+            ErrorCode::InvalidCharacter
+        );
+        assert_eq!(
+            check("(01)095060001343").unwrap_err().code,
+            ErrorCode::ValueTooShort
+        );
         assert_eq!(
             check("(10)123456789012345678901").unwrap_err().code,
             ErrorCode::ValueTooLong

@@ -56,7 +56,12 @@ pub fn check_digit_ok(digits: &[u8]) -> bool {
     }
 }
 
-fn digits_with_check(value: &str, kind: &'static str, lens: &[usize], expected: &'static str) -> Result<(), IdentError> {
+fn digits_with_check(
+    value: &str,
+    kind: &'static str,
+    lens: &[usize],
+    expected: &'static str,
+) -> Result<(), IdentError> {
     if !value.bytes().all(|b| b.is_ascii_digit()) || value.is_empty() {
         return Err(IdentError::NotDigits(value.to_string()));
     }
@@ -317,7 +322,9 @@ fn urn_escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
-            '"' | '%' | '&' | '/' | '<' | '>' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            '"' | '%' | '&' | '/' | '<' | '>' | '?' | '#' => {
+                out.push_str(&format!("%{:02X}", c as u32))
+            }
             _ => out.push(c),
         }
     }
@@ -372,7 +379,10 @@ impl Sgtin {
         };
         if prefix.len() + item.len() != 13
             || !(6..=12).contains(&prefix.len())
-            || !prefix.bytes().chain(item.bytes()).all(|b| b.is_ascii_digit())
+            || !prefix
+                .bytes()
+                .chain(item.bytes())
+                .all(|b| b.is_ascii_digit())
         {
             return Err(bad());
         }
@@ -404,10 +414,19 @@ mod tests {
 
     #[test]
     fn gtins_normalise_to_14_digits() {
-        assert_eq!(Gtin::parse("416000336108").unwrap().as_str(), "00416000336108");
+        assert_eq!(
+            Gtin::parse("416000336108").unwrap().as_str(),
+            "00416000336108"
+        );
         assert_eq!(Gtin::parse("02345673").unwrap().as_str(), "00000002345673");
-        assert!(matches!(Gtin::parse("0950600013435"), Err(IdentError::CheckDigit(_))));
-        assert!(matches!(Gtin::parse("123"), Err(IdentError::BadLength { .. })));
+        assert!(matches!(
+            Gtin::parse("0950600013435"),
+            Err(IdentError::CheckDigit(_))
+        ));
+        assert!(matches!(
+            Gtin::parse("123"),
+            Err(IdentError::BadLength { .. })
+        ));
         assert!(matches!(Gtin::parse("12a4"), Err(IdentError::NotDigits(_))));
     }
 
@@ -420,14 +439,24 @@ mod tests {
         assert!(check_digit_ok(gtin.as_str().as_bytes()));
         let back = gtin.ndc().unwrap();
         assert_eq!(back.digits(), "0777310502");
-        assert_eq!(back.layout(), None, "the layout is not recoverable from a GTIN");
+        assert_eq!(
+            back.layout(),
+            None,
+            "the layout is not recoverable from a GTIN"
+        );
         assert!(Gtin::parse("09506000134352").unwrap().ndc().is_none());
     }
 
     #[test]
     fn ndc_forms() {
-        assert_eq!(Ndc::parse("12345-678-90").unwrap().layout(), Some(NdcLayout::L532));
-        assert_eq!(Ndc::parse("12345-6789-0").unwrap().to_string(), "12345-6789-0");
+        assert_eq!(
+            Ndc::parse("12345-678-90").unwrap().layout(),
+            Some(NdcLayout::L532)
+        );
+        assert_eq!(
+            Ndc::parse("12345-6789-0").unwrap().to_string(),
+            "12345-6789-0"
+        );
         let billing = Ndc::parse("12345-0678-90").unwrap();
         assert_eq!(billing.digits(), "1234567890");
         assert_eq!(billing.layout(), Some(NdcLayout::L532));

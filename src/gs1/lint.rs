@@ -97,7 +97,10 @@ pub fn lint(linter: Linter, value: &str) -> Result<(), LintError> {
             if zero_ok && super::date::parse_yymmdd(value, today).is_some() {
                 Ok(())
             } else {
-                Err(LintError { code: LintCode::IllegalMonth, span: 0..n })
+                Err(LintError {
+                    code: LintCode::IllegalMonth,
+                    span: 0..n,
+                })
             }
         }
         _ => Ok(()),

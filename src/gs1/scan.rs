@@ -56,7 +56,9 @@ enum Carrier {
 }
 
 fn carrier(id: &[u8]) -> Option<Carrier> {
-    let [b']', code, modifier] = id else { return None };
+    let [b']', code, modifier] = id else {
+        return None;
+    };
     use Carrier::*;
     Some(match (code, modifier) {
         (b'd', b'2' | b'5' | b'8') => Gs1,
@@ -202,7 +204,10 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
                     None,
                     Gs1Error::new(
                         ErrorCode::UnknownSymbology,
-                        format!("\"{}\" is not a known AIM symbology identifier", id_text.escape_debug()),
+                        format!(
+                            "\"{}\" is not a known AIM symbology identifier",
+                            id_text.escape_debug()
+                        ),
                     ),
                 );
             }
@@ -229,7 +234,10 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
         Some(Carrier::Gs1) if text.is_empty() => {
             return ParsedScan::failed(
                 symbology,
-                Gs1Error::new(ErrorCode::EmptyScan, "the symbol holds no data after its identifier"),
+                Gs1Error::new(
+                    ErrorCode::EmptyScan,
+                    "the symbol holds no data after its identifier",
+                ),
             );
         }
         Some(Carrier::Gs1) => (
@@ -250,10 +258,9 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
                 ),
             );
         }
-        None if text.starts_with('(') => (
-            Form::Bracketed,
-            element::split_bracketed(text, &ctx.rules),
-        ),
+        None if text.starts_with('(') => {
+            (Form::Bracketed, element::split_bracketed(text, &ctx.rules))
+        }
         None if digital_link::looks_like_digital_link(text.as_bytes()) => (
             Form::DigitalLink,
             digital_link::parse(text, &ctx.rules, &ctx.digital_link),
@@ -319,9 +326,10 @@ fn ean_elements(text: &str) -> Result<Vec<Element>, Gs1Error> {
         None => (text, None),
     };
     let gtin = Gtin::parse(linear).map_err(|e| match e {
-        super::ident::IdentError::CheckDigit(_) => {
-            Gs1Error::new(ErrorCode::CheckDigit, format!("GTIN {linear}: check digit is wrong"))
-        }
+        super::ident::IdentError::CheckDigit(_) => Gs1Error::new(
+            ErrorCode::CheckDigit,
+            format!("GTIN {linear}: check digit is wrong"),
+        ),
         other => Gs1Error::new(ErrorCode::InvalidValue, other.to_string()),
     })?;
     if !matches!(linear.len(), 8 | 13) {
@@ -356,7 +364,10 @@ mod tests {
         assert_eq!(scan.lot(), Some("23A45"));
         assert_eq!(scan.expiry, NaiveDate::from_ymd_opt(2028, 11, 30));
         assert_eq!(scan.ndc().unwrap().digits(), "0777310502");
-        assert_eq!(scan.hri(), "(01)00307773105025(17)281100(10)23A45(21)SN0001");
+        assert_eq!(
+            scan.hri(),
+            "(01)00307773105025(17)281100(10)23A45(21)SN0001"
+        );
     }
 
     #[test]
@@ -370,7 +381,12 @@ mod tests {
         ];
         for f in forms {
             let scan = parse(f, &ctx());
-            assert!(scan.ok(), "{:?}: {:?}", String::from_utf8_lossy(f), scan.errors);
+            assert!(
+                scan.ok(),
+                "{:?}: {:?}",
+                String::from_utf8_lossy(f),
+                scan.errors
+            );
             assert_eq!(scan.hri(), "(01)09506000134352(17)261231(10)23A(21)S1");
         }
         let dl = parse(
@@ -379,10 +395,7 @@ mod tests {
         );
         assert!(dl.ok());
         assert_eq!(dl.hri(), "(01)09506000134352(10)23A(21)S1(17)261231");
-        let dl_aim = parse(
-            b"]d1https://x.example/01/09506000134352/21/S1",
-            &ctx(),
-        );
+        let dl_aim = parse(b"]d1https://x.example/01/09506000134352/21/S1", &ctx());
         assert!(dl_aim.ok());
         assert_eq!(dl_aim.form, Form::DigitalLink);
     }
@@ -395,11 +408,20 @@ mod tests {
         assert_eq!(code(b"]X9abc"), Some(ErrorCode::UnknownSymbology));
         assert_eq!(code(b"]d1HELLO"), Some(ErrorCode::NotGs1));
         assert_eq!(code(b"01\xff\xfe"), Some(ErrorCode::InvalidUtf8));
-        assert_eq!(code("0109506000134352 10é".as_bytes()), Some(ErrorCode::NonAsciiCharacter));
+        assert_eq!(
+            code("0109506000134352 10é".as_bytes()),
+            Some(ErrorCode::NonAsciiCharacter)
+        );
         assert_eq!(code(b"hello"), Some(ErrorCode::NotGs1));
         assert_eq!(code(b"0109506000134353"), Some(ErrorCode::CheckDigit));
-        assert_eq!(code(b"01095060001343521713023"), Some(ErrorCode::ValueTooShort));
-        assert_eq!(code(b"010950600013435217261399"), Some(ErrorCode::InvalidDate));
+        assert_eq!(
+            code(b"01095060001343521713023"),
+            Some(ErrorCode::ValueTooShort)
+        );
+        assert_eq!(
+            code(b"010950600013435217261399"),
+            Some(ErrorCode::InvalidDate)
+        );
         assert_eq!(code(b"21ABC"), Some(ErrorCode::MissingRequiredAi));
         assert_eq!(code(b"]d2\x1e"), Some(ErrorCode::NonAsciiCharacter));
     }
@@ -409,6 +431,9 @@ mod tests {
         let scan = parse(b"]E02112345678900", &ctx());
         assert!(scan.ok());
         assert_eq!(scan.gtin().unwrap().as_str(), "02112345678900");
-        assert_eq!(parse(b"]E02112345678901", &ctx()).errors[0].code, ErrorCode::CheckDigit);
+        assert_eq!(
+            parse(b"]E02112345678901", &ctx()).errors[0].code,
+            ErrorCode::CheckDigit
+        );
     }
 }

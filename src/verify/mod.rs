@@ -10,7 +10,7 @@
 //! Messaging words where they exist). Several reasons can hold at once; all are listed, in the
 //! order of [`Reason`]'s variants, so two runs on the same facts print the same line.
 
-use crate::gs1::ParsedScan;
+use crate::gs1::{Gtin, ParsedScan};
 use chrono::NaiveDate;
 use std::fmt;
 
@@ -282,29 +282,60 @@ impl Verdict {
     }
 }
 
+/// What a pack says about itself: the four elements of the DSCSA product identifier, as
+/// scanned (or, for the units inside a scanned case, as the aggregation data vouches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductIdentifier {
+    pub gtin: Gtin,
+    pub serial: Option<String>,
+    pub lot: Option<String>,
+    pub expiry: Option<NaiveDate>,
+}
+
+impl ProductIdentifier {
+    /// The identifier a scan carries; `None` when the scan is not a valid GS1 message or has no
+    /// GTIN, so nothing can be checked.
+    pub fn from_scan(scan: &ParsedScan) -> Option<ProductIdentifier> {
+        if !scan.ok() {
+            return None;
+        }
+        Some(ProductIdentifier {
+            gtin: scan.gtin()?,
+            serial: scan.serial().map(str::to_owned),
+            lot: scan.lot().map(str::to_owned),
+            expiry: scan.expiry,
+        })
+    }
+}
+
 /// Decide the verdict for one scan of a saleable unit.
 ///
 /// A scan that is not a valid GS1 message, or that carries no GTIN, is `invalid_barcode` and
 /// nothing else: its fields cannot be trusted for any other check.
 pub fn verdict(scan: &ParsedScan, facts: &Facts, today: NaiveDate) -> Verdict {
-    if !scan.ok() || scan.gtin().is_none() {
-        return Verdict::from_reasons(vec![Reason::InvalidBarcode]);
+    match ProductIdentifier::from_scan(scan) {
+        Some(pid) => verdict_for(&pid, facts, today),
+        None => Verdict::from_reasons(vec![Reason::InvalidBarcode]),
     }
+}
+
+/// Decide the verdict for a unit identified by `pid`.
+pub fn verdict_for(pid: &ProductIdentifier, facts: &Facts, today: NaiveDate) -> Verdict {
     let mut reasons = Vec::new();
     if !facts.product_known {
         reasons.push(Reason::UnknownProduct);
     }
-    match (&facts.unit, scan.serial()) {
+    match (&facts.unit, &pid.serial) {
         (Some(unit), Some(_)) => {
             // A missing lot or expiry on the pack cannot be matched: DSCSA verification needs
             // all four elements of the product identifier.
             if let Some(lot) = &unit.lot
-                && scan.lot() != Some(lot.as_str())
+                && pid.lot.as_deref() != Some(lot.as_str())
             {
                 reasons.push(Reason::NoMatchLot);
             }
             if let Some(expiry) = unit.expiry
-                && scan.expiry != Some(expiry)
+                && pid.expiry != Some(expiry)
             {
                 reasons.push(Reason::NoMatchExpiry);
             }
@@ -316,7 +347,7 @@ pub fn verdict(scan: &ParsedScan, facts: &Facts, today: NaiveDate) -> Verdict {
         // No serial means no unit can be identified: the same answer as an unknown serial.
         _ => reasons.push(Reason::NoMatchGtinSerial),
     }
-    let expiry = scan
+    let expiry = pid
         .expiry
         .or_else(|| facts.unit.as_ref().and_then(|u| u.expiry));
     if expiry.is_some_and(|e| e < today) {
@@ -393,7 +424,10 @@ mod tests {
         assert_eq!(reasons(&good_scan(), &facts), ["no_match_gtin_serial"]);
         // A GTIN-only scan identifies no unit.
         let gtin_only = scan("(01)00307773105025(17)281130(10)23A45");
-        assert_eq!(reasons(&gtin_only, &known_facts()), ["no_match_gtin_serial"]);
+        assert_eq!(
+            reasons(&gtin_only, &known_facts()),
+            ["no_match_gtin_serial"]
+        );
     }
 
     #[test]
@@ -495,7 +529,11 @@ mod tests {
             (UnitStatus::Expired, "expired"),
         ];
         for (status, code) in cases {
-            assert_eq!(reasons(&good_scan(), &with_status(status)), [code], "{status}");
+            assert_eq!(
+                reasons(&good_scan(), &with_status(status)),
+                [code],
+                "{status}"
+            );
         }
     }
 
@@ -535,7 +573,12 @@ mod tests {
 
     #[test]
     fn invalid_barcode_says_nothing_else() {
-        for bad in ["(01)00307773105026(21)X", "hello", "", "(00)123456789012345675"] {
+        for bad in [
+            "(01)00307773105026(21)X",
+            "hello",
+            "",
+            "(00)123456789012345675",
+        ] {
             let v = verdict(&scan(bad), &Facts::default(), today());
             assert_eq!(v.status, Status::Invalid, "{bad:?}");
             assert_eq!(v.reasons, [Reason::InvalidBarcode]);
