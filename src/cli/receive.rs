@@ -36,7 +36,7 @@ pub fn run(
     for line in input {
         let bytes = line.context("reading scans from stdin")?;
         let scan = gs1::parse(&bytes, &ctx);
-        let now = chrono::Utc::now();
+        let now = chrono::Local::now().fixed_offset();
         let (mut obj, text) = match container_label(&scan) {
             Some(sscc) => {
                 let received = store.receive_container(&sscc, shipment, today, now)?;

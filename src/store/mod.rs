@@ -19,18 +19,23 @@
 //! - [`synth`]: synthetic data at the scale of a busy pharmacy's year, for benchmarks.
 
 pub mod demo;
+pub mod epcis_import;
 pub mod import;
 pub mod schema;
 pub mod shipment;
 pub mod synth;
 
 pub use demo::{DemoScan, DemoScans, create_demo};
+pub use epcis_import::EpcisImportReport;
 pub use import::{ImportCounts, ImportError};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
 
+use crate::epcis::event::{
+    self as desk_event, BizTransaction, BizTransactionKind, DeskAction, DeskEvent,
+};
 use crate::gs1::{Gln, Gtin, ParsedScan, Sgtin, Sscc};
 use crate::verify::{self, Facts, KnownUnit, ProductIdentifier, UnitStatus, Verdict};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 
@@ -68,6 +73,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Import(#[from] ImportError),
+    #[error("cannot build the EPCIS event: {0}")]
+    Event(String),
     #[error("store: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -172,8 +179,9 @@ fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
-pub(crate) fn timestamp(now: DateTime<Utc>) -> String {
-    now.to_rfc3339_opts(SecondsFormat::Millis, true)
+pub(crate) fn timestamp<Tz: chrono::TimeZone>(now: DateTime<Tz>) -> String {
+    now.with_timezone(&Utc)
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl Store {
@@ -360,13 +368,14 @@ impl Store {
         scan: &ParsedScan,
         shipment: Option<ShipmentId>,
         today: NaiveDate,
-        now: DateTime<Utc>,
+        now: DateTime<FixedOffset>,
     ) -> Result<Receipt, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pid = ProductIdentifier::from_scan(scan);
-        let receipt = receive_unit(&tx, pid.as_ref(), shipment, today, now)?;
+        let context = ReceiptContext::new(&tx, shipment, now)?;
+        let receipt = receive_unit(&tx, pid.as_ref(), &context, today)?;
         tx.commit()?;
         Ok(receipt)
     }
@@ -378,7 +387,7 @@ impl Store {
         sscc: &Sscc,
         shipment: Option<ShipmentId>,
         today: NaiveDate,
-        now: DateTime<Utc>,
+        now: DateTime<FixedOffset>,
     ) -> Result<Option<ContainerReceipt>, StoreError> {
         let tx = self
             .conn
@@ -386,10 +395,11 @@ impl Store {
         let Some(units) = container_units(&tx, sscc)? else {
             return Ok(None);
         };
+        let context = ReceiptContext::new(&tx, shipment, now)?;
         let mut children = Vec::with_capacity(units.len());
         for sgtin in units {
             let pid = vouched_identifier(&tx, &sgtin)?;
-            let receipt = receive_unit(&tx, Some(&pid), shipment, today, now)?;
+            let receipt = receive_unit(&tx, Some(&pid), &context, today)?;
             children.push((sgtin, receipt));
         }
         tx.commit()?;
@@ -404,7 +414,7 @@ impl Store {
         &mut self,
         sgtin: &Sgtin,
         reason: &str,
-        now: DateTime<Utc>,
+        now: DateTime<FixedOffset>,
     ) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO holds (gtin, serial, reason, held_at) VALUES (?1, ?2, ?3, ?4)",
@@ -414,7 +424,11 @@ impl Store {
     }
 
     /// Release every hold in force on a unit; returns how many were released.
-    pub fn release(&mut self, sgtin: &Sgtin, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    pub fn release(
+        &mut self,
+        sgtin: &Sgtin,
+        now: DateTime<FixedOffset>,
+    ) -> Result<usize, StoreError> {
         Ok(self.conn.execute(
             "UPDATE holds SET released_at = ?3
              WHERE gtin = ?1 AND serial = ?2 AND released_at IS NULL",
@@ -576,15 +590,79 @@ fn assess(
     })
 }
 
-/// Assess and record one unit inside the caller's transaction.
+/// What every receipt of one `receive` call shares: where, when, against which shipment.
+struct ReceiptContext {
+    shipment: Option<ShipmentId>,
+    now: DateTime<FixedOffset>,
+    /// The site's GLN as a Digital Link URI, for the event's read point and business location.
+    site: Option<String>,
+    /// The shipment's PO and ASN references that are URIs, for the event.
+    transactions: Vec<BizTransaction>,
+}
+
+impl ReceiptContext {
+    fn new(
+        conn: &Connection,
+        shipment: Option<ShipmentId>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<ReceiptContext, StoreError> {
+        let site = conn
+            .prepare_cached("SELECT value FROM settings WHERE key = 'site_gln'")?
+            .query_row([], |r| r.get::<_, String>(0))
+            .optional()?
+            .and_then(|v| Gln::parse(&v).ok())
+            .map(|g| g.digital_link());
+        let mut transactions = Vec::new();
+        if let Some(id) = shipment {
+            let mut stmt = conn.prepare_cached(
+                "SELECT kind, ref FROM shipment_refs WHERE shipment = ?1 AND kind IN ('po', 'desadv')
+                 ORDER BY kind, ref",
+            )?;
+            let rows = stmt.query_map([id.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (kind, id) = row?;
+                // EPCIS wants URIs here; a bare reference typed by hand is left out.
+                if !is_uri(&id) {
+                    continue;
+                }
+                let kind = match kind.as_str() {
+                    "po" => BizTransactionKind::PurchaseOrder,
+                    _ => BizTransactionKind::DespatchAdvice,
+                };
+                transactions.push(BizTransaction { kind, id });
+            }
+        }
+        Ok(ReceiptContext {
+            shipment,
+            now,
+            site,
+            transactions,
+        })
+    }
+}
+
+fn is_uri(text: &str) -> bool {
+    text.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    }) && !text.contains(char::is_whitespace)
+}
+
+/// Assess and record one unit inside the caller's transaction: the receipt row and its EPCIS
+/// event (a receiving event when verified, a failed-verification event otherwise) with its
+/// outbox row.
 fn receive_unit(
     conn: &Connection,
     pid: Option<&ProductIdentifier>,
-    shipment: Option<ShipmentId>,
+    context: &ReceiptContext,
     today: NaiveDate,
-    now: DateTime<Utc>,
 ) -> Result<Receipt, StoreError> {
-    let assessment = assess(conn, pid, shipment, today)?;
+    let assessment = assess(conn, pid, context.shipment, today)?;
     let Some((pid, serial)) = pid.and_then(|p| p.serial.as_deref().map(|s| (p, s))) else {
         return Ok(Receipt {
             assessment,
@@ -594,9 +672,54 @@ fn receive_unit(
     };
     let verdict = &assessment.verdict;
     let reasons: Vec<&str> = verdict.reasons.iter().map(|r| r.code()).collect();
-    // TODO(epcis): record the receiving ObjectEvent (CBV 2.0 hash eventID) and its outbox row
-    // here, in this transaction, once `crate::epcis::event` is available.
-    let event_id: Option<String> = None;
+    let verified = verdict.is_verified();
+    let event = DeskEvent {
+        action: if verified {
+            DeskAction::ReceiveVerified
+        } else {
+            DeskAction::VerificationFailed
+        },
+        event_time: context.now,
+        units: vec![desk_event::Unit {
+            gtin: pid.gtin.as_str().to_string(),
+            serial: serial.to_string(),
+        }],
+        read_point: context.site.clone(),
+        biz_location: context.site.clone(),
+        biz_transactions: context.transactions.clone(),
+        lot: pid.lot.clone(),
+        expiry: pid.expiry,
+        failure_reasons: if verified {
+            Vec::new()
+        } else {
+            reasons.iter().map(|r| r.to_string()).collect()
+        },
+    };
+    let event = desk_event::build_event(&event).map_err(|e| StoreError::Event(e.to_string()))?;
+    let event_id = event
+        .get("eventID")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::Event("the built event has no eventID".into()))?;
+    let created = timestamp(context.now);
+    // Two scans in the same millisecond would give the same event: keep the first.
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO events (event_id, kind, json, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        event_id,
+        if verified {
+            "receive"
+        } else {
+            "verification_failed"
+        },
+        event.to_string(),
+        created
+    ])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (event_id, attempts, next_attempt_at) VALUES (?1, 0, ?2)",
+    )?
+    .execute(params![event_id, created])?;
     conn.prepare_cached(
         "INSERT INTO receipts
              (gtin, serial, lot, expiry, shipment, received_at, accepted, status, reasons, event_id)
@@ -607,9 +730,9 @@ fn receive_unit(
         serial,
         pid.lot,
         pid.expiry.map(iso_date),
-        shipment.map(|s| s.0),
-        timestamp(now),
-        verdict.is_verified(),
+        context.shipment.map(|s| s.0),
+        created,
+        verified,
         verdict.status.as_str(),
         reasons.join(" "),
         event_id,
@@ -617,7 +740,7 @@ fn receive_unit(
     Ok(Receipt {
         assessment,
         receipt_id: Some(conn.last_insert_rowid()),
-        event_id,
+        event_id: Some(event_id),
     })
 }
 
