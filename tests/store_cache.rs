@@ -60,7 +60,9 @@ fn a_new_file_gets_the_current_schema_in_wal_mode() {
     assert_eq!(store.schema_version().unwrap(), schema::VERSION);
     drop(store);
     let conn = Connection::open(&path).unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -99,7 +101,10 @@ fn a_newer_file_is_refused_and_left_alone() {
 #[test]
 fn settings_are_validated() {
     let (_dir, _path, mut store) = temp_store();
-    assert_eq!(store.set_setting("site_gln", " 0614141000029 ").unwrap(), "0614141000029");
+    assert_eq!(
+        store.set_setting("site_gln", " 0614141000029 ").unwrap(),
+        "0614141000029"
+    );
     assert_eq!(store.site_gln().unwrap().unwrap().as_str(), "0614141000029");
     assert!(matches!(
         store.set_setting("site_gln", "0614141000028"),
@@ -110,8 +115,13 @@ fn settings_are_validated() {
         Err(StoreError::UnknownSetting(_))
     ));
     assert!(store.set_setting("upstream_url", "ftp://x").is_err());
-    store.set_setting("upstream_url", "https://epcis.example/").unwrap();
-    assert_eq!(store.setting("upstream_url").unwrap().as_deref(), Some("https://epcis.example"));
+    store
+        .set_setting("upstream_url", "https://epcis.example/")
+        .unwrap();
+    assert_eq!(
+        store.setting("upstream_url").unwrap().as_deref(),
+        Some("https://epcis.example")
+    );
 }
 
 const PRODUCTS_CSV: &str = "gtin,ndc,name,strength,form,manufacturer\n\
@@ -121,9 +131,13 @@ const PRODUCTS_CSV: &str = "gtin,ndc,name,strength,form,manufacturer\n\
 #[test]
 fn product_csv_import_is_idempotent_and_reports_counts() {
     let (_dir, _path, mut store) = temp_store();
-    let first = store.import_products(PRODUCTS_CSV.as_bytes(), "p.csv").unwrap();
+    let first = store
+        .import_products(PRODUCTS_CSV.as_bytes(), "p.csv")
+        .unwrap();
     assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
-    let again = store.import_products(PRODUCTS_CSV.as_bytes(), "p.csv").unwrap();
+    let again = store
+        .import_products(PRODUCTS_CSV.as_bytes(), "p.csv")
+        .unwrap();
     assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
     let changed = PRODUCTS_CSV.replace("Amoxicillin", "Amoxicillin Trihydrate");
     let third = store.import_products(changed.as_bytes(), "p.csv").unwrap();
@@ -137,19 +151,25 @@ fn product_csv_import_is_idempotent_and_reports_counts() {
 #[test]
 fn a_malformed_line_fails_with_its_number_and_changes_nothing() {
     let (_dir, path, mut store) = temp_store();
-    store.import_products(PRODUCTS_CSV.as_bytes(), "p.csv").unwrap();
+    store
+        .import_products(PRODUCTS_CSV.as_bytes(), "p.csv")
+        .unwrap();
     let before = dump(&path);
     let bad = "gtin,ndc,name,strength,form,manufacturer\n\
 00359999303907,,Metformin,850 mg/1,TABLET,Demo\n\
 00359999303908,,Broken,1 mg,TABLET,Demo\n";
-    let err = store.import_products(bad.as_bytes(), "bad.csv").unwrap_err();
+    let err = store
+        .import_products(bad.as_bytes(), "bad.csv")
+        .unwrap_err();
     let message = err.to_string();
     assert!(message.contains("bad.csv: line 3"), "{message}");
     assert!(message.contains("check digit"), "{message}");
     assert_eq!(dump(&path), before);
 
     let bad_recalls = "gtin,lot,reason\n00359999101015,L1,ok\n00359999101015,,missing lot\n";
-    let err = store.import_recalls(bad_recalls.as_bytes(), "r.csv").unwrap_err();
+    let err = store
+        .import_recalls(bad_recalls.as_bytes(), "r.csv")
+        .unwrap_err();
     assert!(err.to_string().contains("r.csv: line 3"), "{err}");
     assert_eq!(dump(&path), before);
 }
@@ -168,10 +188,8 @@ fn fda_product_and_package_files_join_in_either_order() {
         for file in order {
             store.import_products(file, "fda").unwrap();
         }
-        let gtin = tracedesk::gs1::Gtin::from_ndc(
-            &tracedesk::gs1::Ndc::parse("0002-1433-80").unwrap(),
-            0,
-        );
+        let gtin =
+            tracedesk::gs1::Gtin::from_ndc(&tracedesk::gs1::Ndc::parse("0002-1433-80").unwrap(), 0);
         assert_eq!(gtin.as_str(), "00300021433802");
         let p = store.product(&gtin).unwrap().expect("package joined");
         assert_eq!(p.name.as_deref(), Some("Trulicity"));
@@ -182,7 +200,11 @@ fn fda_product_and_package_files_join_in_either_order() {
     }
     let (_dir, _path, mut store) = temp_store();
     let counts = store.import_products(&product[..], "product.txt").unwrap();
-    assert_eq!((counts.inserted, counts.skipped), (1, 1), "the excluded NDC is skipped");
+    assert_eq!(
+        (counts.inserted, counts.skipped),
+        (1, 1),
+        "the excluded NDC is skipped"
+    );
 }
 
 fn supplier_document() -> String {
@@ -215,15 +237,23 @@ fn supplier_document() -> String {
         .to_string()
 }
 
-fn import_doc(store: &mut Store, doc: &str) -> Result<tracedesk::store::EpcisImportReport, StoreError> {
-    store.import_epcis([("supplier.jsonld".to_string(), doc.as_bytes())], Utc::now())
+fn import_doc(
+    store: &mut Store,
+    doc: &str,
+) -> Result<tracedesk::store::EpcisImportReport, StoreError> {
+    store.import_epcis(
+        [("supplier.jsonld".to_string(), doc.as_bytes())],
+        Utc::now(),
+    )
 }
 
 #[test]
 fn epcis_import_announces_units_cases_shipments_and_statuses() {
     let (_dir, path, mut store) = temp_store();
     store.set_setting("site_gln", "0614141000029").unwrap();
-    store.import_products(PRODUCTS_CSV.as_bytes(), "p.csv").unwrap();
+    store
+        .import_products(PRODUCTS_CSV.as_bytes(), "p.csv")
+        .unwrap();
     let report = import_doc(&mut store, &supplier_document()).unwrap();
     assert_eq!(report.events, 5);
     assert_eq!(report.units.inserted, 4);
@@ -236,21 +266,34 @@ fn epcis_import_announces_units_cases_shipments_and_statuses() {
     assert_eq!((again.units.inserted, again.units.updated), (0, 0));
     assert_eq!(dump(&path), before, "a second import changes nothing");
 
-    let shipment = store.find_shipment("urn:epcglobal:cbv:bt:0614141000005:PO-77").unwrap().unwrap();
+    let shipment = store
+        .find_shipment("urn:epcglobal:cbv:bt:0614141000005:PO-77")
+        .unwrap()
+        .unwrap();
     assert_eq!(
         Some(shipment),
-        store.find_shipment("urn:epcglobal:cbv:bt:0614141000005:ASN-77").unwrap()
+        store
+            .find_shipment("urn:epcglobal:cbv:bt:0614141000005:ASN-77")
+            .unwrap()
     );
     assert_eq!(store.shipment_progress(shipment).unwrap().expected, 3);
     let s1 = "(01)00359999101015(17)280630(10)LOT1(21)S1";
     let a = store.verify(&scan(s1), Some(shipment), today()).unwrap();
     assert_eq!(a.verdict.status, Status::Verified, "{:?}", a.verdict);
     let stolen = store
-        .verify(&scan("(01)00359999101015(17)280630(10)LOT1(21)S3"), Some(shipment), today())
+        .verify(
+            &scan("(01)00359999101015(17)280630(10)LOT1(21)S3"),
+            Some(shipment),
+            today(),
+        )
         .unwrap();
     assert_eq!(stolen.verdict.reasons, [Reason::Stolen]);
     let other_site = store
-        .verify(&scan("(01)00359999101015(17)280630(10)LOT1(21)S4"), Some(shipment), today())
+        .verify(
+            &scan("(01)00359999101015(17)280630(10)LOT1(21)S4"),
+            Some(shipment),
+            today(),
+        )
         .unwrap();
     assert_eq!(other_site.verdict.reasons, [Reason::NotExpected]);
     let case = Sscc::parse("106141412345678908").unwrap();
@@ -274,15 +317,24 @@ fn receipts_are_recorded_with_their_event_and_outbox_row() {
     let demo = create_demo(&mut store, today()).unwrap();
     let shipment = store.find_shipment(&demo.shipment).unwrap();
     let genuine = &demo.scans[0];
-    let r = store.receive(&scan(&genuine.scan), shipment, today(), now()).unwrap();
+    let r = store
+        .receive(&scan(&genuine.scan), shipment, today(), now())
+        .unwrap();
     assert!(r.accepted());
     let event_id = r.event_id.clone().unwrap();
     assert!(event_id.starts_with("ni:///sha-256;"), "{event_id}");
-    let dup = store.receive(&scan(&genuine.scan), shipment, today(), now()).unwrap();
+    let dup = store
+        .receive(&scan(&genuine.scan), shipment, today(), now())
+        .unwrap();
     assert_eq!(dup.assessment.verdict.reasons, [Reason::DuplicateScan]);
     assert!(!dup.accepted());
-    let invalid = store.receive(&scan("(01)123"), shipment, today(), now()).unwrap();
-    assert_eq!(invalid.receipt_id, None, "an invalid scan identifies no unit to record");
+    let invalid = store
+        .receive(&scan("(01)123"), shipment, today(), now())
+        .unwrap();
+    assert_eq!(
+        invalid.receipt_id, None,
+        "an invalid scan identifies no unit to record"
+    );
     drop(store);
     let conn = Connection::open(&path).unwrap();
     let (receipts, events, outbox): (i64, i64, i64) = conn
@@ -296,7 +348,11 @@ fn receipts_are_recorded_with_their_event_and_outbox_row() {
     // The duplicate is recorded too, as a failed verification with its own event.
     assert_eq!((receipts, events, outbox), (2, 2, 2));
     let kind: String = conn
-        .query_row("SELECT kind FROM events WHERE event_id = ?1", [&event_id], |r| r.get(0))
+        .query_row(
+            "SELECT kind FROM events WHERE event_id = ?1",
+            [&event_id],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(kind, "receive");
 }
@@ -312,7 +368,10 @@ fn the_demo_shows_every_verdict_it_promises() {
     for s in &demo.scans {
         let parsed = scan(&s.scan);
         if let Some(sscc) = parsed.sscc().filter(|_| parsed.gtin().is_none()) {
-            let units = store.verify_container(&sscc, Some(shipment), today()).unwrap().unwrap();
+            let units = store
+                .verify_container(&sscc, Some(shipment), today())
+                .unwrap()
+                .unwrap();
             assert_eq!(units.len(), 3);
             assert!(units.iter().all(|(_, a)| a.verdict.reasons.is_empty()));
             continue;
@@ -322,7 +381,10 @@ fn the_demo_shows_every_verdict_it_promises() {
         seen.extend(s.expected.iter().copied());
     }
     // Duplicate scans appear on the second receipt of a unit.
-    for reason in Reason::ALL.into_iter().filter(|r| *r != Reason::DuplicateScan) {
+    for reason in Reason::ALL
+        .into_iter()
+        .filter(|r| *r != Reason::DuplicateScan)
+    {
         assert!(seen.contains(&reason), "the demo never shows {reason}");
     }
 }
@@ -337,7 +399,13 @@ fn holds_quarantine_until_released() {
     let a = store.verify(&parsed, None, today()).unwrap();
     assert_eq!(a.verdict.reasons, [Reason::Quarantined]);
     assert_eq!(store.release(&sgtin, now()).unwrap(), 1);
-    assert!(store.verify(&parsed, None, today()).unwrap().verdict.is_verified());
+    assert!(
+        store
+            .verify(&parsed, None, today())
+            .unwrap()
+            .verdict
+            .is_verified()
+    );
 }
 
 #[test]
@@ -362,7 +430,11 @@ fn a_large_generated_file_imports_in_one_streaming_pass() {
         .unwrap();
     assert_eq!(counts.unchanged, n);
     let a = store
-        .verify(&scan("(01)00359999101015(17)280630(10)LOT049999(21)X"), None, today())
+        .verify(
+            &scan("(01)00359999101015(17)280630(10)LOT049999(21)X"),
+            None,
+            today(),
+        )
         .unwrap();
     assert!(a.verdict.reasons.contains(&Reason::Recalled));
 }
