@@ -47,7 +47,13 @@ fn random_and_mutated_scans_never_panic_and_valid_ones_round_trip() {
             valid += 1;
             assert!(!scan.elements.is_empty());
             let again = gs1::parse(scan.hri().as_bytes(), &ctx);
-            assert!(again.ok(), "{:?} -> {} failed: {:?}", data, scan.hri(), again.errors);
+            assert!(
+                again.ok(),
+                "{:?} -> {} failed: {:?}",
+                data,
+                scan.hri(),
+                again.errors
+            );
             assert_eq!(again.elements, scan.elements, "{data:?}");
         } else {
             assert!(!scan.errors.is_empty());
