@@ -12,6 +12,7 @@ mod config;
 mod demo;
 mod import;
 mod input;
+mod listen;
 mod parse;
 mod receive;
 mod shipment;
@@ -185,6 +186,12 @@ pub fn run() -> Result<ExitCode> {
         }) => receive::run(db, ScanInput::from_args_or_stdin(scans), shipment, json),
         Some(Command::Shipment { id, json, csv }) => shipment::run(db, id, json, csv),
         Some(Command::Config { key, value }) => config::run(db, key, value),
+        Some(Command::Listen {
+            port,
+            profile,
+            receive,
+            json,
+        }) => listen::run(db, port, profile, receive, json),
         Some(other) => {
             let _ = db;
             anyhow::bail!("`{other:?}` is not available yet")
