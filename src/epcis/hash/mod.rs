@@ -86,9 +86,13 @@ impl Context {
     /// The standard prefixes plus those a JSON-LD `@context` value (string, object or array)
     /// defines as plain strings.
     pub fn from_jsonld_context(context: &Value) -> Self {
-        let mut ctx = Self::standard();
-        ctx.add_jsonld_context(context);
-        ctx
+        Self::standard().with_jsonld_context(context)
+    }
+
+    /// This context plus the prefixes of a JSON-LD `@context` value.
+    pub fn with_jsonld_context(mut self, context: &Value) -> Self {
+        self.add_jsonld_context(context);
+        self
     }
 
     /// The context of a whole JSON-LD document: its `@context` and any `ignoreFields` list at
@@ -131,6 +135,10 @@ impl Context {
     pub fn ignoring_field(mut self, name: impl Into<String>) -> Self {
         self.ignored_fields.push(name.into());
         self
+    }
+
+    pub(crate) fn add_ignored_field(&mut self, name: String) {
+        self.ignored_fields.push(name);
     }
 
     fn add_jsonld_context(&mut self, context: &Value) {
