@@ -40,6 +40,8 @@ pub enum HashError {
     NoEventList,
     #[error("the XML document cannot be read: {0}")]
     Xml(String),
+    #[error("an event nests elements more than {0} levels deep")]
+    TooDeep(usize),
     #[error("event {index} of the document: {source}")]
     InEvent {
         index: usize,
@@ -337,6 +339,61 @@ mod tests {
                 "ni:///sha-256;6ae96341e0acc6d7a261364751f60e68278a81cdf51da0abb6b4e617014e39d7?ver=CBV2.0"
             ]
         );
+    }
+
+    #[test]
+    fn json_and_xml_spellings_of_a_receipt_hash_equal() {
+        let json_doc = json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                         {"tracedesk": "urn:tracedesk:epcis:"}],
+            "type": "EPCISDocument",
+            "epcisBody": {"eventList": [{
+                "type": "ObjectEvent",
+                "eventTime": "2026-03-02T09:15:30.250+01:00",
+                "eventTimeZoneOffset": "+01:00",
+                "epcList": ["https://id.gs1.org/01/09506000134352/21/SN1"],
+                "action": "OBSERVE",
+                "bizStep": "receiving",
+                "disposition": "in_progress",
+                "readPoint": {"id": "urn:epc:id:sgln:4012345.00011.0"},
+                "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:PO1"}],
+                "ilmd": {"cbvmda:lotNumber": "L1", "cbvmda:itemExpirationDate": "2027-01-31"},
+                "tracedesk:failureReasons": ["expired"]
+            }]}
+        });
+        let xml = r#"<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"
+            xmlns:cbvmda="urn:epcglobal:cbv:mda" xmlns:td="urn:tracedesk:epcis:" schemaVersion="2.0">
+          <EPCISBody><EventList><ObjectEvent>
+            <eventTime>2026-03-02T08:15:30.25Z</eventTime>
+            <eventTimeZoneOffset>+01:00</eventTimeZoneOffset>
+            <epcList><epc>urn:epc:id:sgtin:9506000.013435.SN1</epc></epcList>
+            <action>OBSERVE</action>
+            <bizStep>urn:epcglobal:cbv:bizstep:receiving</bizStep>
+            <disposition>cbv:Disp-in_progress</disposition>
+            <readPoint><id>https://id.gs1.org/414/4012345000115</id></readPoint>
+            <bizTransactionList>
+              <bizTransaction type="urn:epcglobal:cbv:btt:po">urn:epcglobal:cbv:bt:4012345000009:PO1</bizTransaction>
+            </bizTransactionList>
+            <extension><ilmd>
+              <cbvmda:itemExpirationDate>2027-01-31</cbvmda:itemExpirationDate>
+              <cbvmda:lotNumber>L1</cbvmda:lotNumber>
+            </ilmd></extension>
+            <td:failureReasons>expired</td:failureReasons>
+          </ObjectEvent></EventList></EPCISBody>
+        </epcis:EPCISDocument>"#;
+        let from_json = jsonld_document_prehashes(&json_doc).unwrap();
+        let from_xml = xml_document_prehashes(xml).unwrap();
+        assert_eq!(from_json, from_xml);
+    }
+
+    #[test]
+    fn hostile_xml_nesting_is_refused() {
+        let deep = format!(
+            "<d><EventList><ObjectEvent>{}{}</ObjectEvent></EventList></d>",
+            "<a>".repeat(500),
+            "</a>".repeat(500)
+        );
+        assert_eq!(xml_document_prehashes(&deep), Err(HashError::TooDeep(64)));
     }
 
     #[test]
