@@ -387,6 +387,38 @@ mod tests {
     }
 
     #[test]
+    fn odd_values_never_panic_and_stay_deterministic() {
+        let odd = json!({
+            "type": "ObjectEvent",
+            "eventTime": "+262143-12-31T23:59:59.9999Z",
+            "eventTimeZoneOffset": "+99:99",
+            "epcList": ["urn:epc:id:sgtin:", "urn:epc:id:sgtin:1.2.3", "https://", "https://x/01/", "urn:epc:id:cpi:0614141..1",
+                        "urn:epc:idpat:sgtin:.*", "https://id.gs1.org/01/1234/21/%", null, [[1]], {"#text": 5}],
+            "action": null,
+            "quantityList": [{}, {"quantity": 1e308}, {"quantity": -0.0, "epcClass": "urn:epc:class:lgtin:..."}],
+            "bizStep": "1_000",
+            "readPoint": "urn:epc:id:sgln:4012345.00011.0",
+            "sensorElementList": [{"sensorReport": [{"value": "1e-400", "time": "2020-02-30T00:00:00Z"}]}],
+            "example:x": {"example:yList": [{"a": "ü"}, "é"]},
+            "certificationInfo": ["b", "a"]
+        });
+        let first = prehash(&odd, &Context::standard()).unwrap();
+        assert_eq!(prehash(&odd, &Context::standard()).unwrap(), first);
+        assert!(
+            first.starts_with("eventType=ObjectEventeventTime=+262143-12-31T23:59:59.9999Z"),
+            "{first}"
+        );
+        assert!(
+            first.contains("certificationInfo=acertificationInfo=b"),
+            "{first}"
+        );
+        assert!(
+            first.contains("readPointid=https://id.gs1.org/414/4012345000115"),
+            "{first}"
+        );
+    }
+
+    #[test]
     fn hostile_xml_nesting_is_refused() {
         let deep = format!(
             "<d><EventList><ObjectEvent>{}{}</ObjectEvent></EventList></d>",
@@ -394,6 +426,14 @@ mod tests {
             "</a>".repeat(500)
         );
         assert_eq!(xml_document_prehashes(&deep), Err(HashError::TooDeep(64)));
+        assert!(matches!(
+            xml_document_prehashes("<EventList>"),
+            Err(HashError::Xml(_))
+        ));
+        assert_eq!(
+            xml_document_prehashes("<doc/>"),
+            Err(HashError::NoEventList)
+        );
     }
 
     #[test]
