@@ -294,7 +294,7 @@ pub fn xml_document_hash_ids(xml: &str) -> Result<Vec<String>, HashError> {
 }
 
 /// An event object's `@context` (EPCIS 2.0 allows one per event) added to a document context.
-pub fn context_with_event_context(context: &Context, event: &Map<String, Value>) -> Context {
+fn context_with_event_context(context: &Context, event: &Map<String, Value>) -> Context {
     let mut ctx = context.clone();
     if let Some(c) = event.get("@context") {
         ctx.add_jsonld_context(c);
