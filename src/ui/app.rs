@@ -574,7 +574,7 @@ impl KioskApp {
             return;
         }
         let alpha = 1.0 - age / theme::FLASH_SECONDS;
-        let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::new("flash")));
+        let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("flash")));
         let rect = ctx.content_rect();
         painter.rect_stroke(
             rect.shrink(12.0),

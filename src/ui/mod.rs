@@ -33,6 +33,7 @@ pub mod receiving;
 pub mod settings;
 pub mod sound;
 pub mod status;
+pub mod store_desk;
 pub mod theme;
 
 use std::path::PathBuf;

@@ -81,7 +81,7 @@ pub fn receiving_ui(ui: &mut Ui, state: &mut Receiving, requests: &mut Vec<DeskR
     if let Some(reconciliation) = &state.closing {
         let mut done = false;
         let mut export = false;
-        egui::Modal::new(egui::Id::new("closing")).show(ui.ctx(), |ui| {
+        egui::Modal::new(egui::Id::unique("closing")).show(ui.ctx(), |ui| {
             ui.set_max_width(900.0);
             reconciliation_ui(ui, reconciliation);
             ui.horizontal(|ui| {

@@ -23,6 +23,17 @@ pub const FAIL_TONES: &[(f32, u32)] = &[(330.0, 160), (0.0, 60), (330.0, 160), (
 pub const PASS_FILE: &str = "pass.wav";
 pub const FAIL_FILE: &str = "fail.wav";
 
+/// The committed sounds, built into the binary so an installed kiosk needs no asset files.
+const PASS_WAV: &[u8] = include_bytes!("../../assets/pass.wav");
+const FAIL_WAV: &[u8] = include_bytes!("../../assets/fail.wav");
+
+/// Writes the built-in sounds into `dir` (the system player needs files).
+pub fn install(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(PASS_FILE), PASS_WAV)?;
+    std::fs::write(dir.join(FAIL_FILE), FAIL_WAV)
+}
+
 /// A mono 16-bit PCM WAV of the `(frequency Hz, milliseconds)` tones (0 Hz is silence).
 pub fn chime_wav(tones: &[(f32, u32)]) -> Vec<u8> {
     let mut samples: Vec<i16> = Vec::new();
