@@ -127,7 +127,11 @@ pub struct KioskApp {
 
 impl KioskApp {
     /// Starts the desk worker on `desk` and sets the kiosk look on `ctx`.
-    pub fn new<D: Desk + Send + 'static>(ctx: &egui::Context, desk: D, config: KioskConfig) -> Self {
+    pub fn new<D: Desk + Send + 'static>(
+        ctx: &egui::Context,
+        desk: D,
+        config: KioskConfig,
+    ) -> Self {
         theme::apply(ctx);
         let (reply_tx, replies) = mpsc::channel();
         let wake_ctx = ctx.clone();
@@ -196,7 +200,11 @@ impl KioskApp {
                     self.send(DeskRequest::OpenShipmentByScan { bytes });
                 } else {
                     self.receiving.in_flight += 1;
-                    let shipment = self.receiving.shipment.as_ref().map(|s| s.reference.clone());
+                    let shipment = self
+                        .receiving
+                        .shipment
+                        .as_ref()
+                        .map(|s| s.reference.clone());
                     self.send(DeskRequest::Receive {
                         bytes,
                         source,
@@ -212,7 +220,8 @@ impl KioskApp {
                 self.send(DeskRequest::Inspect { bytes });
             }
             Screen::Pin(_) | Screen::Settings => {
-                self.status.warning = Some("Scan ignored: go back to Receiving to receive packs.".into());
+                self.status.warning =
+                    Some("Scan ignored: go back to Receiving to receive packs.".into());
             }
         }
     }
@@ -368,10 +377,14 @@ impl KioskApp {
 
     fn navigation_ui(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            ui.label(RichText::new("TraceDesk").font(theme::font(theme::HEADING_SIZE)).strong());
+            ui.label(
+                RichText::new("TraceDesk")
+                    .font(theme::font(theme::HEADING_SIZE))
+                    .strong(),
+            );
             ui.add_space(theme::GAP * 2.0);
             let at_receiving = self.screen == Screen::Receiving;
-            if !at_receiving && big_button(ui, "◀ Receiving").clicked() {
+            if !at_receiving && big_button(ui, "Receiving").clicked() {
                 self.screen = Screen::Receiving;
                 self.pin = PinEntry::default();
                 self.pharmacist = Pharmacist {
@@ -459,10 +472,25 @@ impl eframe::App for KioskApp {
         let now = Instant::now();
         if self.screenshot_dir.is_some() {
             let f12 = raw_input.events.iter().any(|e| {
-                matches!(e, egui::Event::Key { key: egui::Key::F12, pressed: true, .. })
+                matches!(
+                    e,
+                    egui::Event::Key {
+                        key: egui::Key::F12,
+                        pressed: true,
+                        ..
+                    }
+                )
             });
             if f12 {
-                raw_input.events.retain(|e| !matches!(e, egui::Event::Key { key: egui::Key::F12, .. }));
+                raw_input.events.retain(|e| {
+                    !matches!(
+                        e,
+                        egui::Event::Key {
+                            key: egui::Key::F12,
+                            ..
+                        }
+                    )
+                });
                 self.screenshot(ctx);
             }
         }
@@ -494,7 +522,10 @@ impl eframe::App for KioskApp {
             }
         }
         let now = Instant::now();
-        if self.last_outbox.is_none_or(|t| now.duration_since(t) >= OUTBOX_REFRESH) {
+        if self
+            .last_outbox
+            .is_none_or(|t| now.duration_since(t) >= OUTBOX_REFRESH)
+        {
             self.last_outbox = Some(now);
             self.send(DeskRequest::Outbox);
         }
@@ -504,10 +535,18 @@ impl eframe::App for KioskApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         egui::Panel::bottom("status")
-            .frame(egui::Frame::new().fill(theme::PANEL).inner_margin(theme::GAP * 0.5))
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::PANEL)
+                    .inner_margin(theme::GAP * 0.5),
+            )
             .show(ui, |ui| status::status_ui(ui, &self.status));
         egui::Panel::top("navigation")
-            .frame(egui::Frame::new().fill(theme::BACKGROUND).inner_margin(theme::GAP * 0.5))
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::BACKGROUND)
+                    .inner_margin(theme::GAP * 0.5),
+            )
             .show(ui, |ui| self.navigation_ui(ui));
         let mut requests = std::mem::take(&mut self.requests);
         match self.screen {
@@ -574,7 +613,10 @@ impl KioskApp {
             return;
         }
         let alpha = 1.0 - age / theme::FLASH_SECONDS;
-        let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("flash")));
+        let painter = ctx.layer_painter(egui::LayerId::new(
+            egui::Order::Foreground,
+            egui::Id::unique("flash"),
+        ));
         let rect = ctx.content_rect();
         painter.rect_stroke(
             rect.shrink(12.0),

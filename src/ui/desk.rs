@@ -212,21 +212,40 @@ pub enum DeskRequest {
         source: ScanSource,
         shipment: Option<String>,
     },
-    OpenShipmentByScan { bytes: Vec<u8> },
+    OpenShipmentByScan {
+        bytes: Vec<u8>,
+    },
     ListShipments,
-    RefreshShipment { reference: String },
-    Reconcile { reference: String, closing: bool },
-    Inspect { bytes: Vec<u8> },
-    Act { pack: PackIdentity, action: PharmacistAction },
+    RefreshShipment {
+        reference: String,
+    },
+    Reconcile {
+        reference: String,
+        closing: bool,
+    },
+    Inspect {
+        bytes: Vec<u8>,
+    },
+    Act {
+        pack: PackIdentity,
+        action: PharmacistAction,
+    },
     Outbox,
     LoadSettings,
     SaveSettings(DeskSettings),
     /// Check a PIN against the stored hash (argon2 is slow on purpose: not on the UI thread).
-    CheckPin { pin: String },
+    CheckPin {
+        pin: String,
+    },
     /// Set a new PIN.
-    SetPin { pin: String },
+    SetPin {
+        pin: String,
+    },
     /// Write an export (reconciliation CSV, investigation record) to a file.
-    Export { path: PathBuf, contents: String },
+    Export {
+        path: PathBuf,
+        contents: String,
+    },
 }
 
 /// What the worker answers.
@@ -245,15 +264,24 @@ pub enum DeskReply {
         closing: bool,
     },
     Inspected(PackFile),
-    Acted { action: PharmacistAction },
+    Acted {
+        action: PharmacistAction,
+    },
     Outbox(OutboxStatus),
     Settings(DeskSettings),
     SettingsSaved,
     /// `None` when no PIN was ever set (the gate then asks for a new one).
-    PinChecked { accepted: Option<bool> },
+    PinChecked {
+        accepted: Option<bool>,
+    },
     PinSet,
-    Exported { path: PathBuf },
-    Failed { request: &'static str, error: DeskError },
+    Exported {
+        path: PathBuf,
+    },
+    Failed {
+        request: &'static str,
+        error: DeskError,
+    },
 }
 
 /// The UI's end of the worker.
@@ -324,9 +352,9 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
                 })
         }
         DeskRequest::ListShipments => desk.shipments().map(DeskReply::Shipments),
-        DeskRequest::RefreshShipment { reference } => desk
-            .shipment(&reference)
-            .map(DeskReply::ShipmentRefreshed),
+        DeskRequest::RefreshShipment { reference } => {
+            desk.shipment(&reference).map(DeskReply::ShipmentRefreshed)
+        }
         DeskRequest::Reconcile { reference, closing } => {
             desk.reconcile(&reference)
                 .map(|reconciliation| DeskReply::Reconciled {
@@ -349,8 +377,9 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
         DeskRequest::SetPin { pin } => super::pin::hash(&pin)
             .and_then(|hash| desk.set_pin_hash(&hash))
             .map(|()| DeskReply::PinSet),
-        DeskRequest::Export { path, contents } => export(&path, &contents)
-            .map(|()| DeskReply::Exported { path }),
+        DeskRequest::Export { path, contents } => {
+            export(&path, &contents).map(|()| DeskReply::Exported { path })
+        }
     };
     result.unwrap_or_else(|error| {
         tracing::warn!("desk request {name} failed: {error}");

@@ -47,17 +47,29 @@ pub fn form_3911_csv(
     let none = String::new;
     let reasons: Vec<&str> = file.verdict.reasons.iter().map(|r| r.label()).collect();
     let fields: Vec<(&str, String)> = vec![
-        ("Date of initial notification", notified.format("%Y-%m-%d").to_string()),
-        ("Classification of notification", classification.label().to_owned()),
+        (
+            "Date of initial notification",
+            notified.format("%Y-%m-%d").to_string(),
+        ),
+        (
+            "Classification of notification",
+            classification.label().to_owned(),
+        ),
         ("Name of product", product.name.unwrap_or_else(none)),
         ("Strength", product.strength.unwrap_or_else(none)),
         ("National Drug Code (NDC)", product.ndc.unwrap_or_else(none)),
         ("GTIN", file.pack.gtin.clone().unwrap_or_else(none)),
-        ("Serial number", file.pack.serial.clone().unwrap_or_else(none)),
+        (
+            "Serial number",
+            file.pack.serial.clone().unwrap_or_else(none),
+        ),
         ("Lot number", file.pack.lot.clone().unwrap_or_else(none)),
         (
             "Expiration date",
-            file.pack.expiry.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(none),
+            file.pack
+                .expiry
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(none),
         ),
         ("Quantity of product", "1 package".to_owned()),
         ("Description of event/issue", description.to_owned()),
@@ -134,7 +146,10 @@ mod tests {
             .collect();
         let get = |k: &str| rows.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
         assert_eq!(get("Date of initial notification"), Some("2026-03-01"));
-        assert_eq!(get("Classification of notification"), Some("Illegitimate product"));
+        assert_eq!(
+            get("Classification of notification"),
+            Some("Illegitimate product")
+        );
         assert_eq!(get("National Drug Code (NDC)"), Some("12345-678-90"));
         assert_eq!(get("Serial number"), Some("S,1"), "commas survive quoting");
         assert_eq!(get("Expiration date"), Some("2027-05-31"));

@@ -44,7 +44,12 @@ impl WedgeKeys {
 
     /// Takes the scanner's keys out of `raw` and returns the scans completed by `now`.
     /// With `text_focus` (a text field is being typed into) the keys are left alone.
-    pub fn take_scans(&mut self, raw: &mut RawInput, text_focus: bool, now: Instant) -> Vec<WedgeScan> {
+    pub fn take_scans(
+        &mut self,
+        raw: &mut RawInput,
+        text_focus: bool,
+        now: Instant,
+    ) -> Vec<WedgeScan> {
         let mut scans = Vec::new();
         if text_focus {
             collect(self.assembler.poll(now), &mut scans, &mut Vec::new());
@@ -120,7 +125,9 @@ fn letter_key(key: Key) -> Option<WedgeKey> {
     let name = key.name();
     let mut chars = name.chars();
     match (chars.next(), chars.next()) {
-        (Some(c), None) if c.is_ascii_alphabetic() => Some(WedgeKey::Letter(c.to_ascii_uppercase())),
+        (Some(c), None) if c.is_ascii_alphabetic() => {
+            Some(WedgeKey::Letter(c.to_ascii_uppercase()))
+        }
         _ => None,
     }
 }

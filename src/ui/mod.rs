@@ -39,8 +39,8 @@ pub mod theme;
 use std::path::PathBuf;
 
 pub use app::{KioskApp, KioskConfig, KioskEvent};
-pub use status::UpstreamState;
 pub use desk::{Desk, DeskError};
+pub use status::UpstreamState;
 
 use crate::scanner::serial::{self, SerialConfig};
 

@@ -53,24 +53,33 @@ pub fn pin_ui(ui: &mut Ui, entry: &mut PinEntry, locked_for: Option<u64>) -> Opt
             field.request_focus();
         }
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        egui::Grid::new("pinpad").spacing([theme::GAP, theme::GAP]).show(ui, |ui| {
-            for row in [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], ["⌫", "0", "OK"]] {
-                for key in row {
-                    let button = egui::Button::new(RichText::new(key).font(theme::font(theme::HEADING_SIZE)))
+        egui::Grid::new("pinpad")
+            .spacing([theme::GAP, theme::GAP])
+            .show(ui, |ui| {
+                for row in [
+                    ["1", "2", "3"],
+                    ["4", "5", "6"],
+                    ["7", "8", "9"],
+                    ["Del", "0", "OK"],
+                ] {
+                    for key in row {
+                        let button = egui::Button::new(
+                            RichText::new(key).font(theme::font(theme::HEADING_SIZE)),
+                        )
                         .min_size(egui::vec2(110.0, 80.0));
-                    if ui.add(button).clicked() {
-                        match key {
-                            "⌫" => {
-                                entry.pin.pop();
+                        if ui.add(button).clicked() {
+                            match key {
+                                "Del" => {
+                                    entry.pin.pop();
+                                }
+                                "OK" => action = Some(PinAction::Submit(entry.pin.clone())),
+                                digit => entry.pin.push_str(digit),
                             }
-                            "OK" => action = Some(PinAction::Submit(entry.pin.clone())),
-                            digit => entry.pin.push_str(digit),
                         }
                     }
+                    ui.end_row();
                 }
-                ui.end_row();
-            }
-        });
+            });
         if enter {
             action = Some(PinAction::Submit(entry.pin.clone()));
         }
@@ -84,7 +93,11 @@ pub fn pin_ui(ui: &mut Ui, entry: &mut PinEntry, locked_for: Option<u64>) -> Opt
             ui.label("Checking…");
         }
         if let Some(message) = &entry.message {
-            ui.label(RichText::new(message).color(theme::WARN).font(theme::font(theme::BODY_SIZE)));
+            ui.label(
+                RichText::new(message)
+                    .color(theme::WARN)
+                    .font(theme::font(theme::BODY_SIZE)),
+            );
         }
         if big_button(ui, "Cancel").clicked() {
             action = Some(PinAction::Cancel);
@@ -144,9 +157,15 @@ fn file_ui(ui: &mut Ui, file: &PackFile) {
     theme::card(fill).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.visuals_mut().override_text_color = Some(theme::ON_VERDICT);
-        ui.label(RichText::new(headline).font(theme::font(theme::HEADING_SIZE)).strong());
+        ui.label(
+            RichText::new(headline)
+                .font(theme::font(theme::HEADING_SIZE))
+                .strong(),
+        );
         for reason in &file.verdict.reasons {
-            ui.label(RichText::new(format!("✖ {}", reason.label())).font(theme::font(theme::BODY_SIZE)));
+            ui.label(
+                RichText::new(format!("× {}", reason.label())).font(theme::font(theme::BODY_SIZE)),
+            );
         }
         for error in &file.errors {
             ui.label(error);
@@ -154,18 +173,28 @@ fn file_ui(ui: &mut Ui, file: &PackFile) {
         pack_fields_ui(ui, file.product.as_ref(), &file.pack);
     });
     ui.add_space(theme::GAP);
-    ui.label(RichText::new("History").font(theme::font(theme::BODY_SIZE)).color(theme::MUTED));
-    egui::ScrollArea::vertical().id_salt("history").show(ui, |ui| {
-        if file.history.is_empty() {
-            ui.label("Nothing recorded about this pack.");
-        }
-        for entry in &file.history {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(&entry.at).font(theme::mono(theme::SMALL_SIZE)).color(theme::MUTED));
-                ui.label(RichText::new(&entry.what).font(theme::font(theme::SMALL_SIZE)));
-            });
-        }
-    });
+    ui.label(
+        RichText::new("History")
+            .font(theme::font(theme::BODY_SIZE))
+            .color(theme::MUTED),
+    );
+    egui::ScrollArea::vertical()
+        .id_salt("history")
+        .show(ui, |ui| {
+            if file.history.is_empty() {
+                ui.label("Nothing recorded about this pack.");
+            }
+            for entry in &file.history {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(
+                        RichText::new(&entry.at)
+                            .font(theme::mono(theme::SMALL_SIZE))
+                            .color(theme::MUTED),
+                    );
+                    ui.label(RichText::new(&entry.what).font(theme::font(theme::SMALL_SIZE)));
+                });
+            }
+        });
 }
 
 fn actions_ui(
@@ -227,10 +256,15 @@ fn actions_ui(
         });
     });
     if !identified {
-        ui.label(RichText::new("This scan identifies no unit: nothing can be recorded.").color(theme::WARN));
+        ui.label(
+            RichText::new("This scan identifies no unit: nothing can be recorded.")
+                .color(theme::WARN),
+        );
     }
     ui.add_space(theme::GAP);
-    ui.label(RichText::new("Investigation record (FDA Form 3911)").font(theme::font(theme::BODY_SIZE)));
+    ui.label(
+        RichText::new("Investigation record (FDA Form 3911)").font(theme::font(theme::BODY_SIZE)),
+    );
     egui::Grid::new("reporter").num_columns(2).show(ui, |ui| {
         for (label, value) in [
             ("Company", &mut state.reporter.company),
@@ -253,7 +287,8 @@ fn actions_ui(
         } else {
             Classification::HighRisk
         };
-        let contents = investigation::form_3911_csv(file, classification, &reason, &state.reporter, today);
+        let contents =
+            investigation::form_3911_csv(file, classification, &reason, &state.reporter, today);
         let name = format!(
             "form3911-{}-{}.csv",
             file_safe(file.pack.gtin.as_deref().unwrap_or("unknown")),

@@ -9,9 +9,7 @@ use std::collections::VecDeque;
 
 use egui::{Align, Layout, RichText, Ui};
 
-use super::desk::{
-    DeskRequest, Reconciliation, ScanOutcome, ShipmentCounts, ShipmentSummary,
-};
+use super::desk::{DeskRequest, Reconciliation, ScanOutcome, ShipmentCounts, ShipmentSummary};
 use super::theme;
 use crate::verify::Status;
 
@@ -112,11 +110,17 @@ fn waiting_ui(ui: &mut Ui, checking: bool) {
         ui.set_min_height(280.0);
         ui.vertical_centered(|ui| {
             ui.add_space(60.0);
-            let text = if checking { "Checking…" } else { "Scan a pack" };
+            let text = if checking {
+                "Checking…"
+            } else {
+                "Scan a pack"
+            };
             ui.label(RichText::new(text).font(theme::font(theme::HEADLINE_SIZE)));
             ui.label(
-                RichText::new("Scan each pack's 2D barcode. To receive a tote, scan its label first.")
-                    .color(theme::MUTED),
+                RichText::new(
+                    "Scan each pack's 2D barcode. To receive a tote, scan its label first.",
+                )
+                .color(theme::MUTED),
             );
         });
     });
@@ -132,9 +136,16 @@ pub fn verdict_card_ui(ui: &mut Ui, outcome: &ScanOutcome) {
     theme::card(fill).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.visuals_mut().override_text_color = Some(theme::ON_VERDICT);
-        ui.label(RichText::new(headline).font(theme::font(theme::HEADLINE_SIZE)).strong());
+        ui.label(
+            RichText::new(headline)
+                .font(theme::font(theme::HEADLINE_SIZE))
+                .strong(),
+        );
         for reason in &outcome.verdict.reasons {
-            ui.label(RichText::new(format!("✖ {}", reason.label())).font(theme::font(theme::REASON_SIZE)));
+            ui.label(
+                RichText::new(format!("× {}", reason.label()))
+                    .font(theme::font(theme::REASON_SIZE)),
+            );
         }
         for error in &outcome.errors {
             ui.label(RichText::new(error).font(theme::font(theme::BODY_SIZE)));
@@ -161,33 +172,51 @@ pub fn pack_fields_ui(
         .and_then(|p| p.name.clone())
         .unwrap_or_else(|| "Unknown product".into());
     let strength = product.and_then(|p| p.strength.clone()).unwrap_or_default();
-    ui.label(RichText::new(format!("{name} {strength}").trim_end().to_owned()).font(theme::font(theme::HEADING_SIZE)));
+    ui.label(
+        RichText::new(format!("{name} {strength}").trim_end().to_owned())
+            .font(theme::font(theme::HEADING_SIZE)),
+    );
     let none = || "—".to_owned();
     let rows = [
-        ("NDC", product.and_then(|p| p.ndc.clone()).unwrap_or_else(none)),
+        (
+            "NDC",
+            product.and_then(|p| p.ndc.clone()).unwrap_or_else(none),
+        ),
         ("GTIN", pack.gtin.clone().unwrap_or_else(none)),
         ("Lot", pack.lot.clone().unwrap_or_else(none)),
         (
             "Expiry",
-            pack.expiry.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(none),
+            pack.expiry
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(none),
         ),
         ("Serial", pack.serial.clone().unwrap_or_else(none)),
     ];
-    egui::Grid::new(ui.next_auto_id()).num_columns(2).spacing([theme::GAP * 2.0, 6.0]).show(ui, |ui| {
-        for (label, value) in rows {
-            ui.label(RichText::new(label).font(theme::font(theme::BODY_SIZE)));
-            ui.label(RichText::new(value).font(theme::mono(theme::BODY_SIZE + 4.0)));
-            ui.end_row();
-        }
-    });
+    egui::Grid::new(ui.next_auto_id())
+        .num_columns(2)
+        .spacing([theme::GAP * 2.0, 6.0])
+        .show(ui, |ui| {
+            for (label, value) in rows {
+                ui.label(RichText::new(label).font(theme::font(theme::BODY_SIZE)));
+                ui.label(RichText::new(value).font(theme::mono(theme::BODY_SIZE + 4.0)));
+                ui.end_row();
+            }
+        });
 }
 
 fn damaged_card_ui(ui: &mut Ui, scan: &str, warnings: &[String]) {
     theme::card(theme::WARN).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.visuals_mut().override_text_color = Some(theme::ON_VERDICT);
-        ui.label(RichText::new("SCAN AGAIN").font(theme::font(theme::HEADLINE_SIZE)).strong());
-        ui.label(RichText::new("The scan arrived damaged and was not checked.").font(theme::font(theme::REASON_SIZE)));
+        ui.label(
+            RichText::new("SCAN AGAIN")
+                .font(theme::font(theme::HEADLINE_SIZE))
+                .strong(),
+        );
+        ui.label(
+            RichText::new("The scan arrived damaged and was not checked.")
+                .font(theme::font(theme::REASON_SIZE)),
+        );
         for warning in warnings {
             ui.label(RichText::new(warning).font(theme::font(theme::BODY_SIZE)));
         }
@@ -199,37 +228,58 @@ fn recent_ui(ui: &mut Ui, recent: &VecDeque<ScanOutcome>) {
     if recent.is_empty() {
         return;
     }
-    ui.label(RichText::new("Last scans").font(theme::font(theme::BODY_SIZE)).color(theme::MUTED));
-    egui::ScrollArea::vertical().id_salt("recent").show(ui, |ui| {
-        for outcome in recent {
-            let (colour, word) = match outcome.verdict.status {
-                Status::Verified => (theme::PASS, "verified"),
-                Status::Failed => (theme::FAIL, "refused"),
-                Status::Invalid => (theme::FAIL, "invalid"),
-            };
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(format!(" {word} ")).background_color(colour).color(theme::ON_VERDICT));
-                let name = outcome
-                    .product
-                    .as_ref()
-                    .and_then(|p| p.name.clone())
-                    .or_else(|| outcome.pack.gtin.clone())
-                    .unwrap_or_default();
-                let serial = outcome.pack.serial.as_deref().unwrap_or("");
-                ui.label(RichText::new(format!("{name}  {serial}")).font(theme::font(theme::SMALL_SIZE)));
-                if let Some(first) = outcome.verdict.reasons.first() {
-                    ui.label(RichText::new(first.label()).font(theme::font(theme::SMALL_SIZE)).color(theme::MUTED));
-                }
-            });
-        }
-    });
+    ui.label(
+        RichText::new("Last scans")
+            .font(theme::font(theme::BODY_SIZE))
+            .color(theme::MUTED),
+    );
+    egui::ScrollArea::vertical()
+        .id_salt("recent")
+        .show(ui, |ui| {
+            for outcome in recent {
+                let (colour, word) = match outcome.verdict.status {
+                    Status::Verified => (theme::PASS, "verified"),
+                    Status::Failed => (theme::FAIL, "refused"),
+                    Status::Invalid => (theme::FAIL, "invalid"),
+                };
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(format!(" {word} "))
+                            .background_color(colour)
+                            .color(theme::ON_VERDICT),
+                    );
+                    let name = outcome
+                        .product
+                        .as_ref()
+                        .and_then(|p| p.name.clone())
+                        .or_else(|| outcome.pack.gtin.clone())
+                        .unwrap_or_default();
+                    let serial = outcome.pack.serial.as_deref().unwrap_or("");
+                    ui.label(
+                        RichText::new(format!("{name}  {serial}"))
+                            .font(theme::font(theme::SMALL_SIZE)),
+                    );
+                    if let Some(first) = outcome.verdict.reasons.first() {
+                        ui.label(
+                            RichText::new(first.label())
+                                .font(theme::font(theme::SMALL_SIZE))
+                                .color(theme::MUTED),
+                        );
+                    }
+                });
+            }
+        });
 }
 
 fn shipment_ui(ui: &mut Ui, state: &mut Receiving, requests: &mut Vec<DeskRequest>) {
     ui.heading("Shipment");
     match &state.shipment {
         Some(shipment) => {
-            ui.label(RichText::new(&shipment.name).font(theme::font(theme::HEADING_SIZE)).strong());
+            ui.label(
+                RichText::new(&shipment.name)
+                    .font(theme::font(theme::HEADING_SIZE))
+                    .strong(),
+            );
             counts_ui(ui, &shipment.counts);
             ui.add_space(theme::GAP);
             ui.with_layout(Layout::top_down(Align::Min), |ui| {
@@ -258,20 +308,27 @@ fn shipment_ui(ui: &mut Ui, state: &mut Receiving, requests: &mut Vec<DeskReques
                 }
                 Some(list) => {
                     let mut chosen = None;
-                    egui::ScrollArea::vertical().id_salt("expected").show(ui, |ui| {
-                        for shipment in list {
-                            let text = format!(
-                                "{}  ({} expected, {} received)",
-                                shipment.name, shipment.counts.expected, shipment.counts.received
-                            );
-                            if ui
-                                .add(egui::Button::new(text).min_size(egui::vec2(ui.available_width(), theme::TOUCH_TARGET.y)))
-                                .clicked()
-                            {
-                                chosen = Some(shipment.clone());
+                    egui::ScrollArea::vertical()
+                        .id_salt("expected")
+                        .show(ui, |ui| {
+                            for shipment in list {
+                                let text = format!(
+                                    "{}  ({} expected, {} received)",
+                                    shipment.name,
+                                    shipment.counts.expected,
+                                    shipment.counts.received
+                                );
+                                if ui
+                                    .add(egui::Button::new(text).min_size(egui::vec2(
+                                        ui.available_width(),
+                                        theme::TOUCH_TARGET.y,
+                                    )))
+                                    .clicked()
+                                {
+                                    chosen = Some(shipment.clone());
+                                }
                             }
-                        }
-                    });
+                        });
                     if let Some(shipment) = chosen {
                         state.notice = Some(format!("Receiving {}", shipment.name));
                         state.shipment = Some(shipment);
@@ -284,19 +341,51 @@ fn shipment_ui(ui: &mut Ui, state: &mut Receiving, requests: &mut Vec<DeskReques
 
 /// The counters, large.
 pub fn counts_ui(ui: &mut Ui, counts: &ShipmentCounts) {
-    egui::Grid::new("counts").num_columns(2).spacing([theme::GAP * 2.0, 4.0]).show(ui, |ui| {
-        for (label, value, colour) in [
-            ("Expected", counts.expected, theme::TEXT),
-            ("Received", counts.received, theme::TEXT),
-            ("Missing", counts.missing, if counts.missing > 0 { theme::WARN } else { theme::TEXT }),
-            ("Unexpected", counts.unexpected, if counts.unexpected > 0 { theme::WARN } else { theme::TEXT }),
-            ("Refused", counts.rejected, if counts.rejected > 0 { theme::FAIL } else { theme::TEXT }),
-        ] {
-            ui.label(RichText::new(label).font(theme::font(theme::BODY_SIZE)));
-            ui.label(RichText::new(value.to_string()).font(theme::font(theme::HEADING_SIZE)).color(colour).strong());
-            ui.end_row();
-        }
-    });
+    egui::Grid::new("counts")
+        .num_columns(2)
+        .spacing([theme::GAP * 2.0, 4.0])
+        .show(ui, |ui| {
+            for (label, value, colour) in [
+                ("Expected", counts.expected, theme::TEXT),
+                ("Received", counts.received, theme::TEXT),
+                (
+                    "Missing",
+                    counts.missing,
+                    if counts.missing > 0 {
+                        theme::WARN
+                    } else {
+                        theme::TEXT
+                    },
+                ),
+                (
+                    "Unexpected",
+                    counts.unexpected,
+                    if counts.unexpected > 0 {
+                        theme::WARN
+                    } else {
+                        theme::TEXT
+                    },
+                ),
+                (
+                    "Refused",
+                    counts.rejected,
+                    if counts.rejected > 0 {
+                        theme::FAIL
+                    } else {
+                        theme::TEXT
+                    },
+                ),
+            ] {
+                ui.label(RichText::new(label).font(theme::font(theme::BODY_SIZE)));
+                ui.label(
+                    RichText::new(value.to_string())
+                        .font(theme::font(theme::HEADING_SIZE))
+                        .color(colour)
+                        .strong(),
+                );
+                ui.end_row();
+            }
+        });
 }
 
 fn reconciliation_ui(ui: &mut Ui, reconciliation: &Reconciliation) {
@@ -311,17 +400,19 @@ fn reconciliation_ui(ui: &mut Ui, reconciliation: &Reconciliation) {
         ui.label(RichText::new("Every expected unit was received.").color(theme::PASS));
         return;
     }
-    egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
-        egui::Grid::new("exceptions").striped(true).show(ui, |ui| {
-            for line in exceptions {
-                ui.label(&line.state);
-                ui.label(RichText::new(&line.gtin).font(theme::mono(theme::SMALL_SIZE)));
-                ui.label(RichText::new(&line.serial).font(theme::mono(theme::SMALL_SIZE)));
-                ui.label(line.lot.as_deref().unwrap_or(""));
-                ui.end_row();
-            }
+    egui::ScrollArea::vertical()
+        .max_height(360.0)
+        .show(ui, |ui| {
+            egui::Grid::new("exceptions").striped(true).show(ui, |ui| {
+                for line in exceptions {
+                    ui.label(&line.state);
+                    ui.label(RichText::new(&line.gtin).font(theme::mono(theme::SMALL_SIZE)));
+                    ui.label(RichText::new(&line.serial).font(theme::mono(theme::SMALL_SIZE)));
+                    ui.label(line.lot.as_deref().unwrap_or(""));
+                    ui.end_row();
+                }
+            });
         });
-    });
 }
 
 /// The reconciliation as CSV: `state,gtin,serial,lot,expiry`, one line per unit.
@@ -351,12 +442,21 @@ pub fn reconciliation_csv(reconciliation: &Reconciliation) -> String {
 
 /// A touch-sized button.
 pub fn big_button(ui: &mut Ui, text: &str) -> egui::Response {
-    ui.add(egui::Button::new(RichText::new(text).font(theme::font(theme::BODY_SIZE))).min_size(theme::TOUCH_TARGET))
+    ui.add(
+        egui::Button::new(RichText::new(text).font(theme::font(theme::BODY_SIZE)))
+            .min_size(theme::TOUCH_TARGET),
+    )
 }
 
 /// A reference made safe for a file name.
 pub fn file_safe(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }

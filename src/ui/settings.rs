@@ -19,43 +19,59 @@ pub struct SettingsForm {
 }
 
 /// The settings screen; `profiles` are the scanner profile names to offer.
-pub fn settings_ui(ui: &mut Ui, form: &mut SettingsForm, profiles: &[String], requests: &mut Vec<DeskRequest>) {
+pub fn settings_ui(
+    ui: &mut Ui,
+    form: &mut SettingsForm,
+    profiles: &[String],
+    requests: &mut Vec<DeskRequest>,
+) {
     ui.heading("Settings");
     let Some(settings) = form.settings.as_mut() else {
         ui.label("Loading…");
         return;
     };
-    egui::Grid::new("settings").num_columns(2).spacing([theme::GAP, theme::GAP]).show(ui, |ui| {
-        ui.label("Site GLN");
-        ui.add(egui::TextEdit::singleline(&mut settings.site_gln).desired_width(420.0).hint_text("13 digits"));
-        ui.end_row();
-        ui.label("Upstream URL");
-        ui.add(
-            egui::TextEdit::singleline(&mut settings.upstream_url)
-                .desired_width(620.0)
-                .hint_text("https://epcis.example.com/"),
-        );
-        ui.end_row();
-        ui.label("Credentials file");
-        ui.add(egui::TextEdit::singleline(&mut settings.credentials_file).desired_width(620.0));
-        ui.end_row();
-        ui.label("Scanner profile");
-        egui::ComboBox::from_id_salt("profile")
-            .selected_text(&settings.scanner_profile)
-            .width(420.0)
-            .show_ui(ui, |ui| {
-                for name in profiles {
-                    ui.selectable_value(&mut settings.scanner_profile, name.clone(), name);
-                }
-            });
-        ui.end_row();
-        ui.label("Camera");
-        ui.checkbox(&mut settings.camera, "Use the camera to read packs");
-        ui.end_row();
-        ui.label("New PIN");
-        ui.add(egui::TextEdit::singleline(&mut form.new_pin).password(true).desired_width(240.0));
-        ui.end_row();
-    });
+    egui::Grid::new("settings")
+        .num_columns(2)
+        .spacing([theme::GAP, theme::GAP])
+        .show(ui, |ui| {
+            ui.label("Site GLN");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.site_gln)
+                    .desired_width(420.0)
+                    .hint_text("13 digits"),
+            );
+            ui.end_row();
+            ui.label("Upstream URL");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.upstream_url)
+                    .desired_width(620.0)
+                    .hint_text("https://epcis.example.com/"),
+            );
+            ui.end_row();
+            ui.label("Credentials file");
+            ui.add(egui::TextEdit::singleline(&mut settings.credentials_file).desired_width(620.0));
+            ui.end_row();
+            ui.label("Scanner profile");
+            egui::ComboBox::from_id_salt("profile")
+                .selected_text(&settings.scanner_profile)
+                .width(420.0)
+                .show_ui(ui, |ui| {
+                    for name in profiles {
+                        ui.selectable_value(&mut settings.scanner_profile, name.clone(), name);
+                    }
+                });
+            ui.end_row();
+            ui.label("Camera");
+            ui.checkbox(&mut settings.camera, "Use the camera to read packs");
+            ui.end_row();
+            ui.label("New PIN");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.new_pin)
+                    .password(true)
+                    .desired_width(240.0),
+            );
+            ui.end_row();
+        });
     ui.add_space(theme::GAP);
     if big_button(ui, "Save").clicked() {
         match check(settings) {
@@ -72,7 +88,11 @@ pub fn settings_ui(ui: &mut Ui, form: &mut SettingsForm, profiles: &[String], re
         }
     }
     if let Some(message) = &form.message {
-        ui.label(RichText::new(message).font(theme::font(theme::BODY_SIZE)).color(theme::WARN));
+        ui.label(
+            RichText::new(message)
+                .font(theme::font(theme::BODY_SIZE))
+                .color(theme::WARN),
+        );
     }
 }
 

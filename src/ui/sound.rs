@@ -17,7 +17,13 @@ const SAMPLE_RATE: u32 = 16_000;
 /// The sound for a verified unit: a short rising two-tone.
 pub const PASS_TONES: &[(f32, u32)] = &[(880.0, 90), (1320.0, 140)];
 /// The sound for a refused unit: three low pulses, unmistakable from the pass sound.
-pub const FAIL_TONES: &[(f32, u32)] = &[(330.0, 160), (0.0, 60), (330.0, 160), (0.0, 60), (330.0, 220)];
+pub const FAIL_TONES: &[(f32, u32)] = &[
+    (330.0, 160),
+    (0.0, 60),
+    (330.0, 160),
+    (0.0, 60),
+    (330.0, 220),
+];
 
 /// File names in the assets directory.
 pub const PASS_FILE: &str = "pass.wav";
@@ -138,7 +144,9 @@ fn find_player() -> Option<&'static str> {
             .output()
             .ok()
             .filter(|out| out.status.success())
-            .is_some_and(|out| needle.is_none_or(|n| String::from_utf8_lossy(&out.stdout).contains(n)))
+            .is_some_and(|out| {
+                needle.is_none_or(|n| String::from_utf8_lossy(&out.stdout).contains(n))
+            })
     };
     if works("pactl", &["info"], None) && works("paplay", &["--version"], None) {
         Some("paplay")
@@ -183,7 +191,11 @@ mod tests {
                 std::fs::write(&path, &generated).unwrap();
             }
             let committed = std::fs::read(&path).unwrap();
-            assert!(committed == generated, "{} differs from the generator", path.display());
+            assert!(
+                committed == generated,
+                "{} differs from the generator",
+                path.display()
+            );
         }
     }
 

@@ -26,8 +26,13 @@ pub enum UpstreamState {
 pub enum SerialScanner {
     #[default]
     NotConfigured,
-    Connected { port: String, profile: String },
-    Disconnected { reason: String },
+    Connected {
+        port: String,
+        profile: String,
+    },
+    Disconnected {
+        reason: String,
+    },
 }
 
 /// What the status bar shows.
@@ -49,10 +54,18 @@ pub fn status_ui(ui: &mut Ui, status: &StatusBar) {
     ui.horizontal_wrapped(|ui| {
         let small = |text: String| RichText::new(text).font(theme::font(theme::SMALL_SIZE));
         let chip = |ui: &mut Ui, text: String, colour: egui::Color32| {
-            ui.label(small(format!(" {text} ")).background_color(colour).color(theme::ON_VERDICT));
+            ui.label(
+                small(format!(" {text} "))
+                    .background_color(colour)
+                    .color(theme::ON_VERDICT),
+            );
         };
         if status.desk_down {
-            chip(ui, "Store stopped: scans are not recorded".into(), theme::FAIL);
+            chip(
+                ui,
+                "Store stopped: scans are not recorded".into(),
+                theme::FAIL,
+            );
         }
         match &status.serial {
             SerialScanner::NotConfigured => chip(
@@ -60,9 +73,11 @@ pub fn status_ui(ui: &mut Ui, status: &StatusBar) {
                 format!("Scanner: keyboard ({})", status.wedge_profile),
                 theme::INFO,
             ),
-            SerialScanner::Connected { port, profile } => {
-                chip(ui, format!("Scanner connected: {profile} on {port}"), theme::PASS)
-            }
+            SerialScanner::Connected { port, profile } => chip(
+                ui,
+                format!("Scanner connected: {profile} on {port}"),
+                theme::PASS,
+            ),
             SerialScanner::Disconnected { reason } => {
                 chip(ui, format!("Scanner not connected: {reason}"), theme::WARN)
             }
@@ -71,15 +86,23 @@ pub fn status_ui(ui: &mut Ui, status: &StatusBar) {
         match (&outbox.upstream, &status.upstream) {
             (None, _) => chip(ui, "Upstream not configured".into(), theme::INFO),
             (Some(url), UpstreamState::Online) => chip(ui, format!("Online: {url}"), theme::PASS),
-            (Some(_), UpstreamState::Offline { error }) => {
-                chip(ui, format!("Offline ({error}): events are kept and sent later"), theme::INFO)
+            (Some(_), UpstreamState::Offline { error }) => chip(
+                ui,
+                format!("Offline ({error}): events are kept and sent later"),
+                theme::INFO,
+            ),
+            (Some(url), UpstreamState::Unknown) => {
+                chip(ui, format!("Upstream: {url}"), theme::INFO)
             }
-            (Some(url), UpstreamState::Unknown) => chip(ui, format!("Upstream: {url}"), theme::INFO),
         }
         ui.label(small(format!("{} events waiting", outbox.waiting)));
         if outbox.parked > 0 {
             let error = outbox.parked_error.as_deref().unwrap_or("see the sync log");
-            chip(ui, format!("{} parked: {error}", outbox.parked), theme::WARN);
+            chip(
+                ui,
+                format!("{} parked: {error}", outbox.parked),
+                theme::WARN,
+            );
         }
         let last = outbox.last_sync.as_deref().unwrap_or("never");
         ui.label(small(format!("Last sync: {last}")).color(theme::MUTED));

@@ -94,7 +94,12 @@ impl StoreDesk {
                 "SELECT s.name, u.status FROM units u LEFT JOIN shipments s ON s.id = u.shipment
                  WHERE u.gtin = ?1 AND u.serial = ?2",
                 params![key, sgtin.serial],
-                |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        r.get(1)?,
+                    ))
+                },
             )
             .optional()
             .map_err(|e| desk_error(e.into()))?;
@@ -121,7 +126,11 @@ impl StoreDesk {
             .map_err(|e| desk_error(e.into()))?;
         let rows = receipts
             .query_map(params![key, sgtin.serial], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })
             .map_err(|e| desk_error(e.into()))?;
         for row in rows {
@@ -199,7 +208,9 @@ fn scan_errors(scan: &ParsedScan) -> Vec<String> {
 
 fn sgtin_of(pack: &PackIdentity) -> Result<Sgtin, DeskError> {
     let (Some(gtin), Some(serial)) = (&pack.gtin, &pack.serial) else {
-        return Err(DeskError("this scan identifies no unit (GTIN and serial needed)".into()));
+        return Err(DeskError(
+            "this scan identifies no unit (GTIN and serial needed)".into(),
+        ));
     };
     let gtin = Gtin::parse(gtin).map_err(|e| DeskError(e.to_string()))?;
     Sgtin::new(gtin, serial).map_err(|e| DeskError(e.to_string()))
@@ -257,7 +268,10 @@ impl Desk for StoreDesk {
 
     fn shipments(&mut self) -> Result<Vec<ShipmentSummary>, DeskError> {
         let infos = self.store.shipments().map_err(desk_error)?;
-        infos.into_iter().map(|info| self.summary(info.id)).collect()
+        infos
+            .into_iter()
+            .map(|info| self.summary(info.id))
+            .collect()
     }
 
     fn reconcile(&mut self, reference: &str) -> Result<Reconciliation, DeskError> {
@@ -284,7 +298,10 @@ impl Desk for StoreDesk {
 
     fn inspect(&mut self, bytes: &[u8]) -> Result<PackFile, DeskError> {
         let scan = Self::parse(bytes);
-        let assessment = self.store.verify(&scan, None, today()).map_err(desk_error)?;
+        let assessment = self
+            .store
+            .verify(&scan, None, today())
+            .map_err(desk_error)?;
         let pack = pack_identity(&scan);
         let history = match sgtin_of(&pack) {
             Ok(sgtin) => self.history(&sgtin)?,
