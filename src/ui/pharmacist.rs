@@ -13,6 +13,9 @@ use super::receiving::{big_button, file_safe, pack_fields_ui};
 use super::theme;
 use crate::verify::Status;
 
+/// The longest PIN the pad takes.
+const MAX_PIN_LENGTH: usize = 12;
+
 /// What the PIN screen shows.
 #[derive(Debug, Default)]
 pub struct PinEntry {
@@ -42,6 +45,8 @@ pub fn pin_ui(ui: &mut Ui, entry: &mut PinEntry, locked_for: Option<u64>) -> Opt
             "Pharmacist PIN"
         };
         ui.heading(title);
+        // Read Enter before the field: a single-line field consumes it when it gives up focus.
+        let enter_pressed = ui.input(|i| i.key_pressed(egui::Key::Enter));
         let field = ui.add(
             egui::TextEdit::singleline(&mut entry.pin)
                 .password(true)
@@ -52,34 +57,16 @@ pub fn pin_ui(ui: &mut Ui, entry: &mut PinEntry, locked_for: Option<u64>) -> Opt
         if !field.has_focus() && !entry.checking && ui.memory(|m| m.focused().is_none()) {
             field.request_focus();
         }
-        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        egui::Grid::new("pinpad")
-            .spacing([theme::GAP, theme::GAP])
-            .show(ui, |ui| {
-                for row in [
-                    ["1", "2", "3"],
-                    ["4", "5", "6"],
-                    ["7", "8", "9"],
-                    ["Del", "0", "OK"],
-                ] {
-                    for key in row {
-                        let button = egui::Button::new(
-                            RichText::new(key).font(theme::font(theme::HEADING_SIZE)),
-                        )
-                        .min_size(egui::vec2(110.0, 80.0));
-                        if ui.add(button).clicked() {
-                            match key {
-                                "Del" => {
-                                    entry.pin.pop();
-                                }
-                                "OK" => action = Some(PinAction::Submit(entry.pin.clone())),
-                                digit => entry.pin.push_str(digit),
-                            }
-                        }
-                    }
-                    ui.end_row();
-                }
-            });
+        // A PIN is digits; a scan typed into the field by mistake must not become one.
+        entry.pin.retain(|c| c.is_ascii_digit());
+        entry.pin.truncate(MAX_PIN_LENGTH);
+        let enter = enter_pressed && (field.lost_focus() || field.has_focus());
+        // Grids do not centre themselves: pad the row to put the keypad under the field.
+        let pad_width = 3.0 * 110.0 + 2.0 * theme::GAP;
+        ui.horizontal(|ui| {
+            ui.add_space(((ui.available_width() - pad_width) / 2.0).max(0.0));
+            pin_pad_ui(ui, entry, &mut action);
+        });
         if enter {
             action = Some(PinAction::Submit(entry.pin.clone()));
         }
@@ -104,6 +91,37 @@ pub fn pin_ui(ui: &mut Ui, entry: &mut PinEntry, locked_for: Option<u64>) -> Opt
         }
     });
     action
+}
+
+/// The touch keypad.
+fn pin_pad_ui(ui: &mut Ui, entry: &mut PinEntry, action: &mut Option<PinAction>) {
+    egui::Grid::new("pinpad")
+        .spacing([theme::GAP, theme::GAP])
+        .show(ui, |ui| {
+            for row in [
+                ["1", "2", "3"],
+                ["4", "5", "6"],
+                ["7", "8", "9"],
+                ["Del", "0", "OK"],
+            ] {
+                for key in row {
+                    let button = egui::Button::new(
+                        RichText::new(key).font(theme::font(theme::HEADING_SIZE)),
+                    )
+                    .min_size(egui::vec2(110.0, 80.0));
+                    if ui.add(button).clicked() {
+                        match key {
+                            "Del" => {
+                                entry.pin.pop();
+                            }
+                            "OK" => *action = Some(PinAction::Submit(entry.pin.clone())),
+                            digit => entry.pin.push_str(digit),
+                        }
+                    }
+                }
+                ui.end_row();
+            }
+        });
 }
 
 /// The pharmacist screen's state.

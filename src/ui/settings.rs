@@ -103,7 +103,8 @@ pub fn check(settings: &DeskSettings) -> Result<(), String> {
         Gln::parse(gln).map_err(|e| format!("Site GLN: {e}"))?;
     }
     let url = settings.upstream_url.trim();
-    if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    if !url.is_empty() && !web {
         return Err("Upstream URL must start with https://".into());
     }
     Ok(())
