@@ -17,8 +17,14 @@ fn socat_available() -> bool {
 /// `host` (where the test writes, as the scanner would).
 fn plug_in(dir: &Path) -> Child {
     let child = Command::new("socat")
-        .arg(format!("pty,raw,echo=0,link={}", dir.join("scanner").display()))
-        .arg(format!("pty,raw,echo=0,link={}", dir.join("host").display()))
+        .arg(format!(
+            "pty,raw,echo=0,link={}",
+            dir.join("scanner").display()
+        ))
+        .arg(format!(
+            "pty,raw,echo=0,link={}",
+            dir.join("host").display()
+        ))
         .stderr(Stdio::null())
         .spawn()
         .expect("start socat");
@@ -116,7 +122,10 @@ fn every_scan_sent_while_connected_gets_one_verdict_across_replugs() {
             if expected == "verified" {
                 assert_eq!(status, "verified", "round {round}: {scan:?} -> {v}");
             } else {
-                assert!(reasons.contains(&expected.as_str()), "round {round}: {scan:?} -> {v}");
+                assert!(
+                    reasons.contains(&expected.as_str()),
+                    "round {round}: {scan:?} -> {v}"
+                );
             }
         }
         // Unplug, plug back in at the same path, and carry on scanning.

@@ -5,9 +5,9 @@
 //! Device status goes to stderr, so stdout stays one verdict per line.
 
 use super::input::ScanInput;
+use crate::scanner::ScannerEvent;
 use crate::scanner::profile::{self, Profile, ProfileSet};
 use crate::scanner::serial::{self, SerialConfig};
-use crate::scanner::ScannerEvent;
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,7 +62,10 @@ fn pick_profile(profiles: &ProfileSet, name: Option<&str>, have_port: bool) -> R
     match name {
         Some(name) => profiles.get(name).cloned().with_context(|| {
             let known: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-            format!("no scanner profile \"{name}\" (known: {})", known.join(", "))
+            format!(
+                "no scanner profile \"{name}\" (known: {})",
+                known.join(", ")
+            )
         }),
         None if have_port => profiles
             .get("generic-cdc")

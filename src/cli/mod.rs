@@ -12,6 +12,7 @@ mod config;
 mod demo;
 mod import;
 mod input;
+mod kiosk;
 mod listen;
 mod parse;
 mod receive;
@@ -170,8 +171,18 @@ pub fn run() -> Result<ExitCode> {
     tracing_init();
     let db = cli.db.clone();
     match cli.command {
-        None if cli.demo => demo::run(db),
-        None => anyhow::bail!("the kiosk UI is not built yet; use a subcommand (see --help)"),
+        None if cli.demo => {
+            let path = demo_path(db.clone())?;
+            demo::run(db)?;
+            kiosk::run(path, true)
+        }
+        None => {
+            let path = match db {
+                Some(path) => path,
+                None => crate::store::Store::default_path()?,
+            };
+            kiosk::run(path, false)
+        }
         Some(Command::Parse { json, hri, scans }) => {
             parse::run(ScanInput::from_args_or_stdin(scans), json, hri)
         }
