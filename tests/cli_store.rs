@@ -328,3 +328,33 @@ fn a_receive_killed_with_sigkill_loses_no_printed_receipt() {
         "{receipts} receipts"
     );
 }
+
+#[test]
+fn inventory_and_events_show_what_was_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, demo) = demo_store(dir.path());
+    let genuine = demo.scans[0].scan.as_str();
+    let recalled = demo
+        .scans
+        .iter()
+        .find(|s| s.label == "Recalled lot")
+        .unwrap();
+    let input = format!("{genuine}\n{}\n", recalled.scan);
+    let received = json_lines(&tracedesk(&db, &["receive", "--json"], input.as_bytes()));
+    let on_hand = json_lines(&tracedesk(&db, &["inventory", "--json"], b""));
+    assert_eq!(on_hand.len(), 1, "only the accepted unit is on hand");
+    assert_eq!(on_hand[0]["serial"], "AMX0001");
+    assert_eq!(on_hand[0]["status"], "active");
+    assert!(json_lines(&tracedesk(&db, &["inventory", "--json", "--recalled"], b"")).is_empty());
+
+    let events = json_lines(&tracedesk(&db, &["events", "--json"], b""));
+    assert_eq!(events.len(), 2, "a receipt and a failed verification");
+    assert_eq!(events[0]["eventID"], received[0]["event_id"]);
+    assert_eq!(events[0]["bizStep"], "receiving");
+    assert_eq!(events[1]["eventID"], received[1]["event_id"]);
+    assert_eq!(events[1]["tracedesk:failureReasons"][0], "recalled");
+    let doc = tracedesk(&db, &["events"], b"");
+    let doc: Value = serde_json::from_slice(&doc.stdout).unwrap();
+    assert_eq!(doc["type"], "EPCISDocument");
+    assert_eq!(doc["epcisBody"]["eventList"].as_array().unwrap().len(), 2);
+}

@@ -91,6 +91,8 @@ pub fn run(
         }
         out.flush()?;
     }
+    // Input is over: a good moment for the WAL checkpoint nobody is waiting on.
+    store.checkpoint()?;
     Ok(ExitCode::SUCCESS)
 }
 
