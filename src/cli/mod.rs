@@ -8,11 +8,20 @@
 //! Each subcommand lives in its own file and is a thin shell over the library: it reads input,
 //! calls the core and the adapters, and prints. No domain rule lives here.
 
+mod config;
+mod demo;
+mod import;
 mod input;
 mod parse;
+mod receive;
+mod shipment;
+mod verify;
 
+pub use config::open_store;
+pub use demo::demo_path;
 pub use input::ScanInput;
 pub use parse::parse_json;
+pub use verify::{verdict_json, verdict_text};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -160,10 +169,22 @@ pub fn run() -> Result<ExitCode> {
     tracing_init();
     let db = cli.db.clone();
     match cli.command {
+        None if cli.demo => demo::run(db),
         None => anyhow::bail!("the kiosk UI is not built yet; use a subcommand (see --help)"),
         Some(Command::Parse { json, hri, scans }) => {
             parse::run(ScanInput::from_args_or_stdin(scans), json, hri)
         }
+        Some(Command::Import { what }) => import::run(db, what),
+        Some(Command::Verify { json, scans }) => {
+            verify::run(db, ScanInput::from_args_or_stdin(scans), json)
+        }
+        Some(Command::Receive {
+            shipment,
+            json,
+            scans,
+        }) => receive::run(db, ScanInput::from_args_or_stdin(scans), shipment, json),
+        Some(Command::Shipment { id, json, csv }) => shipment::run(db, id, json, csv),
+        Some(Command::Config { key, value }) => config::run(db, key, value),
         Some(other) => {
             let _ = db;
             anyhow::bail!("`{other:?}` is not available yet")

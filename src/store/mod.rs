@@ -1,1 +1,789 @@
-//! store (to be written).
+//! # The local verification cache
+//!
+//! One SQLite file (WAL mode, `synchronous=FULL`) holding what suppliers announced — products,
+//! serialised units with their lot, expiry and status, lot recalls, shipments and what their
+//! cases contain — and what happened at this desk: receipts, holds, and the EPCIS events waiting
+//! in the outbox. It answers every scan offline by primary-key lookups and records receipts
+//! durably: a receipt, its event and its outbox row are committed in one transaction before the
+//! caller is told the verdict, so a clerk's accepted unit is never lost, even to `kill -9`.
+//!
+//! The store is an adapter: it gathers [`verify::Facts`] and lets the pure [`verify`] module
+//! decide. It never decides a verdict itself and never reads the clock: `today` and `now` are
+//! passed in.
+//!
+//! - [`schema`]: the tables and versioned migrations.
+//! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
+//!   streaming transaction.
+//! - [`shipment`]: reconciliation of a shipment being received.
+//! - [`demo`]: a small store that shows every verdict.
+//! - [`synth`]: synthetic data at the scale of a busy pharmacy's year, for benchmarks.
+
+pub mod demo;
+pub mod epcis_import;
+pub mod import;
+pub mod schema;
+pub mod shipment;
+pub mod synth;
+
+pub use demo::{DemoScan, DemoScans, create_demo};
+pub use epcis_import::EpcisImportReport;
+pub use import::{ImportCounts, ImportError};
+pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
+
+use crate::epcis::event::{
+    self as desk_event, BizTransaction, BizTransactionKind, DeskAction, DeskEvent,
+};
+use crate::gs1::{Gln, Gtin, ParsedScan, Sgtin, Sscc};
+use crate::verify::{self, Facts, KnownUnit, ProductIdentifier, UnitStatus, Verdict};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+
+/// What can go wrong with the store, in the user's terms.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot open the store {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the store {} was written by a newer TraceDesk (schema version {found}; this version \
+         knows up to {supported}); upgrade TraceDesk or use another --db",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("cannot find a data directory for this user; pass --db PATH or set TRACEDESK_DB")]
+    NoDataDir,
+    #[error("cannot create the directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown setting \"{0}\"; known settings: {known}", known = KNOWN_SETTINGS.join(", "))]
+    UnknownSetting(String),
+    #[error("{key}: {message}")]
+    InvalidSetting { key: String, message: String },
+    #[error("the store holds a value it cannot read: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("cannot build the EPCIS event: {0}")]
+    Event(String),
+    #[error("store: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Settings `tracedesk config` knows; values are checked before they are stored.
+pub const KNOWN_SETTINGS: &[&str] = &[
+    "site_gln",
+    "upstream_url",
+    "credentials_file",
+    "scanner_profile",
+    "company_prefix_len",
+];
+
+/// Product master data for one GTIN.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Product {
+    /// The NDC as written in the master data (with its dashes when known).
+    pub ndc: Option<String>,
+    pub name: Option<String>,
+    pub strength: Option<String>,
+    pub form: Option<String>,
+    pub manufacturer: Option<String>,
+}
+
+/// A verdict with what the store knew when it decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    pub verdict: Verdict,
+    pub product: Option<Product>,
+    pub unit: Option<KnownUnit>,
+}
+
+/// The outcome of receiving one unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub assessment: Assessment,
+    /// The receipt row, when the scan identified a unit (GTIN + serial) to record.
+    pub receipt_id: Option<i64>,
+    /// The EPCIS event recorded (and queued for sync) for an accepted unit.
+    pub event_id: Option<String>,
+}
+
+impl Receipt {
+    /// The unit was verified and recorded as received.
+    pub fn accepted(&self) -> bool {
+        self.receipt_id.is_some() && self.assessment.verdict.is_verified()
+    }
+}
+
+/// The outcome of receiving a case or tote by its SSCC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerReceipt {
+    pub sscc: Sscc,
+    /// Every unit the container holds (nested containers expanded), with its outcome.
+    pub children: Vec<(Sgtin, Receipt)>,
+}
+
+impl ContainerReceipt {
+    /// One verdict for the whole container: verified when every child is, with the union of
+    /// the children's reasons otherwise.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::from_reasons(
+            self.children
+                .iter()
+                .flat_map(|(_, r)| r.assessment.verdict.reasons.iter().copied())
+                .collect(),
+        )
+    }
+}
+
+/// The SQLite-backed cache.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// A GTIN as the integer key the store uses.
+pub(crate) fn gtin_key(gtin: &Gtin) -> i64 {
+    // 14 ASCII digits always fit an i64; `Gtin` guarantees the digits.
+    gtin.as_str().parse().unwrap_or_default()
+}
+
+pub(crate) fn gtin_from_key(key: i64) -> Result<Gtin, StoreError> {
+    Gtin::parse(&format!("{key:014}")).map_err(|e| StoreError::Corrupt(format!("GTIN {key}: {e}")))
+}
+
+pub(crate) fn sscc_key(sscc: &Sscc) -> i64 {
+    sscc.as_str().parse().unwrap_or_default()
+}
+
+pub(crate) fn iso_date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+pub(crate) fn timestamp<Tz: chrono::TimeZone>(now: DateTime<Tz>) -> String {
+    now.with_timezone(&Utc)
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Store {
+    /// The default store file: `tracedesk.db` in the user's data directory (created if needed).
+    pub fn default_path() -> Result<PathBuf, StoreError> {
+        let dirs = directories::ProjectDirs::from("org", "TraceDesk", "tracedesk")
+            .ok_or(StoreError::NoDataDir)?;
+        let dir = dirs.data_dir();
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(dir.join("tracedesk.db"))
+    }
+
+    /// Open (creating if needed) the store at `path`, upgrading an older schema.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        // WAL lets a reader (the kiosk's verify) run beside the writer; FULL makes each commit
+        // durable across power loss, which receipts need.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    // --- settings -------------------------------------------------------------------------
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// All settings, sorted by key.
+    pub fn settings(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM settings ORDER BY key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Set a known setting after checking its value; returns the value as stored (a GLN is
+    /// normalised to its 13 digits).
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<String, StoreError> {
+        let invalid = |message: String| StoreError::InvalidSetting {
+            key: key.to_string(),
+            message,
+        };
+        let value = value.trim();
+        let stored = match key {
+            "site_gln" => Gln::parse(value)
+                .map_err(|e| invalid(format!("not a GLN: {e}")))?
+                .as_str()
+                .to_string(),
+            "upstream_url" => {
+                if !(value.starts_with("https://") || value.starts_with("http://")) {
+                    return Err(invalid(format!("\"{value}\" is not an http(s) URL")));
+                }
+                value.trim_end_matches('/').to_string()
+            }
+            "company_prefix_len" => match value.parse::<u8>() {
+                Ok(n @ 6..=12) => n.to_string(),
+                _ => return Err(invalid("a GS1 Company Prefix has 6 to 12 digits".into())),
+            },
+            "credentials_file" | "scanner_profile" => {
+                if value.is_empty() {
+                    return Err(invalid("must not be empty".into()));
+                }
+                value.to_string()
+            }
+            _ => return Err(StoreError::UnknownSetting(key.to_string())),
+        };
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, stored],
+        )?;
+        Ok(stored)
+    }
+
+    /// This site's GLN, when configured.
+    pub fn site_gln(&self) -> Result<Option<Gln>, StoreError> {
+        self.setting("site_gln")?
+            .map(|v| Gln::parse(&v).map_err(|e| StoreError::Corrupt(format!("site_gln: {e}"))))
+            .transpose()
+    }
+
+    // --- lookups --------------------------------------------------------------------------
+
+    /// Product master data for a GTIN.
+    pub fn product(&self, gtin: &Gtin) -> Result<Option<Product>, StoreError> {
+        product(&self.conn, gtin)
+    }
+
+    /// The unit as announced, when known.
+    pub fn unit(&self, gtin: &Gtin, serial: &str) -> Result<Option<KnownUnit>, StoreError> {
+        unit(&self.conn, gtin, serial)
+    }
+
+    /// The verdict for one scan, read-only. With `shipment`, a known unit not on it is
+    /// `not_expected`.
+    pub fn verify(
+        &self,
+        scan: &ParsedScan,
+        shipment: Option<ShipmentId>,
+        today: NaiveDate,
+    ) -> Result<Assessment, StoreError> {
+        assess(
+            &self.conn,
+            ProductIdentifier::from_scan(scan).as_ref(),
+            shipment,
+            today,
+        )
+    }
+
+    /// The units a container holds, nested containers expanded; `None` when the SSCC is not
+    /// known from aggregation data.
+    pub fn container_units(&self, sscc: &Sscc) -> Result<Option<Vec<Sgtin>>, StoreError> {
+        container_units(&self.conn, sscc)
+    }
+
+    /// The verdicts for every unit of a case or tote, read-only; `None` when the SSCC is not
+    /// known from aggregation data.
+    pub fn verify_container(
+        &self,
+        sscc: &Sscc,
+        shipment: Option<ShipmentId>,
+        today: NaiveDate,
+    ) -> Result<Option<Vec<(Sgtin, Assessment)>>, StoreError> {
+        let Some(units) = container_units(&self.conn, sscc)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(units.len());
+        for sgtin in units {
+            let pid = vouched_identifier(&self.conn, &sgtin)?;
+            out.push((sgtin, assess(&self.conn, Some(&pid), shipment, today)?));
+        }
+        Ok(Some(out))
+    }
+
+    // --- receiving ------------------------------------------------------------------------
+
+    /// Verify one scan and record the receipt durably: the receipt row, and for an accepted
+    /// unit its EPCIS event and outbox row, are committed before this returns. A scan that
+    /// identifies no unit (invalid, or no serial) is answered but not recorded.
+    pub fn receive(
+        &mut self,
+        scan: &ParsedScan,
+        shipment: Option<ShipmentId>,
+        today: NaiveDate,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Receipt, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let pid = ProductIdentifier::from_scan(scan);
+        let context = ReceiptContext::new(&tx, shipment, now)?;
+        let receipt = receive_unit(&tx, pid.as_ref(), &context, today)?;
+        tx.commit()?;
+        Ok(receipt)
+    }
+
+    /// Receive every unit of a case or tote in one transaction; `None` when the SSCC is not
+    /// known from aggregation data (nothing is recorded then).
+    pub fn receive_container(
+        &mut self,
+        sscc: &Sscc,
+        shipment: Option<ShipmentId>,
+        today: NaiveDate,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Option<ContainerReceipt>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(units) = container_units(&tx, sscc)? else {
+            return Ok(None);
+        };
+        let context = ReceiptContext::new(&tx, shipment, now)?;
+        let mut children = Vec::with_capacity(units.len());
+        for sgtin in units {
+            let pid = vouched_identifier(&tx, &sgtin)?;
+            let receipt = receive_unit(&tx, Some(&pid), &context, today)?;
+            children.push((sgtin, receipt));
+        }
+        tx.commit()?;
+        Ok(Some(ContainerReceipt {
+            sscc: sscc.clone(),
+            children,
+        }))
+    }
+
+    /// Put a unit on hold (it verifies as `quarantined` until released).
+    pub fn hold(
+        &mut self,
+        sgtin: &Sgtin,
+        reason: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO holds (gtin, serial, reason, held_at) VALUES (?1, ?2, ?3, ?4)",
+            params![gtin_key(&sgtin.gtin), sgtin.serial, reason, timestamp(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Release every hold in force on a unit; returns how many were released.
+    pub fn release(
+        &mut self,
+        sgtin: &Sgtin,
+        now: DateTime<FixedOffset>,
+    ) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE holds SET released_at = ?3
+             WHERE gtin = ?1 AND serial = ?2 AND released_at IS NULL",
+            params![gtin_key(&sgtin.gtin), sgtin.serial, timestamp(now)],
+        )?)
+    }
+
+    /// How many receipts are recorded (accepted or not).
+    pub fn receipt_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))?)
+    }
+
+    /// Whether the unit has an accepted receipt here.
+    pub fn is_received(&self, sgtin: &Sgtin) -> Result<bool, StoreError> {
+        already_received(&self.conn, &sgtin.gtin, &sgtin.serial)
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > schema::VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: schema::VERSION,
+        });
+    }
+    if found == schema::VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    for (i, migration) in schema::MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version > found {
+            tracing::info!(version, "migrating store schema");
+            tx.execute_batch(migration)?;
+        }
+    }
+    tx.pragma_update(None, "user_version", schema::VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn product(conn: &Connection, gtin: &Gtin) -> Result<Option<Product>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT ndc, name, strength, form, manufacturer FROM products WHERE gtin = ?1",
+        )?
+        .query_row([gtin_key(gtin)], |r| {
+            Ok(Product {
+                ndc: r.get(0)?,
+                name: r.get(1)?,
+                strength: r.get(2)?,
+                form: r.get(3)?,
+                manufacturer: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+fn unit(conn: &Connection, gtin: &Gtin, serial: &str) -> Result<Option<KnownUnit>, StoreError> {
+    let row: Option<(Option<String>, Option<String>, u8)> = conn
+        .prepare_cached(
+            "SELECT l.lot, l.expiry, u.status FROM units u LEFT JOIN lots l ON l.id = u.lot
+             WHERE u.gtin = ?1 AND u.serial = ?2",
+        )?
+        .query_row(params![gtin_key(gtin), serial], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((lot, expiry, status)) = row else {
+        return Ok(None);
+    };
+    let status = UnitStatus::from_code(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("unit status code {status}")))?;
+    Ok(Some(KnownUnit {
+        lot: lot.filter(|l| !l.is_empty()),
+        expiry: expiry.as_deref().and_then(parse_iso_date),
+        status,
+    }))
+}
+
+fn lot_recalled(conn: &Connection, gtin: &Gtin, lot: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM lot_recalls WHERE gtin = ?1 AND lot = ?2")?
+        .exists(params![gtin_key(gtin), lot])?)
+}
+
+fn held(conn: &Connection, gtin: &Gtin, serial: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM holds WHERE gtin = ?1 AND serial = ?2 AND released_at IS NULL",
+        )?
+        .exists(params![gtin_key(gtin), serial])?)
+}
+
+fn already_received(conn: &Connection, gtin: &Gtin, serial: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM receipts WHERE gtin = ?1 AND serial = ?2 AND accepted = 1 LIMIT 1",
+        )?
+        .exists(params![gtin_key(gtin), serial])?)
+}
+
+fn on_shipment(
+    conn: &Connection,
+    gtin: &Gtin,
+    serial: &str,
+    shipment: ShipmentId,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM units WHERE gtin = ?1 AND serial = ?2 AND shipment = ?3")?
+        .exists(params![gtin_key(gtin), serial, shipment.0])?)
+}
+
+/// Gather the facts for one identified unit and decide.
+fn assess(
+    conn: &Connection,
+    pid: Option<&ProductIdentifier>,
+    shipment: Option<ShipmentId>,
+    today: NaiveDate,
+) -> Result<Assessment, StoreError> {
+    let Some(pid) = pid else {
+        return Ok(Assessment {
+            verdict: Verdict::from_reasons(vec![verify::Reason::InvalidBarcode]),
+            product: None,
+            unit: None,
+        });
+    };
+    let product = product(conn, &pid.gtin)?;
+    let mut facts = Facts {
+        product_known: product.is_some(),
+        ..Facts::default()
+    };
+    let mut recalled = match &pid.lot {
+        Some(lot) => lot_recalled(conn, &pid.gtin, lot)?,
+        None => false,
+    };
+    if let Some(serial) = &pid.serial {
+        facts.unit = unit(conn, &pid.gtin, serial)?;
+        if let Some(announced_lot) = facts.unit.as_ref().and_then(|u| u.lot.as_deref())
+            && pid.lot.as_deref() != Some(announced_lot)
+        {
+            recalled = recalled || lot_recalled(conn, &pid.gtin, announced_lot)?;
+        }
+        facts.held = held(conn, &pid.gtin, serial)?;
+        facts.already_received = already_received(conn, &pid.gtin, serial)?;
+        if let Some(shipment) = shipment {
+            facts.on_shipment = Some(on_shipment(conn, &pid.gtin, serial, shipment)?);
+        }
+    }
+    facts.lot_recalled = recalled;
+    Ok(Assessment {
+        verdict: verify::verdict_for(pid, &facts, today),
+        product,
+        unit: facts.unit,
+    })
+}
+
+/// What every receipt of one `receive` call shares: where, when, against which shipment.
+struct ReceiptContext {
+    shipment: Option<ShipmentId>,
+    now: DateTime<FixedOffset>,
+    /// The site's GLN as a Digital Link URI, for the event's read point and business location.
+    site: Option<String>,
+    /// The shipment's PO and ASN references that are URIs, for the event.
+    transactions: Vec<BizTransaction>,
+}
+
+impl ReceiptContext {
+    fn new(
+        conn: &Connection,
+        shipment: Option<ShipmentId>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<ReceiptContext, StoreError> {
+        let site = conn
+            .prepare_cached("SELECT value FROM settings WHERE key = 'site_gln'")?
+            .query_row([], |r| r.get::<_, String>(0))
+            .optional()?
+            .and_then(|v| Gln::parse(&v).ok())
+            .map(|g| g.digital_link());
+        let mut transactions = Vec::new();
+        if let Some(id) = shipment {
+            let mut stmt = conn.prepare_cached(
+                "SELECT kind, ref FROM shipment_refs WHERE shipment = ?1 AND kind IN ('po', 'desadv')
+                 ORDER BY kind, ref",
+            )?;
+            let rows = stmt.query_map([id.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (kind, id) = row?;
+                // EPCIS wants URIs here; a bare reference typed by hand is left out.
+                if !is_uri(&id) {
+                    continue;
+                }
+                let kind = match kind.as_str() {
+                    "po" => BizTransactionKind::PurchaseOrder,
+                    _ => BizTransactionKind::DespatchAdvice,
+                };
+                transactions.push(BizTransaction { kind, id });
+            }
+        }
+        Ok(ReceiptContext {
+            shipment,
+            now,
+            site,
+            transactions,
+        })
+    }
+}
+
+fn is_uri(text: &str) -> bool {
+    text.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    }) && !text.contains(char::is_whitespace)
+}
+
+/// Assess and record one unit inside the caller's transaction: the receipt row and its EPCIS
+/// event (a receiving event when verified, a failed-verification event otherwise) with its
+/// outbox row.
+fn receive_unit(
+    conn: &Connection,
+    pid: Option<&ProductIdentifier>,
+    context: &ReceiptContext,
+    today: NaiveDate,
+) -> Result<Receipt, StoreError> {
+    let assessment = assess(conn, pid, context.shipment, today)?;
+    let Some((pid, serial)) = pid.and_then(|p| p.serial.as_deref().map(|s| (p, s))) else {
+        return Ok(Receipt {
+            assessment,
+            receipt_id: None,
+            event_id: None,
+        });
+    };
+    let verdict = &assessment.verdict;
+    let reasons: Vec<&str> = verdict.reasons.iter().map(|r| r.code()).collect();
+    let verified = verdict.is_verified();
+    let event = DeskEvent {
+        action: if verified {
+            DeskAction::ReceiveVerified
+        } else {
+            DeskAction::VerificationFailed
+        },
+        event_time: context.now,
+        units: vec![desk_event::Unit {
+            gtin: pid.gtin.as_str().to_string(),
+            serial: serial.to_string(),
+        }],
+        read_point: context.site.clone(),
+        biz_location: context.site.clone(),
+        biz_transactions: context.transactions.clone(),
+        lot: pid.lot.clone(),
+        expiry: pid.expiry,
+        failure_reasons: if verified {
+            Vec::new()
+        } else {
+            reasons.iter().map(|r| r.to_string()).collect()
+        },
+    };
+    let event = desk_event::build_event(&event).map_err(|e| StoreError::Event(e.to_string()))?;
+    let event_id = event
+        .get("eventID")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::Event("the built event has no eventID".into()))?;
+    let created = timestamp(context.now);
+    // Two scans in the same millisecond would give the same event: keep the first.
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO events (event_id, kind, json, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        event_id,
+        if verified {
+            "receive"
+        } else {
+            "verification_failed"
+        },
+        event.to_string(),
+        created
+    ])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (event_id, attempts, next_attempt_at) VALUES (?1, 0, ?2)",
+    )?
+    .execute(params![event_id, created])?;
+    conn.prepare_cached(
+        "INSERT INTO receipts
+             (gtin, serial, lot, expiry, shipment, received_at, accepted, status, reasons, event_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        gtin_key(&pid.gtin),
+        serial,
+        pid.lot,
+        pid.expiry.map(iso_date),
+        context.shipment.map(|s| s.0),
+        created,
+        verified,
+        verdict.status.as_str(),
+        reasons.join(" "),
+        event_id,
+    ])?;
+    Ok(Receipt {
+        assessment,
+        receipt_id: Some(conn.last_insert_rowid()),
+        event_id: Some(event_id),
+    })
+}
+
+/// A unit inside a scanned case: the case's aggregation data vouches for the lot and expiry
+/// the supplier announced, as the pack's own barcode would for a unit scan.
+fn vouched_identifier(conn: &Connection, sgtin: &Sgtin) -> Result<ProductIdentifier, StoreError> {
+    let announced = unit(conn, &sgtin.gtin, &sgtin.serial)?;
+    Ok(ProductIdentifier {
+        gtin: sgtin.gtin.clone(),
+        serial: Some(sgtin.serial.clone()),
+        lot: announced.as_ref().and_then(|u| u.lot.clone()),
+        expiry: announced.as_ref().and_then(|u| u.expiry),
+    })
+}
+
+fn container_units(conn: &Connection, sscc: &Sscc) -> Result<Option<Vec<Sgtin>>, StoreError> {
+    let key = sscc_key(sscc);
+    let known = conn
+        .prepare_cached(
+            "SELECT 1 FROM container_units WHERE sscc = ?1
+             UNION ALL SELECT 1 FROM container_containers WHERE sscc = ?1 LIMIT 1",
+        )?
+        .exists([key])?;
+    if !known {
+        return Ok(None);
+    }
+    // UNION (not UNION ALL) stops at cycles a faulty supplier file might contain.
+    let mut stmt = conn.prepare_cached(
+        "WITH RECURSIVE tree(sscc) AS (
+             SELECT ?1
+             UNION SELECT c.child FROM container_containers c JOIN tree t ON c.sscc = t.sscc
+         )
+         SELECT cu.gtin, cu.serial FROM container_units cu JOIN tree t ON cu.sscc = t.sscc
+         ORDER BY cu.gtin, cu.serial",
+    )?;
+    let rows = stmt.query_map([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut units = Vec::new();
+    for row in rows {
+        let (gtin, serial) = row?;
+        let gtin = gtin_from_key(gtin)?;
+        let sgtin = Sgtin::new(gtin, &serial)
+            .map_err(|e| StoreError::Corrupt(format!("container child: {e}")))?;
+        units.push(sgtin);
+    }
+    Ok(Some(units))
+}

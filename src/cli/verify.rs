@@ -1,0 +1,192 @@
+//! `tracedesk verify [--json] [SCAN...]`: read-only verdicts, one line per input line.
+//!
+//! A scan of a case or tote label (SSCC) known from aggregation data answers for every unit it
+//! holds: one line for the SSCC, with the children's count and the union of their reasons.
+
+use super::config::open_store;
+use super::input::ScanInput;
+use crate::gs1::{self, ParseContext, ParsedScan, Sscc};
+use crate::store::{Assessment, Store};
+use crate::verify::{Reason, Verdict};
+use anyhow::{Context, Result};
+use serde_json::{Map, Value, json};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The JSON object `verify --json` prints for one scan (DESIGN.md section 4), plus the
+/// parser's `errors` and the reasons' plain-words `labels`.
+pub fn verdict_json(
+    scan: &ParsedScan,
+    verdict: &Verdict,
+    assessment: Option<&Assessment>,
+) -> Map<String, Value> {
+    let product = assessment.and_then(|a| a.product.as_ref()).map(|p| {
+        json!({
+            "name": p.name,
+            "ndc": p.ndc.clone().or_else(|| scan.ndc().map(|n| n.to_string())),
+        })
+    });
+    let mut obj = Map::new();
+    obj.insert("status".into(), json!(verdict.status.as_str()));
+    obj.insert(
+        "reasons".into(),
+        json!(verdict.reasons.iter().map(|r| r.code()).collect::<Vec<_>>()),
+    );
+    obj.insert(
+        "labels".into(),
+        json!(
+            verdict
+                .reasons
+                .iter()
+                .map(|r| r.label())
+                .collect::<Vec<_>>()
+        ),
+    );
+    obj.insert("gtin".into(), json!(scan.gtin().map(|g| g.to_string())));
+    obj.insert("serial".into(), json!(scan.serial()));
+    obj.insert("lot".into(), json!(scan.lot()));
+    obj.insert(
+        "expiry".into(),
+        json!(scan.expiry.map(|d| d.format("%Y-%m-%d").to_string())),
+    );
+    obj.insert("product".into(), product.unwrap_or(Value::Null));
+    obj.insert(
+        "errors".into(),
+        json!(
+            scan.errors
+                .iter()
+                .map(|e| json!({"code": e.code.as_str(), "message": e.message}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    obj
+}
+
+/// One human-readable line.
+pub fn verdict_text(
+    scan: &ParsedScan,
+    verdict: &Verdict,
+    assessment: Option<&Assessment>,
+) -> String {
+    let what = match assessment
+        .and_then(|a| a.product.as_ref())
+        .and_then(|p| p.name.as_deref())
+    {
+        Some(name) => format!("{name}  {}", scan.hri()),
+        None => scan.hri(),
+    };
+    match verdict.status {
+        crate::verify::Status::Verified => format!("VERIFIED  {what}"),
+        crate::verify::Status::Failed => {
+            let labels: Vec<&str> = verdict.reasons.iter().map(|r| r.label()).collect();
+            format!("FAILED  {}  {what}", labels.join("; "))
+        }
+        crate::verify::Status::Invalid => {
+            let messages: Vec<&str> = scan.errors.iter().map(|e| e.message.as_str()).collect();
+            let messages = if messages.is_empty() {
+                "no GTIN in the scan".to_string()
+            } else {
+                messages.join("; ")
+            };
+            format!("INVALID  {messages}")
+        }
+    }
+}
+
+/// The SSCC of a case or tote label scan (a valid scan with an SSCC and no GTIN).
+pub fn container_label(scan: &ParsedScan) -> Option<Sscc> {
+    if scan.ok() && scan.gtin().is_none() {
+        scan.sscc()
+    } else {
+        None
+    }
+}
+
+pub fn run(db: Option<PathBuf>, input: ScanInput, json: bool) -> Result<ExitCode> {
+    let store = open_store(db)?;
+    let today = super::today();
+    let ctx = ParseContext::new(today);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for line in input {
+        let bytes = line.context("reading scans from stdin")?;
+        let scan = gs1::parse(&bytes, &ctx);
+        let answer = match container_label(&scan) {
+            Some(sscc) => verify_container(&store, &scan, &sscc, today, json)?,
+            None => {
+                let assessment = store.verify(&scan, None, today)?;
+                if json {
+                    Value::Object(verdict_json(&scan, &assessment.verdict, Some(&assessment)))
+                        .to_string()
+                } else {
+                    verdict_text(&scan, &assessment.verdict, Some(&assessment))
+                }
+            }
+        };
+        writeln!(out, "{answer}")?;
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_container(
+    store: &Store,
+    scan: &ParsedScan,
+    sscc: &Sscc,
+    today: chrono::NaiveDate,
+    json: bool,
+) -> Result<String> {
+    let children = store.verify_container(sscc, None, today)?;
+    let verdict = match &children {
+        Some(children) => Verdict::from_reasons(
+            children
+                .iter()
+                .flat_map(|(_, a)| a.verdict.reasons.iter().copied())
+                .collect(),
+        ),
+        None => Verdict::from_reasons(vec![Reason::NoMatchGtinSerial]),
+    };
+    if json {
+        let mut obj = verdict_json(scan, &verdict, None);
+        obj.insert("sscc".into(), json!(sscc.as_str()));
+        obj.insert(
+            "children".into(),
+            container_children_json(
+                children
+                    .as_ref()
+                    .map(|c| c.iter().map(|(s, a)| (s, &a.verdict))),
+            ),
+        );
+        Ok(Value::Object(obj).to_string())
+    } else {
+        let count = children.as_ref().map_or(0, Vec::len);
+        Ok(match children {
+            Some(_) => format!(
+                "{}  case {sscc}: {count} units",
+                verdict_text(scan, &verdict, None)
+            ),
+            None => format!("FAILED  case {sscc} is unknown (no aggregation data)"),
+        })
+    }
+}
+
+/// The `children` list of a container line: each unit with its own status and reasons.
+pub fn container_children_json<'a>(
+    children: Option<impl Iterator<Item = (&'a crate::gs1::Sgtin, &'a Verdict)>>,
+) -> Value {
+    match children {
+        None => Value::Null,
+        Some(children) => Value::Array(
+            children
+                .map(|(sgtin, verdict)| {
+                    json!({
+                        "gtin": sgtin.gtin.as_str(),
+                        "serial": sgtin.serial,
+                        "status": verdict.status.as_str(),
+                        "reasons": verdict.reasons.iter().map(|r| r.code()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect(),
+        ),
+    }
+}

@@ -1,0 +1,142 @@
+//! The schema and its versioned migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Opening an older file applies
+//! the missing ones in one transaction; a file from a newer TraceDesk is refused rather than
+//! misread. Migrations are only ever appended, never edited once released.
+//!
+//! Sizing: the units table is the only one that grows to tens of millions of rows, so it is a
+//! `WITHOUT ROWID` table keyed by `(gtin INTEGER, serial TEXT)` (a GTIN-14 fits a 6-byte
+//! integer); lot and expiry live once per lot in `lots` and a unit points at its lot row; the
+//! status is a small integer (0 = active costs no payload byte in SQLite's record format); the
+//! announcing shipment is an integer. About 40 bytes per unit for 12-character serials.
+
+/// Each entry upgrades the schema by one version.
+pub const MIGRATIONS: &[&str] = &[
+    // Version 1.
+    "
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Product master data, one row per GTIN (the unit of sale).
+    CREATE TABLE products (
+        gtin         INTEGER PRIMARY KEY,
+        ndc          TEXT,
+        product_ndc  TEXT,
+        name         TEXT,
+        strength     TEXT,
+        form         TEXT,
+        manufacturer TEXT
+    );
+    CREATE INDEX products_by_product_ndc ON products(product_ndc) WHERE product_ndc IS NOT NULL;
+
+    -- FDA NDC Directory product.txt rows, kept so that a package.txt imported before or after
+    -- joins them (the two files share PRODUCTNDC).
+    CREATE TABLE fda_products (
+        product_ndc  TEXT PRIMARY KEY,
+        name         TEXT,
+        strength     TEXT,
+        form         TEXT,
+        manufacturer TEXT
+    ) WITHOUT ROWID;
+
+    -- One row per (GTIN, lot, expiry) that any unit was announced with.
+    CREATE TABLE lots (
+        id     INTEGER PRIMARY KEY,
+        gtin   INTEGER NOT NULL,
+        lot    TEXT NOT NULL,     -- '' when unknown
+        expiry TEXT NOT NULL,     -- ISO date, '' when unknown
+        UNIQUE (gtin, lot, expiry)
+    );
+
+    CREATE TABLE shipments (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,   -- the reference shown to people
+        source     TEXT,
+        created_at TEXT NOT NULL
+    );
+    -- Every reference a shipment is known by: PO, ASN (despatch advice), SSCC, event ID.
+    CREATE TABLE shipment_refs (
+        ref      TEXT PRIMARY KEY,
+        kind     TEXT NOT NULL,
+        shipment INTEGER NOT NULL REFERENCES shipments(id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE units (
+        gtin     INTEGER NOT NULL,
+        serial   TEXT NOT NULL,
+        lot      INTEGER REFERENCES lots(id),
+        status   INTEGER NOT NULL DEFAULT 0,
+        shipment INTEGER REFERENCES shipments(id),
+        PRIMARY KEY (gtin, serial)
+    ) WITHOUT ROWID;
+    CREATE INDEX units_by_shipment ON units(shipment) WHERE shipment IS NOT NULL;
+
+    CREATE TABLE lot_recalls (
+        gtin   INTEGER NOT NULL,
+        lot    TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (gtin, lot)
+    ) WITHOUT ROWID;
+
+    -- Aggregation: what a tote, case or pallet (SSCC) holds.
+    CREATE TABLE container_units (
+        sscc   INTEGER NOT NULL,
+        gtin   INTEGER NOT NULL,
+        serial TEXT NOT NULL,
+        PRIMARY KEY (sscc, gtin, serial)
+    ) WITHOUT ROWID;
+    CREATE TABLE container_containers (
+        sscc  INTEGER NOT NULL,
+        child INTEGER NOT NULL,
+        PRIMARY KEY (sscc, child)
+    ) WITHOUT ROWID;
+
+    -- Every unit scan at this desk through `receive`; accepted = the verdict was verified.
+    CREATE TABLE receipts (
+        id          INTEGER PRIMARY KEY,
+        gtin        INTEGER NOT NULL,
+        serial      TEXT NOT NULL,
+        lot         TEXT,
+        expiry      TEXT,
+        shipment    INTEGER REFERENCES shipments(id),
+        received_at TEXT NOT NULL,
+        accepted    INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        reasons     TEXT NOT NULL,
+        event_id    TEXT REFERENCES events(event_id)
+    );
+    CREATE INDEX receipts_by_unit ON receipts(gtin, serial, accepted);
+    CREATE INDEX receipts_by_shipment ON receipts(shipment) WHERE shipment IS NOT NULL;
+
+    -- Local holds put by a pharmacist; released_at NULL while in force.
+    CREATE TABLE holds (
+        id          INTEGER PRIMARY KEY,
+        gtin        INTEGER NOT NULL,
+        serial      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        held_at     TEXT NOT NULL,
+        released_at TEXT
+    );
+    CREATE INDEX holds_in_force ON holds(gtin, serial) WHERE released_at IS NULL;
+
+    -- EPCIS events this desk recorded, and the queue that syncs them upstream. An outbox row
+    -- is written in the same transaction as the receipt that caused its event.
+    CREATE TABLE events (
+        event_id   TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        json       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE outbox (
+        event_id        TEXT PRIMARY KEY REFERENCES events(event_id),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        parked_error    TEXT
+    ) WITHOUT ROWID;
+    ",
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
