@@ -22,9 +22,7 @@ use serde_json::Value;
 use super::outbox::QueuedEvent;
 use super::retry::parse_retry_after;
 use super::upstream::{Credentials, Upstream, UpstreamError};
-
-/// The JSON-LD context every EPCIS 2.0 document names.
-pub const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
+use crate::epcis::event::{EPCIS_CONTEXT_URL, TRACEDESK_NAMESPACE, TRACEDESK_PREFIX};
 
 const CAPTURE_LIMIT: &str = "GS1-EPCIS-Capture-Limit";
 const FILE_SIZE_LIMIT: &str = "GS1-EPCIS-Capture-File-Size-Limit";
@@ -306,8 +304,11 @@ pub fn document_overhead() -> usize {
 }
 
 fn document_head(creation_date: DateTime<Utc>) -> String {
+    // The same context as `epcis::event::epcis_document`: TraceDesk's extension fields
+    // (`tracedesk:...`) must resolve, or upstream would hash them differently.
+    let context = serde_json::json!([EPCIS_CONTEXT_URL, { TRACEDESK_PREFIX: TRACEDESK_NAMESPACE }]);
     format!(
-        r#"{{"@context":["{EPCIS_CONTEXT}"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"{}","epcisBody":{{"eventList":["#,
+        r#"{{"@context":{context},"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"{}","epcisBody":{{"eventList":["#,
         creation_date.to_rfc3339_opts(SecondsFormat::Millis, true)
     )
 }
@@ -502,7 +503,11 @@ mod tests {
         let document: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(document["type"], "EPCISDocument");
         assert_eq!(document["schemaVersion"], "2.0");
-        assert_eq!(document["@context"][0], EPCIS_CONTEXT);
+        assert_eq!(document["@context"][0], EPCIS_CONTEXT_URL);
+        assert_eq!(
+            document["@context"][1][TRACEDESK_PREFIX],
+            TRACEDESK_NAMESPACE
+        );
         let ids: Vec<&str> = document["epcisBody"]["eventList"]
             .as_array()
             .unwrap()

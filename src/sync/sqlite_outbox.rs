@@ -1,9 +1,10 @@
 //! The outbox on the store's SQLite tables: `events(event_id, kind, json, created_at)`,
 //! `outbox(event_id, attempts, next_attempt_at, parked_error)` and `settings(key, value)`.
 //!
-//! [`Outbox`] is implemented directly on a [`rusqlite::Connection`], so the worker can run on
-//! the store's own connection or on a second connection to the same file (SQLite serialises the
-//! writers; each call here is one short transaction).
+//! [`Outbox`] is implemented on a [`rusqlite::Connection`] to a store file and on
+//! [`Store`] itself, so the worker can run on the store or on a second connection to the same
+//! file (the store opens it in WAL mode; SQLite serialises the writers, and each call here is
+//! one short transaction).
 //!
 //! Times are stored as RFC 3339 UTC text with milliseconds (`2026-11-24T00:28:09.123Z`), so that
 //! text order is time order and the due query is a plain comparison. Whoever writes outbox rows
@@ -16,6 +17,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::outbox::{Outbox, OutboxError, OutboxStatus, ParkedEvent, QueuedEvent};
+use super::pull::PullCursor;
+use crate::store::Store;
 
 /// The `settings` key holding the last confirmed capture.
 pub const LAST_SUCCESS_SETTING: &str = "sync_last_success";
@@ -33,33 +36,9 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Creates the outbox's tables where they are missing, with the store's definitions. For tests
-/// and tools that use the outbox without the rest of the store; the store's own migrations
-/// create them in a real database.
-pub fn create_tables(conn: &Connection) -> Result<(), OutboxError> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS settings (
-             key   TEXT PRIMARY KEY,
-             value TEXT NOT NULL
-         ) WITHOUT ROWID;
-         CREATE TABLE IF NOT EXISTS events (
-             event_id   TEXT PRIMARY KEY,
-             kind       TEXT NOT NULL,
-             json       TEXT NOT NULL,
-             created_at TEXT NOT NULL
-         );
-         CREATE TABLE IF NOT EXISTS outbox (
-             event_id        TEXT PRIMARY KEY REFERENCES events(event_id),
-             attempts        INTEGER NOT NULL DEFAULT 0,
-             next_attempt_at TEXT NOT NULL,
-             parked_error    TEXT
-         ) WITHOUT ROWID;",
-    )?;
-    Ok(())
-}
-
 /// Records an event and queues it, in the caller's transaction (pass a `Transaction`, which
-/// derefs to a `Connection`). Recording the same eventID twice is a no-op: `false`.
+/// derefs to a `Connection`), as the store's receipts do. For tools, tests and benchmarks that
+/// queue events without a desk action. Recording the same eventID twice is a no-op: `false`.
 pub fn enqueue(
     conn: &Connection,
     event_id: &str,
@@ -190,19 +169,58 @@ impl Outbox for Connection {
     }
 }
 
+impl Outbox for Store {
+    fn due_batch(
+        &mut self,
+        due_by: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<QueuedEvent>, OutboxError> {
+        self.conn_mut().due_batch(due_by, max)
+    }
+    fn confirm(&mut self, event_ids: &[&str], at: DateTime<Utc>) -> Result<(), OutboxError> {
+        self.conn_mut().confirm(event_ids, at)
+    }
+    fn defer(
+        &mut self,
+        event_ids: &[&str],
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), OutboxError> {
+        self.conn_mut().defer(event_ids, next_attempt_at)
+    }
+    fn park(&mut self, event_id: &str, error: &str) -> Result<(), OutboxError> {
+        self.conn_mut().park(event_id, error)
+    }
+    fn status(&mut self) -> Result<OutboxStatus, OutboxError> {
+        self.conn_mut().status()
+    }
+    fn parked(&mut self, max: usize) -> Result<Vec<ParkedEvent>, OutboxError> {
+        self.conn_mut().parked(max)
+    }
+}
+
+impl PullCursor for Store {
+    fn load_cursor(&mut self) -> Result<Option<String>, OutboxError> {
+        self.conn_mut().load_cursor()
+    }
+    fn save_cursor(&mut self, cursor: &str) -> Result<(), OutboxError> {
+        self.conn_mut().save_cursor(cursor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeDelta;
 
-    fn outbox_with(n: usize) -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        create_tables(&conn).unwrap();
+    fn outbox_with(n: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let conn = store.conn();
         let now = Utc::now();
         for i in 0..n {
             assert!(
                 enqueue(
-                    &conn,
+                    conn,
                     &format!("id{i}"),
                     "receipt",
                     &format!("{{\"n\":{i}}}"),
@@ -211,7 +229,7 @@ mod tests {
                 .unwrap()
             );
         }
-        conn
+        (dir, store)
     }
 
     #[test]
@@ -231,13 +249,14 @@ mod tests {
 
     #[test]
     fn enqueue_is_idempotent() {
-        let conn = outbox_with(1);
-        assert!(!enqueue(&conn, "id0", "receipt", "{}", Utc::now()).unwrap());
+        let (_dir, store) = outbox_with(1);
+        assert!(!enqueue(store.conn(), "id0", "receipt", "{}", Utc::now()).unwrap());
     }
 
     #[test]
     fn due_confirm_defer_park_round_trip() {
-        let mut conn = outbox_with(5);
+        let (_dir, mut store) = outbox_with(5);
+        let conn = store.conn_mut();
         let now = Utc::now();
         let batch = conn.due_batch(now, 3).unwrap();
         let ids: Vec<&str> = batch.iter().map(|e| e.event_id.as_str()).collect();
