@@ -15,6 +15,7 @@ mod input;
 mod parse;
 mod receive;
 mod shipment;
+mod sync;
 mod verify;
 
 pub use config::open_store;
@@ -185,6 +186,7 @@ pub fn run() -> Result<ExitCode> {
         }) => receive::run(db, ScanInput::from_args_or_stdin(scans), shipment, json),
         Some(Command::Shipment { id, json, csv }) => shipment::run(db, id, json, csv),
         Some(Command::Config { key, value }) => config::run(db, key, value),
+        Some(Command::Sync { upstream, once }) => sync::run(db, upstream, once),
         Some(other) => {
             let _ = db;
             anyhow::bail!("`{other:?}` is not available yet")

@@ -93,15 +93,16 @@ impl PullCursor for Connection {
     }
 }
 
-/// Pulls every page of new events, handing each page to `on_page` and saving the cursor after
-/// it.
-pub fn pull_events<E>(
+/// Pulls every page of new events, handing each page to `on_page` (with the cursor's store,
+/// which is usually also where the events go) and saving the cursor after it.
+pub fn pull_events<S, E>(
     client: &CaptureClient,
     query: &EventQuery,
-    cursor_store: &mut impl PullCursor,
-    mut on_page: impl FnMut(&[Value]) -> Result<(), E>,
+    cursor_store: &mut S,
+    mut on_page: impl FnMut(&mut S, &[Value]) -> Result<(), E>,
 ) -> Result<PullReport, PullError>
 where
+    S: PullCursor,
     E: std::error::Error + Send + Sync + 'static,
 {
     let mut cursor = cursor_store.load_cursor()?;
@@ -129,7 +130,7 @@ where
         let document: Value = serde_json::from_slice(&bytes)
             .map_err(|err| PullError::NotADocument(err.to_string()))?;
         let events = page_events(&document)?;
-        on_page(events).map_err(|err| PullError::Consumer(Box::new(err)))?;
+        on_page(cursor_store, events).map_err(|err| PullError::Consumer(Box::new(err)))?;
         report.pages += 1;
         report.events += events.len();
         if let Some(latest) = latest_record_time(events, cursor.as_deref()) {
