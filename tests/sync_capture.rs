@@ -55,9 +55,21 @@ fn desk(n: usize) -> Desk {
 /// Every event arrived, each exactly once, each eventID the hash of the event as received.
 fn assert_delivered_exactly_once(server: &EpcisServer, desk: &Desk) {
     let state = server.state();
-    assert_eq!(state.distinct(), ids(&desk.events), "lost or foreign events");
-    assert_eq!(state.accepted.len(), desk.events.len(), "an event was captured twice");
-    assert!(state.hash_mismatches.is_empty(), "{:?}", state.hash_mismatches);
+    assert_eq!(
+        state.distinct(),
+        ids(&desk.events),
+        "lost or foreign events"
+    );
+    assert_eq!(
+        state.accepted.len(),
+        desk.events.len(),
+        "an event was captured twice"
+    );
+    assert!(
+        state.hash_mismatches.is_empty(),
+        "{:?}",
+        state.hash_mismatches
+    );
 }
 
 fn start() -> EpcisServer {
@@ -106,7 +118,13 @@ fn refused_connections_keep_everything_queued_until_upstream_is_back() {
     assert_eq!(worker.upstream_state(), UpstreamState::Offline);
     assert_eq!(worker.outbox_mut().status().unwrap().waiting, 30);
     // Deferred: nothing is due before the backoff ends.
-    assert!(worker.outbox_mut().due_batch(Utc::now(), 10).unwrap().is_empty());
+    assert!(
+        worker
+            .outbox_mut()
+            .due_batch(Utc::now(), 10)
+            .unwrap()
+            .is_empty()
+    );
 
     let server = EpcisServer::start_on(port, Duration::from_secs(60));
     server.state().check_hashes = true;
@@ -143,14 +161,20 @@ fn a_hung_upstream_times_out_and_is_retried() {
     let mut worker = SyncWorker::new(&mut desk.store, client(&server.url()), quick());
     let started = std::time::Instant::now();
     let pause = worker.drain_once(Utc::now()).unwrap().pause.expect("hang");
-    assert!(started.elapsed() < Duration::from_secs(5), "the timeout did not fire");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the timeout did not fire"
+    );
     assert_eq!(
         pause.error,
         CaptureError::Unreachable {
             reason: "no answer in time (timed out)".into()
         }
     );
-    assert_eq!(worker.drain_all(3, Duration::from_secs(2)).unwrap().sent, 20);
+    assert_eq!(
+        worker.drain_all(3, Duration::from_secs(2)).unwrap().sent,
+        20
+    );
     drop(worker);
     assert_delivered_exactly_once(&server, &desk);
 }
@@ -282,7 +306,10 @@ fn chaos_still_delivers_everything() {
         state.job_faults.push_back(Fault::Reset);
     }
     let mut desk = desk(300);
-    let bad = [desk.events[7].event_id.clone(), desk.events[250].event_id.clone()];
+    let bad = [
+        desk.events[7].event_id.clone(),
+        desk.events[250].event_id.clone(),
+    ];
     for id in &bad {
         server.reject_event(id, "rejected on purpose");
     }

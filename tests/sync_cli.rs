@@ -65,7 +65,10 @@ fn kill_9_mid_batch_then_restart_loses_nothing() {
     child.wait().unwrap();
 
     let left = waiting(&db);
-    assert!(left > 0 && left < 3000, "{left} events queued after the kill");
+    assert!(
+        left > 0 && left < 3000,
+        "{left} events queued after the kill"
+    );
     let arrived_before_restart = server.state().distinct().len() as u64;
     // Nothing confirmed is still queued; what is queued may have arrived unconfirmed.
     assert!(3000 - left <= arrived_before_restart);
@@ -80,7 +83,10 @@ fn kill_9_mid_batch_then_restart_loses_nothing() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains(&format!("sent {left}, parked 0, still queued 0")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("sent {left}, parked 0, still queued 0")),
+        "{stdout}"
+    );
     assert_eq!(waiting(&db), 0);
 
     let state = server.state();
@@ -119,14 +125,20 @@ fn once_reports_parked_events_with_the_reason_and_succeeds() {
     let events = desk_events(9);
     drop(store_with_queued(&db, &events));
     let server = EpcisServer::start();
-    server.reject_event(&events[4].event_id, "bizLocation unknown to this repository");
+    server.reject_event(
+        &events[4].event_id,
+        "bizLocation unknown to this repository",
+    );
     let output = tracedesk(&db)
         .args(["sync", "--once", "--upstream", &server.url()])
         .output()
         .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("sent 8, parked 1, still queued 0"), "{stdout}");
+    assert!(
+        stdout.contains("sent 8, parked 1, still queued 0"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(&format!(
             "parked {}: bizLocation unknown to this repository",
@@ -159,6 +171,10 @@ fn plain_http_to_a_remote_host_is_refused_and_the_configured_upstream_is_used() 
         .unwrap();
     assert!(set.status.success());
     let output = tracedesk(&db).args(["sync", "--once"]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(server.state().distinct().len(), 2);
 }

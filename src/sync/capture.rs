@@ -324,7 +324,10 @@ fn job_outcome(job: &Value) -> JobOutcome {
     let running = job.get("running").and_then(Value::as_bool);
     let success = job.get("success").and_then(Value::as_bool);
     match (running, success) {
-        (Some(true), _) | (None, None) => JobOutcome::Running,
+        (Some(true), _) => JobOutcome::Running,
+        (None, None) => JobOutcome::Failed(CaptureError::Protocol(
+            "the capture job says neither \"running\" nor \"success\"".to_owned(),
+        )),
         (_, Some(true)) => JobOutcome::Succeeded,
         (_, _) => {
             let errors = job
@@ -533,6 +536,10 @@ mod tests {
             job_outcome(&json!({"captureID": "1", "running": false, "success": true})),
             JobOutcome::Succeeded
         ));
+        let JobOutcome::Failed(garbage) = job_outcome(&json!({"captureID": "1"})) else {
+            panic!("a job without state must not count as running or done")
+        };
+        assert!(garbage.is_transient());
         let JobOutcome::Failed(rejected) = job_outcome(&json!({
             "running": false, "success": false,
             "errors": [{"type": "epcisException:ValidationException", "title": "Invalid event",

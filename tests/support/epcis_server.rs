@@ -91,7 +91,9 @@ struct Shared {
 
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || Instant::now() >= self.deadline
@@ -309,7 +311,12 @@ fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -
 }
 
 /// Reads more bytes: `Some(true)` got some, `Some(false)` the peer closed, `None` stopping.
-fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>, chunk: &mut [u8], shared: &Shared) -> Option<bool> {
+fn fill(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    chunk: &mut [u8],
+    shared: &Shared,
+) -> Option<bool> {
     loop {
         if shared.stopping() {
             return None;
@@ -440,22 +447,34 @@ fn capture(request: &Request, shared: &Shared) -> Reply {
     };
     let ids: Vec<String> = events
         .iter()
-        .map(|e| e.get("eventID").and_then(Value::as_str).unwrap_or_default().to_owned())
+        .map(|e| {
+            e.get("eventID")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
     let mut state = shared.state();
     if let Some(limit) = state.capture_limit
         && ids.len() > limit
     {
         state.refused_posts += 1;
-        return Reply::Answer(Answer::json(413, &json!({"title": "too many events", "status": 413})));
+        return Reply::Answer(Answer::json(
+            413,
+            &json!({"title": "too many events", "status": 413}),
+        ));
     }
     if let Some(message) = ids.iter().find_map(|id| state.bad_events.get(id)).cloned() {
         state.refused_posts += 1;
         return bad_request(message);
     }
     if state.check_hashes {
-        let hashes = tracedesk::epcis::hash::jsonld_document_hash_ids(&document).unwrap_or_default();
-        for (id, hash) in ids.iter().zip(hashes.iter().map(Some).chain(std::iter::repeat(None))) {
+        let hashes =
+            tracedesk::epcis::hash::jsonld_document_hash_ids(&document).unwrap_or_default();
+        for (id, hash) in ids
+            .iter()
+            .zip(hashes.iter().map(Some).chain(std::iter::repeat(None)))
+        {
             if hash != Some(id) {
                 state.hash_mismatches.push(id.clone());
             }
@@ -476,7 +495,11 @@ fn job(path: &str, shared: &Shared) -> Reply {
         return fault_reply(fault);
     }
     let id = path.trim_start_matches("/capture/");
-    let Some(remaining) = id.parse::<u64>().ok().and_then(|id| state.jobs.get_mut(&id)) else {
+    let Some(remaining) = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| state.jobs.get_mut(&id))
+    else {
         return Reply::Answer(Answer::json(404, &json!({"title": "no such capture job"})));
     };
     let running = *remaining > 0;
@@ -518,7 +541,12 @@ fn events(query: &str, shared: &Shared) -> Reply {
         .filter(|e| since.is_none_or(|s| record_time(e).is_some_and(|t| t >= s)))
         .collect();
     matching.sort_by_key(|e| record_time(e));
-    let page: Vec<Value> = matching.iter().skip(offset).take(per_page).map(|e| (*e).clone()).collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|e| (*e).clone())
+        .collect();
     let more = matching.len() > offset + per_page;
     let body = json!({
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
@@ -571,7 +599,9 @@ fn decode(text: &str) -> String {
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
