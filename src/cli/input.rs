@@ -10,6 +10,8 @@ use std::io::{self, BufRead};
 pub enum ScanInput {
     Args(std::vec::IntoIter<Vec<u8>>),
     Lines(Box<dyn BufRead>),
+    /// Scans handed over by a device worker (the serial scanner of `listen`).
+    Channel(std::sync::mpsc::Receiver<Vec<u8>>),
 }
 
 impl ScanInput {
@@ -39,6 +41,7 @@ impl Iterator for ScanInput {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             ScanInput::Args(args) => args.next().map(Ok),
+            ScanInput::Channel(rx) => rx.recv().ok().map(Ok),
             ScanInput::Lines(reader) => {
                 let mut line = Vec::new();
                 match reader.read_until(b'\n', &mut line) {

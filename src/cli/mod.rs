@@ -12,6 +12,8 @@ mod config;
 mod demo;
 mod import;
 mod input;
+mod kiosk;
+mod listen;
 mod parse;
 mod receive;
 mod shipment;
@@ -170,8 +172,18 @@ pub fn run() -> Result<ExitCode> {
     tracing_init();
     let db = cli.db.clone();
     match cli.command {
-        None if cli.demo => demo::run(db),
-        None => anyhow::bail!("the kiosk UI is not built yet; use a subcommand (see --help)"),
+        None if cli.demo => {
+            let path = demo_path(db.clone())?;
+            demo::run(db)?;
+            kiosk::run(path, true)
+        }
+        None => {
+            let path = match db {
+                Some(path) => path,
+                None => crate::store::Store::default_path()?,
+            };
+            kiosk::run(path, false)
+        }
         Some(Command::Parse { json, hri, scans }) => {
             parse::run(ScanInput::from_args_or_stdin(scans), json, hri)
         }
@@ -187,6 +199,12 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Shipment { id, json, csv }) => shipment::run(db, id, json, csv),
         Some(Command::Config { key, value }) => config::run(db, key, value),
         Some(Command::Sync { upstream, once }) => sync::run(db, upstream, once),
+        Some(Command::Listen {
+            port,
+            profile,
+            receive,
+            json,
+        }) => listen::run(db, port, profile, receive, json),
         Some(other) => {
             let _ = db;
             anyhow::bail!("`{other:?}` is not available yet")

@@ -162,11 +162,11 @@ fn all_digits(s: &str) -> bool {
 
 /// Splits `cp.ref` / `cp.ref.rest` parts of an EPC URN body and checks the company prefix and
 /// reference digit counts (company prefix 6..=12 digits, `cp + ref == total`).
-fn company_prefix_and_ref<'a>(
+fn company_prefix_and_ref(
     uri: &str,
     scheme: &'static str,
-    cp: &'a str,
-    reference: &'a str,
+    cp: &str,
+    reference: &str,
     total: usize,
 ) -> Result<(), EpcError> {
     if !all_digits(cp) || !(6..=12).contains(&cp.len()) {
@@ -457,7 +457,7 @@ fn verify_check_digit(uri: &str, key: &'static str, digits: &str) -> Result<(), 
         scheme: "GS1 key",
         reason: format!("the {key} must be digits"),
     })?;
-    if given.chars().next() == Some(expected) {
+    if given.starts_with(expected) {
         Ok(())
     } else {
         Err(EpcError::CheckDigit {

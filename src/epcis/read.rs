@@ -220,18 +220,15 @@ where
     E: std::error::Error + 'static,
 {
     fn take_ignore_fields(&mut self, value: &Value) {
-        let names: Vec<&str> = value
+        for name in value
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
-            .collect();
-        let mut context = self.context.clone();
-        for name in names {
-            let expanded = context.expand_key(name);
-            context = context.ignoring_field(expanded);
+        {
+            let expanded = self.context.expand_key(name);
+            self.context.add_ignored_field(expanded);
         }
-        self.context = context;
     }
 
     /// Converts and delivers one event; `false` when reading must stop.
@@ -292,7 +289,8 @@ where
             match key.as_str() {
                 "@context" => {
                     let context: Value = map.next_value()?;
-                    self.0.context = Context::from_jsonld_context(&context);
+                    let current = std::mem::take(&mut self.0.context);
+                    self.0.context = current.with_jsonld_context(&context);
                 }
                 "type" => self.0.document_type = Some(map.next_value()?),
                 "epcisBody" => map.next_value_seed(Section {
@@ -621,7 +619,7 @@ fn quantities(object: &Map<String, Value>, list: &str) -> Result<Vec<QuantityEle
 }
 
 /// The CBV master data attribute a (possibly prefixed) ILMD key names, if it is one.
-fn mda_attribute<'k>(key: &'k str, context: &Context) -> Option<String> {
+fn mda_attribute(key: &str, context: &Context) -> Option<String> {
     for full in ["urn:epcglobal:cbv:mda:", "urn:epcglobal:cbv:mda#"] {
         if let Some(local) = key.strip_prefix(full) {
             return Some(local.to_owned());

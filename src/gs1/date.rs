@@ -10,15 +10,7 @@ use chrono::{Datelike, NaiveDate};
 /// Resolve a two-digit year per GS1 GenSpecs 7.12: with `d = YY - (current year mod 100)`,
 /// `51..=99` means the previous century, `-99..=-50` the next, anything else the current one.
 pub fn resolve_year(yy: u32, current_year: i32) -> i32 {
-    let current_century = current_year.div_euclid(100) * 100;
-    let d = yy as i32 - current_year.rem_euclid(100);
-    if (51..=99).contains(&d) {
-        current_century - 100 + yy as i32
-    } else if (-99..=-50).contains(&d) {
-        current_century + 100 + yy as i32
-    } else {
-        current_century + yy as i32
-    }
+    super::lint::expand_two_digit_year(u8::try_from(yy % 100).unwrap_or(0), current_year)
 }
 
 /// The last day of a month.

@@ -36,17 +36,7 @@ pub enum IdentError {
 
 /// The GS1 mod-10 check digit of `digits` (the check digit itself excluded): weights 3, 1, 3...
 /// from the right. `None` if any byte is not an ASCII digit.
-pub fn check_digit(digits: &[u8]) -> Option<u8> {
-    let mut sum = 0u32;
-    for (i, &b) in digits.iter().rev().enumerate() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        let d = u32::from(b - b'0');
-        sum += if i % 2 == 0 { d * 3 } else { d };
-    }
-    Some(((10 - sum % 10) % 10) as u8)
-}
+pub use super::lint::gs1_check_digit as check_digit;
 
 /// Whether the last digit of `digits` is the correct check digit for the rest.
 pub fn check_digit_ok(digits: &[u8]) -> bool {

@@ -92,6 +92,18 @@ fn sscc_key(text: &str) -> Result<i64, StoreError> {
         .map_err(|_| bad(format!("SSCC {text} is not 18 digits")))
 }
 
+/// The GLN of a party EPC URN (`urn:epc:id:pgln:0614141.00002`), as owning/possessing party
+/// destinations are written.
+fn pgln(text: &str) -> Option<String> {
+    let (prefix, reference) = text.strip_prefix("urn:epc:id:pgln:")?.split_once('.')?;
+    let body = format!("{prefix}{reference}");
+    if body.len() != 12 || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let check = crate::gs1::ident::check_digit(body.as_bytes())?;
+    Some(format!("{body}{check}"))
+}
+
 impl Applier<'_> {
     fn apply(&mut self, event: &SupplierEvent) -> Result<(), StoreError> {
         self.report.events += 1;
@@ -242,17 +254,28 @@ impl Applier<'_> {
     }
 
     fn for_this_site(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
-        let Some(site) = &self.site_gln else {
-            return Ok(true);
-        };
+        // Every destination is checked, even with no site set: a garbled file is reported.
+        let mut glns = Vec::with_capacity(event.destinations.len());
         for destination in &event.destinations {
-            if let Epc::Sgln { gln, .. } = epc(&destination.id)?
-                && &gln == site
-            {
-                return Ok(true);
+            if let Some(gln) = pgln(&destination.id) {
+                glns.push(gln);
+                continue;
+            }
+            match parse_epc(&destination.id) {
+                Ok(Epc::Sgln { gln, .. }) => glns.push(gln),
+                Ok(_) => {}
+                // A location must be readable; other party identifiers may be in schemes
+                // this desk does not use.
+                Err(e) if destination.kind.as_deref() == Some("location") => {
+                    return Err(bad(e.to_string()));
+                }
+                Err(_) => {}
             }
         }
-        Ok(false)
+        Ok(match &self.site_gln {
+            None => true,
+            Some(site) => glns.iter().any(|g| g == site),
+        })
     }
 
     fn ship(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {

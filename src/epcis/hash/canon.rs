@@ -127,7 +127,9 @@ pub(crate) fn timestamp(text: &str) -> Option<String> {
     let local = NaiveDateTime::new(date, hms)
         .and_local_timezone(offset)
         .single()?;
-    let utc: DateTime<Utc> = local.with_timezone(&Utc) + TimeDelta::milliseconds(millis);
+    let utc: DateTime<Utc> = local
+        .with_timezone(&Utc)
+        .checked_add_signed(TimeDelta::milliseconds(millis))?;
     Some(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
@@ -212,6 +214,7 @@ mod tests {
             assert_eq!(timestamp(input).as_deref(), Some(want), "{input}");
         }
         assert_eq!(timestamp("yesterday"), None);
+        assert_eq!(timestamp("+262143-12-31T23:59:59.9999Z"), None);
         assert_eq!(timestamp("2023-13-01T00:00:00Z"), None);
     }
 

@@ -40,6 +40,8 @@ pub enum HashError {
     NoEventList,
     #[error("the XML document cannot be read: {0}")]
     Xml(String),
+    #[error("an event nests elements more than {0} levels deep")]
+    TooDeep(usize),
     #[error("event {index} of the document: {source}")]
     InEvent {
         index: usize,
@@ -86,9 +88,13 @@ impl Context {
     /// The standard prefixes plus those a JSON-LD `@context` value (string, object or array)
     /// defines as plain strings.
     pub fn from_jsonld_context(context: &Value) -> Self {
-        let mut ctx = Self::standard();
-        ctx.add_jsonld_context(context);
-        ctx
+        Self::standard().with_jsonld_context(context)
+    }
+
+    /// This context plus the prefixes of a JSON-LD `@context` value.
+    pub fn with_jsonld_context(mut self, context: &Value) -> Self {
+        self.add_jsonld_context(context);
+        self
     }
 
     /// The context of a whole JSON-LD document: its `@context` and any `ignoreFields` list at
@@ -131,6 +137,10 @@ impl Context {
     pub fn ignoring_field(mut self, name: impl Into<String>) -> Self {
         self.ignored_fields.push(name.into());
         self
+    }
+
+    pub(crate) fn add_ignored_field(&mut self, name: String) {
+        self.ignored_fields.push(name);
     }
 
     fn add_jsonld_context(&mut self, context: &Value) {
@@ -284,7 +294,7 @@ pub fn xml_document_hash_ids(xml: &str) -> Result<Vec<String>, HashError> {
 }
 
 /// An event object's `@context` (EPCIS 2.0 allows one per event) added to a document context.
-pub fn context_with_event_context(context: &Context, event: &Map<String, Value>) -> Context {
+fn context_with_event_context(context: &Context, event: &Map<String, Value>) -> Context {
     let mut ctx = context.clone();
     if let Some(c) = event.get("@context") {
         ctx.add_jsonld_context(c);
@@ -328,6 +338,101 @@ mod tests {
             [
                 "ni:///sha-256;6ae96341e0acc6d7a261364751f60e68278a81cdf51da0abb6b4e617014e39d7?ver=CBV2.0"
             ]
+        );
+    }
+
+    #[test]
+    fn json_and_xml_spellings_of_a_receipt_hash_equal() {
+        let json_doc = json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                         {"tracedesk": "urn:tracedesk:epcis:"}],
+            "type": "EPCISDocument",
+            "epcisBody": {"eventList": [{
+                "type": "ObjectEvent",
+                "eventTime": "2026-03-02T09:15:30.250+01:00",
+                "eventTimeZoneOffset": "+01:00",
+                "epcList": ["https://id.gs1.org/01/09506000134352/21/SN1"],
+                "action": "OBSERVE",
+                "bizStep": "receiving",
+                "disposition": "in_progress",
+                "readPoint": {"id": "urn:epc:id:sgln:4012345.00011.0"},
+                "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:PO1"}],
+                "ilmd": {"cbvmda:lotNumber": "L1", "cbvmda:itemExpirationDate": "2027-01-31"},
+                "tracedesk:failureReasons": ["expired"]
+            }]}
+        });
+        let xml = r#"<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"
+            xmlns:cbvmda="urn:epcglobal:cbv:mda" xmlns:td="urn:tracedesk:epcis:" schemaVersion="2.0">
+          <EPCISBody><EventList><ObjectEvent>
+            <eventTime>2026-03-02T08:15:30.25Z</eventTime>
+            <eventTimeZoneOffset>+01:00</eventTimeZoneOffset>
+            <epcList><epc>urn:epc:id:sgtin:9506000.013435.SN1</epc></epcList>
+            <action>OBSERVE</action>
+            <bizStep>urn:epcglobal:cbv:bizstep:receiving</bizStep>
+            <disposition>cbv:Disp-in_progress</disposition>
+            <readPoint><id>https://id.gs1.org/414/4012345000115</id></readPoint>
+            <bizTransactionList>
+              <bizTransaction type="urn:epcglobal:cbv:btt:po">urn:epcglobal:cbv:bt:4012345000009:PO1</bizTransaction>
+            </bizTransactionList>
+            <extension><ilmd>
+              <cbvmda:itemExpirationDate>2027-01-31</cbvmda:itemExpirationDate>
+              <cbvmda:lotNumber>L1</cbvmda:lotNumber>
+            </ilmd></extension>
+            <td:failureReasons>expired</td:failureReasons>
+          </ObjectEvent></EventList></EPCISBody>
+        </epcis:EPCISDocument>"#;
+        let from_json = jsonld_document_prehashes(&json_doc).unwrap();
+        let from_xml = xml_document_prehashes(xml).unwrap();
+        assert_eq!(from_json, from_xml);
+    }
+
+    #[test]
+    fn odd_values_never_panic_and_stay_deterministic() {
+        let odd = json!({
+            "type": "ObjectEvent",
+            "eventTime": "+262143-12-31T23:59:59.9999Z",
+            "eventTimeZoneOffset": "+99:99",
+            "epcList": ["urn:epc:id:sgtin:", "urn:epc:id:sgtin:1.2.3", "https://", "https://x/01/", "urn:epc:id:cpi:0614141..1",
+                        "urn:epc:idpat:sgtin:.*", "https://id.gs1.org/01/1234/21/%", null, [[1]], {"#text": 5}],
+            "action": null,
+            "quantityList": [{}, {"quantity": 1e308}, {"quantity": -0.0, "epcClass": "urn:epc:class:lgtin:..."}],
+            "bizStep": "1_000",
+            "readPoint": "urn:epc:id:sgln:4012345.00011.0",
+            "sensorElementList": [{"sensorReport": [{"value": "1e-400", "time": "2020-02-30T00:00:00Z"}]}],
+            "example:x": {"example:yList": [{"a": "ü"}, "é"]},
+            "certificationInfo": ["b", "a"]
+        });
+        let first = prehash(&odd, &Context::standard()).unwrap();
+        assert_eq!(prehash(&odd, &Context::standard()).unwrap(), first);
+        assert!(
+            first.starts_with("eventType=ObjectEventeventTime=+262143-12-31T23:59:59.9999Z"),
+            "{first}"
+        );
+        assert!(
+            first.contains("certificationInfo=acertificationInfo=b"),
+            "{first}"
+        );
+        assert!(
+            first.contains("readPointid=https://id.gs1.org/414/4012345000115"),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn hostile_xml_nesting_is_refused() {
+        let deep = format!(
+            "<d><EventList><ObjectEvent>{}{}</ObjectEvent></EventList></d>",
+            "<a>".repeat(500),
+            "</a>".repeat(500)
+        );
+        assert_eq!(xml_document_prehashes(&deep), Err(HashError::TooDeep(64)));
+        assert!(matches!(
+            xml_document_prehashes("<EventList>"),
+            Err(HashError::Xml(_))
+        ));
+        assert_eq!(
+            xml_document_prehashes("<doc/>"),
+            Err(HashError::NoEventList)
         );
     }
 

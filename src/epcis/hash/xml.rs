@@ -35,7 +35,7 @@ pub(crate) fn document_events(xml: &str) -> Result<(Vec<XmlEvent>, Vec<String>),
         .collect();
     let mut events = Vec::new();
     for node in element_children(event_list) {
-        let field = element_field(node);
+        let field = element_field(node, 0)?;
         events.push(XmlEvent {
             event_type: field.name,
             fields: field.children,
@@ -70,7 +70,13 @@ fn qualified_name(node: Node<'_, '_>) -> String {
     }
 }
 
-fn element_field(node: Node<'_, '_>) -> Field {
+/// Deeper than any EPCIS event needs; stops hostile documents from exhausting the stack.
+const MAX_DEPTH: usize = 64;
+
+fn element_field(node: Node<'_, '_>, depth: usize) -> Result<Field, HashError> {
+    if depth > MAX_DEPTH {
+        return Err(HashError::TooDeep(MAX_DEPTH));
+    }
     let mut children: Vec<Field> = node
         .attributes()
         .map(|a| {
@@ -81,12 +87,14 @@ fn element_field(node: Node<'_, '_>) -> Field {
             Field::leaf(name, expand_value(a.value()))
         })
         .collect();
-    children.extend(element_children(node).into_iter().map(element_field));
-    Field {
+    for child in element_children(node) {
+        children.push(element_field(child, depth + 1)?);
+    }
+    Ok(Field {
         name: qualified_name(node),
         value: expand_value(leading_text(node).trim()),
         children,
-    }
+    })
 }
 
 /// The element's own text: what precedes its first child element.

@@ -61,7 +61,7 @@ pub(super) fn numeric(value: &[u8]) -> Result<(), LintError> {
 pub(super) fn cset64(value: &[u8]) -> Result<(), LintError> {
     let pads = value.iter().rev().take_while(|&&b| b == b'=').count();
     let data_len = value.len() - pads;
-    if pads > 2 || (pads > 0 && value.len() % 3 != 0) {
+    if pads > 2 || (pads > 0 && !value.len().is_multiple_of(3)) {
         return Err(LintError::new(
             LintCode::InvalidCset64Padding,
             data_len..value.len(),

@@ -134,6 +134,7 @@ const GCP_VLI: &[RangeInclusive<u8>] = &[0..=6];
 const GCP_VLI_OR_NONE: &[RangeInclusive<u8>] = &[0..=6, 9..=9];
 const ONE_TO_FIVE: &[RangeInclusive<u8>] = &[1..=5];
 const PURCHASE_REQUIREMENT_CODES: &[RangeInclusive<u8>] = &[0..=4, 9..=9];
+/// Fields where every digit is meaningful; their "invalid" code can never be produced.
 const ANY_DIGIT: &[RangeInclusive<u8>] = &[0..=9];
 
 /// Company prefixes and serial numbers are announced as "VLI + 6" digits.
@@ -340,7 +341,7 @@ pub(super) fn coupon_code(value: &str, context: &LintContext<'_>) -> Result<(), 
 }
 
 /// `couponposoffer`: the positive offer file coupon code carried in AI (8112).
-pub(super) fn positive_offer(value: &str, _context: &LintContext<'_>) -> Result<(), LintError> {
+pub(super) fn positive_offer(value: &str) -> Result<(), LintError> {
     use LintCode::*;
 
     require_digits(value.as_bytes())?;

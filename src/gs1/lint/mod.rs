@@ -359,7 +359,7 @@ pub fn lint_with(linter: Linter, value: &str, context: &LintContext<'_>) -> Resu
         Linter::PieceOfTotal => numbers::piece_of_total(bytes),
         Linter::PosInSeqSlash => numbers::position_in_sequence(bytes),
         Linter::CouponCode => coupon::coupon_code(value, context),
-        Linter::CouponPosOffer => coupon::positive_offer(value, context),
+        Linter::CouponPosOffer => coupon::positive_offer(value),
     };
     result.map_err(|error| LintError {
         span: char_aligned(value, error.span),

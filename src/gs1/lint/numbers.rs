@@ -83,7 +83,7 @@ pub(super) fn longitude(value: &[u8]) -> Result<(), LintError> {
 /// `pieceoftotal`: a piece number followed by the total number of pieces, both the same length,
 /// neither zero, the piece not beyond the total.
 pub(super) fn piece_of_total(value: &[u8]) -> Result<(), LintError> {
-    if value.is_empty() || value.len() % 2 != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(2) {
         return Err(LintError::whole(
             LintCode::InvalidLengthForPieceOfTotal,
             value,

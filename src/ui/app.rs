@@ -1,0 +1,629 @@
+//! [`KioskApp`]: the eframe app. It owns the screens' state and the channel ends; it never
+//! waits on anything.
+//!
+//! Per frame: `raw_input_hook` lifts wedge scans out of the input; `logic` drains the desk
+//! worker's replies and the device events and routes each scan to the screen that is open;
+//! `ui` draws the status bar and that screen, then sends the requests the screen made.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use egui::{Color32, RawInput, RichText, Ui};
+
+use super::desk::{self, Desk, DeskHandle, DeskReply, DeskRequest, ScanSource};
+use super::keyboard::WedgeKeys;
+use super::pharmacist::{self, Pharmacist, PinAction, PinEntry};
+use super::receiving::{self, Card, Receiving, big_button};
+use super::settings::{self, SettingsForm};
+use super::sound::Chimes;
+use super::status::{self, SerialScanner, StatusBar, UpstreamState};
+use super::theme;
+use crate::gs1::{self, ParseContext};
+use crate::scanner::ScannerEvent;
+use crate::scanner::profile::{Profile, ProfileSet};
+use crate::verify::Status;
+
+/// How often the outbox counters are refreshed.
+const OUTBOX_REFRESH: Duration = Duration::from_secs(5);
+
+/// How the kiosk is set up.
+#[derive(Debug, Clone)]
+pub struct KioskConfig {
+    /// Where `pass.wav` and `fail.wav` are.
+    pub assets: PathBuf,
+    /// The keyboard-wedge scanner's profile.
+    pub wedge_profile: Profile,
+    /// Scanner profile names offered in settings.
+    pub profiles: Vec<String>,
+    /// A window instead of full screen (development).
+    pub windowed: bool,
+    /// No sounds (tests; the flash still shows).
+    pub silent: bool,
+    /// Where F12 saves screenshots of the window (documentation; hidden option).
+    pub screenshot_dir: Option<PathBuf>,
+}
+
+impl KioskConfig {
+    /// Defaults: the `generic-hid` wedge profile, full screen, sounds from `assets`.
+    pub fn new(assets: PathBuf) -> Self {
+        let set = ProfileSet::builtin();
+        let wedge_profile = set
+            .get("generic-hid")
+            .cloned()
+            .or_else(|| set.iter().next().cloned())
+            .unwrap_or_else(fallback_profile);
+        Self {
+            assets,
+            profiles: set.iter().map(|p| p.name.clone()).collect(),
+            wedge_profile,
+            windowed: false,
+            silent: false,
+            screenshot_dir: None,
+        }
+    }
+}
+
+fn fallback_profile() -> Profile {
+    // The built-in profiles are compiled in and tested; this only guards a broken build.
+    Profile::from_toml("name = \"wedge\"\nvendor = \"any\"\nsuffix = \"CR\"\naim_prefix = false\ngs_substitute = \"ctrl+]\"\n")
+        .unwrap_or_else(|e| panic!("built-in wedge profile: {e}"))
+}
+
+/// What device and sync workers send the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KioskEvent {
+    /// From the serial scanner worker.
+    Scanner(ScannerEvent),
+    /// From the camera worker: one decoded symbol.
+    CameraScan(Vec<u8>),
+    /// From the sync worker.
+    Upstream(UpstreamState),
+}
+
+/// Which screen is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Receiving,
+    /// The PIN gate, then the screen it opens.
+    Pin(Locked),
+    Pharmacist,
+    Settings,
+}
+
+/// The screens behind the PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locked {
+    Pharmacist,
+    Settings,
+}
+
+/// The kiosk.
+pub struct KioskApp {
+    desk: DeskHandle,
+    replies: Receiver<DeskReply>,
+    events_tx: Sender<KioskEvent>,
+    events: Receiver<KioskEvent>,
+    wedge: WedgeKeys,
+    /// Scans taken by the input hook, waiting for `logic`.
+    taken: Vec<(Vec<u8>, Vec<String>, ScanSource)>,
+    chimes: Chimes,
+    profiles: Vec<String>,
+    screenshot_dir: Option<PathBuf>,
+    screenshots: usize,
+    pub screen: Screen,
+    pub receiving: Receiving,
+    pub pharmacist: Pharmacist,
+    pub pin: PinEntry,
+    pub settings: SettingsForm,
+    pub status: StatusBar,
+    gate: super::pin::PinGate,
+    flash: Option<(Instant, Color32)>,
+    last_outbox: Option<Instant>,
+    sized_to_monitor: bool,
+    requests: Vec<DeskRequest>,
+}
+
+impl KioskApp {
+    /// Starts the desk worker on `desk` and sets the kiosk look on `ctx`.
+    pub fn new<D: Desk + Send + 'static>(
+        ctx: &egui::Context,
+        desk: D,
+        config: KioskConfig,
+    ) -> Self {
+        theme::apply(ctx);
+        let (reply_tx, replies) = mpsc::channel();
+        let wake_ctx = ctx.clone();
+        let desk = desk::spawn(desk, reply_tx, move || wake_ctx.request_repaint());
+        let (events_tx, events) = mpsc::channel();
+        let chimes = if config.silent {
+            Chimes::silent()
+        } else {
+            Chimes::detect(&config.assets)
+        };
+        let status = StatusBar {
+            wedge_profile: config.wedge_profile.name.clone(),
+            ..StatusBar::default()
+        };
+        let app = Self {
+            desk,
+            replies,
+            events_tx,
+            events,
+            wedge: WedgeKeys::new(&config.wedge_profile),
+            taken: Vec::new(),
+            chimes,
+            profiles: config.profiles,
+            screenshot_dir: config.screenshot_dir,
+            screenshots: 0,
+            screen: Screen::Receiving,
+            receiving: Receiving::default(),
+            pharmacist: Pharmacist::default(),
+            pin: PinEntry::default(),
+            settings: SettingsForm::default(),
+            status,
+            gate: super::pin::PinGate::default(),
+            flash: None,
+            last_outbox: None,
+            sized_to_monitor: config.windowed,
+            requests: Vec::new(),
+        };
+        app.desk.send(DeskRequest::Outbox);
+        app
+    }
+
+    /// Where device and sync workers send their events (call `request_repaint` after).
+    pub fn event_sender(&self) -> Sender<KioskEvent> {
+        self.events_tx.clone()
+    }
+
+    fn send(&mut self, request: DeskRequest) {
+        if !self.desk.send(request) {
+            self.status.desk_down = true;
+        }
+    }
+
+    /// Routes one scan to the open screen.
+    fn scanned(&mut self, bytes: Vec<u8>, warnings: Vec<String>, source: ScanSource) {
+        match self.screen {
+            Screen::Receiving => {
+                if !warnings.is_empty() {
+                    self.receiving.card = Some(Card::Damaged {
+                        scan: super::printable(&bytes),
+                        warnings,
+                    });
+                    self.signal(Status::Failed);
+                    return;
+                }
+                if is_shipment_label(&bytes) {
+                    self.send(DeskRequest::OpenShipmentByScan { bytes });
+                } else {
+                    self.receiving.in_flight += 1;
+                    let shipment = self
+                        .receiving
+                        .shipment
+                        .as_ref()
+                        .map(|s| s.reference.clone());
+                    self.send(DeskRequest::Receive {
+                        bytes,
+                        source,
+                        shipment,
+                    });
+                }
+            }
+            Screen::Pharmacist => {
+                self.pharmacist.loading = true;
+                self.pharmacist.file = None;
+                self.pharmacist.confirm_destroy = false;
+                self.pharmacist.scanned = Some(bytes.clone());
+                self.send(DeskRequest::Inspect { bytes });
+            }
+            Screen::Pin(_) | Screen::Settings => {
+                self.status.warning =
+                    Some("Scan ignored: go back to Receiving to receive packs.".into());
+            }
+        }
+    }
+
+    /// Sound, or a flash where nobody can hear it.
+    fn signal(&mut self, status: Status) {
+        let colour = if status == Status::Verified {
+            theme::PASS
+        } else {
+            theme::FAIL
+        };
+        if self.chimes.audible() {
+            self.chimes.play(status);
+        } else {
+            self.flash = Some((Instant::now(), colour));
+        }
+    }
+
+    fn handle_reply(&mut self, reply: DeskReply) {
+        match reply {
+            DeskReply::Received(outcome) => {
+                self.signal(outcome.verdict.status);
+                self.receiving.answered(outcome);
+                if let Some(shipment) = &self.receiving.shipment {
+                    let reference = shipment.reference.clone();
+                    self.send(DeskRequest::RefreshShipment { reference });
+                }
+                self.send(DeskRequest::Outbox);
+            }
+            DeskReply::ShipmentOpened {
+                scan_text,
+                shipment,
+            } => match shipment {
+                Some(shipment) => {
+                    self.receiving.notice = Some(format!("Receiving {}", shipment.name));
+                    self.receiving.shipment = Some(shipment);
+                }
+                None => {
+                    self.receiving.notice =
+                        Some(format!("No expected shipment has the label {scan_text}."));
+                    self.signal(Status::Failed);
+                }
+            },
+            DeskReply::Shipments(list) => self.receiving.expected = Some(list),
+            DeskReply::ShipmentRefreshed(shipment) => {
+                if let (Some(open), Some(fresh)) = (&mut self.receiving.shipment, shipment)
+                    && open.reference == fresh.reference
+                {
+                    *open = fresh;
+                }
+            }
+            DeskReply::Reconciled {
+                reconciliation,
+                closing,
+            } => {
+                if closing {
+                    self.receiving.closing = Some(reconciliation);
+                }
+            }
+            DeskReply::Inspected(file) => {
+                self.pharmacist.loading = false;
+                self.pharmacist.file = Some(file);
+            }
+            DeskReply::Acted { action } => {
+                self.pharmacist.notice = Some(format!("{} — recorded.", action.label()));
+                self.pharmacist.reason.clear();
+                if let Some(bytes) = self.pharmacist.scanned.clone() {
+                    self.send(DeskRequest::Inspect { bytes });
+                }
+                self.send(DeskRequest::Outbox);
+            }
+            DeskReply::Outbox(outbox) => self.status.outbox = Some(outbox),
+            DeskReply::Settings(settings) => self.settings.settings = Some(settings),
+            DeskReply::SettingsSaved => self.settings.message = Some("Saved.".into()),
+            DeskReply::PinChecked { accepted } => {
+                self.pin.checking = false;
+                match accepted {
+                    Some(true) => {
+                        self.gate.succeeded();
+                        self.unlock();
+                    }
+                    Some(false) => {
+                        self.gate.failed(Instant::now());
+                        self.pin.pin.clear();
+                        self.pin.message = Some("Wrong PIN.".into());
+                    }
+                    None => {
+                        self.pin.setting_new = true;
+                        self.pin.pin.clear();
+                        self.pin.message = Some("No PIN is set yet: choose one now.".into());
+                    }
+                }
+            }
+            DeskReply::PinSet => {
+                if self.pin.setting_new {
+                    self.pin.setting_new = false;
+                    self.unlock();
+                } else {
+                    self.settings.message = Some("Saved. The new PIN is in force.".into());
+                }
+            }
+            DeskReply::Exported { path } => {
+                let notice = format!("Saved {}", path.display());
+                self.receiving.notice = Some(notice.clone());
+                self.pharmacist.notice = Some(notice);
+            }
+            DeskReply::Failed { request, error } => {
+                if request == "receive" {
+                    self.receiving.in_flight = self.receiving.in_flight.saturating_sub(1);
+                }
+                if request == "set PIN" || request == "check PIN" {
+                    self.pin.checking = false;
+                    self.pin.message = Some(error.to_string());
+                    self.settings.message = Some(error.to_string());
+                }
+                if request == "inspect" {
+                    self.pharmacist.loading = false;
+                }
+                self.status.warning = Some(format!("Could not {request}: {error}"));
+            }
+        }
+    }
+
+    fn unlock(&mut self) {
+        self.pin = PinEntry::default();
+        self.screen = match self.screen {
+            Screen::Pin(Locked::Settings) => {
+                self.send(DeskRequest::LoadSettings);
+                Screen::Settings
+            }
+            _ => Screen::Pharmacist,
+        };
+    }
+
+    fn handle_event(&mut self, event: KioskEvent) {
+        match event {
+            KioskEvent::Scanner(ScannerEvent::Scan(scan)) => {
+                self.scanned(scan.bytes, Vec::new(), ScanSource::Serial)
+            }
+            KioskEvent::Scanner(ScannerEvent::Connected { port, profile }) => {
+                self.status.serial = SerialScanner::Connected { port, profile }
+            }
+            KioskEvent::Scanner(ScannerEvent::Disconnected { reason }) => {
+                self.status.serial = SerialScanner::Disconnected { reason }
+            }
+            KioskEvent::Scanner(ScannerEvent::Warning(warning)) => {
+                self.status.warning = Some(warning)
+            }
+            KioskEvent::CameraScan(bytes) => self.scanned(bytes, Vec::new(), ScanSource::Camera),
+            KioskEvent::Upstream(state) => self.status.upstream = state,
+        }
+    }
+
+    fn navigation_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new("TraceDesk")
+                    .font(theme::font(theme::HEADING_SIZE))
+                    .strong(),
+            );
+            ui.add_space(theme::GAP * 2.0);
+            let at_receiving = self.screen == Screen::Receiving;
+            if !at_receiving && big_button(ui, "Receiving").clicked() {
+                self.screen = Screen::Receiving;
+                self.pin = PinEntry::default();
+                self.pharmacist = Pharmacist {
+                    reporter: std::mem::take(&mut self.pharmacist.reporter),
+                    ..Pharmacist::default()
+                };
+            }
+            if matches!(self.screen, Screen::Receiving | Screen::Settings)
+                && big_button(ui, "Pharmacist").clicked()
+            {
+                self.screen = if self.screen == Screen::Settings {
+                    Screen::Pharmacist
+                } else {
+                    Screen::Pin(Locked::Pharmacist)
+                };
+            }
+            if matches!(self.screen, Screen::Receiving | Screen::Pharmacist)
+                && big_button(ui, "Settings").clicked()
+            {
+                if self.screen == Screen::Pharmacist {
+                    self.send(DeskRequest::LoadSettings);
+                    self.screen = Screen::Settings;
+                } else {
+                    self.screen = Screen::Pin(Locked::Settings);
+                }
+            }
+        });
+    }
+
+    fn size_to_monitor(&mut self, ctx: &egui::Context) {
+        if self.sized_to_monitor {
+            return;
+        }
+        // Full screen depends on the window manager; a bare X server ignores it and leaves the
+        // window at its default size, so size it to the monitor as well.
+        if let Some(monitor) = ctx.input(|i| i.viewport().monitor_size) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(egui::pos2(0.0, 0.0)));
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(monitor));
+            self.sized_to_monitor = true;
+        }
+    }
+
+    fn screenshot(&mut self, ctx: &egui::Context) {
+        let Some(dir) = self.screenshot_dir.clone() else {
+            return;
+        };
+        self.screenshots += 1;
+        let name = format!(
+            "{}-{}.png",
+            match self.screen {
+                Screen::Receiving => "receiving",
+                Screen::Pin(_) => "pin",
+                Screen::Pharmacist => "pharmacist",
+                Screen::Settings => "settings",
+            },
+            self.screenshots
+        );
+        let path = dir.join(name);
+        ctx.request_screenshot(move |image: Arc<egui::ColorImage>| {
+            let [w, h] = image.size;
+            let pixels: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+            let saved = u32::try_from(w)
+                .ok()
+                .zip(u32::try_from(h).ok())
+                .and_then(|(w, h)| image::RgbaImage::from_raw(w, h, pixels))
+                .map(|img| img.save(&path));
+            match saved {
+                Some(Ok(())) => tracing::info!("screenshot saved to {}", path.display()),
+                Some(Err(e)) => tracing::warn!("screenshot {}: {e}", path.display()),
+                None => tracing::warn!("screenshot {}: bad image size", path.display()),
+            }
+        });
+    }
+}
+
+/// A scan that names a shipment rather than a unit: an SSCC with no GTIN.
+fn is_shipment_label(bytes: &[u8]) -> bool {
+    let parsed = gs1::parse(bytes, &ParseContext::new(chrono::Local::now().date_naive()));
+    parsed.sscc().is_some() && parsed.gtin().is_none()
+}
+
+impl eframe::App for KioskApp {
+    fn raw_input_hook(&mut self, ctx: &egui::Context, raw_input: &mut RawInput) {
+        let text_focus = ctx.text_edit_focused();
+        let now = Instant::now();
+        if self.screenshot_dir.is_some() {
+            let f12 = raw_input.events.iter().any(|e| {
+                matches!(
+                    e,
+                    egui::Event::Key {
+                        key: egui::Key::F12,
+                        pressed: true,
+                        ..
+                    }
+                )
+            });
+            if f12 {
+                raw_input.events.retain(|e| {
+                    !matches!(
+                        e,
+                        egui::Event::Key {
+                            key: egui::Key::F12,
+                            ..
+                        }
+                    )
+                });
+                self.screenshot(ctx);
+            }
+        }
+        for scan in self.wedge.take_scans(raw_input, text_focus, now) {
+            let warnings = scan.warnings.iter().map(|w| w.to_string()).collect();
+            self.taken.push((scan.bytes, warnings, ScanSource::Wedge));
+        }
+        if let Some(deadline) = self.wedge.next_deadline() {
+            ctx.request_repaint_after(deadline.saturating_duration_since(now));
+        }
+    }
+
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.size_to_monitor(ctx);
+        for (bytes, warnings, source) in std::mem::take(&mut self.taken) {
+            self.scanned(bytes, warnings, source);
+        }
+        while let Ok(event) = self.events.try_recv() {
+            self.handle_event(event);
+        }
+        loop {
+            match self.replies.try_recv() {
+                Ok(reply) => self.handle_reply(reply),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.status.desk_down = true;
+                    break;
+                }
+            }
+        }
+        let now = Instant::now();
+        if self
+            .last_outbox
+            .is_none_or(|t| now.duration_since(t) >= OUTBOX_REFRESH)
+        {
+            self.last_outbox = Some(now);
+            self.send(DeskRequest::Outbox);
+        }
+        ctx.request_repaint_after(OUTBOX_REFRESH);
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        egui::Panel::bottom("status")
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::PANEL)
+                    .inner_margin(theme::GAP * 0.5),
+            )
+            .show(ui, |ui| status::status_ui(ui, &self.status));
+        egui::Panel::top("navigation")
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::BACKGROUND)
+                    .inner_margin(theme::GAP * 0.5),
+            )
+            .show(ui, |ui| self.navigation_ui(ui));
+        let mut requests = std::mem::take(&mut self.requests);
+        match self.screen {
+            Screen::Receiving => receiving::receiving_ui(ui, &mut self.receiving, &mut requests),
+            Screen::Pin(_) => {
+                let now = Instant::now();
+                let wait = self.gate.wait(now);
+                if let Some(wait) = wait {
+                    ctx.request_repaint_after(Duration::from_millis(250).min(wait));
+                }
+                let locked_for = wait.map(|w| w.as_secs() + 1);
+                let action = egui::CentralPanel::default()
+                    .show(ui, |ui| pharmacist::pin_ui(ui, &mut self.pin, locked_for))
+                    .inner;
+                match action {
+                    Some(PinAction::Submit(pin)) if locked_for.is_none() && !self.pin.checking => {
+                        self.pin.checking = true;
+                        self.pin.message = None;
+                        let request = if self.pin.setting_new {
+                            DeskRequest::SetPin { pin }
+                        } else {
+                            DeskRequest::CheckPin { pin }
+                        };
+                        requests.push(request);
+                    }
+                    Some(PinAction::Submit(_)) => {
+                        self.pin.pin.clear();
+                    }
+                    Some(PinAction::Cancel) => {
+                        self.pin = PinEntry::default();
+                        self.screen = Screen::Receiving;
+                    }
+                    None => {}
+                }
+            }
+            Screen::Pharmacist => {
+                let today = chrono::Local::now().date_naive();
+                egui::CentralPanel::default().show(ui, |ui| {
+                    pharmacist::pharmacist_ui(ui, &mut self.pharmacist, today, &mut requests)
+                });
+            }
+            Screen::Settings => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    settings::settings_ui(ui, &mut self.settings, &self.profiles, &mut requests)
+                });
+            }
+        }
+        for request in requests {
+            self.send(request);
+        }
+        self.flash_ui(&ctx);
+    }
+}
+
+impl KioskApp {
+    /// A coloured border flash standing in for the sound.
+    fn flash_ui(&mut self, ctx: &egui::Context) {
+        let Some((started, colour)) = self.flash else {
+            return;
+        };
+        let age = started.elapsed().as_secs_f32();
+        if age > theme::FLASH_SECONDS {
+            self.flash = None;
+            return;
+        }
+        let alpha = 1.0 - age / theme::FLASH_SECONDS;
+        let painter = ctx.layer_painter(egui::LayerId::new(
+            egui::Order::Foreground,
+            egui::Id::unique("flash"),
+        ));
+        let rect = ctx.content_rect();
+        painter.rect_stroke(
+            rect.shrink(12.0),
+            0.0,
+            egui::Stroke::new(24.0, colour.gamma_multiply(alpha)),
+            egui::StrokeKind::Middle,
+        );
+        ctx.request_repaint();
+    }
+}

@@ -1,0 +1,418 @@
+//! The desk worker: the one thread that owns the store on the kiosk's behalf.
+//!
+//! The UI thread must never wait on SQLite (a receipt is an fsync; a query on a ten-million-unit
+//! store can take longer than a frame). So the screens send [`DeskRequest`]s over a channel and
+//! draw whatever [`DeskReply`]s have arrived; the worker answers each request in order and wakes
+//! the UI with `request_repaint`.
+//!
+//! The worker drives a [`Desk`]: the operations the kiosk needs, in the kiosk's terms (plain
+//! strings and dates ready to show). The store implements it in [`super::store_desk`]; tests
+//! implement it with a few values in memory, so the screens are tested without a database.
+//!
+//! This module must never touch egui widgets, and the UI must never call a [`Desk`] directly.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::{self, JoinHandle};
+
+use chrono::NaiveDate;
+
+use crate::verify::Verdict;
+
+/// Where a scan came from (shown on the card, and the wedge is the only one with warnings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanSource {
+    /// A scanner typing as a keyboard.
+    Wedge,
+    /// A scanner on a serial (USB-CDC) port.
+    Serial,
+    /// The camera.
+    Camera,
+}
+
+/// Product master data as shown on a card.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProductLabel {
+    pub name: Option<String>,
+    pub strength: Option<String>,
+    pub ndc: Option<String>,
+}
+
+/// The product identifier of the scanned pack, as far as the scan could be read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PackIdentity {
+    pub gtin: Option<String>,
+    pub serial: Option<String>,
+    pub lot: Option<String>,
+    pub expiry: Option<NaiveDate>,
+}
+
+/// The answer to one scan at the receiving screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOutcome {
+    pub source: ScanSource,
+    pub verdict: Verdict,
+    pub pack: PackIdentity,
+    pub product: Option<ProductLabel>,
+    /// Why the barcode could not be read, in plain words (for `invalid`).
+    pub errors: Vec<String>,
+    /// The receipt (and for an accepted unit its event) is committed.
+    pub recorded: bool,
+}
+
+/// Counters of the shipment being received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShipmentCounts {
+    pub expected: u64,
+    pub received: u64,
+    pub rejected: u64,
+    pub missing: u64,
+    pub unexpected: u64,
+}
+
+/// A shipment the desk can receive against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentSummary {
+    /// The reference the store finds it by.
+    pub reference: String,
+    /// What people call it (ASN, PO...).
+    pub name: String,
+    pub counts: ShipmentCounts,
+}
+
+/// One line of a reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconciliationLine {
+    pub gtin: String,
+    pub serial: String,
+    pub lot: Option<String>,
+    pub expiry: Option<String>,
+    /// `received`, `rejected`, `missing` or `unexpected`.
+    pub state: String,
+}
+
+/// A shipment's reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub shipment: ShipmentSummary,
+    pub lines: Vec<ReconciliationLine>,
+}
+
+/// One entry of a pack's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// When it happened, as recorded (RFC 3339).
+    pub at: String,
+    /// What happened, in plain words ("Shipped by ...", "Received here", "Quarantined: ...").
+    pub what: String,
+}
+
+/// What the pharmacist sees about one pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackFile {
+    pub verdict: Verdict,
+    pub pack: PackIdentity,
+    pub product: Option<ProductLabel>,
+    pub errors: Vec<String>,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// What a pharmacist can do with a suspect pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PharmacistAction {
+    /// Hold it pending investigation.
+    Quarantine { reason: String },
+    /// Lift every hold.
+    Release,
+    /// Confirmed illegitimate product (DSCSA): stays out of stock, FDA notified.
+    MarkIllegitimate { reason: String },
+    /// Destroyed on site.
+    Destroy,
+}
+
+impl PharmacistAction {
+    /// Plain words for confirmations and the audit trail.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Quarantine { .. } => "Quarantined",
+            Self::Release => "Released",
+            Self::MarkIllegitimate { .. } => "Marked illegitimate",
+            Self::Destroy => "Destroyed",
+        }
+    }
+}
+
+/// The sync outbox as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutboxStatus {
+    /// Events waiting to be sent upstream.
+    pub waiting: u64,
+    /// Events upstream refused, with the first error.
+    pub parked: u64,
+    pub parked_error: Option<String>,
+    /// The last time upstream accepted events (RFC 3339).
+    pub last_sync: Option<String>,
+    /// Where events go; `None` when no upstream is configured.
+    pub upstream: Option<String>,
+}
+
+/// The kiosk's settings (the PIN hash included; it never leaves the worker in clear).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeskSettings {
+    pub site_gln: String,
+    pub upstream_url: String,
+    pub credentials_file: String,
+    pub scanner_profile: String,
+    pub camera: bool,
+}
+
+/// Something the desk could not do, in words a clerk can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeskError(pub String);
+
+/// The operations the kiosk needs from its store. Every call may block; only the worker calls.
+pub trait Desk {
+    /// Verify a unit scan and record its receipt durably (against `shipment` when one is open).
+    fn receive(
+        &mut self,
+        bytes: &[u8],
+        source: ScanSource,
+        shipment: Option<&str>,
+    ) -> Result<ScanOutcome, DeskError>;
+    /// The shipment a scan opens (an SSCC label, or any reference), if the scan names one.
+    fn shipment_for_scan(&mut self, bytes: &[u8]) -> Result<Option<ShipmentSummary>, DeskError>;
+    /// The shipment known by `reference`, with fresh counters.
+    fn shipment(&mut self, reference: &str) -> Result<Option<ShipmentSummary>, DeskError>;
+    /// Shipments expected at this site.
+    fn shipments(&mut self) -> Result<Vec<ShipmentSummary>, DeskError>;
+    /// A shipment's reconciliation.
+    fn reconcile(&mut self, reference: &str) -> Result<Reconciliation, DeskError>;
+    /// Read-only: a pack's verdict and whole history, for the pharmacist.
+    fn inspect(&mut self, bytes: &[u8]) -> Result<PackFile, DeskError>;
+    /// Record a pharmacist's action on a pack (an event and an audit line).
+    fn act(&mut self, pack: &PackIdentity, action: &PharmacistAction) -> Result<(), DeskError>;
+    /// The outbox counters.
+    fn outbox(&mut self) -> Result<OutboxStatus, DeskError>;
+    /// The settings.
+    fn settings(&mut self) -> Result<DeskSettings, DeskError>;
+    /// Save the settings.
+    fn save_settings(&mut self, settings: &DeskSettings) -> Result<(), DeskError>;
+    /// The stored PIN hash (PHC string), if a PIN was set.
+    fn pin_hash(&mut self) -> Result<Option<String>, DeskError>;
+    /// Store a new PIN hash.
+    fn set_pin_hash(&mut self, hash: &str) -> Result<(), DeskError>;
+}
+
+/// What the UI asks of the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeskRequest {
+    Receive {
+        bytes: Vec<u8>,
+        source: ScanSource,
+        shipment: Option<String>,
+    },
+    OpenShipmentByScan {
+        bytes: Vec<u8>,
+    },
+    ListShipments,
+    RefreshShipment {
+        reference: String,
+    },
+    Reconcile {
+        reference: String,
+        closing: bool,
+    },
+    Inspect {
+        bytes: Vec<u8>,
+    },
+    Act {
+        pack: PackIdentity,
+        action: PharmacistAction,
+    },
+    Outbox,
+    LoadSettings,
+    SaveSettings(DeskSettings),
+    /// Check a PIN against the stored hash (argon2 is slow on purpose: not on the UI thread).
+    CheckPin {
+        pin: String,
+    },
+    /// Set a new PIN.
+    SetPin {
+        pin: String,
+    },
+    /// Write an export (reconciliation CSV, investigation record) to a file.
+    Export {
+        path: PathBuf,
+        contents: String,
+    },
+}
+
+/// What the worker answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeskReply {
+    Received(ScanOutcome),
+    /// `None`: the scan is a shipment label nobody announced.
+    ShipmentOpened {
+        scan_text: String,
+        shipment: Option<ShipmentSummary>,
+    },
+    Shipments(Vec<ShipmentSummary>),
+    ShipmentRefreshed(Option<ShipmentSummary>),
+    Reconciled {
+        reconciliation: Reconciliation,
+        closing: bool,
+    },
+    Inspected(PackFile),
+    Acted {
+        action: PharmacistAction,
+    },
+    Outbox(OutboxStatus),
+    Settings(DeskSettings),
+    SettingsSaved,
+    /// `None` when no PIN was ever set (the gate then asks for a new one).
+    PinChecked {
+        accepted: Option<bool>,
+    },
+    PinSet,
+    Exported {
+        path: PathBuf,
+    },
+    Failed {
+        request: &'static str,
+        error: DeskError,
+    },
+}
+
+/// The UI's end of the worker.
+#[derive(Debug)]
+pub struct DeskHandle {
+    requests: Sender<DeskRequest>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DeskHandle {
+    /// Queues a request; returns false when the worker is gone (the UI shows that).
+    pub fn send(&self, request: DeskRequest) -> bool {
+        self.requests.send(request).is_ok()
+    }
+}
+
+impl Drop for DeskHandle {
+    fn drop(&mut self) {
+        // Closing the channel ends the worker once it finished what was queued, so a receipt
+        // already asked for is still committed when the kiosk closes.
+        let (dead, _) = mpsc::channel();
+        self.requests = dead;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts the worker on `desk`; replies go to `replies`, and `wake` is called after each one
+/// (the UI passes `ctx.request_repaint`).
+pub fn spawn<D, W>(mut desk: D, replies: Sender<DeskReply>, wake: W) -> DeskHandle
+where
+    D: Desk + Send + 'static,
+    W: Fn() + Send + 'static,
+{
+    let (requests, inbox): (Sender<DeskRequest>, Receiver<DeskRequest>) = mpsc::channel();
+    let thread = thread::Builder::new()
+        .name("desk".into())
+        .spawn(move || {
+            for request in inbox {
+                let reply = answer(&mut desk, request);
+                if replies.send(reply).is_err() {
+                    break;
+                }
+                wake();
+            }
+        })
+        .map_err(|e| tracing::error!("cannot start the desk worker: {e}"))
+        .ok();
+    DeskHandle { requests, thread }
+}
+
+fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
+    let name = request_name(&request);
+    let result = match request {
+        DeskRequest::Receive {
+            bytes,
+            source,
+            shipment,
+        } => desk
+            .receive(&bytes, source, shipment.as_deref())
+            .map(DeskReply::Received),
+        DeskRequest::OpenShipmentByScan { bytes } => {
+            desk.shipment_for_scan(&bytes)
+                .map(|shipment| DeskReply::ShipmentOpened {
+                    scan_text: super::printable(&bytes),
+                    shipment,
+                })
+        }
+        DeskRequest::ListShipments => desk.shipments().map(DeskReply::Shipments),
+        DeskRequest::RefreshShipment { reference } => {
+            desk.shipment(&reference).map(DeskReply::ShipmentRefreshed)
+        }
+        DeskRequest::Reconcile { reference, closing } => {
+            desk.reconcile(&reference)
+                .map(|reconciliation| DeskReply::Reconciled {
+                    reconciliation,
+                    closing,
+                })
+        }
+        DeskRequest::Inspect { bytes } => desk.inspect(&bytes).map(DeskReply::Inspected),
+        DeskRequest::Act { pack, action } => desk
+            .act(&pack, &action)
+            .map(|()| DeskReply::Acted { action }),
+        DeskRequest::Outbox => desk.outbox().map(DeskReply::Outbox),
+        DeskRequest::LoadSettings => desk.settings().map(DeskReply::Settings),
+        DeskRequest::SaveSettings(settings) => desk
+            .save_settings(&settings)
+            .map(|()| DeskReply::SettingsSaved),
+        DeskRequest::CheckPin { pin } => desk.pin_hash().map(|hash| DeskReply::PinChecked {
+            accepted: hash.map(|h| super::pin::verify(&pin, &h)),
+        }),
+        DeskRequest::SetPin { pin } => super::pin::hash(&pin)
+            .and_then(|hash| desk.set_pin_hash(&hash))
+            .map(|()| DeskReply::PinSet),
+        DeskRequest::Export { path, contents } => {
+            export(&path, &contents).map(|()| DeskReply::Exported { path })
+        }
+    };
+    result.unwrap_or_else(|error| {
+        tracing::warn!("desk request {name} failed: {error}");
+        DeskReply::Failed {
+            request: name,
+            error,
+        }
+    })
+}
+
+fn request_name(request: &DeskRequest) -> &'static str {
+    match request {
+        DeskRequest::Receive { .. } => "receive",
+        DeskRequest::OpenShipmentByScan { .. } => "open shipment",
+        DeskRequest::ListShipments => "list shipments",
+        DeskRequest::RefreshShipment { .. } => "refresh shipment",
+        DeskRequest::Reconcile { .. } => "reconcile",
+        DeskRequest::Inspect { .. } => "inspect",
+        DeskRequest::Act { .. } => "pharmacist action",
+        DeskRequest::Outbox => "outbox",
+        DeskRequest::LoadSettings => "load settings",
+        DeskRequest::SaveSettings(_) => "save settings",
+        DeskRequest::CheckPin { .. } => "check PIN",
+        DeskRequest::SetPin { .. } => "set PIN",
+        DeskRequest::Export { .. } => "export",
+    }
+}
+
+fn export(path: &Path, contents: &str) -> Result<(), DeskError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DeskError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, contents)
+        .map_err(|e| DeskError(format!("cannot write {}: {e}", path.display())))
+}

@@ -1,0 +1,320 @@
+//! The pharmacist's side: the PIN gate, and the check of a suspect pack.
+//!
+//! A scanned pack shows its verdict and whole history (supplier events, receipts here, holds);
+//! the pharmacist can quarantine it with a reason, release it, mark it illegitimate or record
+//! its destruction. Each action goes to the desk worker, which records an event and an audit
+//! line; the screen then reloads the pack's history, so what is shown is what was recorded.
+
+use egui::{RichText, Ui};
+
+use super::desk::{DeskRequest, PackFile, PharmacistAction};
+use super::investigation::{self, Classification, Reporter};
+use super::receiving::{big_button, file_safe, pack_fields_ui};
+use super::theme;
+use crate::verify::Status;
+
+/// The longest PIN the pad takes.
+const MAX_PIN_LENGTH: usize = 12;
+
+/// What the PIN screen shows.
+#[derive(Debug, Default)]
+pub struct PinEntry {
+    pub pin: String,
+    /// Waiting for the worker to check the PIN.
+    pub checking: bool,
+    /// No PIN was ever set: the next one entered becomes the PIN.
+    pub setting_new: bool,
+    pub message: Option<String>,
+}
+
+/// What the PIN screen asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinAction {
+    Submit(String),
+    Cancel,
+}
+
+/// The PIN pad: a password field (keyboard) and digit buttons (touch).
+pub fn pin_ui(ui: &mut Ui, entry: &mut PinEntry, locked_for: Option<u64>) -> Option<PinAction> {
+    let mut action = None;
+    ui.vertical_centered(|ui| {
+        ui.add_space(theme::GAP * 2.0);
+        let title = if entry.setting_new {
+            "Choose a pharmacist PIN (4 digits or more)"
+        } else {
+            "Pharmacist PIN"
+        };
+        ui.heading(title);
+        // Read Enter before the field: a single-line field consumes it when it gives up focus.
+        let enter_pressed = ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let field = ui.add(
+            egui::TextEdit::singleline(&mut entry.pin)
+                .password(true)
+                .font(theme::font(theme::HEADING_SIZE))
+                .desired_width(320.0)
+                .hint_text("PIN"),
+        );
+        if !field.has_focus() && !entry.checking && ui.memory(|m| m.focused().is_none()) {
+            field.request_focus();
+        }
+        // A PIN is digits; a scan typed into the field by mistake must not become one.
+        entry.pin.retain(|c| c.is_ascii_digit());
+        entry.pin.truncate(MAX_PIN_LENGTH);
+        let enter = enter_pressed && (field.lost_focus() || field.has_focus());
+        // Grids do not centre themselves: pad the row to put the keypad under the field.
+        let pad_width = 3.0 * 110.0 + 2.0 * theme::GAP;
+        ui.horizontal(|ui| {
+            ui.add_space(((ui.available_width() - pad_width) / 2.0).max(0.0));
+            pin_pad_ui(ui, entry, &mut action);
+        });
+        if enter {
+            action = Some(PinAction::Submit(entry.pin.clone()));
+        }
+        if let Some(seconds) = locked_for {
+            ui.label(
+                RichText::new(format!("Too many wrong PINs. Try again in {seconds} s."))
+                    .color(theme::WARN)
+                    .font(theme::font(theme::BODY_SIZE)),
+            );
+        } else if entry.checking {
+            ui.label("Checking…");
+        }
+        if let Some(message) = &entry.message {
+            ui.label(
+                RichText::new(message)
+                    .color(theme::WARN)
+                    .font(theme::font(theme::BODY_SIZE)),
+            );
+        }
+        if big_button(ui, "Cancel").clicked() {
+            action = Some(PinAction::Cancel);
+        }
+    });
+    action
+}
+
+/// The touch keypad.
+fn pin_pad_ui(ui: &mut Ui, entry: &mut PinEntry, action: &mut Option<PinAction>) {
+    egui::Grid::new("pinpad")
+        .spacing([theme::GAP, theme::GAP])
+        .show(ui, |ui| {
+            for row in [
+                ["1", "2", "3"],
+                ["4", "5", "6"],
+                ["7", "8", "9"],
+                ["Del", "0", "OK"],
+            ] {
+                for key in row {
+                    let button = egui::Button::new(
+                        RichText::new(key).font(theme::font(theme::HEADING_SIZE)),
+                    )
+                    .min_size(egui::vec2(110.0, 80.0));
+                    if ui.add(button).clicked() {
+                        match key {
+                            "Del" => {
+                                entry.pin.pop();
+                            }
+                            "OK" => *action = Some(PinAction::Submit(entry.pin.clone())),
+                            digit => entry.pin.push_str(digit),
+                        }
+                    }
+                }
+                ui.end_row();
+            }
+        });
+}
+
+/// The pharmacist screen's state.
+#[derive(Debug, Default)]
+pub struct Pharmacist {
+    /// The pack last scanned, as scanned (to reload it after an action).
+    pub scanned: Option<Vec<u8>>,
+    pub file: Option<PackFile>,
+    pub loading: bool,
+    /// Reason typed for a quarantine or an illegitimate product (also the Form 3911 description).
+    pub reason: String,
+    pub reporter: Reporter,
+    /// Destroy asks twice.
+    pub confirm_destroy: bool,
+    pub notice: Option<String>,
+}
+
+/// The pharmacist screen. `site_gln` fills the investigation record.
+pub fn pharmacist_ui(
+    ui: &mut Ui,
+    state: &mut Pharmacist,
+    today: chrono::NaiveDate,
+    requests: &mut Vec<DeskRequest>,
+) {
+    ui.heading("Pharmacist check");
+    if let Some(notice) = &state.notice {
+        ui.label(RichText::new(notice).color(theme::MUTED));
+    }
+    let Some(file) = state.file.clone() else {
+        let text = if state.loading {
+            "Loading…"
+        } else {
+            "Scan the suspect pack."
+        };
+        ui.label(RichText::new(text).font(theme::font(theme::HEADLINE_SIZE * 0.7)));
+        return;
+    };
+    ui.columns(2, |columns| {
+        let [left, right] = columns else { return };
+        file_ui(left, &file);
+        actions_ui(right, state, &file, today, requests);
+    });
+}
+
+fn file_ui(ui: &mut Ui, file: &PackFile) {
+    let (fill, headline) = match file.verdict.status {
+        Status::Verified => (theme::PASS, "No problem found"),
+        Status::Failed => (theme::FAIL, "Problem found"),
+        Status::Invalid => (theme::FAIL, "Not a valid barcode"),
+    };
+    theme::card(fill).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.visuals_mut().override_text_color = Some(theme::ON_VERDICT);
+        ui.label(
+            RichText::new(headline)
+                .font(theme::font(theme::HEADING_SIZE))
+                .strong(),
+        );
+        for reason in &file.verdict.reasons {
+            ui.label(
+                RichText::new(format!("× {}", reason.label())).font(theme::font(theme::BODY_SIZE)),
+            );
+        }
+        for error in &file.errors {
+            ui.label(error);
+        }
+        pack_fields_ui(ui, file.product.as_ref(), &file.pack);
+    });
+    ui.add_space(theme::GAP);
+    ui.label(
+        RichText::new("History")
+            .font(theme::font(theme::BODY_SIZE))
+            .color(theme::MUTED),
+    );
+    egui::ScrollArea::vertical()
+        .id_salt("history")
+        .show(ui, |ui| {
+            if file.history.is_empty() {
+                ui.label("Nothing recorded about this pack.");
+            }
+            for entry in &file.history {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(
+                        RichText::new(&entry.at)
+                            .font(theme::mono(theme::SMALL_SIZE))
+                            .color(theme::MUTED),
+                    );
+                    ui.label(RichText::new(&entry.what).font(theme::font(theme::SMALL_SIZE)));
+                });
+            }
+        });
+}
+
+fn actions_ui(
+    ui: &mut Ui,
+    state: &mut Pharmacist,
+    file: &PackFile,
+    today: chrono::NaiveDate,
+    requests: &mut Vec<DeskRequest>,
+) {
+    let identified = file.pack.gtin.is_some() && file.pack.serial.is_some();
+    ui.label("Reason / description");
+    ui.add(
+        egui::TextEdit::multiline(&mut state.reason)
+            .desired_rows(3)
+            .desired_width(f32::INFINITY)
+            .hint_text("What is wrong with this pack?"),
+    );
+    let reason = state.reason.trim().to_owned();
+    let mut act = |action: PharmacistAction| {
+        requests.push(DeskRequest::Act {
+            pack: file.pack.clone(),
+            action,
+        });
+    };
+    ui.add_enabled_ui(identified, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            if big_button(ui, "Quarantine").clicked() {
+                if reason.is_empty() {
+                    state.notice = Some("Type the reason for the quarantine first.".into());
+                } else {
+                    act(PharmacistAction::Quarantine {
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            if big_button(ui, "Release").clicked() {
+                act(PharmacistAction::Release);
+            }
+            if big_button(ui, "Mark illegitimate").clicked() {
+                if reason.is_empty() {
+                    state.notice = Some("Describe why the product is illegitimate first.".into());
+                } else {
+                    act(PharmacistAction::MarkIllegitimate {
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            let destroy = if state.confirm_destroy {
+                "Confirm: destroyed"
+            } else {
+                "Destroy"
+            };
+            if big_button(ui, destroy).clicked() {
+                if state.confirm_destroy {
+                    act(PharmacistAction::Destroy);
+                }
+                state.confirm_destroy = !state.confirm_destroy;
+            }
+        });
+    });
+    if !identified {
+        ui.label(
+            RichText::new("This scan identifies no unit: nothing can be recorded.")
+                .color(theme::WARN),
+        );
+    }
+    ui.add_space(theme::GAP);
+    ui.label(
+        RichText::new("Investigation record (FDA Form 3911)").font(theme::font(theme::BODY_SIZE)),
+    );
+    egui::Grid::new("reporter").num_columns(2).show(ui, |ui| {
+        for (label, value) in [
+            ("Company", &mut state.reporter.company),
+            ("Reporter", &mut state.reporter.name),
+            ("Phone / email", &mut state.reporter.contact),
+        ] {
+            ui.label(label);
+            ui.add(egui::TextEdit::singleline(value).desired_width(320.0));
+            ui.end_row();
+        }
+    });
+    if big_button(ui, "Export record").clicked() {
+        let classification = if file.verdict.reasons.iter().any(|r| {
+            matches!(
+                r,
+                crate::verify::Reason::Stolen | crate::verify::Reason::NoMatchGtinSerial
+            )
+        }) {
+            Classification::Illegitimate
+        } else {
+            Classification::HighRisk
+        };
+        let contents =
+            investigation::form_3911_csv(file, classification, &reason, &state.reporter, today);
+        let name = format!(
+            "form3911-{}-{}.csv",
+            file_safe(file.pack.gtin.as_deref().unwrap_or("unknown")),
+            file_safe(file.pack.serial.as_deref().unwrap_or("unknown"))
+        );
+        requests.push(DeskRequest::Export {
+            path: super::default_export_dir().join(name),
+            contents,
+        });
+    }
+}

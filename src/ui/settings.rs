@@ -1,0 +1,129 @@
+//! The settings screen (behind the PIN): site GLN, upstream URL and credentials file, scanner
+//! profile, camera on or off, and a new PIN. Values are checked before they are sent to the
+//! desk worker, so a typo in the GLN is caught at the desk, not at the next sync.
+
+use egui::{RichText, Ui};
+
+use super::desk::{DeskRequest, DeskSettings};
+use super::receiving::big_button;
+use super::theme;
+use crate::gs1::Gln;
+
+/// The form's state.
+#[derive(Debug, Default)]
+pub struct SettingsForm {
+    /// `None` until the worker answered.
+    pub settings: Option<DeskSettings>,
+    pub new_pin: String,
+    pub message: Option<String>,
+}
+
+/// The settings screen; `profiles` are the scanner profile names to offer.
+pub fn settings_ui(
+    ui: &mut Ui,
+    form: &mut SettingsForm,
+    profiles: &[String],
+    requests: &mut Vec<DeskRequest>,
+) {
+    ui.heading("Settings");
+    let Some(settings) = form.settings.as_mut() else {
+        ui.label("Loading…");
+        return;
+    };
+    egui::Grid::new("settings")
+        .num_columns(2)
+        .spacing([theme::GAP, theme::GAP])
+        .show(ui, |ui| {
+            ui.label("Site GLN");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.site_gln)
+                    .desired_width(420.0)
+                    .hint_text("13 digits"),
+            );
+            ui.end_row();
+            ui.label("Upstream URL");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.upstream_url)
+                    .desired_width(620.0)
+                    .hint_text("https://epcis.example.com/"),
+            );
+            ui.end_row();
+            ui.label("Credentials file");
+            ui.add(egui::TextEdit::singleline(&mut settings.credentials_file).desired_width(620.0));
+            ui.end_row();
+            ui.label("Scanner profile");
+            egui::ComboBox::from_id_salt("profile")
+                .selected_text(&settings.scanner_profile)
+                .width(420.0)
+                .show_ui(ui, |ui| {
+                    for name in profiles {
+                        ui.selectable_value(&mut settings.scanner_profile, name.clone(), name);
+                    }
+                });
+            ui.end_row();
+            ui.label("Camera");
+            ui.checkbox(&mut settings.camera, "Use the camera to read packs");
+            ui.end_row();
+            ui.label("New PIN");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.new_pin)
+                    .password(true)
+                    .desired_width(240.0),
+            );
+            ui.end_row();
+        });
+    ui.add_space(theme::GAP);
+    if big_button(ui, "Save").clicked() {
+        match check(settings) {
+            Ok(()) => {
+                requests.push(DeskRequest::SaveSettings(settings.clone()));
+                if !form.new_pin.is_empty() {
+                    requests.push(DeskRequest::SetPin {
+                        pin: std::mem::take(&mut form.new_pin),
+                    });
+                }
+                form.message = Some("Saving…".into());
+            }
+            Err(problem) => form.message = Some(problem),
+        }
+    }
+    if let Some(message) = &form.message {
+        ui.label(
+            RichText::new(message)
+                .font(theme::font(theme::BODY_SIZE))
+                .color(theme::WARN),
+        );
+    }
+}
+
+/// What is wrong with the settings, in words for the person typing them.
+pub fn check(settings: &DeskSettings) -> Result<(), String> {
+    let gln = settings.site_gln.trim();
+    if !gln.is_empty() {
+        Gln::parse(gln).map_err(|e| format!("Site GLN: {e}"))?;
+    }
+    let url = settings.upstream_url.trim();
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    if !url.is_empty() && !web {
+        return Err("Upstream URL must start with https://".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_gln_and_url_are_refused() {
+        let mut s = DeskSettings {
+            site_gln: "0614141000006".into(),
+            ..DeskSettings::default()
+        };
+        assert!(check(&s).is_err(), "wrong check digit");
+        s.site_gln = "0614141000012".into();
+        assert_eq!(check(&s), Ok(()));
+        s.upstream_url = "ftp://x".into();
+        assert!(check(&s).is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! The status bar, always visible: scanner, upstream and the events waiting to be sent.
+//!
+//! Offline is a normal state at a pharmacy desk: receipts are recorded locally and sent later,
+//! so offline is shown calmly (blue, with the number of events waiting), not as an error. Only
+//! parked events, which upstream refused and a person must look at, are shown in amber.
+
+use egui::{RichText, Ui};
+
+use super::desk::OutboxStatus;
+use super::theme;
+
+/// Where the upstream EPCIS repository stands, as the sync worker last reported.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum UpstreamState {
+    /// No sync worker has reported yet.
+    #[default]
+    Unknown,
+    /// The last exchange with upstream worked.
+    Online,
+    /// Upstream could not be reached; events wait in the outbox.
+    Offline { error: String },
+}
+
+/// The serial scanner, when one is configured.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SerialScanner {
+    #[default]
+    NotConfigured,
+    Connected {
+        port: String,
+        profile: String,
+    },
+    Disconnected {
+        reason: String,
+    },
+}
+
+/// What the status bar shows.
+#[derive(Debug, Clone, Default)]
+pub struct StatusBar {
+    /// The keyboard-wedge profile in use.
+    pub wedge_profile: String,
+    pub serial: SerialScanner,
+    pub upstream: UpstreamState,
+    pub outbox: Option<OutboxStatus>,
+    /// The desk worker stopped: nothing can be recorded.
+    pub desk_down: bool,
+    /// The last scanner or desk warning.
+    pub warning: Option<String>,
+}
+
+/// One line of status, left to right.
+pub fn status_ui(ui: &mut Ui, status: &StatusBar) {
+    ui.horizontal_wrapped(|ui| {
+        let small = |text: String| RichText::new(text).font(theme::font(theme::SMALL_SIZE));
+        let chip = |ui: &mut Ui, text: String, colour: egui::Color32| {
+            ui.label(
+                small(format!(" {text} "))
+                    .background_color(colour)
+                    .color(theme::ON_VERDICT),
+            );
+        };
+        if status.desk_down {
+            chip(
+                ui,
+                "Store stopped: scans are not recorded".into(),
+                theme::FAIL,
+            );
+        }
+        match &status.serial {
+            SerialScanner::NotConfigured => chip(
+                ui,
+                format!("Scanner: keyboard ({})", status.wedge_profile),
+                theme::INFO,
+            ),
+            SerialScanner::Connected { port, profile } => chip(
+                ui,
+                format!("Scanner connected: {profile} on {port}"),
+                theme::PASS,
+            ),
+            SerialScanner::Disconnected { reason } => {
+                chip(ui, format!("Scanner not connected: {reason}"), theme::WARN)
+            }
+        }
+        let outbox = status.outbox.clone().unwrap_or_default();
+        match (&outbox.upstream, &status.upstream) {
+            (None, _) => chip(ui, "Upstream not configured".into(), theme::INFO),
+            (Some(url), UpstreamState::Online) => chip(ui, format!("Online: {url}"), theme::PASS),
+            (Some(_), UpstreamState::Offline { error }) => chip(
+                ui,
+                format!("Offline ({error}): events are kept and sent later"),
+                theme::INFO,
+            ),
+            (Some(url), UpstreamState::Unknown) => {
+                chip(ui, format!("Upstream: {url}"), theme::INFO)
+            }
+        }
+        ui.label(small(format!("{} events waiting", outbox.waiting)));
+        if outbox.parked > 0 {
+            let error = outbox.parked_error.as_deref().unwrap_or("see the sync log");
+            chip(
+                ui,
+                format!("{} parked: {error}", outbox.parked),
+                theme::WARN,
+            );
+        }
+        let last = outbox.last_sync.as_deref().unwrap_or("never");
+        ui.label(small(format!("Last sync: {last}")).color(theme::MUTED));
+        if let Some(warning) = &status.warning {
+            chip(ui, warning.clone(), theme::WARN);
+        }
+    });
+}

@@ -1,0 +1,408 @@
+//! [`Desk`] on the SQLite [`Store`]: what the kiosk's worker thread runs in production.
+//!
+//! Turns scanner bytes into parsed scans (with today's date, read here on the worker thread),
+//! calls the store, and turns its answers into the plain values the screens draw.
+//!
+//! Stopgaps until the store has an API for them (each reads or writes the store's tables
+//! through its crate-internal connection, in one place, here): the pack history, the outbox
+//! counters, and the two kiosk-only settings (`camera`, the pharmacist PIN hash), which the
+//! store's checked `set_setting` does not know. Pharmacist actions are recorded as holds (a
+//! hold whose reason names the action); the store records no EPCIS event for them yet.
+
+use chrono::{Local, NaiveDate};
+use rusqlite::{OptionalExtension, params};
+
+use super::desk::{
+    Desk, DeskError, DeskSettings, HistoryEntry, OutboxStatus, PackFile, PackIdentity,
+    PharmacistAction, ProductLabel, Reconciliation, ReconciliationLine, ScanOutcome, ScanSource,
+    ShipmentCounts, ShipmentSummary,
+};
+use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
+use crate::store::{self, ShipmentId, Store, StoreError};
+
+/// Settings key of the pharmacist PIN's argon2 hash.
+const PIN_KEY: &str = "kiosk_pin_hash";
+/// Settings key of the camera switch.
+const CAMERA_KEY: &str = "kiosk_camera";
+
+/// The store, as the kiosk's desk.
+#[derive(Debug)]
+pub struct StoreDesk {
+    store: Store,
+}
+
+impl StoreDesk {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    fn parse(bytes: &[u8]) -> ParsedScan {
+        gs1::parse(bytes, &ParseContext::new(today()))
+    }
+
+    fn find(&self, reference: &str) -> Result<Option<ShipmentId>, DeskError> {
+        self.store.find_shipment(reference).map_err(desk_error)
+    }
+
+    fn summary(&self, id: ShipmentId) -> Result<ShipmentSummary, DeskError> {
+        let info = self.store.shipment_info(id).map_err(desk_error)?;
+        let progress = self.store.shipment_progress(id).map_err(desk_error)?;
+        Ok(ShipmentSummary {
+            reference: info.name.clone(),
+            name: info.name,
+            counts: ShipmentCounts {
+                expected: progress.expected,
+                received: progress.received,
+                rejected: progress.rejected,
+                missing: progress.missing,
+                unexpected: progress.unexpected,
+            },
+        })
+    }
+
+    fn product(&self, gtin: Option<&Gtin>) -> Option<ProductLabel> {
+        let product = self.store.product(gtin?).ok().flatten()?;
+        Some(ProductLabel {
+            name: product.name,
+            strength: product.strength,
+            ndc: product.ndc,
+        })
+    }
+
+    fn raw_setting(&self, key: &str) -> Result<Option<String>, DeskError> {
+        self.store.setting(key).map_err(desk_error)
+    }
+
+    fn set_raw_setting(&mut self, key: &str, value: &str) -> Result<(), DeskError> {
+        self.store
+            .conn()
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| desk_error(e.into()))
+    }
+
+    fn history(&self, sgtin: &Sgtin) -> Result<Vec<HistoryEntry>, DeskError> {
+        let conn = self.store.conn();
+        let key = store_gtin_key(&sgtin.gtin);
+        let mut entries = Vec::new();
+        let announced: Option<(String, i64)> = conn
+            .query_row(
+                "SELECT s.name, u.status FROM units u LEFT JOIN shipments s ON s.id = u.shipment
+                 WHERE u.gtin = ?1 AND u.serial = ?2",
+                params![key, sgtin.serial],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        r.get(1)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| desk_error(e.into()))?;
+        if let Some((shipment, status)) = announced {
+            let status = u8::try_from(status)
+                .ok()
+                .and_then(crate::verify::UnitStatus::from_code)
+                .map_or("unknown", |s| s.as_str());
+            let shipment = if shipment.is_empty() {
+                String::new()
+            } else {
+                format!(" on shipment {shipment}")
+            };
+            entries.push(HistoryEntry {
+                at: "supplier".into(),
+                what: format!("Announced by the supplier{shipment}; supplier status: {status}"),
+            });
+        }
+        let mut receipts = conn
+            .prepare(
+                "SELECT received_at, accepted, reasons FROM receipts
+                 WHERE gtin = ?1 AND serial = ?2 ORDER BY received_at",
+            )
+            .map_err(|e| desk_error(e.into()))?;
+        let rows = receipts
+            .query_map(params![key, sgtin.serial], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| desk_error(e.into()))?;
+        for row in rows {
+            let (at, accepted, reasons) = row.map_err(|e| desk_error(e.into()))?;
+            let what = if accepted {
+                "Received here".to_owned()
+            } else {
+                let labels: Vec<&str> = reasons
+                    .split([',', ' ', '[', ']', '"'])
+                    .filter_map(crate::verify::Reason::from_code)
+                    .map(|r| r.label())
+                    .collect();
+                format!("Scanned here and refused: {}", labels.join(", "))
+            };
+            entries.push(HistoryEntry { at, what });
+        }
+        let mut holds = conn
+            .prepare(
+                "SELECT held_at, reason, released_at FROM holds
+                 WHERE gtin = ?1 AND serial = ?2 ORDER BY held_at",
+            )
+            .map_err(|e| desk_error(e.into()))?;
+        let rows = holds
+            .query_map(params![key, sgtin.serial], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(|e| desk_error(e.into()))?;
+        for row in rows {
+            let (at, reason, released) = row.map_err(|e| desk_error(e.into()))?;
+            entries.push(HistoryEntry {
+                at,
+                what: format!("Held: {reason}"),
+            });
+            if let Some(released) = released {
+                entries.push(HistoryEntry {
+                    at: released,
+                    what: "Hold released".into(),
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.at.cmp(&b.at));
+        Ok(entries)
+    }
+}
+
+fn today() -> NaiveDate {
+    Local::now().date_naive()
+}
+
+fn desk_error(e: StoreError) -> DeskError {
+    DeskError(e.to_string())
+}
+
+fn store_gtin_key(gtin: &Gtin) -> i64 {
+    // 14 ASCII digits always fit an i64: the store's own key for a GTIN.
+    gtin.as_str().parse().unwrap_or_default()
+}
+
+fn pack_identity(scan: &ParsedScan) -> PackIdentity {
+    PackIdentity {
+        gtin: scan.gtin().map(|g| g.as_str().to_owned()),
+        serial: scan.serial().map(str::to_owned),
+        lot: scan.lot().map(str::to_owned),
+        expiry: scan.expiry,
+    }
+}
+
+fn scan_errors(scan: &ParsedScan) -> Vec<String> {
+    scan.errors.iter().map(|e| e.to_string()).collect()
+}
+
+fn sgtin_of(pack: &PackIdentity) -> Result<Sgtin, DeskError> {
+    let (Some(gtin), Some(serial)) = (&pack.gtin, &pack.serial) else {
+        return Err(DeskError(
+            "this scan identifies no unit (GTIN and serial needed)".into(),
+        ));
+    };
+    let gtin = Gtin::parse(gtin).map_err(|e| DeskError(e.to_string()))?;
+    Sgtin::new(gtin, serial).map_err(|e| DeskError(e.to_string()))
+}
+
+impl Desk for StoreDesk {
+    fn receive(
+        &mut self,
+        bytes: &[u8],
+        source: ScanSource,
+        shipment: Option<&str>,
+    ) -> Result<ScanOutcome, DeskError> {
+        let scan = Self::parse(bytes);
+        let shipment = match shipment {
+            Some(reference) => self.find(reference)?,
+            None => None,
+        };
+        let receipt = self
+            .store
+            .receive(&scan, shipment, today(), Local::now().fixed_offset())
+            .map_err(desk_error)?;
+        let product = receipt.assessment.product.map(|p| ProductLabel {
+            name: p.name,
+            strength: p.strength,
+            ndc: p.ndc,
+        });
+        Ok(ScanOutcome {
+            source,
+            verdict: receipt.assessment.verdict,
+            pack: pack_identity(&scan),
+            product,
+            errors: scan_errors(&scan),
+            recorded: receipt.receipt_id.is_some(),
+        })
+    }
+
+    fn shipment_for_scan(&mut self, bytes: &[u8]) -> Result<Option<ShipmentSummary>, DeskError> {
+        let scan = Self::parse(bytes);
+        let reference = match scan.sscc() {
+            Some(sscc) => sscc.as_str().to_owned(),
+            None => super::printable(bytes),
+        };
+        match self.find(&reference)? {
+            Some(id) => self.summary(id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn shipment(&mut self, reference: &str) -> Result<Option<ShipmentSummary>, DeskError> {
+        match self.find(reference)? {
+            Some(id) => self.summary(id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn shipments(&mut self) -> Result<Vec<ShipmentSummary>, DeskError> {
+        let infos = self.store.shipments().map_err(desk_error)?;
+        infos
+            .into_iter()
+            .map(|info| self.summary(info.id))
+            .collect()
+    }
+
+    fn reconcile(&mut self, reference: &str) -> Result<Reconciliation, DeskError> {
+        let id = self
+            .find(reference)?
+            .ok_or_else(|| DeskError(format!("no shipment {reference}")))?;
+        let summary = self.summary(id)?;
+        let reconciliation: store::Reconciliation = self.store.reconcile(id).map_err(desk_error)?;
+        Ok(Reconciliation {
+            shipment: summary,
+            lines: reconciliation
+                .units
+                .into_iter()
+                .map(|u| ReconciliationLine {
+                    gtin: u.gtin.as_str().to_owned(),
+                    serial: u.serial,
+                    lot: u.lot,
+                    expiry: u.expiry,
+                    state: u.state.as_str().to_owned(),
+                })
+                .collect(),
+        })
+    }
+
+    fn inspect(&mut self, bytes: &[u8]) -> Result<PackFile, DeskError> {
+        let scan = Self::parse(bytes);
+        let assessment = self
+            .store
+            .verify(&scan, None, today())
+            .map_err(desk_error)?;
+        let pack = pack_identity(&scan);
+        let history = match sgtin_of(&pack) {
+            Ok(sgtin) => self.history(&sgtin)?,
+            Err(_) => Vec::new(),
+        };
+        Ok(PackFile {
+            verdict: assessment.verdict,
+            product: self.product(scan.gtin().as_ref()),
+            errors: scan_errors(&scan),
+            pack,
+            history,
+        })
+    }
+
+    fn act(&mut self, pack: &PackIdentity, action: &PharmacistAction) -> Result<(), DeskError> {
+        let sgtin = sgtin_of(pack)?;
+        let now = Local::now().fixed_offset();
+        let hold = |reason: String| (reason, now);
+        let result = match action {
+            PharmacistAction::Quarantine { reason } => {
+                let (reason, now) = hold(format!("quarantined by a pharmacist: {reason}"));
+                self.store.hold(&sgtin, &reason, now)
+            }
+            PharmacistAction::Release => self.store.release(&sgtin, now).map(|_| ()),
+            PharmacistAction::MarkIllegitimate { reason } => {
+                let (reason, now) = hold(format!("illegitimate product: {reason}"));
+                self.store.hold(&sgtin, &reason, now)
+            }
+            PharmacistAction::Destroy => {
+                let (reason, now) = hold("destroyed on site".into());
+                self.store.hold(&sgtin, &reason, now)
+            }
+        };
+        result.map_err(desk_error)?;
+        tracing::info!(
+            "pharmacist: {} {} serial {}",
+            action.label(),
+            sgtin.gtin.as_str(),
+            sgtin.serial
+        );
+        Ok(())
+    }
+
+    fn outbox(&mut self) -> Result<OutboxStatus, DeskError> {
+        let conn = self.store.conn();
+        let (waiting, parked): (i64, i64) = conn
+            .query_row(
+                "SELECT count(*) FILTER (WHERE parked_error IS NULL),
+                        count(*) FILTER (WHERE parked_error IS NOT NULL) FROM outbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| desk_error(e.into()))?;
+        let parked_error: Option<String> = conn
+            .query_row(
+                "SELECT parked_error FROM outbox WHERE parked_error IS NOT NULL LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| desk_error(e.into()))?;
+        Ok(OutboxStatus {
+            waiting: u64::try_from(waiting).unwrap_or_default(),
+            parked: u64::try_from(parked).unwrap_or_default(),
+            parked_error,
+            last_sync: self.raw_setting("last_sync")?,
+            upstream: self.raw_setting("upstream_url")?,
+        })
+    }
+
+    fn settings(&mut self) -> Result<DeskSettings, DeskError> {
+        let get = |key: &str| self.raw_setting(key).map(Option::unwrap_or_default);
+        Ok(DeskSettings {
+            site_gln: get("site_gln")?,
+            upstream_url: get("upstream_url")?,
+            credentials_file: get("credentials_file")?,
+            scanner_profile: get("scanner_profile")?,
+            camera: get(CAMERA_KEY)? == "on",
+        })
+    }
+
+    fn save_settings(&mut self, settings: &DeskSettings) -> Result<(), DeskError> {
+        for (key, value) in [
+            ("site_gln", &settings.site_gln),
+            ("upstream_url", &settings.upstream_url),
+            ("credentials_file", &settings.credentials_file),
+            ("scanner_profile", &settings.scanner_profile),
+        ] {
+            // An empty field leaves the setting as it was: the store refuses empty values.
+            if !value.trim().is_empty() {
+                self.store.set_setting(key, value).map_err(desk_error)?;
+            }
+        }
+        self.set_raw_setting(CAMERA_KEY, if settings.camera { "on" } else { "off" })
+    }
+
+    fn pin_hash(&mut self) -> Result<Option<String>, DeskError> {
+        self.raw_setting(PIN_KEY)
+    }
+
+    fn set_pin_hash(&mut self, hash: &str) -> Result<(), DeskError> {
+        self.set_raw_setting(PIN_KEY, hash)
+    }
+}

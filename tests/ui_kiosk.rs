@@ -1,0 +1,277 @@
+//! The kiosk driven as a clerk and a pharmacist would, through egui_kittest, on a real demo
+//! store in a temporary file.
+//!
+//! Scans are fed as the key events a US-layout keyboard-wedge scanner produces through
+//! egui-winit (printable text, GS as the Ctrl+] key, Enter as a key), passed through the app's
+//! own `raw_input_hook` as eframe does; a text "\x1D" would bypass the path a real scanner takes.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Local;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use tracedesk::gs1::{Gtin, Sgtin};
+use tracedesk::store::{Store, create_demo};
+use tracedesk::ui::app::Screen;
+use tracedesk::ui::keyboard::scanner_burst;
+use tracedesk::ui::store_desk::StoreDesk;
+use tracedesk::ui::{Desk, KioskApp, KioskConfig, KioskEvent, UpstreamState};
+
+struct Kiosk {
+    harness: Harness<'static, KioskApp>,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn kiosk_with(setup: impl FnOnce(&mut StoreDesk)) -> Kiosk {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let mut store = Store::open(&db).unwrap();
+    create_demo(&mut store, Local::now().date_naive()).unwrap();
+    let mut desk = StoreDesk::new(store);
+    setup(&mut desk);
+    let mut config = KioskConfig::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"));
+    config.windowed = true;
+    config.silent = true;
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_eframe(move |cc| KioskApp::new(&cc.egui_ctx, desk, config));
+    Kiosk {
+        harness,
+        db,
+        _dir: dir,
+    }
+}
+
+fn kiosk() -> Kiosk {
+    kiosk_with(|_| {})
+}
+
+impl Kiosk {
+    /// A scanner burst, through the app's input hook, as eframe delivers it.
+    fn scan(&mut self, data: &[u8]) {
+        let mut raw = egui::RawInput {
+            events: scanner_burst(data),
+            ..egui::RawInput::default()
+        };
+        let ctx = self.harness.ctx.clone();
+        eframe::App::raw_input_hook(self.harness.state_mut(), &ctx, &mut raw);
+        assert!(
+            raw.events.is_empty(),
+            "the hook must take every key of a scan: {:?}",
+            raw.events
+        );
+        self.harness.step();
+    }
+
+    /// Steps until a label containing `text` shows (the desk worker answers on its thread).
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.harness.step();
+            if self
+                .harness
+                .query_all_by_label_contains(text)
+                .next()
+                .is_some()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "\"{text}\" never showed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Scans at the receiving screen and waits for its verdict card.
+    fn receive(&mut self, data: &[u8]) {
+        let before = self.harness.state().receiving.recent.len();
+        let first = self.harness.state().receiving.recent.front().cloned();
+        self.scan(data);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.harness.step();
+            let recent = &self.harness.state().receiving.recent;
+            if recent.len() > before || recent.front() != first.as_ref() {
+                self.harness.step();
+                return;
+            }
+            assert!(Instant::now() < deadline, "no verdict came back");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn shows(&self, text: &str) -> bool {
+        self.harness
+            .query_all_by_label_contains(text)
+            .next()
+            .is_some()
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.step();
+        self.harness.step();
+    }
+}
+
+fn store(db: &Path) -> Store {
+    Store::open(db).unwrap()
+}
+
+#[test]
+fn a_wedge_burst_shows_a_verified_card_and_records_the_receipt() {
+    let mut k = kiosk();
+    assert!(k.shows("Scan a pack"));
+    // (01)GTIN (17)expiry (10)lot <GS> (21)serial, as a wedge scanner types it.
+    k.scan(b"010035999910101517281024\x1d10LA2401\x1d21AMX0001");
+    k.wait_for("VERIFIED");
+    assert!(k.shows("Amoxicillin 500 mg/1"));
+    assert!(k.shows("59999-101-01"));
+    assert!(k.shows("LA2401"));
+    assert!(k.shows("AMX0001"));
+    assert!(k.shows("Recorded."));
+    let sgtin = Sgtin::new(Gtin::parse("00359999101015").unwrap(), "AMX0001").unwrap();
+    assert!(store(&k.db).is_received(&sgtin).unwrap());
+}
+
+#[test]
+fn a_digital_link_typed_by_a_wedge_is_verified_without_a_click() {
+    let mut k = kiosk();
+    k.scan(b"https://id.example.com/01/00359999101015/10/LA2401/21/AMX0002?17=281024");
+    k.wait_for("VERIFIED");
+    assert!(k.shows("AMX0002"));
+}
+
+#[test]
+fn without_the_gs_key_the_lot_swallows_the_serial_and_the_pack_is_refused() {
+    // The same pack with the Ctrl+] chord lost: 10 (lot) runs into 21 (serial). The kiosk must
+    // not verify a different unit from a mangled scan.
+    let mut k = kiosk();
+    k.scan(b"01003599991010151728102410LA240121AMX0001");
+    k.wait_for("REFUSED");
+    assert!(!k.shows("VERIFIED"));
+}
+
+#[test]
+fn failure_reasons_render_in_plain_words() {
+    let mut k = kiosk();
+    k.receive(b"010035999910101517281024\x1d10LA2401\x1d21AMX0666");
+    assert!(k.shows("REFUSED"));
+    assert!(k.shows("Reported stolen"));
+
+    // A stray digit after the expiry: not a valid GS1 message.
+    k.receive(b"0100359999202309172810241\x1d0LB2399\x1d21ATV0001");
+    assert!(k.shows("NOT A VALID BARCODE"));
+
+    k.receive(b"010035999920230917281024\x1d10LB2399\x1d21ATV0001");
+    assert!(k.shows("Recalled lot"));
+
+    k.receive(b"010035999940401717281024\x1d10LX0001\x1d21UNK0001");
+    assert!(k.shows("Product not in master data"));
+    assert!(k.shows("Serial unknown to supplier"));
+
+    k.receive(b"010035999910101517281024\x1d10LA2401\x1d21AMX0001");
+    assert!(k.shows("VERIFIED"));
+    k.receive(b"010035999910101517281024\x1d10LA2401\x1d21AMX0001");
+    assert!(k.shows("REFUSED"));
+    assert!(k.shows("Already received at this desk"));
+}
+
+#[test]
+fn scanning_the_case_label_opens_the_shipment_and_counts() {
+    let mut k = kiosk();
+    k.scan(b"00106141412345678908");
+    k.wait_for("Receiving ASN-DEMO-1001");
+    assert!(k.shows("Close shipment"));
+    k.scan(b"010035999910101517281024\x1d10LA2401\x1d21AMX0003");
+    k.wait_for("VERIFIED");
+    k.click("Close shipment");
+    k.wait_for("closed");
+    assert!(k.shows("missing"));
+}
+
+#[test]
+fn the_pin_gate_refuses_wrong_pins_and_slows_down_guessing() {
+    let mut k = kiosk_with(|desk| {
+        let hash = tracedesk::ui::pin::hash("2468").unwrap();
+        desk.set_pin_hash(&hash).unwrap();
+    });
+    let enter = |k: &mut Kiosk, pin: &str| {
+        for digit in pin.chars() {
+            k.click(&digit.to_string());
+        }
+        k.click("OK");
+    };
+    k.click("Pharmacist");
+    assert!(k.shows("Pharmacist PIN"));
+    enter(&mut k, "1111");
+    k.wait_for("Wrong PIN.");
+    assert!(!k.shows("Pharmacist check"));
+    enter(&mut k, "2222");
+    k.wait_for("Too many wrong PINs");
+    // While locked, even the right PIN is not checked.
+    enter(&mut k, "2468");
+    for _ in 0..20 {
+        k.harness.step();
+    }
+    assert!(!k.shows("Pharmacist check"));
+    assert_eq!(
+        k.harness.state().screen,
+        Screen::Pin(tracedesk::ui::app::Locked::Pharmacist)
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    k.harness.step();
+    enter(&mut k, "2468");
+    k.wait_for("Pharmacist check");
+    assert_eq!(k.harness.state().screen, Screen::Pharmacist);
+}
+
+#[test]
+fn the_pharmacist_sees_a_scanned_pack_and_quarantines_it() {
+    let mut k = kiosk_with(|desk| {
+        let hash = tracedesk::ui::pin::hash("2468").unwrap();
+        desk.set_pin_hash(&hash).unwrap();
+    });
+    k.click("Pharmacist");
+    for digit in "2468".chars() {
+        k.click(&digit.to_string());
+    }
+    k.click("OK");
+    k.wait_for("Pharmacist check");
+    k.scan(b"010035999910101517281024\x1d10LA2401\x1d21AMX0004");
+    k.wait_for("No problem found");
+    k.harness.state_mut().pharmacist.reason = "Seal broken".into();
+    k.click("Quarantine");
+    k.wait_for("Quarantined — recorded.");
+    k.wait_for("Quarantined by a pharmacist");
+    k.wait_for("Held: quarantined by a pharmacist: Seal broken");
+}
+
+#[test]
+fn offline_is_shown_calmly_with_the_events_waiting() {
+    let mut k = kiosk_with(|desk| {
+        let settings = tracedesk::ui::desk::DeskSettings {
+            upstream_url: "https://epcis.example.com".into(),
+            ..Default::default()
+        };
+        desk.save_settings(&settings).unwrap();
+    });
+    k.wait_for("Upstream: https://epcis.example.com");
+    k.harness
+        .state()
+        .event_sender()
+        .send(KioskEvent::Upstream(UpstreamState::Offline {
+            error: "connection refused".into(),
+        }))
+        .unwrap();
+    k.wait_for("Offline (connection refused)");
+    assert!(k.shows("events waiting"));
+}
+
+#[test]
+fn with_no_upstream_the_status_bar_says_so() {
+    let mut k = kiosk();
+    k.wait_for("Upstream not configured");
+    assert!(k.shows("Scanner: keyboard (generic-hid)"));
+}
