@@ -10,14 +10,17 @@
 
 mod config;
 mod demo;
+mod events;
 mod import;
 mod input;
+mod inventory;
 mod kiosk;
 mod listen;
 mod parse;
 mod receive;
 mod shipment;
 mod sync;
+mod synth;
 mod verify;
 
 pub use config::open_store;
@@ -150,6 +153,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fill a store with synthetic supplier data, for benchmarks (10M units by default).
+    #[command(hide = true)]
+    Synth {
+        #[arg(long, default_value_t = 10_000_000)]
+        units: u64,
+        #[arg(long, default_value_t = 5_000)]
+        products: u32,
+        #[arg(long, default_value_t = 200_000)]
+        lots: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +218,28 @@ pub fn run() -> Result<ExitCode> {
             receive,
             json,
         }) => listen::run(db, port, profile, receive, json),
+        Some(Command::Inventory {
+            json,
+            gtin,
+            lot,
+            expiring,
+            recalled,
+        }) => inventory::run(
+            db,
+            inventory::InventoryArgs {
+                json,
+                gtin,
+                lot,
+                expiring,
+                recalled,
+            },
+        ),
+        Some(Command::Events { json }) => events::run(db, json),
+        Some(Command::Synth {
+            units,
+            products,
+            lots,
+        }) => synth::run(db, units, products, lots),
         Some(other) => {
             let _ = db;
             anyhow::bail!("`{other:?}` is not available yet")

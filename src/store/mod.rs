@@ -21,6 +21,7 @@
 pub mod demo;
 pub mod epcis_import;
 pub mod import;
+pub mod inventory;
 pub mod schema;
 pub mod shipment;
 pub mod synth;
