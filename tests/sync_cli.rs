@@ -178,3 +178,67 @@ fn plain_http_to_a_remote_host_is_refused_and_the_configured_upstream_is_used() 
     );
     assert_eq!(server.state().distinct().len(), 2);
 }
+
+#[test]
+fn receipts_from_the_desk_reach_a_flaky_upstream_with_their_hash_ids() {
+    use std::io::Write;
+    use support::epcis_server::Fault;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let demo = {
+        let mut store = Store::open(&db).unwrap();
+        tracedesk::store::create_demo(&mut store, chrono::Local::now().date_naive()).unwrap()
+    };
+    let mut receive = tracedesk(&db)
+        .args(["receive", "--shipment", &demo.shipment, "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = receive.stdin.take().unwrap();
+        for scan in &demo.scans {
+            writeln!(stdin, "{}", scan.scan).unwrap();
+        }
+    }
+    assert!(receive.wait_with_output().unwrap().status.success());
+    let queued = waiting(&db);
+    assert!(
+        queued >= demo.scans.len() as u64 - 1,
+        "{queued} events queued"
+    );
+
+    let server = EpcisServer::start();
+    {
+        let mut state = server.state();
+        state.check_hashes = true;
+        state.capture_limit = Some(3);
+        state.capture_faults.extend([
+            Fault::Reset,
+            Fault::Status {
+                code: 503,
+                retry_after: Some("1".into()),
+            },
+        ]);
+        state.job_faults.push_back(Fault::Reset);
+    }
+    let output = tracedesk(&db)
+        .args(["sync", "--once", "--upstream", &server.url()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(waiting(&db), 0);
+    let state = server.state();
+    assert_eq!(state.distinct().len() as u64, queued);
+    assert!(
+        state.hash_mismatches.is_empty(),
+        "{:?}",
+        state.hash_mismatches
+    );
+    assert_eq!(state.faults_hit, 3);
+}
