@@ -378,3 +378,20 @@ fn a_refusing_upstream_parks_nothing() {
     assert_eq!(worker.upstream_state(), UpstreamState::Refused);
     assert_eq!(worker.outbox_mut().status().unwrap().waiting, 5);
 }
+
+#[test]
+fn https_clients_build_and_a_failed_handshake_is_transient() {
+    // The ring provider is installed by the client itself; building must not panic.
+    let server = start();
+    let url = format!("https://127.0.0.1:{}/", server.port());
+    let mut desk = desk(2);
+    let mut worker = SyncWorker::new(&mut desk.store, client(&url), quick());
+    let pause = worker
+        .drain_once(Utc::now())
+        .unwrap()
+        .pause
+        .expect("a plain-http server cannot speak TLS");
+    assert!(pause.error.is_transient(), "{pause:?}");
+    assert_eq!(worker.outbox_mut().status().unwrap().waiting, 2);
+    assert!(server.state().accepted.is_empty());
+}
