@@ -13,12 +13,13 @@ mod demo;
 mod events;
 mod import;
 mod input;
+mod inventory;
 mod kiosk;
 mod listen;
-mod inventory;
 mod parse;
 mod receive;
 mod shipment;
+mod sync;
 mod synth;
 mod verify;
 
@@ -210,6 +211,7 @@ pub fn run() -> Result<ExitCode> {
         }) => receive::run(db, ScanInput::from_args_or_stdin(scans), shipment, json),
         Some(Command::Shipment { id, json, csv }) => shipment::run(db, id, json, csv),
         Some(Command::Config { key, value }) => config::run(db, key, value),
+        Some(Command::Sync { upstream, once }) => sync::run(db, upstream, once),
         Some(Command::Listen {
             port,
             profile,
