@@ -252,11 +252,7 @@ const MAX_ROUNDS: usize = 12;
 /// The detector gives up on a scan line at its first symbol and then skips the next lines, so
 /// one run misses symbols that share lines with another. Each round therefore paints the
 /// symbols it found white and runs the detector again, until a round finds nothing new.
-fn detect_all(
-    bits: &mut BitMatrix,
-    scale: f32,
-    offset: (f32, f32),
-) -> (Vec<Symbol>, Vec<[(f32, f32); 4]>) {
+fn detect_all(bits: &mut BitMatrix, scale: f32, offset: (f32, f32)) -> Candidates {
     let mut symbols: Vec<Symbol> = Vec::new();
     let mut failed = Vec::new();
     let mut seen: Vec<[(f32, f32); 4]> = Vec::new();
@@ -377,7 +373,7 @@ type Candidates = (Vec<Symbol>, Vec<[(f32, f32); 4]>);
 
 /// The half-size search: a quarter of the pixels to binarize and trace.
 fn coarse_search(img: &GrayImage) -> Candidates {
-    let small = image::imageops::thumbnail(img, img.width() / 2, img.height() / 2);
+    let small = halve(img);
     if small.width() < 16 || small.height() < 16 {
         return Candidates::default();
     }
@@ -389,6 +385,26 @@ fn coarse_search(img: &GrayImage) -> Candidates {
     )
     .map(|mut bits| detect_all(&mut bits, 2.0, (0.0, 0.0)))
     .unwrap_or_default()
+}
+
+/// Half-size copy by 2x2 averaging (image's generic `thumbnail` is several times slower).
+fn halve(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width() / 2, img.height() / 2);
+    let stride = img.width() as usize;
+    let src = img.as_raw();
+    let mut out = Vec::with_capacity(w as usize * h as usize);
+    for pair in src.chunks_exact(stride).collect::<Vec<_>>().chunks_exact(2) {
+        let (top, bottom) = (pair[0], pair[1]);
+        out.extend(
+            top.chunks_exact(2)
+                .zip(bottom.chunks_exact(2))
+                .map(|(a, b)| {
+                    ((u16::from(a[0]) + u16::from(a[1]) + u16::from(b[0]) + u16::from(b[1]) + 2)
+                        / 4) as u8
+                }),
+        );
+    }
+    GrayImage::from_raw(w, h, out).unwrap_or_default()
 }
 
 fn fine_search(img: &GrayImage) -> Candidates {
