@@ -1,0 +1,620 @@
+//! Finding and decoding every DataMatrix in one grey image.
+//!
+//! rxing's `DataMatrixReader` stops at the first symbol that decodes (rxing issue #51), and its
+//! multi-reader recurses over quadrants of the image re-running the whole search each time. Here
+//! the pieces underneath are driven directly instead: rxing's port of zxing-cpp's edge-tracing
+//! detector already walks scan lines over the whole frame and returns *every* square it traces,
+//! so each candidate is decoded and kept. Around that sit the passes that make it fast and keep
+//! recall high:
+//!
+//! 1. regions of interest (where the previous video frame had symbols), searched at full size;
+//! 2. a coarse search on a half-size copy (a quarter of the pixels), whose candidates are
+//!    re-sampled on the full-size image when the coarse grid does not decode;
+//! 3. a fine search on the full-size image, run on the second core alongside the coarse one;
+//! 4. for still images only, when nothing was found: a global-threshold search, rxing's older
+//!    detector and the "pure symbol" reader, for clean renders and odd scans.
+//!
+//! Symbols are deduplicated by position (a candidate whose centre lies inside a symbol already
+//! decoded is skipped before it costs a decode) and by content.
+//!
+//! Pure: pixels in, symbols out; no clock, no I/O except in [`decode_file`], never a panic on
+//! any image (rxing's errors are all absorbed as "nothing found here").
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+use image::GrayImage;
+use rxing::common::{
+    BitMatrix, DecoderRXingResult, DefaultGridSampler, DetectorRXingResult,
+    GlobalHistogramBinarizer, GridSampler, HybridBinarizer, Quadrilateral,
+};
+use rxing::datamatrix::decoder::Decoder;
+use rxing::datamatrix::detector::{Detector, zxing_cpp_detector};
+use rxing::{Binarizer, Luma8Source, Point};
+
+/// One decoded symbol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Symbol {
+    /// The data as a scanner would transmit it after the symbology identifier: GS (0x1D) for
+    /// each FNC1 separator, no leading FNC1. Byte-mode data appears as one char per byte.
+    pub text: String,
+    /// AIM symbology identifier: `]d2` for GS1 DataMatrix (square or rectangular), `]d1` plain,
+    /// `]d3`..`]d6` for AIM-FNC1 and ECI variants.
+    pub symbology: String,
+    /// Corners of the symbol in image pixels, in the detector's order (clockwise from the
+    /// corner of the L-shaped finder pattern as it appears in the image).
+    pub corners: [(f32, f32); 4],
+}
+
+impl Symbol {
+    /// Whether the symbol carries a GS1 element string (it started with FNC1).
+    pub fn is_gs1(&self) -> bool {
+        self.symbology == "]d2" || self.symbology == "]d5"
+    }
+
+    /// Centre of the symbol in image pixels.
+    pub fn centre(&self) -> (f32, f32) {
+        let (sx, sy) = self
+            .corners
+            .iter()
+            .fold((0.0, 0.0), |(ax, ay), (x, y)| (ax + x, ay + y));
+        (sx / 4.0, sy / 4.0)
+    }
+
+    /// The axis-aligned box around the symbol (clipped at the image origin).
+    pub fn bounds(&self) -> Region {
+        bounds(&self.corners)
+    }
+
+    fn contains(&self, p: (f32, f32)) -> bool {
+        quad_contains(&self.corners, p)
+    }
+}
+
+/// A rectangle of an image, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Region {
+    /// This region grown by `factor` of its size on every side and clipped to `w` x `h`.
+    pub fn grown(&self, factor: f32, w: u32, h: u32) -> Region {
+        let dx = (self.width as f32 * factor) as u32 + 8;
+        let dy = (self.height as f32 * factor) as u32 + 8;
+        let x = self.x.saturating_sub(dx).min(w);
+        let y = self.y.saturating_sub(dy).min(h);
+        Region {
+            x,
+            y,
+            width: (self.x + self.width + dx).min(w).saturating_sub(x),
+            height: (self.y + self.height + dy).min(h).saturating_sub(y),
+        }
+    }
+}
+
+/// How much work a search may spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Effort {
+    /// Live video: the coarse and fine searches only. A miss costs one frame of a stream.
+    Video,
+    /// Still images: when the fast searches find nothing, also try the slow fallbacks.
+    #[default]
+    Thorough,
+}
+
+/// What [`decode_luma`] should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeOptions {
+    pub effort: Effort,
+    /// Where symbols are expected (e.g. where the previous frame had them); searched first at
+    /// full resolution.
+    pub regions_of_interest: Vec<Region>,
+    /// Run the coarse and fine searches on two threads.
+    pub parallel: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self {
+            effort: Effort::Thorough,
+            regions_of_interest: Vec::new(),
+            parallel: true,
+        }
+    }
+}
+
+impl DecodeOptions {
+    /// Options for a live camera stream.
+    pub fn video() -> Self {
+        Self {
+            effort: Effort::Video,
+            ..Self::default()
+        }
+    }
+}
+
+/// Why an image file could not be searched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("image file {path} does not exist")]
+    NotFound { path: String },
+    #[error("cannot read image file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not an image in a format TraceDesk reads (PNG, JPEG, WebP, BMP, PNM, GIF, TIFF)"
+    )]
+    NotAnImage { path: String },
+    #[error("image file {path} is damaged or truncated: {reason}")]
+    Damaged { path: String, reason: String },
+}
+
+/// Reads an image file and decodes every DataMatrix in it.
+pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Vec<Symbol>, DecodeError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => DecodeError::NotFound {
+            path: shown.clone(),
+        },
+        _ => DecodeError::Read {
+            path: shown.clone(),
+            source,
+        },
+    })?;
+    let format = image::guess_format(&bytes).map_err(|_| DecodeError::NotAnImage {
+        path: shown.clone(),
+    })?;
+    let img = image::load_from_memory_with_format(&bytes, format).map_err(|e| match e {
+        image::ImageError::Unsupported(_) => DecodeError::NotAnImage {
+            path: shown.clone(),
+        },
+        other => DecodeError::Damaged {
+            path: shown.clone(),
+            reason: other.to_string(),
+        },
+    })?;
+    Ok(decode_luma(&img.into_luma8(), opts))
+}
+
+/// Finds and decodes every DataMatrix in `img`.
+pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
+    let mut found = Vec::new();
+    if img.width() == 0 || img.height() == 0 {
+        return found;
+    }
+    for region in &opts.regions_of_interest {
+        let region = region.grown(0.5, img.width(), img.height());
+        merge(&mut found, search_region(img, region, Threshold::Local));
+    }
+
+    let ((coarse, coarse_failed), (fine, fine_failed)) = if opts.parallel {
+        std::thread::scope(|s| {
+            let coarse = s.spawn(|| coarse_search(img));
+            let fine = fine_search(img);
+            (coarse.join().unwrap_or_default(), fine)
+        })
+    } else {
+        (coarse_search(img), fine_search(img))
+    };
+    merge(&mut found, coarse);
+    merge(&mut found, fine);
+
+    // Candidates that were traced but did not decode get a closer look on their own.
+    for corners in coarse_failed.into_iter().chain(fine_failed) {
+        let centre = quad_centre(&corners);
+        if found.iter().any(|s| s.contains(centre)) {
+            continue;
+        }
+        let region = bounds(&corners).grown(0.5, img.width(), img.height());
+        merge(&mut found, close_look(img, region));
+    }
+
+    if found.is_empty() && opts.effort == Effort::Thorough {
+        merge(&mut found, fallback_search(img));
+    }
+    found
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Threshold {
+    Local,
+    Global,
+}
+
+fn binarize(luma: &[u8], width: u32, height: u32, threshold: Threshold) -> Option<BitMatrix> {
+    let source = Luma8Source::new_with_slice(luma, width, height).ok()?;
+    match threshold {
+        Threshold::Local => HybridBinarizer::new(source)
+            .get_black_matrix()
+            .ok()
+            .cloned(),
+        Threshold::Global => GlobalHistogramBinarizer::new(source)
+            .get_black_matrix()
+            .ok()
+            .cloned(),
+    }
+}
+
+/// Most symbols one search will pull out of one image; a guard, real frames hold a handful.
+const MAX_ROUNDS: usize = 12;
+
+/// Every symbol the edge-tracing detector finds in `bits`, corners scaled by `scale` and
+/// shifted by `offset`; candidates that do not decode are returned for a closer look.
+///
+/// The detector gives up on a scan line at its first symbol and then skips the next lines, so
+/// one run misses symbols that share lines with another. Each round therefore paints the
+/// symbols it found white and runs the detector again, until a round finds nothing new.
+fn detect_all(bits: &mut BitMatrix, scale: f32, offset: (f32, f32)) -> Candidates {
+    let mut symbols: Vec<Symbol> = Vec::new();
+    let mut failed = Vec::new();
+    let mut seen: Vec<[(f32, f32); 4]> = Vec::new();
+    let mut decoded = Vec::new();
+    let decoder = Decoder::new();
+    for _ in 0..MAX_ROUNDS {
+        // rxing has panicking corners (index arithmetic on odd geometry); one frame's bad
+        // luck must not take the camera thread or the CLI down with it.
+        let detected = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            zxing_cpp_detector::detect(bits, true, true)
+        }));
+        let Ok(Ok(candidates)) = detected else {
+            break;
+        };
+        let mut fresh = Vec::new();
+        for candidate in candidates {
+            let local = to_frame(candidate.getPoints(), 1.0, (0.0, 0.0));
+            let centre = quad_centre(&local);
+            if seen.iter().chain(&fresh).any(|q| quad_contains(q, centre)) {
+                continue;
+            }
+            let corners = local.map(|(x, y)| (x * scale + offset.0, y * scale + offset.1));
+            let decoded_bits =
+                std::panic::catch_unwind(AssertUnwindSafe(|| decoder.decode(candidate.getBits())));
+            match decoded_bits.unwrap_or(Err(rxing::Exceptions::FORMAT)) {
+                Ok(result) => {
+                    symbols.extend(to_symbol(&result, corners));
+                    decoded.push(local);
+                }
+                // Not painted out: a bad trace may cover part of a real symbol.
+                Err(_) => failed.push(corners),
+            }
+            fresh.push(local);
+        }
+        if fresh.is_empty() {
+            break;
+        }
+        for quad in &decoded {
+            paint_white(bits, quad);
+        }
+        decoded.clear();
+        seen.extend(fresh);
+    }
+    (symbols, failed)
+}
+
+/// Clears a symbol (grown a little to swallow its edge) so the next detector run looks past it.
+fn paint_white(bits: &mut BitMatrix, quad: &[(f32, f32); 4]) {
+    let (cx, cy) = quad_centre(quad);
+    let grown = quad.map(|(x, y)| (cx + (x - cx) * 1.12, cy + (y - cy) * 1.12));
+    let (w, h) = (bits.getWidth(), bits.getHeight());
+    let lo = |v: f32, m: u32| (v.floor().max(0.0) as u32).min(m);
+    let hi = |v: f32, m: u32| (v.ceil().max(0.0) as u32 + 1).min(m);
+    let xs = grown.map(|c| c.0);
+    let ys = grown.map(|c| c.1);
+    let (x0, x1) = (
+        lo(xs.into_iter().fold(f32::MAX, f32::min), w),
+        hi(xs.into_iter().fold(f32::MIN, f32::max), w),
+    );
+    let (y0, y1) = (
+        lo(ys.into_iter().fold(f32::MAX, f32::min), h),
+        hi(ys.into_iter().fold(f32::MIN, f32::max), h),
+    );
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if quad_contains(&grown, (x as f32 + 0.5, y as f32 + 0.5)) {
+                bits.unset(x, y);
+            }
+        }
+    }
+}
+
+/// Whether `p` lies inside a convex quadrilateral, whichever way it winds.
+fn quad_contains(corners: &[(f32, f32); 4], p: (f32, f32)) -> bool {
+    let mut sign = 0.0f32;
+    for i in 0..4 {
+        let (a, b) = (corners[i], corners[(i + 1) % 4]);
+        let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+        if cross != 0.0 {
+            if sign != 0.0 && cross.signum() != sign {
+                return false;
+            }
+            sign = cross.signum();
+        }
+    }
+    true
+}
+
+fn to_frame(points: &[Point], scale: f32, offset: (f32, f32)) -> [(f32, f32); 4] {
+    let mut corners = [(0.0, 0.0); 4];
+    for (c, p) in corners.iter_mut().zip(points) {
+        *c = (p.x * scale + offset.0, p.y * scale + offset.1);
+    }
+    corners
+}
+
+fn quad_centre(c: &[(f32, f32); 4]) -> (f32, f32) {
+    (
+        (c[0].0 + c[1].0 + c[2].0 + c[3].0) / 4.0,
+        (c[0].1 + c[1].1 + c[2].1 + c[3].1) / 4.0,
+    )
+}
+
+fn to_symbol(result: &DecoderRXingResult, corners: [(f32, f32); 4]) -> Option<Symbol> {
+    // Text in a character set (ECI) rxing does not know could be rendered wrongly: a symbol we
+    // cannot vouch for is not reported at all.
+    if result.getContentType() == "UnknownECI" {
+        return None;
+    }
+    Some(Symbol {
+        text: result.getText().to_owned(),
+        symbology: format!("]d{}", result.getSymbologyModifier()),
+        corners,
+    })
+}
+
+type Candidates = (Vec<Symbol>, Vec<[(f32, f32); 4]>);
+
+/// The half-size search: a quarter of the pixels to binarize and trace.
+fn coarse_search(img: &GrayImage) -> Candidates {
+    let small = halve(img);
+    if small.width() < 16 || small.height() < 16 {
+        return Candidates::default();
+    }
+    binarize(
+        small.as_raw(),
+        small.width(),
+        small.height(),
+        Threshold::Local,
+    )
+    .map(|mut bits| detect_all(&mut bits, 2.0, (0.0, 0.0)))
+    .unwrap_or_default()
+}
+
+/// Half-size copy by 2x2 averaging (image's generic `thumbnail` is several times slower).
+fn halve(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width() / 2, img.height() / 2);
+    let stride = img.width() as usize;
+    let src = img.as_raw();
+    let mut out = Vec::with_capacity(w as usize * h as usize);
+    for pair in src.chunks_exact(stride).collect::<Vec<_>>().chunks_exact(2) {
+        let (top, bottom) = (pair[0], pair[1]);
+        out.extend(
+            top.chunks_exact(2)
+                .zip(bottom.chunks_exact(2))
+                .map(|(a, b)| {
+                    ((u16::from(a[0]) + u16::from(a[1]) + u16::from(b[0]) + u16::from(b[1]) + 2)
+                        / 4) as u8
+                }),
+        );
+    }
+    GrayImage::from_raw(w, h, out).unwrap_or_default()
+}
+
+fn fine_search(img: &GrayImage) -> Candidates {
+    let Some(mut bits) = binarize(img.as_raw(), img.width(), img.height(), Threshold::Local) else {
+        return Candidates::default();
+    };
+    let (mut symbols, mut failed) = detect_all(&mut bits, 1.0, (0.0, 0.0));
+    // The detector's scan lines start at the image edges, and a bad trace early on a line can
+    // hide a symbol further along it. The two overlapping halves (found symbols already painted
+    // out) give those symbols lines of their own.
+    let w = bits.getWidth();
+    let half = w * 3 / 5;
+    for left in [0, w - half] {
+        let Some(mut tile) = crop_bits(&bits, left, half) else {
+            continue;
+        };
+        let (more, more_failed) = detect_all(&mut tile, 1.0, (left as f32, 0.0));
+        merge(&mut symbols, more);
+        failed.extend(more_failed);
+    }
+    (symbols, failed)
+}
+
+/// Columns `left..left + width` of `bits` (rxing's own `BitMatrix::crop` misplaces the bits).
+fn crop_bits(bits: &BitMatrix, left: u32, width: u32) -> Option<BitMatrix> {
+    let height = bits.getHeight();
+    let mut tile = BitMatrix::new(width, height).ok()?;
+    for y in 0..height {
+        for x in 0..width {
+            if bits.try_get(left + x, y)? {
+                tile.set(x, y);
+            }
+        }
+    }
+    Some(tile)
+}
+
+/// A traced square that did not decode: its neighbourhood alone, with each threshold, then
+/// enlarged (small modules blurred into their neighbours sample better interpolated).
+fn close_look(img: &GrayImage, region: Region) -> Vec<Symbol> {
+    for threshold in [Threshold::Local, Threshold::Global] {
+        let found = search_region(img, region, threshold);
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    if region.width < 16 || region.height < 16 {
+        return Vec::new();
+    }
+    let crop =
+        image::imageops::crop_imm(img, region.x, region.y, region.width, region.height).to_image();
+    let big = image::imageops::resize(
+        &crop,
+        crop.width() * 2,
+        crop.height() * 2,
+        image::imageops::FilterType::Triangle,
+    );
+    let whole = Region {
+        x: 0,
+        y: 0,
+        width: big.width(),
+        height: big.height(),
+    };
+    search_region(&big, whole, Threshold::Local)
+        .into_iter()
+        .map(|s| Symbol {
+            corners: s
+                .corners
+                .map(|(x, y)| (x / 2.0 + region.x as f32, y / 2.0 + region.y as f32)),
+            ..s
+        })
+        .collect()
+}
+
+/// The axis-aligned box around a quadrilateral, clipped at the image origin.
+fn bounds(corners: &[(f32, f32); 4]) -> Region {
+    let xs = corners.map(|c| c.0);
+    let ys = corners.map(|c| c.1);
+    let min = |v: [f32; 4]| v.into_iter().fold(f32::MAX, f32::min).max(0.0);
+    let max = |v: [f32; 4]| v.into_iter().fold(f32::MIN, f32::max).max(0.0);
+    let (x0, y0) = (min(xs), min(ys));
+    Region {
+        x: x0 as u32,
+        y: y0 as u32,
+        width: (max(xs) - x0).ceil() as u32,
+        height: (max(ys) - y0).ceil() as u32,
+    }
+}
+
+/// Full-resolution search of one rectangle of the image.
+fn search_region(img: &GrayImage, region: Region, threshold: Threshold) -> Vec<Symbol> {
+    if region.width < 16 || region.height < 16 {
+        return Vec::new();
+    }
+    let crop =
+        image::imageops::crop_imm(img, region.x, region.y, region.width, region.height).to_image();
+    binarize(crop.as_raw(), crop.width(), crop.height(), threshold)
+        .map(|mut bits| detect_all(&mut bits, 1.0, (region.x as f32, region.y as f32)).0)
+        .unwrap_or_default()
+}
+
+/// Slow paths for still images that the fast searches missed.
+fn fallback_search(img: &GrayImage) -> Vec<Symbol> {
+    let whole = Region {
+        x: 0,
+        y: 0,
+        width: img.width(),
+        height: img.height(),
+    };
+    let found = search_region(img, whole, Threshold::Global);
+    if !found.is_empty() {
+        return found;
+    }
+    for threshold in [Threshold::Local, Threshold::Global] {
+        let Some(bits) = binarize(img.as_raw(), img.width(), img.height(), threshold) else {
+            continue;
+        };
+        if let Some(symbol) = legacy_detector(&bits).or_else(|| pure_symbol(&bits)) {
+            return vec![symbol];
+        }
+    }
+    // Small photos (a close-up crop): the edge tracer wants a few pixels per module and smooth
+    // edges, which an interpolated enlargement gives it.
+    for factor in [2u32, 3] {
+        if img.width().max(img.height()) * factor > MAX_UPSCALED_SIDE {
+            break;
+        }
+        let big = image::imageops::resize(
+            img,
+            img.width() * factor,
+            img.height() * factor,
+            image::imageops::FilterType::Triangle,
+        );
+        let region = Region {
+            x: 0,
+            y: 0,
+            width: big.width(),
+            height: big.height(),
+        };
+        for threshold in [Threshold::Local, Threshold::Global] {
+            let found = search_region(&big, region, threshold);
+            if !found.is_empty() {
+                let f = factor as f32;
+                return found
+                    .into_iter()
+                    .map(|s| Symbol {
+                        corners: s.corners.map(|(x, y)| (x / f, y / f)),
+                        ..s
+                    })
+                    .collect();
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Small images are also searched enlarged, up to this side, when nothing else worked.
+const MAX_UPSCALED_SIDE: u32 = 1200;
+
+/// rxing's port of the older zxing (Java) detector, which copes with some symbols the
+/// edge tracer does not (e.g. a finder pattern touching the image border).
+fn legacy_detector(bits: &BitMatrix) -> Option<Symbol> {
+    let detected = Detector::new(bits).ok()?.detect().ok()?;
+    let result = Decoder::new().decode(detected.getBits()).ok()?;
+    to_symbol(&result, to_frame(detected.getPoints(), 1.0, (0.0, 0.0)))
+}
+
+/// A clean, unrotated render with only the symbol on it: read the modules off directly.
+fn pure_symbol(bits: &BitMatrix) -> Option<Symbol> {
+    let [left, top, width, height] = bits.getEnclosingRectangle()?;
+    // The top edge of the finder alternates one module black, one white: its first run is
+    // one module wide.
+    let module = (left..left + width)
+        .take_while(|&x| bits.get(x, top))
+        .count() as u32;
+    if module == 0 {
+        return None;
+    }
+    let (cols, rows) = (width / module, height / module);
+    if cols < 8 || rows < 8 {
+        return None;
+    }
+    let src = Quadrilateral::new(
+        Point::new(left as f32, top as f32),
+        Point::new((left + width) as f32, top as f32),
+        Point::new((left + width) as f32, (top + height) as f32),
+        Point::new(left as f32, (top + height) as f32),
+    );
+    let dst = Quadrilateral::new(
+        Point::new(0.0, 0.0),
+        Point::new(cols as f32, 0.0),
+        Point::new(cols as f32, rows as f32),
+        Point::new(0.0, rows as f32),
+    );
+    let (grid, _) = DefaultGridSampler
+        .sample_grid_detailed(bits, cols, rows, dst, src)
+        .ok()?;
+    let result = Decoder::new().decode(&grid).ok()?;
+    to_symbol(&result, to_frame(src.points(), 1.0, (0.0, 0.0)))
+}
+
+/// Adds `more` to `found`, skipping symbols already there (same text at an overlapping place).
+fn merge(found: &mut Vec<Symbol>, more: Vec<Symbol>) {
+    for symbol in more {
+        let centre = symbol.centre();
+        let duplicate = found
+            .iter()
+            .any(|f| f.text == symbol.text && (f.contains(centre) || symbol.contains(f.centre())));
+        if !duplicate {
+            found.push(symbol);
+        }
+    }
+}
