@@ -9,6 +9,7 @@
 //! calls the core and the adapters, and prints. No domain rule lives here.
 
 mod config;
+mod decode;
 mod demo;
 mod events;
 mod import;
@@ -211,6 +212,7 @@ pub fn run() -> Result<ExitCode> {
         }) => receive::run(db, ScanInput::from_args_or_stdin(scans), shipment, json),
         Some(Command::Shipment { id, json, csv }) => shipment::run(db, id, json, csv),
         Some(Command::Config { key, value }) => config::run(db, key, value),
+        Some(Command::Decode { json, images }) => decode::run(images, json),
         Some(Command::Sync { upstream, once }) => sync::run(db, upstream, once),
         Some(Command::Listen {
             port,
@@ -240,10 +242,6 @@ pub fn run() -> Result<ExitCode> {
             products,
             lots,
         }) => synth::run(db, units, products, lots),
-        Some(other) => {
-            let _ = db;
-            anyhow::bail!("`{other:?}` is not available yet")
-        }
     }
 }
 
