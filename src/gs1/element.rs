@@ -429,7 +429,7 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
         }
         seen.push(el.ai);
         for group in def.requires {
-            let satisfied = group.iter().any(|alt| alt.split('+').all(|ai| has(ai)));
+            let satisfied = group.iter().any(|alt| alt.split('+').all(&has));
             if !satisfied {
                 errors.push(Gs1Error::new(
                     ErrorCode::MissingRequiredAi,
