@@ -656,18 +656,29 @@ pub fn ai_length(first_two: &[u8]) -> Option<usize> {
 
 /// The definition of `ai`, if it is allocated.
 pub fn lookup(ai: &str) -> Option<&'static AiDef> {
-    let idx = TABLE.partition_point(|def| def.first <= ai);
+    lookup_bytes(ai.as_bytes())
+}
+
+/// [`lookup`] on the AI's digits as bytes.
+pub fn lookup_bytes(ai: &[u8]) -> Option<&'static AiDef> {
+    let idx = TABLE.partition_point(|def| def.first.as_bytes() <= ai);
     let def = TABLE.get(idx.checked_sub(1)?)?;
-    (def.first.len() == ai.len() && def.first <= ai && ai <= def.last).then_some(def)
+    (def.first.len() == ai.len() && def.first.as_bytes() <= ai && ai <= def.last.as_bytes())
+        .then_some(def)
 }
 
 /// Whether an AI matches a pattern from `requires`/`excludes` (`n` stands for any digit).
 pub fn matches_pattern(ai: &str, pattern: &str) -> bool {
+    matches_pattern_bytes(ai.as_bytes(), pattern)
+}
+
+/// [`matches_pattern`] on the AI's digits as bytes.
+pub fn matches_pattern_bytes(ai: &[u8], pattern: &str) -> bool {
     ai.len() == pattern.len()
         && ai
-            .bytes()
+            .iter()
             .zip(pattern.bytes())
-            .all(|(a, p)| p == b'n' && a.is_ascii_digit() || a == p)
+            .all(|(&a, p)| p == b'n' && a.is_ascii_digit() || a == p)
 }
 
 #[cfg(test)]

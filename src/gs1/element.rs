@@ -37,7 +37,17 @@ impl Ai {
 
     pub fn as_str(&self) -> &str {
         // Built from ASCII digits only, so this cannot fail; fall back to "" rather than panic.
-        std::str::from_utf8(self.digits.get(..self.len as usize).unwrap_or_default()).unwrap_or("")
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    /// The digits as bytes: the cheap form for comparisons on the hot path.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.digits.get(..self.len as usize).unwrap_or_default()
+    }
+
+    /// Whether this AI is `code` (e.g. `"17"`).
+    pub fn is(&self, code: &str) -> bool {
+        self.as_bytes() == code.as_bytes()
     }
 }
 
@@ -110,7 +120,7 @@ fn read_ai(data: &[u8], rules: &Rules) -> Result<(Ai, Option<&'static AiDef>), G
             ),
         ));
     };
-    match ai::lookup(ai.as_str()) {
+    match ai::lookup_bytes(ai.as_bytes()) {
         Some(def) => Ok((ai, Some(def))),
         None if rules.permit_unknown_ais => Ok((ai, None)),
         None => Err(Gs1Error::new(
@@ -133,7 +143,7 @@ pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
     let mut elements = Vec::with_capacity(4);
     while !rest.is_empty() {
         let (ai, def) = read_ai(rest, rules)?;
-        let after_ai = rest.get(ai.as_str().len()..).unwrap_or_default();
+        let after_ai = rest.get(ai.as_bytes().len()..).unwrap_or_default();
         let (value, next) = match def.filter(|d| d.predefined) {
             Some(def) => {
                 let (len, _) = def.length_bounds();
@@ -419,7 +429,7 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
     let has = |pattern: &str| {
         elements
             .iter()
-            .any(|e| ai::matches_pattern(e.ai.as_str(), pattern))
+            .any(|e| ai::matches_pattern_bytes(e.ai.as_bytes(), pattern))
     };
     let mut seen: Vec<Ai> = Vec::with_capacity(elements.len());
     for el in elements {
@@ -445,7 +455,7 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
         for pattern in def.excludes {
             if let Some(other) = elements
                 .iter()
-                .find(|o| o.ai != el.ai && ai::matches_pattern(o.ai.as_str(), pattern))
+                .find(|o| o.ai != el.ai && ai::matches_pattern_bytes(o.ai.as_bytes(), pattern))
             {
                 // Report each pair once, from the first AI of the pair in the data.
                 let first_of_pair = elements
@@ -474,7 +484,7 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
 /// A digital signature (8030) must sign a serialised key: GDTI (253), GCN (255) and GRAI (8003)
 /// qualify only with their optional serial component present.
 fn digital_signature_needs_serialised_key(elements: &[Element]) -> Option<Gs1Error> {
-    elements.iter().find(|e| e.ai.as_str() == "8030")?;
+    elements.iter().find(|e| e.ai.is("8030"))?;
     let unserialised = elements.iter().find(|e| {
         let base_len = match e.ai.as_str() {
             "253" | "255" => 13,

@@ -103,7 +103,7 @@ impl ParsedScan {
     pub fn value(&self, ai: &str) -> Option<&str> {
         self.elements
             .iter()
-            .find(|e| e.ai.as_str() == ai)
+            .find(|e| e.ai.is(ai))
             .map(|e| e.value.as_str())
     }
 
@@ -310,7 +310,7 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
     errors.extend(element::validate_message(&elements, &ctx.rules));
     let expiry_value = elements
         .iter()
-        .find(|e| e.ai.as_str() == "17")
+        .find(|e| e.ai.is("17"))
         .map(|e| e.value.as_str());
     let expiry = expiry_value.and_then(|v| date::parse_yymmdd(v, ctx.today));
     ParsedScan {
@@ -325,7 +325,13 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
 /// A GS1 element string, or a linear part and a 2D composite part joined by `|` as scanners
 /// send GS1 Composite symbols.
 fn split_linear_and_composite(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
-    match text.split_once("|]e0") {
+    // `|` is outside CSET 82, so a plain byte search rules composites out cheaply.
+    let composite = if text.as_bytes().contains(&b'|') {
+        text.split_once("|]e0")
+    } else {
+        None
+    };
+    match composite {
         Some((linear, composite)) => {
             let mut elements = element::split_raw(linear.as_bytes(), rules)?;
             elements.extend(element::split_raw(composite.as_bytes(), rules)?);
