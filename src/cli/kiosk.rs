@@ -5,15 +5,19 @@
 //! normal window instead of full screen; `TRACEDESK_SCREENSHOT_DIR=DIR` makes F12 save a PNG of
 //! the window into DIR.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
 
 use anyhow::{Context, Result};
 
 use crate::scanner::profile::ProfileSet;
 use crate::scanner::serial::SerialConfig;
 use crate::store::Store;
-use crate::ui::{self, KioskConfig, store_desk::StoreDesk};
+use crate::sync::capture::CaptureClient;
+use crate::sync::worker::{DrainOptions, SyncStatus, SyncWorker, UpstreamState as SyncState};
+use crate::ui::{self, KioskConfig, KioskEvent, UpstreamState, store_desk::StoreDesk};
 
 /// The PIN a demo store starts with (printed by `--demo`).
 pub const DEMO_PIN: &str = "1234";
@@ -48,6 +52,60 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     }
     config.windowed = std::env::var_os("TRACEDESK_WINDOWED").is_some_and(|v| v == "1");
     config.screenshot_dir = std::env::var_os("TRACEDESK_SCREENSHOT_DIR").map(PathBuf::from);
-    ui::run(desk, config, serial).context("the kiosk stopped")?;
+    let feeds = sync_feed(&path).into_iter().collect();
+    ui::run_with_feeds(desk, config, serial, feeds).context("the kiosk stopped")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The sync worker as a kiosk feed, when an upstream is configured: it drains the outbox on its
+/// own store connection and reports upstream's state to the status bar. Offline is normal.
+fn sync_feed(path: &Path) -> Option<ui::Feed> {
+    let store = Store::open(path).ok()?;
+    let upstream = match super::sync::configured_upstream(&store, None) {
+        Ok(upstream) => upstream,
+        Err(e) => {
+            tracing::info!("no sync worker: {e:#}");
+            return None;
+        }
+    };
+    let client = match CaptureClient::new(upstream) {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::warn!("no sync worker: {e}");
+            return None;
+        }
+    };
+    Some(Box::new(move |events, ctx| {
+        let spawned = std::thread::Builder::new()
+            .name("sync".into())
+            .spawn(move || {
+                let stop = AtomicBool::new(false);
+                let (tx, rx) = mpsc::channel::<SyncStatus>();
+                std::thread::scope(|scope| {
+                    scope.spawn(move || {
+                        for status in rx {
+                            let state = match status.upstream {
+                                SyncState::Online => UpstreamState::Online,
+                                SyncState::Unknown => UpstreamState::Unknown,
+                                SyncState::Offline | SyncState::Refused => UpstreamState::Offline {
+                                    error: status
+                                        .last_error
+                                        .unwrap_or_else(|| "upstream unreachable".into()),
+                                },
+                            };
+                            if events.send(KioskEvent::Upstream(state)).is_err() {
+                                break;
+                            }
+                            ctx.request_repaint();
+                        }
+                    });
+                    let mut store = store;
+                    let mut worker = SyncWorker::new(&mut store, client, DrainOptions::default());
+                    worker.run(&stop, &tx);
+                });
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the sync thread: {e}");
+        }
+    }))
 }

@@ -56,7 +56,7 @@ pub fn run(db: Option<PathBuf>, upstream: Option<String>, once: bool) -> Result<
     }
 }
 
-fn configured_upstream(store: &Store, flag: Option<String>) -> Result<Upstream> {
+pub(super) fn configured_upstream(store: &Store, flag: Option<String>) -> Result<Upstream> {
     let url = match flag {
         Some(url) => url,
         None => store.setting("upstream_url")?.context(

@@ -59,6 +59,23 @@ pub fn run<D>(desk: D, config: KioskConfig, serial: Option<SerialConfig>) -> Res
 where
     D: Desk + Send + 'static,
 {
+    run_with_feeds(desk, config, serial, Vec::new())
+}
+
+/// A background source of kiosk events (the sync worker, a camera): started once the window
+/// exists, given the app's event sender and a context to wake the UI with.
+pub type Feed = Box<dyn FnOnce(std::sync::mpsc::Sender<KioskEvent>, egui::Context) + Send>;
+
+/// [`run`], with background feeds started alongside the scanner.
+pub fn run_with_feeds<D>(
+    desk: D,
+    config: KioskConfig,
+    serial: Option<SerialConfig>,
+    feeds: Vec<Feed>,
+) -> Result<(), UiError>
+where
+    D: Desk + Send + 'static,
+{
     let viewport = egui::ViewportBuilder::default()
         .with_title("TraceDesk")
         .with_app_id("tracedesk")
@@ -75,6 +92,9 @@ where
         options,
         Box::new(move |cc| {
             let app = KioskApp::new(&cc.egui_ctx, desk, config);
+            for feed in feeds {
+                feed(app.event_sender(), cc.egui_ctx.clone());
+            }
             if let Some(serial_config) = serial {
                 let events = app.event_sender();
                 let ctx = cc.egui_ctx.clone();
