@@ -659,13 +659,45 @@ pub fn lookup(ai: &str) -> Option<&'static AiDef> {
     lookup_bytes(ai.as_bytes())
 }
 
-/// [`lookup`] on the AI's digits as bytes.
+/// [`lookup`] on the AI's digits as bytes: one array index, no search, as the parser does it
+/// for every element of every scan.
 pub fn lookup_bytes(ai: &[u8]) -> Option<&'static AiDef> {
-    let idx = TABLE.partition_point(|def| def.first.as_bytes() <= ai);
-    let def = TABLE.get(idx.checked_sub(1)?)?;
-    (def.first.len() == ai.len() && def.first.as_bytes() <= ai && ai <= def.last.as_bytes())
-        .then_some(def)
+    let slot = slot(ai)?;
+    let idx = *INDEX.get(slot)?;
+    TABLE.get(usize::from(idx).checked_sub(1)?)
 }
+
+/// Every possible AI (2, 3 or 4 digits) has a slot: 2-digit AIs at 0..100, 3-digit at
+/// 100..1100, 4-digit at 1100..11100.
+fn slot(ai: &[u8]) -> Option<usize> {
+    if !ai.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = ai
+        .iter()
+        .fold(0usize, |acc, b| acc * 10 + usize::from(b - b'0'));
+    match ai.len() {
+        2 => Some(n),
+        3 => Some(100 + n),
+        4 => Some(1100 + n),
+        _ => None,
+    }
+}
+
+/// Slot -> 1 + position in [`TABLE`] (0: no such AI), built once from the table.
+static INDEX: std::sync::LazyLock<Vec<u16>> = std::sync::LazyLock::new(|| {
+    let mut index = vec![0u16; 11_100];
+    for (pos, def) in TABLE.iter().enumerate() {
+        let (Some(first), Some(last)) = (slot(def.first.as_bytes()), slot(def.last.as_bytes()))
+        else {
+            continue;
+        };
+        for entry in index.iter_mut().take(last + 1).skip(first) {
+            *entry = u16::try_from(pos + 1).unwrap_or(0);
+        }
+    }
+    index
+});
 
 /// Whether an AI matches a pattern from `requires`/`excludes` (`n` stands for any digit).
 pub fn matches_pattern(ai: &str, pattern: &str) -> bool {

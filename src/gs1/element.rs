@@ -133,7 +133,24 @@ fn read_ai(data: &[u8], rules: &Rules) -> Result<(Ai, Option<&'static AiDef>), G
 /// Split a raw element string (FNC1 as GS) into elements. A leading and a trailing GS are
 /// tolerated. Stops at the first structural error: past it, field boundaries are unknowable.
 pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
-    let mut rest = data.strip_prefix(&[GS]).unwrap_or(data);
+    // One UTF-8 check for the whole message; values are then cut out as `&str` slices.
+    let text = std::str::from_utf8(data).map_err(|e| {
+        Gs1Error::new(
+            ErrorCode::NonAsciiCharacter,
+            format!(
+                "the data holds bytes that are not text (at byte {})",
+                e.valid_up_to() + 1
+            ),
+        )
+    })?;
+    let not_text = |ai: Ai| {
+        Gs1Error::new(
+            ErrorCode::NonAsciiCharacter,
+            format!("({ai}) holds characters outside ASCII"),
+        )
+    };
+    let gs = GS as char;
+    let mut rest = text.strip_prefix(gs).unwrap_or(text);
     if rest.is_empty() {
         return Err(Gs1Error::new(
             ErrorCode::EmptyScan,
@@ -142,12 +159,12 @@ pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
     }
     let mut elements = Vec::with_capacity(4);
     while !rest.is_empty() {
-        let (ai, def) = read_ai(rest, rules)?;
-        let after_ai = rest.get(ai.as_bytes().len()..).unwrap_or_default();
+        let (ai, def) = read_ai(rest.as_bytes(), rules)?;
+        let after_ai = rest.get(ai.as_bytes().len()..).ok_or_else(|| not_text(ai))?;
         let (value, next) = match def.filter(|d| d.predefined) {
             Some(def) => {
                 let (len, _) = def.length_bounds();
-                let Some(value) = after_ai.get(..len) else {
+                if after_ai.len() < len {
                     return Err(Gs1Error::new(
                         ErrorCode::ValueTooShort,
                         format!(
@@ -156,19 +173,21 @@ pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
                             after_ai.len()
                         ),
                     ));
-                };
-                let next = after_ai.get(len..).unwrap_or_default();
-                (value, next.strip_prefix(&[GS]).unwrap_or(next))
+                }
+                let value = after_ai.get(..len).ok_or_else(|| not_text(ai))?;
+                let next = after_ai.get(len..).ok_or_else(|| not_text(ai))?;
+                (value, next.strip_prefix(gs).unwrap_or(next))
             }
-            None => match after_ai.iter().position(|&b| b == GS) {
+            None => match after_ai.as_bytes().iter().position(|&b| b == GS) {
+                // GS is ASCII, so both cuts fall on character boundaries.
                 Some(end) => (
                     after_ai.get(..end).unwrap_or_default(),
                     after_ai.get(end + 1..).unwrap_or_default(),
                 ),
-                None => (after_ai, &[][..]),
+                None => (after_ai, ""),
             },
         };
-        if value.contains(&GS) {
+        if value.as_bytes().contains(&GS) {
             return Err(Gs1Error::new(
                 ErrorCode::InvalidCharacter,
                 format!("({ai}) has a separator (GS) inside its fixed-length value"),
@@ -184,18 +203,16 @@ pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
                          a separator (FNC1/GS) is probably missing, so the field boundary is unknown",
                         def.title,
                         value.len(),
-                        printable(value)
+                        printable(value.as_bytes())
                     ),
                 ));
             }
         }
-        let value = String::from_utf8(value.to_vec()).map_err(|_| {
-            Gs1Error::new(
-                ErrorCode::NonAsciiCharacter,
-                format!("({ai}) holds bytes that are not text"),
-            )
-        })?;
-        elements.push(Element { ai, value, def });
+        elements.push(Element {
+            ai,
+            value: value.to_owned(),
+            def,
+        });
         rest = next;
     }
     Ok(elements)
@@ -349,17 +366,15 @@ pub fn validate_value(element: &Element) -> Result<(), Gs1Error> {
         } else {
             remaining.min(part.max as usize)
         };
-        let Some(component) = value.get(pos..pos + take) else {
+        let Some(text) = element.value.get(pos..pos + take) else {
             return Err(Gs1Error::new(
                 ErrorCode::ValueTooShort,
                 format!("({ai}) {} is incomplete", def.title),
             ));
         };
-        if let Some(i) = component.iter().position(|&b| !cset_ok(part.cset, b)) {
+        if let Some(i) = text.bytes().position(|b| !cset_ok(part.cset, b)) {
             return Err(bad_char(ai, value, pos + i, part.cset));
         }
-        // Components are ASCII here, checked just above.
-        let text = std::str::from_utf8(component).unwrap_or_default();
         // Base64url has padding rules beyond its character set.
         let cset_linter = (part.cset == Cset::Cset64).then_some(Linter::Cset64);
         for &linter in part.linters.iter().chain(cset_linter.iter()) {
@@ -431,15 +446,23 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
             .iter()
             .any(|e| ai::matches_pattern_bytes(e.ai.as_bytes(), pattern))
     };
-    let mut seen: Vec<Ai> = Vec::with_capacity(elements.len());
-    for el in elements {
+    for (i, el) in elements.iter().enumerate() {
         let Some(def) = el.def else { continue };
-        if seen.contains(&el.ai) {
+        // A repeated AI is checked once, at its first occurrence.
+        if elements
+            .get(..i)
+            .is_some_and(|earlier| earlier.iter().any(|e| e.ai == el.ai))
+        {
             continue;
         }
-        seen.push(el.ai);
         for group in def.requires {
-            let satisfied = group.iter().any(|alt| alt.split('+').all(&has));
+            let satisfied = group.iter().any(|alt| {
+                if alt.contains('+') {
+                    alt.split('+').all(&has)
+                } else {
+                    has(alt)
+                }
+            });
             if !satisfied {
                 errors.push(Gs1Error::new(
                     ErrorCode::MissingRequiredAi,

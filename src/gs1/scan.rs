@@ -154,6 +154,10 @@ const ENVELOPE_END: &[u8] = b"\x1e\x04";
 
 /// Check the bytes are text GS1 can carry: UTF-8, ASCII, no control character but GS.
 fn check_bytes(bytes: &[u8]) -> Result<&str, Gs1Error> {
+    // The common case, all printable ASCII or GS, is one pass over bytes.
+    let bad = bytes
+        .iter()
+        .position(|&b| !(0x20..0x7F).contains(&b) && b != GS);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Gs1Error::new(
             ErrorCode::InvalidUtf8,
@@ -163,24 +167,23 @@ fn check_bytes(bytes: &[u8]) -> Result<&str, Gs1Error> {
             ),
         )
     })?;
-    if let Some((i, c)) = text
+    let Some(at) = bad else { return Ok(text) };
+    let (i, c) = text
         .char_indices()
-        .find(|&(_, c)| !c.is_ascii() || (c.is_ascii_control() && c as u32 != u32::from(GS)))
-    {
-        let shown = if c.is_ascii() {
-            format!("control character 0x{:02X}", c as u32)
-        } else {
-            format!("\"{c}\"")
-        };
-        return Err(Gs1Error::new(
-            ErrorCode::NonAsciiCharacter,
-            format!(
-                "the scan holds {shown} at position {}: a scanner setting or keyboard layout problem?",
-                i + 1
-            ),
-        ));
-    }
-    Ok(text)
+        .find(|&(i, _)| i >= at)
+        .unwrap_or((at, char::REPLACEMENT_CHARACTER));
+    let shown = if c.is_ascii() {
+        format!("control character 0x{:02X}", c as u32)
+    } else {
+        format!("\"{c}\"")
+    };
+    Err(Gs1Error::new(
+        ErrorCode::NonAsciiCharacter,
+        format!(
+            "the scan holds {shown} at position {}: a scanner setting or keyboard layout problem?",
+            i + 1
+        ),
+    ))
 }
 
 /// Parse one scan.
