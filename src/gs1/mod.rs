@@ -30,4 +30,4 @@ pub mod scan;
 pub use element::{Ai, Element, GS, Rules};
 pub use error::{ErrorCode, Gs1Error};
 pub use ident::{Gln, Gtin, IdentError, Ndc, NdcLayout, Sgtin, Sscc};
-pub use scan::{Form, ParseContext, ParsedScan, parse};
+pub use scan::{Form, ParseContext, ParsedScan, Symbology, parse};

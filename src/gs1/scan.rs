@@ -81,11 +81,40 @@ fn carrier(id: &[u8]) -> Option<Carrier> {
     })
 }
 
+/// An AIM symbology identifier as sent (`]d2`, `]C1`, `]Q3`...): three ASCII characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Symbology([u8; 3]);
+
+impl Symbology {
+    pub fn as_str(&self) -> &str {
+        // Only built from identifiers `carrier` recognised, which are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or("]??")
+    }
+}
+
+impl std::fmt::Display for Symbology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Symbology {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl serde::Serialize for Symbology {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// The result of parsing one scan: the elements found and every problem with them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedScan {
     /// The AIM symbology identifier, when the scanner sent one (`]d2`, `]C1`...).
-    pub symbology: Option<String>,
+    pub symbology: Option<Symbology>,
     pub form: Form,
     pub elements: Vec<Element>,
     pub errors: Vec<Gs1Error>,
@@ -136,7 +165,7 @@ impl ParsedScan {
         element::to_bracketed(&self.elements)
     }
 
-    fn failed(symbology: Option<String>, error: Gs1Error) -> ParsedScan {
+    fn failed(symbology: Option<Symbology>, error: Gs1Error) -> ParsedScan {
         ParsedScan {
             symbology,
             form: Form::Unknown,
@@ -199,14 +228,14 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
     let mut kind = None;
     if data.first() == Some(&b']') {
         let id = data.get(..3).unwrap_or(data);
-        let id_text = String::from_utf8_lossy(id).into_owned();
-        match carrier(id) {
-            Some(c) => {
+        match (carrier(id), <[u8; 3]>::try_from(id)) {
+            (Some(c), Ok(id)) => {
                 kind = Some(c);
-                symbology = Some(id_text);
+                symbology = Some(Symbology(id));
                 data = data.get(3..).unwrap_or_default();
             }
-            None => {
+            _ => {
+                let id_text = String::from_utf8_lossy(id);
                 return ParsedScan::failed(
                     None,
                     Gs1Error::new(
@@ -257,7 +286,7 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
             split_linear_and_composite(text, &ctx.rules),
         ),
         Some(Carrier::Ean) => {
-            let digits = match symbology.as_deref() {
+            let digits = match symbology.as_ref().map(Symbology::as_str) {
                 Some("]E0") => 13,
                 Some("]E4") => 8,
                 _ => 14,
@@ -386,7 +415,7 @@ mod tests {
     fn pharma_datamatrix_with_aim_prefix() {
         let scan = parse(b"]d20100307773105025172811001023A45\x1d21SN0001", &ctx());
         assert!(scan.ok(), "{:?}", scan.errors);
-        assert_eq!(scan.symbology.as_deref(), Some("]d2"));
+        assert_eq!(scan.symbology.map(|s| s.to_string()).as_deref(), Some("]d2"));
         assert_eq!(scan.gtin().unwrap().as_str(), "00307773105025");
         assert_eq!(scan.serial(), Some("SN0001"));
         assert_eq!(scan.lot(), Some("23A45"));
