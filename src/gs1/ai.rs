@@ -102,6 +102,22 @@ pub struct AiDef {
     /// comma-separated sequence in the order they must appear (an empty slice: no qualifiers).
     pub dl_key: Option<&'static [&'static str]>,
     pub title: &'static str,
+    /// Smallest and largest total value length, computed once from `parts`.
+    min_len: u16,
+    max_len: u16,
+}
+
+/// Total length bounds of `parts`, at compile time.
+const fn bounds(parts: &[Part]) -> (u16, u16) {
+    let (mut min, mut max, mut i) = (0u16, 0u16, 0);
+    while i < parts.len() {
+        if !parts[i].optional {
+            min += parts[i].min as u16;
+        }
+        max += parts[i].max as u16;
+        i += 1;
+    }
+    (min, max)
 }
 
 const FIXED: u8 = 1;
@@ -118,7 +134,10 @@ const fn range(
     parts: &'static [Part],
     title: &'static str,
 ) -> AiDef {
+    let (min_len, max_len) = bounds(parts);
     AiDef {
+        min_len,
+        max_len,
         first,
         last,
         predefined: flags & FIXED != 0,
@@ -147,14 +166,7 @@ impl AiDef {
 
     /// Smallest and largest total length of the value.
     pub fn length_bounds(&self) -> (usize, usize) {
-        let min = self
-            .parts
-            .iter()
-            .filter(|p| !p.optional)
-            .map(|p| p.min as usize)
-            .sum();
-        let max = self.parts.iter().map(|p| p.max as usize).sum();
-        (min, max)
+        (usize::from(self.min_len), usize::from(self.max_len))
     }
 
     /// Whether the whole value is numeric.

@@ -160,7 +160,9 @@ pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
     let mut elements = Vec::with_capacity(4);
     while !rest.is_empty() {
         let (ai, def) = read_ai(rest.as_bytes(), rules)?;
-        let after_ai = rest.get(ai.as_bytes().len()..).ok_or_else(|| not_text(ai))?;
+        let after_ai = rest
+            .get(ai.as_bytes().len()..)
+            .ok_or_else(|| not_text(ai))?;
         let (value, next) = match def.filter(|d| d.predefined) {
             Some(def) => {
                 let (len, _) = def.length_bounds();

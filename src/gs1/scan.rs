@@ -183,10 +183,10 @@ const ENVELOPE_END: &[u8] = b"\x1e\x04";
 
 /// Check the bytes are text GS1 can carry: UTF-8, ASCII, no control character but GS.
 fn check_bytes(bytes: &[u8]) -> Result<&str, Gs1Error> {
-    // The common case, all printable ASCII or GS, is one pass over bytes.
+    // The common case, all printable ASCII or GS, is one cheap pass over bytes.
     let bad = bytes
         .iter()
-        .position(|&b| !(0x20..0x7F).contains(&b) && b != GS);
+        .position(|&b| b >= 0x7F || (b < 0x20 && b != GS));
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Gs1Error::new(
             ErrorCode::InvalidUtf8,
@@ -415,7 +415,10 @@ mod tests {
     fn pharma_datamatrix_with_aim_prefix() {
         let scan = parse(b"]d20100307773105025172811001023A45\x1d21SN0001", &ctx());
         assert!(scan.ok(), "{:?}", scan.errors);
-        assert_eq!(scan.symbology.map(|s| s.to_string()).as_deref(), Some("]d2"));
+        assert_eq!(
+            scan.symbology.map(|s| s.to_string()).as_deref(),
+            Some("]d2")
+        );
         assert_eq!(scan.gtin().unwrap().as_str(), "00307773105025");
         assert_eq!(scan.serial(), Some("SN0001"));
         assert_eq!(scan.lot(), Some("23A45"));
