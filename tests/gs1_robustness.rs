@@ -19,7 +19,12 @@ fn random_and_mutated_scans_never_panic_and_valid_ones_round_trip() {
     let ctx = ParseContext::new(NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
     let mut rng = StdRng::seed_from_u64(0x7ace_de5c);
     let mut valid = 0;
-    for i in 0..60_000 {
+    // A longer soak: TRACEDESK_FUZZ_ITERATIONS=5000000 cargo test --release --test gs1_robustness
+    let iterations: usize = std::env::var("TRACEDESK_FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60_000);
+    for i in 0..iterations {
         let mut data: Vec<u8> = if i % 3 == 0 {
             (0..rng.random_range(0..64)).map(|_| rng.random()).collect()
         } else {
