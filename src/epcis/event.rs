@@ -289,18 +289,31 @@ pub fn build_event(input: &DeskEvent) -> Result<Value, EventError> {
         }
         event.insert("bizTransactionList".into(), Value::Array(list));
     }
-    let mut ilmd = Map::new();
+    // EPCIS 2.0 allows `ilmd` only on events that create objects (action ADD); TraceDesk
+    // observes units others commissioned, so lot and expiry as scanned travel as TraceDesk
+    // extension fields, which strict capture interfaces accept.
     if let Some(lot) = &input.lot {
         if !is_gs1_text(lot) {
             return Err(EventError::BadLot(lot.clone()));
         }
-        ilmd.insert("cbvmda:lotNumber".into(), json!(lot));
     }
-    if let Some(expiry) = input.expiry {
-        ilmd.insert(
-            "cbvmda:itemExpirationDate".into(),
-            json!(expiry.format("%Y-%m-%d").to_string()),
-        );
+    let mut ilmd = Map::new();
+    let lot_expiry = [
+        ("lotNumber", input.lot.as_ref().map(|lot| json!(lot))),
+        (
+            "itemExpirationDate",
+            input
+                .expiry
+                .map(|d| json!(d.format("%Y-%m-%d").to_string())),
+        ),
+    ];
+    for (name, value) in lot_expiry {
+        let Some(value) = value else { continue };
+        if input.action.epcis_action() == "ADD" {
+            ilmd.insert(format!("cbvmda:{name}"), value);
+        } else {
+            event.insert(format!("{TRACEDESK_PREFIX}:{name}"), value);
+        }
     }
     if !ilmd.is_empty() {
         event.insert("ilmd".into(), Value::Object(ilmd));
@@ -388,7 +401,8 @@ mod tests {
                     {"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:PO4711"},
                     {"type": "desadv", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:ASN1"}
                 ],
-                "ilmd": {"cbvmda:lotNumber": "L0T-7", "cbvmda:itemExpirationDate": "2027-01-31"}
+                "tracedesk:lotNumber": "L0T-7",
+                "tracedesk:itemExpirationDate": "2027-01-31"
             })
         );
     }
@@ -472,11 +486,11 @@ mod tests {
         );
         let pre = prehash(&event, &tracedesk_context()).unwrap();
         assert!(
-            pre.ends_with("{urn:tracedesk:epcis:}failureReasons=expired{urn:tracedesk:epcis:}failureReasons=recalled"),
+            pre.contains("{urn:tracedesk:epcis:}failureReasons=expired{urn:tracedesk:epcis:}failureReasons=recalled"),
             "{pre}"
         );
         assert!(
-            pre.contains("ilmd{urn:epcglobal:cbv:mda}itemExpirationDate=2027-01-31"),
+            pre.contains("{urn:tracedesk:epcis:}itemExpirationDate=2027-01-31"),
             "{pre}"
         );
         assert!(
