@@ -400,7 +400,14 @@ fn record_action_in(
         "INSERT INTO actions (gtin, serial, action, reason, at, event_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![key, sgtin.serial, action.as_str(), reason, at, event_id])?;
+    .execute(params![
+        key,
+        sgtin.serial,
+        action.as_str(),
+        reason,
+        at,
+        event_id
+    ])?;
     let action_id = conn.last_insert_rowid();
     tracing::info!(
         action = action.as_str(),

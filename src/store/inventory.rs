@@ -211,7 +211,9 @@ impl super::Store {
         }
         let from = if filter.recalled {
             // Start from the (few) recalled units; CROSS JOIN keeps that order.
-            format!("(SELECT DISTINCT * FROM ({RECALLED_UNITS})) hit CROSS JOIN stock s ON s.gtin = hit.gtin AND s.serial = hit.serial")
+            format!(
+                "(SELECT DISTINCT * FROM ({RECALLED_UNITS})) hit CROSS JOIN stock s ON s.gtin = hit.gtin AND s.serial = hit.serial"
+            )
         } else {
             "stock s".to_string()
         };
@@ -241,7 +243,11 @@ impl super::Store {
                 "s.gtin = ?1",
                 vec![Value::Integer(gtin_key(gtin))],
             ),
-            (None, Some(lot)) => ("stock s".into(), "s.lot = ?1", vec![Value::Text(lot.clone())]),
+            (None, Some(lot)) => (
+                "stock s".into(),
+                "s.lot = ?1",
+                vec![Value::Text(lot.clone())],
+            ),
             (Some(gtin), Some(lot)) => (
                 "stock s".into(),
                 "s.lot = ?1 AND s.gtin = ?2",
@@ -284,11 +290,11 @@ impl super::Store {
             )?;
             within.push((days, n));
         }
-        let on_hand = self.conn().query_row(
-            "SELECT count(*) FROM stock WHERE state = 0",
-            [],
-            |r| r.get(0),
-        )?;
+        let on_hand =
+            self.conn()
+                .query_row("SELECT count(*) FROM stock WHERE state = 0", [], |r| {
+                    r.get(0)
+                })?;
         Ok(ExpirySummary {
             expired,
             within,
@@ -386,7 +392,11 @@ impl super::Store {
              GROUP BY day ORDER BY day",
         )?;
         let rows = stmt.query_map(params![iso_date(from), iso_date(end)], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?, r.get::<_, u64>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, u64>(1)?,
+                r.get::<_, u64>(2)?,
+            ))
         })?;
         let mut days = Vec::new();
         for row in rows {
@@ -493,7 +503,11 @@ impl super::Store {
             "SELECT received_at, accepted, reasons FROM receipts WHERE gtin = ?1 AND serial = ?2",
         )?;
         let rows = stmt.query_map(params![key, sgtin.serial], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         for row in rows {
             let (at, accepted, reasons) = row?;

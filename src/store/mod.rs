@@ -605,7 +605,11 @@ fn lot_recalled(conn: &Connection, gtin: &Gtin, lot: &str) -> Result<bool, Store
 }
 
 /// The holds in force on a unit: (quarantined, suspect or illegitimate).
-fn holds_in_force(conn: &Connection, gtin: &Gtin, serial: &str) -> Result<(bool, bool), StoreError> {
+fn holds_in_force(
+    conn: &Connection,
+    gtin: &Gtin,
+    serial: &str,
+) -> Result<(bool, bool), StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind FROM holds WHERE gtin = ?1 AND serial = ?2 AND released_at IS NULL",
     )?;

@@ -819,7 +819,11 @@ mod tests {
             ["not_in_stock"]
         );
         assert_eq!(
-            moved(Movement::Dispense, &known_facts(), Some(StockState::Dispensed)),
+            moved(
+                Movement::Dispense,
+                &known_facts(),
+                Some(StockState::Dispensed)
+            ),
             ["decommissioned"]
         );
         let recalled_and_held = Facts {
@@ -872,7 +876,11 @@ mod tests {
             ["duplicate_scan"]
         );
         assert_eq!(
-            moved(Movement::Restock, &known_facts(), Some(StockState::Destroyed)),
+            moved(
+                Movement::Restock,
+                &known_facts(),
+                Some(StockState::Destroyed)
+            ),
             ["destroyed"]
         );
         let unknown = Facts {
@@ -892,10 +900,9 @@ mod tests {
             ["recalled"]
         );
         // Received here but not announced: the receipt is the reference for lot and expiry.
-        let pid = ProductIdentifier::from_scan(&scan(
-            "(01)00307773105025(17)281130(10)OTHER(21)SN0001",
-        ))
-        .unwrap();
+        let pid =
+            ProductIdentifier::from_scan(&scan("(01)00307773105025(17)281130(10)OTHER(21)SN0001"))
+                .unwrap();
         let v = movement_verdict(
             Movement::Restock,
             &pid,
