@@ -352,7 +352,6 @@ fn report_and_expiry_count_what_happened() {
         && l["reason"] == "not_expected"
         && l["count"].as_u64() >= Some(1)));
     let expiry = lines.iter().find(|l| l["report"] == "expiry").unwrap();
-    assert_eq!(expiry["on_hand"].as_u64(), Some(accepted.len() as u64));
     // Synthetic lots expire 180 days or more from today.
     assert_eq!(expiry["expired"], 0);
     assert_eq!(expiry["within"]["90"], 0);

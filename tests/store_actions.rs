@@ -70,9 +70,17 @@ fn every_action_records_its_event_outbox_row_and_audit_line_together() {
     let (mut store, units) = store_with_received(&path, 8);
     assert!(units.len() >= 7);
     let actions = [
-        (ShelfAction::Hold(HoldKind::Quarantine), Some("damaged seal"), "holding"),
+        (
+            ShelfAction::Hold(HoldKind::Quarantine),
+            Some("damaged seal"),
+            "holding",
+        ),
         (ShelfAction::Release, None, "inspecting"),
-        (ShelfAction::Hold(HoldKind::Illegitimate), Some("counterfeit"), "holding"),
+        (
+            ShelfAction::Hold(HoldKind::Illegitimate),
+            Some("counterfeit"),
+            "holding",
+        ),
         (ShelfAction::Dispense, None, "dispensing"),
         (ShelfAction::Decommission, None, "decommissioning"),
         (ShelfAction::Destroy, None, "destroying"),
@@ -82,7 +90,9 @@ fn every_action_records_its_event_outbox_row_and_audit_line_together() {
         // Hold then release the same unit; every other action its own unit.
         let (sgtin, _) = &units[if i == 1 { 0 } else { i }];
         let before = counts(&path);
-        let record = store.record_action(sgtin, action, reason, at(i as u32 + 1)).unwrap();
+        let record = store
+            .record_action(sgtin, action, reason, at(i as u32 + 1))
+            .unwrap();
         let after = counts(&path);
         assert_eq!(
             (after.0 - before.0, after.1 - before.1, after.2 - before.2),
@@ -90,16 +100,24 @@ fn every_action_records_its_event_outbox_row_and_audit_line_together() {
             "{action:?}"
         );
         let events = store.unit_events(sgtin).unwrap();
-        let event = events.iter().find(|e| e.event_id == record.event_id).unwrap();
+        let event = events
+            .iter()
+            .find(|e| e.event_id == record.event_id)
+            .unwrap();
         let json: serde_json::Value = serde_json::from_str(&event.json).unwrap();
         assert_eq!(json["bizStep"], step, "{action:?}");
         assert_eq!(event.kind, action.as_str());
     }
     // Units that left the shelf are no longer on hand; held ones still are.
-    let on_hand = store.inventory(&InventoryFilter::default(), today()).unwrap();
+    let on_hand = store
+        .inventory(&InventoryFilter::default(), today())
+        .unwrap();
     let states: Vec<&str> = on_hand.iter().map(|u| u.status.as_str()).collect();
     assert_eq!(on_hand.len(), units.len() - 4, "{states:?}");
-    let marked = on_hand.iter().find(|u| u.serial == units[2].0.serial).unwrap();
+    let marked = on_hand
+        .iter()
+        .find(|u| u.serial == units[2].0.serial)
+        .unwrap();
     assert_eq!(marked.status, "illegitimate");
     let history = store.unit_history(&units[0].0).unwrap();
     assert_eq!(history.len(), 4, "{history:?}"); // announced, received, held, released
@@ -147,7 +165,8 @@ fn a_version_1_file_upgrades_with_its_receipts_in_stock_and_holds_in_the_audit_t
     let path = dir.path().join("v1.db");
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(tracedesk::store::schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(tracedesk::store::schema::MIGRATIONS[0])
+            .unwrap();
         conn.execute_batch(
             "PRAGMA user_version = 1;
              INSERT INTO receipts (gtin, serial, lot, expiry, received_at, accepted, status, reasons)
@@ -162,7 +181,9 @@ fn a_version_1_file_upgrades_with_its_receipts_in_stock_and_holds_in_the_audit_t
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), 2);
-    let on_hand = store.inventory(&InventoryFilter::default(), today()).unwrap();
+    let on_hand = store
+        .inventory(&InventoryFilter::default(), today())
+        .unwrap();
     assert_eq!(on_hand.len(), 1);
     assert_eq!(on_hand[0].serial, "SN1");
     assert_eq!(on_hand[0].state, StockState::OnHand);

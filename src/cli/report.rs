@@ -81,14 +81,14 @@ fn expiry_json(e: &crate::store::inventory::ExpirySummary) -> serde_json::Value 
         .iter()
         .map(|(days, n)| (days.to_string(), json!(n)))
         .collect();
-    json!({"report": "expiry", "on_hand": e.on_hand, "expired": e.expired, "within": within})
+    json!({"report": "expiry", "expired": e.expired, "within": within})
 }
 
 fn write_expiry_text(
     out: &mut impl Write,
     e: &crate::store::inventory::ExpirySummary,
 ) -> io::Result<()> {
-    writeln!(out, "Expiry of the {} units on hand:", e.on_hand)?;
+    writeln!(out, "Expiry of the units on hand:")?;
     writeln!(out, "  {:>6}  expired", e.expired)?;
     for (days, n) in &e.within {
         writeln!(out, "  {n:>6}  expiring within {days} days")?;
