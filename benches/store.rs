@@ -10,6 +10,7 @@ use std::hint::black_box;
 use std::time::Duration;
 use tracedesk::gs1::{self, ParseContext};
 use tracedesk::store::Store;
+use tracedesk::store::inventory::{InventoryFilter, RecallQuery};
 use tracedesk::store::synth::{SynthSpec, generate};
 
 /// The real date, as `tracedesk synth` uses, so a reused store's scans match their expiry.
@@ -182,5 +183,73 @@ fn import_throughput(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, import_throughput, scale);
+/// Inventory, expiry, recall and search at scale: each must answer in under 100 ms, through
+/// indexes. Every announced unit is put on the shelf first.
+fn shelf_queries(c: &mut Criterion) {
+    let spec = spec();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reuse = std::env::var_os("TRACEDESK_BENCH_DB").map(std::path::PathBuf::from);
+    let path = reuse.clone().unwrap_or_else(|| dir.path().join("shelf.db"));
+    let mut store = Store::open(&path).expect("open");
+    if reuse.is_none() {
+        generate(&mut store, &spec, today(), Utc::now(), |_| {}).expect("generate");
+    }
+    let stocked = tracedesk::store::synth::stock_everything(&mut store, Utc::now()).expect("stock");
+    eprintln!("{stocked} units put on the shelf");
+    let probe = spec.unit(spec.units / 2, today()).expect("unit");
+    let ndc = probe.gtin.ndc().expect("synthetic GTINs carry an NDC");
+    let mut group = c.benchmark_group("shelf");
+    group.sample_size(20);
+    let by_lot = InventoryFilter {
+        lot: Some(probe.lot.clone()),
+        ..InventoryFilter::default()
+    };
+    group.bench_function("inventory_by_lot", |b| {
+        b.iter(|| black_box(store.inventory(&by_lot, today()).expect("inventory")));
+    });
+    let by_gtin = InventoryFilter {
+        gtin: Some(probe.gtin.clone()),
+        ..InventoryFilter::default()
+    };
+    group.bench_function("inventory_by_gtin", |b| {
+        b.iter(|| black_box(store.inventory(&by_gtin, today()).expect("inventory")));
+    });
+    let recalled = InventoryFilter {
+        recalled: true,
+        ..InventoryFilter::default()
+    };
+    group.bench_function("inventory_recalled", |b| {
+        b.iter(|| black_box(store.inventory(&recalled, today()).expect("inventory")));
+    });
+    let expiring = InventoryFilter {
+        expiring_within: Some(30),
+        ..InventoryFilter::default()
+    };
+    group.bench_function("inventory_expiring_30", |b| {
+        b.iter(|| black_box(store.inventory(&expiring, today()).expect("inventory")));
+    });
+    group.bench_function("expiry_summary", |b| {
+        b.iter(|| black_box(store.expiry_summary(today()).expect("expiry")));
+    });
+    let lot_recall = RecallQuery {
+        gtin: Some(probe.gtin.clone()),
+        lot: Some(probe.lot.clone()),
+    };
+    group.bench_function("recall_scope_lot", |b| {
+        b.iter(|| black_box(store.recall_scope(&lot_recall).expect("recall")));
+    });
+    group.bench_function("find_serial", |b| {
+        b.iter(|| black_box(store.find(&probe.serial, 200).expect("find")));
+    });
+    let dashed = ndc.spellings().into_iter().next().expect("an NDC spelling");
+    group.bench_function("find_ndc", |b| {
+        b.iter(|| black_box(store.find(&dashed, 200).expect("find")));
+    });
+    group.bench_function("find_name", |b| {
+        b.iter(|| black_box(store.find("synthetic product 42", 200).expect("find")));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, import_throughput, scale, shelf_queries);
 criterion_main!(benches);

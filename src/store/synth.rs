@@ -181,6 +181,24 @@ pub fn generate(
     Ok(counts)
 }
 
+/// Put every announced unit on the shelf, as if each had been received at `now`: the stock
+/// the inventory, expiry, recall and search benchmarks query. Returns the units stocked.
+pub fn stock_everything(store: &mut super::Store, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    let at = super::timestamp(now);
+    let conn = store.conn_mut();
+    conn.pragma_update(None, "cache_size", -262_144)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO stock (gtin, serial, lot, expiry, shipment, received_at, state,
+                                      changed_at)
+         SELECT u.gtin, u.serial, nullif(l.lot, ''), nullif(l.expiry, ''), u.shipment, ?1, 0, ?1
+         FROM units u LEFT JOIN lots l ON l.id = u.lot",
+        [at],
+    )?;
+    tx.commit()?;
+    Ok(n as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
