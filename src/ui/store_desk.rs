@@ -96,6 +96,20 @@ impl StoreDesk {
                         let labels: Vec<&str> = reasons.iter().map(|r| r.label()).collect();
                         format!("Scanned here and refused: {}", labels.join(", "))
                     }
+                    Happening::Action {
+                        action: ShelfAction::Hold(kind),
+                        reason,
+                    } => {
+                        let why = match kind {
+                            HoldKind::Quarantine => "quarantined by a pharmacist",
+                            HoldKind::Suspect => "suspect product",
+                            HoldKind::Illegitimate => "illegitimate product",
+                        };
+                        match reason {
+                            Some(reason) => format!("Held: {why}: {reason}"),
+                            None => format!("Held: {why}"),
+                        }
+                    }
                     Happening::Action { action, reason } => match reason {
                         Some(reason) => format!("{}: {reason}", action.label()),
                         None => action.label().to_owned(),
