@@ -3,7 +3,8 @@
 //!
 //! Hidden environment switches for installers and documentation: `TRACEDESK_WINDOWED=1` opens a
 //! normal window instead of full screen; `TRACEDESK_SCREENSHOT_DIR=DIR` makes F12 save a PNG of
-//! the window into DIR.
+//! the window into DIR; `TRACEDESK_CAMERA=/dev/videoN` picks the camera when settings switch it
+//! on (default `/dev/video0`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,8 +28,12 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     let store = Store::open(&path)?;
     let profile_name = store.setting("scanner_profile")?;
     let mut desk = StoreDesk::new(store);
+    use crate::ui::Desk;
+    let camera_on = desk.settings().map(|s| s.camera).unwrap_or_else(|e| {
+        tracing::warn!("cannot read the camera setting: {e}");
+        false
+    });
     if demo {
-        use crate::ui::Desk;
         if desk.pin_hash()?.is_none() {
             let hash = ui::pin::hash(DEMO_PIN)?;
             desk.set_pin_hash(&hash)?;
@@ -52,7 +57,12 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     }
     config.windowed = std::env::var_os("TRACEDESK_WINDOWED").is_some_and(|v| v == "1");
     config.screenshot_dir = std::env::var_os("TRACEDESK_SCREENSHOT_DIR").map(PathBuf::from);
-    let feeds = sync_feed(&path).into_iter().collect();
+    let mut feeds: Vec<ui::Feed> = sync_feed(&path).into_iter().collect();
+    if camera_on {
+        let device = std::env::var_os("TRACEDESK_CAMERA")
+            .map_or_else(|| PathBuf::from("/dev/video0"), PathBuf::from);
+        feeds.push(ui::camera_feed::camera_feed(device));
+    }
     ui::run_with_feeds(desk, config, serial, feeds).context("the kiosk stopped")?;
     Ok(ExitCode::SUCCESS)
 }
