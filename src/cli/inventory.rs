@@ -1,8 +1,9 @@
-//! `tracedesk inventory`: units on hand (accepted at this desk), one per line.
+//! `tracedesk inventory`: units on hand (received here, not since dispensed, returned,
+//! destroyed or decommissioned), one per line; filters combine.
 
 use super::config::open_store;
 use crate::gs1::Gtin;
-use crate::store::inventory::InventoryFilter;
+use crate::store::inventory::{InventoryFilter, InventoryItem};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::{self, Write};
@@ -34,15 +35,7 @@ pub fn run(db: Option<PathBuf>, args: InventoryArgs) -> Result<ExitCode> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     for item in store.inventory(&filter, super::today())? {
         if args.json {
-            let line = json!({
-                "gtin": item.gtin.as_str(),
-                "serial": item.serial,
-                "lot": item.lot,
-                "expiry": item.expiry,
-                "status": item.status,
-                "shipment": item.shipment,
-                "received_at": item.received_at,
-            });
+            let line = item_json(&item);
             writeln!(out, "{line}")?;
         } else {
             writeln!(
@@ -59,4 +52,19 @@ pub fn run(db: Option<PathBuf>, args: InventoryArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One unit as `inventory --json` prints it (DESIGN.md section 4), plus where it is.
+pub fn item_json(item: &InventoryItem) -> serde_json::Value {
+    json!({
+        "gtin": item.gtin.as_str(),
+        "serial": item.serial,
+        "lot": item.lot,
+        "expiry": item.expiry,
+        "status": item.status,
+        "shipment": item.shipment,
+        "received_at": item.received_at,
+        "state": item.state.as_str(),
+        "tote": item.tote,
+    })
 }

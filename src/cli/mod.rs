@@ -11,14 +11,18 @@
 mod config;
 mod decode;
 mod demo;
+mod dispense;
 mod events;
+mod find;
 mod import;
 mod input;
 mod inventory;
 mod kiosk;
 mod listen;
 mod parse;
+mod recall;
 mod receive;
+mod report;
 mod shipment;
 mod sync;
 mod synth;
@@ -153,6 +157,68 @@ pub enum Command {
         /// One complete event per line instead of one EPCISDocument.
         #[arg(long)]
         json: bool,
+        /// Only this unit's events (its audit export).
+        #[arg(long, value_name = "SCAN")]
+        unit: Option<OsString>,
+    },
+    /// A unit's whole history here as one EPCIS 2.0 document (same as `events --unit`).
+    Audit { scan: OsString },
+    /// Verify and record units dispensed to patients.
+    Dispense {
+        #[arg(long)]
+        json: bool,
+        scans: Vec<OsString>,
+    },
+    /// Verify and record units returned to the supplier.
+    Return {
+        #[arg(long)]
+        json: bool,
+        scans: Vec<OsString>,
+    },
+    /// Verify saleable returns (DSCSA) and put them back in stock.
+    Restock {
+        #[arg(long)]
+        json: bool,
+        scans: Vec<OsString>,
+    },
+    /// Units on hand expired and expiring within the configured thresholds.
+    Expiry {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recall containment: every affected unit received here; optionally quarantine them.
+    Recall {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        gtin: Option<String>,
+        #[arg(long)]
+        lot: Option<String>,
+        /// A recall notice, CSV `gtin,lot,reason`; its lots are recorded as recalled.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Put every affected unit on hand on hold (events recorded).
+        #[arg(long)]
+        quarantine: bool,
+    },
+    /// Search by product name, NDC, GTIN, lot or serial.
+    Find {
+        #[arg(long)]
+        json: bool,
+        /// At most this many units.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        text: String,
+    },
+    /// Receipts per day, verification failures by reason, expiry horizon.
+    Report {
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+        /// How many days back the receipt numbers go.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
     },
     /// Fill a store with synthetic supplier data, for benchmarks (10M units by default).
     #[command(hide = true)]
@@ -236,7 +302,56 @@ pub fn run() -> Result<ExitCode> {
                 recalled,
             },
         ),
-        Some(Command::Events { json }) => events::run(db, json),
+        Some(Command::Events { json, unit }) => {
+            events::run(db, json, unit.map(OsString::into_encoded_bytes))
+        }
+        Some(Command::Audit { scan }) => events::run(db, false, Some(scan.into_encoded_bytes())),
+        Some(Command::Dispense { json, scans }) => dispense::run(
+            db,
+            ScanInput::from_args_or_stdin(scans),
+            crate::verify::Movement::Dispense,
+            json,
+        ),
+        Some(Command::Return { json, scans }) => dispense::run(
+            db,
+            ScanInput::from_args_or_stdin(scans),
+            crate::verify::Movement::ReturnToSupplier,
+            json,
+        ),
+        Some(Command::Restock { json, scans }) => dispense::run(
+            db,
+            ScanInput::from_args_or_stdin(scans),
+            crate::verify::Movement::Restock,
+            json,
+        ),
+        Some(Command::Expiry { json }) => report::expiry(db, json),
+        Some(Command::Recall {
+            json,
+            gtin,
+            lot,
+            csv,
+            quarantine,
+        }) => recall::run(
+            db,
+            recall::RecallArgs {
+                json,
+                gtin,
+                lot,
+                csv,
+                quarantine,
+            },
+        ),
+        Some(Command::Find { json, limit, text }) => find::run(db, &text, json, limit),
+        Some(Command::Report { json, csv, days }) => {
+            let format = if json {
+                report::Format::Json
+            } else if csv {
+                report::Format::Csv
+            } else {
+                report::Format::Text
+            };
+            report::run(db, format, days)
+        }
         Some(Command::Synth {
             units,
             products,

@@ -11,13 +11,22 @@
 //! decide. It never decides a verdict itself and never reads the clock: `today` and `now` are
 //! passed in.
 //!
+//! Every action on a unit after its receipt (a pharmacist's hold or release, a dispense, a
+//! return to the supplier, a destruction, a saleable return restocked) is recorded the same way:
+//! the state change, its audit line and its EPCIS event with the outbox row, in one
+//! transaction ([`actions`]). The `stock` table follows each unit received here, so inventory,
+//! expiry, recall and search questions are answered by index lookups ([`inventory`]).
+//!
 //! - [`schema`]: the tables and versioned migrations.
+//! - [`actions`]: pharmacist and shelf actions, each with its event.
+//! - [`inventory`]: units on hand, expiry watch, recall scope, search, reports, audit history.
 //! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
 //!   streaming transaction.
 //! - [`shipment`]: reconciliation of a shipment being received.
 //! - [`demo`]: a small store that shows every verdict.
 //! - [`synth`]: synthetic data at the scale of a busy pharmacy's year, for benchmarks.
 
+pub mod actions;
 pub mod demo;
 pub mod epcis_import;
 pub mod import;
@@ -26,6 +35,7 @@ pub mod schema;
 pub mod shipment;
 pub mod synth;
 
+pub use actions::{ActionRecord, HoldKind, MovementOutcome, ShelfAction};
 pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::EpcisImportReport;
 pub use import::{ImportCounts, ImportError};
@@ -76,6 +86,8 @@ pub enum StoreError {
     Import(#[from] ImportError),
     #[error("cannot build the EPCIS event: {0}")]
     Event(String),
+    #[error("{0} is not on hold; nothing to release")]
+    NotHeld(String),
     #[error("store: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -87,7 +99,13 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "credentials_file",
     "scanner_profile",
     "company_prefix_len",
+    "expiry_thresholds",
+    "kiosk_camera",
+    "kiosk_pin_hash",
 ];
+
+/// The expiry watch horizons in days when `expiry_thresholds` is not set.
+pub const DEFAULT_EXPIRY_THRESHOLDS: [u32; 3] = [30, 60, 90];
 
 /// Product master data for one GTIN.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -178,6 +196,10 @@ pub(crate) fn iso_date(date: NaiveDate) -> String {
 
 fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+pub(crate) fn parse_iso_date_opt(text: Option<&str>) -> Option<NaiveDate> {
+    text.and_then(parse_iso_date)
 }
 
 pub(crate) fn timestamp<Tz: chrono::TimeZone>(now: DateTime<Tz>) -> String {
@@ -297,6 +319,24 @@ impl Store {
                 Ok(n @ 6..=12) => n.to_string(),
                 _ => return Err(invalid("a GS1 Company Prefix has 6 to 12 digits".into())),
             },
+            "expiry_thresholds" => {
+                let days = parse_thresholds(value).map_err(invalid)?;
+                days.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+            "kiosk_camera" => match value {
+                "on" | "off" => value.to_string(),
+                _ => return Err(invalid("must be on or off".into())),
+            },
+            // Only a PHC string of argon2 is ever stored: never a PIN itself.
+            "kiosk_pin_hash" => {
+                if !value.starts_with("$argon2") {
+                    return Err(invalid("must be an argon2 hash (PHC string)".into()));
+                }
+                value.to_string()
+            }
             "credentials_file" | "scanner_profile" => {
                 if value.is_empty() {
                     return Err(invalid("must not be empty".into()));
@@ -311,6 +351,16 @@ impl Store {
             params![key, stored],
         )?;
         Ok(stored)
+    }
+
+    /// The expiry watch horizons in days, ascending (setting `expiry_thresholds`, default
+    /// 30, 60 and 90).
+    pub fn expiry_thresholds(&self) -> Result<Vec<u32>, StoreError> {
+        match self.setting("expiry_thresholds")? {
+            Some(text) => parse_thresholds(&text)
+                .map_err(|e| StoreError::Corrupt(format!("expiry_thresholds: {e}"))),
+            None => Ok(DEFAULT_EXPIRY_THRESHOLDS.to_vec()),
+        }
     }
 
     /// This site's GLN, when configured.
@@ -424,31 +474,34 @@ impl Store {
         }))
     }
 
-    /// Put a unit on hold (it verifies as `quarantined` until released).
+    /// Put a unit on hold (it verifies as `quarantined` until released), with its holding
+    /// event queued for sync.
     pub fn hold(
         &mut self,
         sgtin: &Sgtin,
         reason: &str,
         now: DateTime<FixedOffset>,
-    ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO holds (gtin, serial, reason, held_at) VALUES (?1, ?2, ?3, ?4)",
-            params![gtin_key(&sgtin.gtin), sgtin.serial, reason, timestamp(now)],
-        )?;
-        Ok(())
+    ) -> Result<ActionRecord, StoreError> {
+        self.record_action(
+            sgtin,
+            ShelfAction::Hold(HoldKind::Quarantine),
+            Some(reason),
+            now,
+        )
     }
 
-    /// Release every hold in force on a unit; returns how many were released.
+    /// Release every hold in force on a unit, with its event; returns how many were released
+    /// (0, and nothing recorded, when the unit was not held).
     pub fn release(
         &mut self,
         sgtin: &Sgtin,
         now: DateTime<FixedOffset>,
     ) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
-            "UPDATE holds SET released_at = ?3
-             WHERE gtin = ?1 AND serial = ?2 AND released_at IS NULL",
-            params![gtin_key(&sgtin.gtin), sgtin.serial, timestamp(now)],
-        )?)
+        match self.record_action(sgtin, ShelfAction::Release, None, now) {
+            Ok(record) => Ok(record.released),
+            Err(StoreError::NotHeld(_)) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// How many receipts are recorded (accepted or not).
@@ -462,6 +515,23 @@ impl Store {
     pub fn is_received(&self, sgtin: &Sgtin) -> Result<bool, StoreError> {
         already_received(&self.conn, &sgtin.gtin, &sgtin.serial)
     }
+}
+
+/// Comma-separated day counts, 1 to 3650 each; returned sorted and deduplicated.
+fn parse_thresholds(text: &str) -> Result<Vec<u32>, String> {
+    let mut days = text
+        .split(',')
+        .map(|part| match part.trim().parse::<u32>() {
+            Ok(n @ 1..=3650) => Ok(n),
+            _ => Err(format!(
+                "\"{}\" is not a number of days (1 to 3650); write e.g. 30,60,90",
+                part.trim()
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    days.sort_unstable();
+    days.dedup();
+    Ok(days)
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
@@ -534,12 +604,24 @@ fn lot_recalled(conn: &Connection, gtin: &Gtin, lot: &str) -> Result<bool, Store
         .exists(params![gtin_key(gtin), lot])?)
 }
 
-fn held(conn: &Connection, gtin: &Gtin, serial: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT 1 FROM holds WHERE gtin = ?1 AND serial = ?2 AND released_at IS NULL",
-        )?
-        .exists(params![gtin_key(gtin), serial])?)
+/// The holds in force on a unit: (quarantined, suspect or illegitimate).
+fn holds_in_force(
+    conn: &Connection,
+    gtin: &Gtin,
+    serial: &str,
+) -> Result<(bool, bool), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind FROM holds WHERE gtin = ?1 AND serial = ?2 AND released_at IS NULL",
+    )?;
+    let mut rows = stmt.query(params![gtin_key(gtin), serial])?;
+    let (mut quarantined, mut suspect) = (false, false);
+    while let Some(row) = rows.next()? {
+        match HoldKind::from_code(&row.get::<_, String>(0)?) {
+            Some(HoldKind::Quarantine) | None => quarantined = true,
+            Some(HoldKind::Suspect | HoldKind::Illegitimate) => suspect = true,
+        }
+    }
+    Ok((quarantined, suspect))
 }
 
 fn already_received(conn: &Connection, gtin: &Gtin, serial: &str) -> Result<bool, StoreError> {
@@ -591,7 +673,7 @@ fn assess(
         {
             recalled = recalled || lot_recalled(conn, &pid.gtin, announced_lot)?;
         }
-        facts.held = held(conn, &pid.gtin, serial)?;
+        (facts.held, facts.suspect) = holds_in_force(conn, &pid.gtin, serial)?;
         facts.already_received = already_received(conn, &pid.gtin, serial)?;
         if let Some(shipment) = shipment {
             facts.on_shipment = Some(on_shipment(conn, &pid.gtin, serial, shipment)?);
@@ -621,12 +703,7 @@ impl ReceiptContext {
         shipment: Option<ShipmentId>,
         now: DateTime<FixedOffset>,
     ) -> Result<ReceiptContext, StoreError> {
-        let site = conn
-            .prepare_cached("SELECT value FROM settings WHERE key = 'site_gln'")?
-            .query_row([], |r| r.get::<_, String>(0))
-            .optional()?
-            .and_then(|v| Gln::parse(&v).ok())
-            .map(|g| g.digital_link());
+        let site = site_location(conn)?;
         let mut transactions = Vec::new();
         if let Some(id) = shipment {
             let mut stmt = conn.prepare_cached(
@@ -656,6 +733,16 @@ impl ReceiptContext {
             transactions,
         })
     }
+}
+
+/// This site's GLN as a Digital Link URI, for events' read point and business location.
+pub(crate) fn site_location(conn: &Connection) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM settings WHERE key = 'site_gln'")?
+        .query_row([], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|v| Gln::parse(&v).ok())
+        .map(|g| g.digital_link()))
 }
 
 fn is_uri(text: &str) -> bool {
@@ -710,31 +797,13 @@ fn receive_unit(
             reasons.iter().map(|r| r.to_string()).collect()
         },
     };
-    let event = desk_event::build_event(&event).map_err(|e| StoreError::Event(e.to_string()))?;
-    let event_id = event
-        .get("eventID")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| StoreError::Event("the built event has no eventID".into()))?;
+    let kind = if verified {
+        "receive"
+    } else {
+        "verification_failed"
+    };
+    let event_id = record_event(conn, &event, kind)?;
     let created = timestamp(context.now);
-    // Two scans in the same millisecond would give the same event: keep the first.
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO events (event_id, kind, json, created_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        event_id,
-        if verified {
-            "receive"
-        } else {
-            "verification_failed"
-        },
-        event.to_string(),
-        created
-    ])?;
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (event_id, attempts, next_attempt_at) VALUES (?1, 0, ?2)",
-    )?
-    .execute(params![event_id, created])?;
     conn.prepare_cached(
         "INSERT INTO receipts
              (gtin, serial, lot, expiry, shipment, received_at, accepted, status, reasons, event_id)
@@ -752,11 +821,55 @@ fn receive_unit(
         reasons.join(" "),
         event_id,
     ])?;
+    let receipt_id = conn.last_insert_rowid();
+    if verified {
+        // A unit restocked as a saleable return before it was ever received here already has
+        // a stock row: it is simply on hand again.
+        conn.prepare_cached(
+            "INSERT INTO stock (gtin, serial, lot, expiry, shipment, received_at, state, changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6)
+             ON CONFLICT(gtin, serial) DO UPDATE SET state = 0, changed_at = excluded.changed_at",
+        )?
+        .execute(params![
+            gtin_key(&pid.gtin),
+            serial,
+            pid.lot,
+            pid.expiry.map(iso_date),
+            context.shipment.map(|s| s.0),
+            created,
+        ])?;
+    }
     Ok(Receipt {
         assessment,
-        receipt_id: Some(conn.last_insert_rowid()),
+        receipt_id: Some(receipt_id),
         event_id: Some(event_id),
     })
+}
+
+/// Build an event, store it and queue it for sync, inside the caller's transaction; returns
+/// its eventID.
+pub(crate) fn record_event(
+    conn: &Connection,
+    event: &DeskEvent,
+    kind: &str,
+) -> Result<String, StoreError> {
+    let json = desk_event::build_event(event).map_err(|e| StoreError::Event(e.to_string()))?;
+    let event_id = json
+        .get("eventID")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::Event("the built event has no eventID".into()))?;
+    let created = timestamp(event.event_time);
+    // The same action on the same unit in the same millisecond is the same event: keep one.
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO events (event_id, kind, json, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![event_id, kind, json.to_string(), created])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (event_id, attempts, next_attempt_at) VALUES (?1, 0, ?2)",
+    )?
+    .execute(params![event_id, created])?;
+    Ok(event_id)
 }
 
 /// A unit inside a scanned case: the case's aggregation data vouches for the lot and expiry

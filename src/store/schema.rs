@@ -136,6 +136,60 @@ pub const MIGRATIONS: &[&str] = &[
         parked_error    TEXT
     ) WITHOUT ROWID;
     ",
+    // Version 2: what happened to each unit here, and the indexes that answer inventory,
+    // expiry, recall and search questions at ten million units without a scan.
+    "
+    -- One row per unit accepted here: where it is now (verify::StockState code: 0 on hand,
+    -- 1 dispensed, 2 returned to supplier, 3 destroyed, 4 decommissioned), kept in the same
+    -- transaction as the receipt or action that changed it.
+    CREATE TABLE stock (
+        gtin        INTEGER NOT NULL,
+        serial      TEXT NOT NULL,
+        lot         TEXT,
+        expiry      TEXT,
+        shipment    INTEGER REFERENCES shipments(id),
+        received_at TEXT NOT NULL,
+        state       INTEGER NOT NULL DEFAULT 0,
+        changed_at  TEXT NOT NULL,
+        PRIMARY KEY (gtin, serial)
+    ) WITHOUT ROWID;
+    CREATE INDEX stock_by_lot ON stock(lot, gtin);
+    CREATE INDEX stock_by_serial ON stock(serial);
+    CREATE INDEX stock_on_hand_by_expiry ON stock(expiry) WHERE state = 0;
+
+    INSERT INTO stock (gtin, serial, lot, expiry, shipment, received_at, state, changed_at)
+        SELECT gtin, serial, lot, expiry, shipment, min(received_at), 0, min(received_at)
+        FROM receipts WHERE accepted = 1 GROUP BY gtin, serial;
+
+    -- The audit trail of pharmacist and shelf actions, each with the event it recorded.
+    CREATE TABLE actions (
+        id       INTEGER PRIMARY KEY,
+        gtin     INTEGER NOT NULL,
+        serial   TEXT NOT NULL,
+        action   TEXT NOT NULL,
+        reason   TEXT,
+        at       TEXT NOT NULL,
+        event_id TEXT REFERENCES events(event_id)
+    );
+    CREATE INDEX actions_by_unit ON actions(gtin, serial);
+    -- Holds recorded before version 2 had no audit line: give them one (without an event,
+    -- which they never had).
+    INSERT INTO actions (gtin, serial, action, reason, at)
+        SELECT gtin, serial, 'hold', reason, held_at FROM holds;
+    INSERT INTO actions (gtin, serial, action, reason, at)
+        SELECT gtin, serial, 'release', NULL, released_at FROM holds
+        WHERE released_at IS NOT NULL;
+
+    -- quarantine, suspect or illegitimate: the latter two verify as suspect.
+    ALTER TABLE holds ADD COLUMN kind TEXT NOT NULL DEFAULT 'quarantine';
+
+    -- Units a supplier reported recalled (or stolen...): few, so a partial index finds them.
+    CREATE INDEX units_by_status ON units(status) WHERE status <> 0;
+    CREATE INDEX receipts_by_time ON receipts(received_at);
+    CREATE INDEX receipts_failed ON receipts(received_at, reasons) WHERE accepted = 0;
+    CREATE INDEX container_units_by_unit ON container_units(gtin, serial);
+    CREATE INDEX products_by_ndc ON products(ndc) WHERE ndc IS NOT NULL;
+    ",
 ];
 
 /// The schema version this build writes.

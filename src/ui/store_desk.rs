@@ -3,14 +3,11 @@
 //! Turns scanner bytes into parsed scans (with today's date, read here on the worker thread),
 //! calls the store, and turns its answers into the plain values the screens draw.
 //!
-//! Stopgaps until the store has an API for them (each reads or writes the store's tables
-//! through its crate-internal connection, in one place, here): the pack history, the outbox
-//! counters, and the two kiosk-only settings (`camera`, the pharmacist PIN hash), which the
-//! store's checked `set_setting` does not know. Pharmacist actions are recorded as holds (a
-//! hold whose reason names the action); the store records no EPCIS event for them yet.
+//! Pharmacist actions go through [`Store::record_action`], which records each with its EPCIS
+//! event and audit line in one transaction; the pack history is [`Store::unit_history`]; the
+//! outbox counters and last sync are the sync outbox's own status.
 
-use chrono::{Local, NaiveDate};
-use rusqlite::{OptionalExtension, params};
+use chrono::{Local, NaiveDate, SecondsFormat};
 
 use super::desk::{
     Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile, PackIdentity,
@@ -19,7 +16,9 @@ use super::desk::{
 };
 use super::store_inventory;
 use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
-use crate::store::{self, ShipmentId, Store, StoreError};
+use crate::store::inventory::Happening;
+use crate::store::{self, HoldKind, ShelfAction, ShipmentId, Store, StoreError};
+use crate::sync::Outbox;
 
 /// Settings key of the pharmacist PIN's argon2 hash.
 const PIN_KEY: &str = "kiosk_pin_hash";
@@ -76,108 +75,41 @@ impl StoreDesk {
 
     fn set_raw_setting(&mut self, key: &str, value: &str) -> Result<(), DeskError> {
         self.store
-            .conn()
-            .execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
+            .set_setting(key, value)
             .map(|_| ())
-            .map_err(|e| desk_error(e.into()))
+            .map_err(desk_error)
     }
 
     fn history(&self, sgtin: &Sgtin) -> Result<Vec<HistoryEntry>, DeskError> {
-        let conn = self.store.conn();
-        let key = store_gtin_key(&sgtin.gtin);
-        let mut entries = Vec::new();
-        let announced: Option<(String, i64)> = conn
-            .query_row(
-                "SELECT s.name, u.status FROM units u LEFT JOIN shipments s ON s.id = u.shipment
-                 WHERE u.gtin = ?1 AND u.serial = ?2",
-                params![key, sgtin.serial],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                        r.get(1)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(|e| desk_error(e.into()))?;
-        if let Some((shipment, status)) = announced {
-            let status = u8::try_from(status)
-                .ok()
-                .and_then(crate::verify::UnitStatus::from_code)
-                .map_or("unknown", |s| s.as_str());
-            let shipment = if shipment.is_empty() {
-                String::new()
-            } else {
-                format!(" on shipment {shipment}")
-            };
-            entries.push(HistoryEntry {
-                at: "supplier".into(),
-                what: format!("Announced by the supplier{shipment}; supplier status: {status}"),
-            });
-        }
-        let mut receipts = conn
-            .prepare(
-                "SELECT received_at, accepted, reasons FROM receipts
-                 WHERE gtin = ?1 AND serial = ?2 ORDER BY received_at",
-            )
-            .map_err(|e| desk_error(e.into()))?;
-        let rows = receipts
-            .query_map(params![key, sgtin.serial], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
+        let lines = self.store.unit_history(sgtin).map_err(desk_error)?;
+        Ok(lines
+            .into_iter()
+            .map(|line| {
+                let what = match line.what {
+                    Happening::Announced { shipment, status } => {
+                        let shipment = shipment
+                            .map(|s| format!(" on shipment {s}"))
+                            .unwrap_or_default();
+                        format!("Announced by the supplier{shipment}; supplier status: {status}")
+                    }
+                    Happening::Received => "Received here".to_owned(),
+                    Happening::Refused(reasons) => {
+                        let labels: Vec<&str> = reasons.iter().map(|r| r.label()).collect();
+                        format!("Scanned here and refused: {}", labels.join(", "))
+                    }
+                    Happening::Action { action, reason } => match reason {
+                        Some(reason) => format!("{}: {reason}", action.label()),
+                        None => action.label().to_owned(),
+                    },
+                };
+                let at = if line.at.is_empty() {
+                    "supplier".to_owned()
+                } else {
+                    line.at
+                };
+                HistoryEntry { at, what }
             })
-            .map_err(|e| desk_error(e.into()))?;
-        for row in rows {
-            let (at, accepted, reasons) = row.map_err(|e| desk_error(e.into()))?;
-            let what = if accepted {
-                "Received here".to_owned()
-            } else {
-                let labels: Vec<&str> = reasons
-                    .split([',', ' ', '[', ']', '"'])
-                    .filter_map(crate::verify::Reason::from_code)
-                    .map(|r| r.label())
-                    .collect();
-                format!("Scanned here and refused: {}", labels.join(", "))
-            };
-            entries.push(HistoryEntry { at, what });
-        }
-        let mut holds = conn
-            .prepare(
-                "SELECT held_at, reason, released_at FROM holds
-                 WHERE gtin = ?1 AND serial = ?2 ORDER BY held_at",
-            )
-            .map_err(|e| desk_error(e.into()))?;
-        let rows = holds
-            .query_map(params![key, sgtin.serial], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(|e| desk_error(e.into()))?;
-        for row in rows {
-            let (at, reason, released) = row.map_err(|e| desk_error(e.into()))?;
-            entries.push(HistoryEntry {
-                at,
-                what: format!("Held: {reason}"),
-            });
-            if let Some(released) = released {
-                entries.push(HistoryEntry {
-                    at: released,
-                    what: "Hold released".into(),
-                });
-            }
-        }
-        entries.sort_by(|a, b| a.at.cmp(&b.at));
-        Ok(entries)
+            .collect())
     }
 }
 
@@ -187,11 +119,6 @@ fn today() -> NaiveDate {
 
 fn desk_error(e: StoreError) -> DeskError {
     DeskError(e.to_string())
-}
-
-fn store_gtin_key(gtin: &Gtin) -> i64 {
-    // 14 ASCII digits always fit an i64: the store's own key for a GTIN.
-    gtin.as_str().parse().unwrap_or_default()
 }
 
 fn pack_identity(scan: &ParsedScan) -> PackIdentity {
@@ -320,20 +247,26 @@ impl Desk for StoreDesk {
     fn act(&mut self, pack: &PackIdentity, action: &PharmacistAction) -> Result<(), DeskError> {
         let sgtin = sgtin_of(pack)?;
         let now = Local::now().fixed_offset();
-        let hold = |reason: String| (reason, now);
         let result = match action {
-            PharmacistAction::Quarantine { reason } => {
-                let (reason, now) = hold(format!("quarantined by a pharmacist: {reason}"));
-                self.store.hold(&sgtin, &reason, now)
+            PharmacistAction::Quarantine { reason } => self.store.record_action(
+                &sgtin,
+                ShelfAction::Hold(HoldKind::Quarantine),
+                Some(reason),
+                now,
+            ),
+            PharmacistAction::Release => {
+                self.store
+                    .record_action(&sgtin, ShelfAction::Release, None, now)
             }
-            PharmacistAction::Release => self.store.release(&sgtin, now).map(|_| ()),
-            PharmacistAction::MarkIllegitimate { reason } => {
-                let (reason, now) = hold(format!("illegitimate product: {reason}"));
-                self.store.hold(&sgtin, &reason, now)
-            }
+            PharmacistAction::MarkIllegitimate { reason } => self.store.record_action(
+                &sgtin,
+                ShelfAction::Hold(HoldKind::Illegitimate),
+                Some(reason),
+                now,
+            ),
             PharmacistAction::Destroy => {
-                let (reason, now) = hold("destroyed on site".into());
-                self.store.hold(&sgtin, &reason, now)
+                self.store
+                    .record_action(&sgtin, ShelfAction::Destroy, None, now)
             }
         };
         result.map_err(desk_error)?;
@@ -347,28 +280,19 @@ impl Desk for StoreDesk {
     }
 
     fn outbox(&mut self) -> Result<OutboxStatus, DeskError> {
-        let conn = self.store.conn();
-        let (waiting, parked): (i64, i64) = conn
-            .query_row(
-                "SELECT count(*) FILTER (WHERE parked_error IS NULL),
-                        count(*) FILTER (WHERE parked_error IS NOT NULL) FROM outbox",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| desk_error(e.into()))?;
-        let parked_error: Option<String> = conn
-            .query_row(
-                "SELECT parked_error FROM outbox WHERE parked_error IS NOT NULL LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| desk_error(e.into()))?;
+        let status = Outbox::status(&mut self.store).map_err(|e| DeskError(e.to_string()))?;
+        let parked_error = Outbox::parked(&mut self.store, 1)
+            .map_err(|e| DeskError(e.to_string()))?
+            .into_iter()
+            .next()
+            .map(|p| p.error);
         Ok(OutboxStatus {
-            waiting: u64::try_from(waiting).unwrap_or_default(),
-            parked: u64::try_from(parked).unwrap_or_default(),
+            waiting: status.waiting,
+            parked: status.parked,
             parked_error,
-            last_sync: self.raw_setting("last_sync")?,
+            last_sync: status
+                .last_success
+                .map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true)),
             upstream: self.raw_setting("upstream_url")?,
         })
     }

@@ -64,12 +64,14 @@ pub enum Reason {
     Quarantined,
     DuplicateScan,
     NotExpected,
+    /// The unit is not on the shelf here (never received, or already gone).
+    NotInStock,
     InvalidBarcode,
 }
 
 impl Reason {
     /// Every reason, in listing order.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::NoMatchGtinSerial,
         Reason::NoMatchLot,
         Reason::NoMatchExpiry,
@@ -83,6 +85,7 @@ impl Reason {
         Reason::Quarantined,
         Reason::DuplicateScan,
         Reason::NotExpected,
+        Reason::NotInStock,
         Reason::InvalidBarcode,
     ];
 
@@ -102,6 +105,7 @@ impl Reason {
             Reason::Quarantined => "quarantined",
             Reason::DuplicateScan => "duplicate_scan",
             Reason::NotExpected => "not_expected",
+            Reason::NotInStock => "not_in_stock",
             Reason::InvalidBarcode => "invalid_barcode",
         }
     }
@@ -127,6 +131,7 @@ impl Reason {
             Reason::Quarantined => "Quarantined by a pharmacist",
             Reason::DuplicateScan => "Already received at this desk",
             Reason::NotExpected => "Not on this shipment",
+            Reason::NotInStock => "Not in stock here",
             Reason::InvalidBarcode => "Not a valid GS1 barcode",
         }
     }
@@ -248,6 +253,8 @@ pub struct Facts {
     pub lot_recalled: bool,
     /// A pharmacist put the unit on hold here and has not released it.
     pub held: bool,
+    /// A pharmacist marked the unit suspect or illegitimate here and has not released it.
+    pub suspect: bool,
     /// The unit was already accepted at this desk.
     pub already_received: bool,
     /// When receiving against a shipment: whether the unit is on it. `None` otherwise.
@@ -359,8 +366,163 @@ pub fn verdict_for(pid: &ProductIdentifier, facts: &Facts, today: NaiveDate) -> 
     if facts.held {
         reasons.push(Reason::Quarantined);
     }
+    if facts.suspect {
+        reasons.push(Reason::Suspect);
+    }
     if facts.already_received {
         reasons.push(Reason::DuplicateScan);
+    }
+    Verdict::from_reasons(reasons)
+}
+
+/// Where a unit received here is now. Stored as a small integer (only ever append).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StockState {
+    /// On the shelf (held units included: they are still here).
+    #[default]
+    OnHand,
+    Dispensed,
+    ReturnedToSupplier,
+    Destroyed,
+    Decommissioned,
+}
+
+impl StockState {
+    pub const ALL: [StockState; 5] = [
+        StockState::OnHand,
+        StockState::Dispensed,
+        StockState::ReturnedToSupplier,
+        StockState::Destroyed,
+        StockState::Decommissioned,
+    ];
+
+    pub fn code(self) -> u8 {
+        match self {
+            StockState::OnHand => 0,
+            StockState::Dispensed => 1,
+            StockState::ReturnedToSupplier => 2,
+            StockState::Destroyed => 3,
+            StockState::Decommissioned => 4,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<StockState> {
+        StockState::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockState::OnHand => "on_hand",
+            StockState::Dispensed => "dispensed",
+            StockState::ReturnedToSupplier => "returned",
+            StockState::Destroyed => "destroyed",
+            StockState::Decommissioned => "decommissioned",
+        }
+    }
+}
+
+impl fmt::Display for StockState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A unit leaving the shelf, or coming back to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Movement {
+    /// Handed to a patient.
+    Dispense,
+    /// Shipped back to the supplier (recalled, expired or damaged stock goes back this way).
+    ReturnToSupplier,
+    /// A saleable return coming back into stock (DSCSA saleable-returns verification).
+    Restock,
+}
+
+impl Movement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Movement::Dispense => "dispense",
+            Movement::ReturnToSupplier => "return",
+            Movement::Restock => "restock",
+        }
+    }
+}
+
+/// A unit as it was received here.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StockedUnit {
+    pub lot: Option<String>,
+    pub expiry: Option<NaiveDate>,
+    pub state: StockState,
+}
+
+/// Decide whether a unit may make `movement`.
+///
+/// The pack must be the unit that was announced or received (all four product identifier
+/// elements match). A dispense needs a sellable unit on the shelf: not expired, recalled, held
+/// or suspect. A return to the supplier needs the unit on the shelf, and takes recalled,
+/// expired and quarantined stock (that is what returns are for), but not a suspect or stolen
+/// one, which must not re-enter the supply chain. A restock is a saleable return: the unit must
+/// have left from here (dispensed or returned) or be one a supplier announced, and must be
+/// sellable.
+pub fn movement_verdict(
+    movement: Movement,
+    pid: &ProductIdentifier,
+    facts: &Facts,
+    stock: Option<&StockedUnit>,
+    today: NaiveDate,
+) -> Verdict {
+    let mut reasons = Vec::new();
+    if pid.serial.is_none() || (facts.unit.is_none() && stock.is_none()) {
+        reasons.push(Reason::NoMatchGtinSerial);
+    }
+    if !facts.product_known {
+        reasons.push(Reason::UnknownProduct);
+    }
+    // The supplier's announcement is the reference; what was received here stands in for it.
+    let (lot, expiry) = match (&facts.unit, stock) {
+        (Some(unit), _) => (unit.lot.as_deref(), unit.expiry),
+        (None, Some(stocked)) => (stocked.lot.as_deref(), stocked.expiry),
+        (None, None) => (None, None),
+    };
+    if lot.is_some_and(|lot| pid.lot.as_deref() != Some(lot)) {
+        reasons.push(Reason::NoMatchLot);
+    }
+    if expiry.is_some_and(|e| pid.expiry != Some(e)) {
+        reasons.push(Reason::NoMatchExpiry);
+    }
+    let returning = movement == Movement::ReturnToSupplier;
+    if let Some(reason) = facts.unit.as_ref().and_then(|u| u.status.reason()) {
+        let returnable = matches!(reason, Reason::Recalled | Reason::Expired);
+        if !(returning && returnable) {
+            reasons.push(reason);
+        }
+    }
+    if !returning {
+        if pid.expiry.or(expiry).is_some_and(|e| e < today) {
+            reasons.push(Reason::Expired);
+        }
+        if facts.lot_recalled {
+            reasons.push(Reason::Recalled);
+        }
+        if facts.held {
+            reasons.push(Reason::Quarantined);
+        }
+    }
+    if facts.suspect {
+        reasons.push(Reason::Suspect);
+    }
+    let leaving = movement != Movement::Restock;
+    match stock.map(|s| s.state) {
+        Some(StockState::OnHand) if leaving => {}
+        Some(StockState::OnHand) => reasons.push(Reason::DuplicateScan),
+        Some(StockState::Destroyed) => reasons.push(Reason::Destroyed),
+        Some(StockState::Decommissioned) => reasons.push(Reason::Decommissioned),
+        Some(StockState::Dispensed) if leaving => reasons.push(Reason::Decommissioned),
+        Some(StockState::ReturnedToSupplier) | None if leaving => {
+            reasons.push(Reason::NotInStock);
+        }
+        Some(StockState::Dispensed | StockState::ReturnedToSupplier) | None => {}
     }
     Verdict::from_reasons(reasons)
 }
@@ -596,6 +758,7 @@ mod tests {
             }),
             lot_recalled: true,
             held: true,
+            suspect: true,
             already_received: true,
             on_shipment: Some(false),
         };
@@ -608,6 +771,7 @@ mod tests {
                 "expired",
                 "recalled",
                 "stolen",
+                "suspect",
                 "quarantined",
                 "duplicate_scan",
                 "not_expected"
@@ -626,5 +790,133 @@ mod tests {
             assert_eq!(UnitStatus::from_code(s.code()), Some(s));
         }
         assert_eq!(Reason::from_code("nope"), None);
+    }
+
+    fn stocked(state: StockState) -> StockedUnit {
+        StockedUnit {
+            lot: Some("23A45".into()),
+            expiry: NaiveDate::from_ymd_opt(2028, 11, 30),
+            state,
+        }
+    }
+
+    fn moved(movement: Movement, facts: &Facts, stock: Option<StockState>) -> Vec<&'static str> {
+        let pid = ProductIdentifier::from_scan(&good_scan()).unwrap();
+        let stock = stock.map(stocked);
+        movement_verdict(movement, &pid, facts, stock.as_ref(), today())
+            .reasons
+            .iter()
+            .map(|r| r.code())
+            .collect()
+    }
+
+    #[test]
+    fn dispense_needs_a_sellable_unit_on_the_shelf() {
+        let on_hand = Some(StockState::OnHand);
+        assert!(moved(Movement::Dispense, &known_facts(), on_hand).is_empty());
+        assert_eq!(
+            moved(Movement::Dispense, &known_facts(), None),
+            ["not_in_stock"]
+        );
+        assert_eq!(
+            moved(
+                Movement::Dispense,
+                &known_facts(),
+                Some(StockState::Dispensed)
+            ),
+            ["decommissioned"]
+        );
+        let recalled_and_held = Facts {
+            lot_recalled: true,
+            held: true,
+            ..known_facts()
+        };
+        assert_eq!(
+            moved(Movement::Dispense, &recalled_and_held, on_hand),
+            ["recalled", "quarantined"]
+        );
+    }
+
+    #[test]
+    fn returns_take_recalled_and_held_stock_but_not_suspect() {
+        let on_hand = Some(StockState::OnHand);
+        let recalled_and_held = Facts {
+            lot_recalled: true,
+            held: true,
+            ..known_facts()
+        };
+        assert!(moved(Movement::ReturnToSupplier, &recalled_and_held, on_hand).is_empty());
+        let suspect = Facts {
+            suspect: true,
+            ..known_facts()
+        };
+        assert_eq!(
+            moved(Movement::ReturnToSupplier, &suspect, on_hand),
+            ["suspect"]
+        );
+        assert_eq!(
+            moved(
+                Movement::ReturnToSupplier,
+                &known_facts(),
+                Some(StockState::ReturnedToSupplier)
+            ),
+            ["not_in_stock"]
+        );
+    }
+
+    #[test]
+    fn restock_is_a_saleable_return_verification() {
+        for gone in [StockState::Dispensed, StockState::ReturnedToSupplier] {
+            assert!(moved(Movement::Restock, &known_facts(), Some(gone)).is_empty());
+        }
+        // Announced by the supplier but never received here: a saleable return from elsewhere.
+        assert!(moved(Movement::Restock, &known_facts(), None).is_empty());
+        assert_eq!(
+            moved(Movement::Restock, &known_facts(), Some(StockState::OnHand)),
+            ["duplicate_scan"]
+        );
+        assert_eq!(
+            moved(
+                Movement::Restock,
+                &known_facts(),
+                Some(StockState::Destroyed)
+            ),
+            ["destroyed"]
+        );
+        let unknown = Facts {
+            unit: None,
+            ..known_facts()
+        };
+        assert_eq!(
+            moved(Movement::Restock, &unknown, None),
+            ["no_match_gtin_serial"]
+        );
+        let recalled = Facts {
+            lot_recalled: true,
+            ..known_facts()
+        };
+        assert_eq!(
+            moved(Movement::Restock, &recalled, Some(StockState::Dispensed)),
+            ["recalled"]
+        );
+        // Received here but not announced: the receipt is the reference for lot and expiry.
+        let pid =
+            ProductIdentifier::from_scan(&scan("(01)00307773105025(17)281130(10)OTHER(21)SN0001"))
+                .unwrap();
+        let v = movement_verdict(
+            Movement::Restock,
+            &pid,
+            &unknown,
+            Some(&stocked(StockState::Dispensed)),
+            today(),
+        );
+        assert_eq!(v.reasons, [Reason::NoMatchLot]);
+    }
+
+    #[test]
+    fn stock_state_codes_round_trip() {
+        for s in StockState::ALL {
+            assert_eq!(StockState::from_code(s.code()), Some(s));
+        }
     }
 }
