@@ -198,6 +198,10 @@ fn recall_containment_quarantines_every_unit_of_the_lot_on_hand() {
 
     // Each unit of the lot now verifies as quarantined; the other products do not.
     let store = store(&k.db);
+    // One hold event each, recorded for sync.
+    let holds = store.events().unwrap();
+    let holds: Vec<_> = holds.iter().filter(|e| e.kind == "hold").collect();
+    assert_eq!(holds.len(), 4, "{holds:?}");
     for serial in ["AMX0001", "AMX0002", "AMX0003", "AMX0004"] {
         let bytes = element_string(AMOX, demo_day() + Days::new(700), "LA2401", serial);
         let scan = gs1::parse(&bytes, &ParseContext::new(today()));
@@ -211,6 +215,38 @@ fn recall_containment_quarantines_every_unit_of_the_lot_on_hand() {
     let scan = gs1::parse(&bytes, &ParseContext::new(today()));
     let verdict = store.verify(&scan, None, today()).unwrap().verdict;
     assert!(!verdict.reasons.contains(&Reason::Quarantined));
+    drop(store);
+
+    // Pressing again records nothing new: every unit is already held.
+    k.click("Quarantine all on hand (4)");
+    k.wait_for("Every unit of lot LA2401 on hand was already quarantined.");
+}
+
+#[test]
+fn a_dispensed_unit_of_a_recalled_lot_is_listed_with_when_it_left() {
+    let mut k = inventory_kiosk(|store| {
+        let bytes = element_string(AMOX, demo_day() + Days::new(700), "LA2401", "AMX0002");
+        let scan = gs1::parse(&bytes, &ParseContext::new(today()));
+        let moved = store
+            .move_unit(
+                &scan,
+                tracedesk::verify::Movement::Dispense,
+                today(),
+                Local::now().fixed_offset(),
+            )
+            .unwrap();
+        assert!(moved.record.is_some(), "{:?}", moved.assessment.verdict);
+        let csv = format!("gtin,lot,reason\n{AMOX},LA2401,Test recall\n");
+        store.import_recalls(csv.as_bytes(), "recall.csv").unwrap();
+    });
+    k.click("Recalls");
+    k.click_when("Amoxicillin lot LA2401 (3 on hand)");
+    k.wait_for("Dispensed: 1");
+    assert!(k.shows("Quarantine all on hand (3)"));
+    let file = k.harness.state().inventory.recall.clone().unwrap();
+    assert_eq!(file.dispensed.len(), 1);
+    assert_eq!(file.dispensed[0].serial, "AMX0002");
+    assert!(file.on_hand.iter().all(|u| u.serial != "AMX0002"));
 }
 
 #[test]
@@ -219,7 +255,7 @@ fn search_finds_units_by_ndc_with_dashes() {
     k.click("Search");
     k.harness.state_mut().inventory.search = "59999-101-01".into();
     k.click("Find");
-    k.wait_for("\"59999-101-01\": 4 units on hand");
+    k.wait_for("\"59999-101-01\": 4 units received here");
     assert!(k.shows("AMX0002"));
     assert!(!k.shows("MET0004"));
 }

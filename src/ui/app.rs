@@ -383,9 +383,11 @@ impl KioskApp {
             DeskReply::RecalledLots(lots) => self.inventory.lots = Some(lots),
             DeskReply::Recall(file) => self.inventory.recall = Some(file),
             DeskReply::QuarantinedLot { gtin, lot, count } => {
-                self.inventory.message = Some(format!(
-                    "Quarantined {count} units of lot {lot} — recorded."
-                ));
+                self.inventory.message = Some(if count == 0 {
+                    format!("Every unit of lot {lot} on hand was already quarantined.")
+                } else {
+                    format!("Quarantined {count} units of lot {lot} — recorded.")
+                });
                 self.send(DeskRequest::Recall { gtin, lot });
                 self.send(DeskRequest::RecalledLots);
                 self.send(DeskRequest::Outbox);

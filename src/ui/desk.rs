@@ -180,9 +180,9 @@ pub struct UnitQuery {
     pub recalled_only: bool,
 }
 
-/// One unit on the shelf.
+/// One unit received here: on the shelf, or gone (dispensed, returned...).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OnHandUnit {
+pub struct StockUnit {
     pub gtin: String,
     pub serial: String,
     pub lot: Option<String>,
@@ -190,28 +190,31 @@ pub struct OnHandUnit {
     pub expiry: Option<String>,
     /// `active`, `recalled`, `quarantined`...
     pub status: String,
-    /// The shipment or tote it came in.
+    /// Where it is: `on_hand`, `dispensed`, `returned`, `destroyed`, `decommissioned`.
+    pub state: String,
+    /// The shipment it came on, and the case or tote within it.
     pub shipment: Option<String>,
+    pub tote: Option<String>,
     /// When it was received here (RFC 3339).
     pub received_at: String,
+    /// When its state last changed (dispensed at, returned at...).
+    pub changed_at: String,
 }
 
 /// Units found, at most a screenful of them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UnitList {
-    pub units: Vec<OnHandUnit>,
+    pub units: Vec<StockUnit>,
     /// How many matched; more than `units.len()` when the list was cut.
     pub total: u64,
 }
-
-/// The expiry horizons the kiosk watches, in days.
-pub const EXPIRY_HORIZONS: [u32; 3] = [30, 60, 90];
 
 /// Expired units still on the shelf, and those expiring soon.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExpiryWatch {
     pub expired: u64,
-    /// For each of [`EXPIRY_HORIZONS`]: units not yet expired that expire within it.
+    /// For each watched horizon in days (30/60/90 unless configured), ascending: units not
+    /// yet expired that expire within it.
     pub expiring: Vec<(u32, u64)>,
 }
 
@@ -225,7 +228,7 @@ impl ExpiryWatch {
     }
 }
 
-/// A recalled lot with units on the shelf or that passed through here.
+/// A recalled lot that passed through here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecalledLot {
     pub gtin: String,
@@ -245,15 +248,15 @@ pub struct UnitMovement {
     pub what: String,
 }
 
-/// Every unit of a recalled lot this site had.
+/// Every unit of a recalled lot this site received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecallFile {
     pub lot: RecalledLot,
-    pub on_hand: Vec<OnHandUnit>,
+    pub on_hand: Vec<StockUnit>,
     pub dispensed: Vec<UnitMovement>,
     pub returned: Vec<UnitMovement>,
-    /// What the store could not tell (shown, never guessed).
-    pub notes: Vec<String>,
+    /// Destroyed or decommissioned here.
+    pub gone: Vec<UnitMovement>,
 }
 
 /// The numbers behind the report charts.

@@ -13,11 +13,14 @@ use egui::{RichText, Ui};
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
 use super::desk::{
-    DeskRequest, EXPIRY_HORIZONS, ExpiryWatch, OnHandUnit, RecallFile, RecalledLot, Reports,
-    UnitList, UnitMovement, UnitQuery,
+    DeskRequest, ExpiryWatch, RecallFile, RecalledLot, Reports, StockUnit, UnitList, UnitMovement,
+    UnitQuery,
 };
 use super::receiving::{big_button, file_safe};
 use super::theme;
+
+/// The "expiring within" filter's days until the pharmacist picks others.
+const DEFAULT_EXPIRING_DAYS: u32 = 30;
 
 /// The tabs of the inventory area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,7 +136,7 @@ fn on_hand_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest
             .lost_focus();
         let mut expiring = state.query.expiring_within.is_some();
         if state.expiring_days == 0 {
-            state.expiring_days = EXPIRY_HORIZONS[0];
+            state.expiring_days = DEFAULT_EXPIRING_DAYS;
         }
         apply |= touch_checkbox(ui, &mut expiring, "Expiring within").changed();
         apply |= ui
@@ -155,19 +158,19 @@ fn on_hand_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest
             ui.label("Loading…");
         }
         Some(list) => {
-            ui.label(RichText::new(count_line(list)).color(theme::MUTED));
+            ui.label(RichText::new(count_line(list, "on hand")).color(theme::MUTED));
             units_table_ui(ui, "on-hand", &list.units);
         }
     }
 }
 
-fn count_line(list: &UnitList) -> String {
+fn count_line(list: &UnitList, what: &str) -> String {
     let shown = list.units.len() as u64;
     match list.total {
-        0 => "No unit on hand matches.".to_owned(),
-        1 => "1 unit on hand".to_owned(),
-        n if n > shown => format!("{n} units on hand (first {shown} shown)"),
-        n => format!("{n} units on hand"),
+        0 => format!("No unit {what} matches."),
+        1 => format!("1 unit {what}"),
+        n if n > shown => format!("{n} units {what} (first {shown} shown)"),
+        n => format!("{n} units {what}"),
     }
 }
 
@@ -187,17 +190,18 @@ pub fn touch_checkbox(ui: &mut Ui, checked: &mut bool, text: &str) -> egui::Resp
     .inner
 }
 
-const COLUMNS: [(&str, f32); 7] = [
-    ("GTIN", 200.0),
-    ("Serial", 200.0),
-    ("Lot", 120.0),
+const COLUMNS: [(&str, f32); 8] = [
+    ("GTIN", 190.0),
+    ("Serial", 190.0),
+    ("Lot", 110.0),
     ("Expires", 130.0),
-    ("Status", 140.0),
-    ("Shipment / tote", 220.0),
-    ("Received", 260.0),
+    ("Status", 130.0),
+    ("Where", 120.0),
+    ("Shipment / tote", 260.0),
+    ("Received", 250.0),
 ];
 
-fn row_ui(ui: &mut Ui, cells: [&str; 7], header: bool) {
+fn row_ui(ui: &mut Ui, cells: [&str; 8], header: bool) {
     ui.horizontal(|ui| {
         for (text, (_, width)) in cells.into_iter().zip(COLUMNS) {
             let text = if header {
@@ -215,20 +219,36 @@ fn row_ui(ui: &mut Ui, cells: [&str; 7], header: bool) {
     });
 }
 
-fn unit_cells(unit: &OnHandUnit) -> [&str; 7] {
-    [
-        &unit.gtin,
-        &unit.serial,
-        unit.lot.as_deref().unwrap_or(""),
-        unit.expiry.as_deref().unwrap_or(""),
-        &unit.status,
-        unit.shipment.as_deref().unwrap_or(""),
-        &unit.received_at,
-    ]
+fn unit_cells(unit: &StockUnit) -> ([&str; 7], String) {
+    let place = match (&unit.shipment, &unit.tote) {
+        (Some(shipment), Some(tote)) => format!("{shipment} / {tote}"),
+        (Some(one), None) | (None, Some(one)) => one.clone(),
+        (None, None) => String::new(),
+    };
+    (
+        [
+            &unit.gtin,
+            &unit.serial,
+            unit.lot.as_deref().unwrap_or(""),
+            unit.expiry.as_deref().unwrap_or(""),
+            &unit.status,
+            where_label(&unit.state),
+            &unit.received_at,
+        ],
+        place,
+    )
+}
+
+/// The stock state in words ("on hand" rather than `on_hand`).
+fn where_label(state: &str) -> &str {
+    match state {
+        "on_hand" => "on hand",
+        other => other,
+    }
 }
 
 /// A table of units; only the rows in view are laid out, so thousands scroll smoothly.
-fn units_table_ui(ui: &mut Ui, id: &str, units: &[OnHandUnit]) {
+fn units_table_ui(ui: &mut Ui, id: &str, units: &[StockUnit]) {
     egui::ScrollArea::horizontal()
         .id_salt((id, "h"))
         .show(ui, |ui| {
@@ -240,7 +260,11 @@ fn units_table_ui(ui: &mut Ui, id: &str, units: &[OnHandUnit]) {
                     .auto_shrink([false, true])
                     .show_rows(ui, row_height, units.len(), |ui, rows| {
                         for unit in units.get(rows).unwrap_or_default() {
-                            row_ui(ui, unit_cells(unit), false);
+                            let ([gtin, serial, lot, expiry, status, state, received], place) =
+                                unit_cells(unit);
+                            let cells =
+                                [gtin, serial, lot, expiry, status, state, &place, received];
+                            row_ui(ui, cells, false);
                         }
                     });
             });
@@ -290,7 +314,8 @@ fn expiry_ui(
             list = Some(0);
         }
         for &(days, count) in &watch.expiring {
-            let fill = if days == EXPIRY_HORIZONS[0] && count > 0 {
+            let soonest = watch.expiring.first().map(|(d, _)| *d);
+            let fill = if Some(days) == soonest && count > 0 {
                 theme::WARN
             } else {
                 theme::PANEL
@@ -356,11 +381,8 @@ fn recalls_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest
         file.lot.lot
     ));
     ui.horizontal(|ui| {
-        let still_here = file
-            .on_hand
-            .iter()
-            .filter(|u| u.status != "quarantined")
-            .count();
+        // Units already held are skipped by the desk: the button can be pressed again safely.
+        let still_here = file.on_hand.len();
         let quarantine = ui.add_enabled(
             still_here > 0,
             egui::Button::new(
@@ -388,15 +410,20 @@ fn recalls_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest
             });
         }
     });
-    for note in &file.notes {
-        ui.label(RichText::new(note).color(theme::MUTED));
-    }
     ui.label(
         RichText::new(format!("On hand: {}", file.on_hand.len()))
             .font(theme::font(theme::BODY_SIZE)),
     );
     units_table_ui(ui, "recall-on-hand", &file.on_hand);
-    for (title, movements) in [("Dispensed", &file.dispensed), ("Returned", &file.returned)] {
+    let left = [
+        ("Dispensed", &file.dispensed),
+        ("Returned to supplier", &file.returned),
+        ("Destroyed or decommissioned", &file.gone),
+    ];
+    for (title, movements) in left {
+        if movements.is_empty() && title.starts_with("Destroyed") {
+            continue;
+        }
         ui.label(
             RichText::new(format!("{title}: {}", movements.len()))
                 .font(theme::font(theme::BODY_SIZE)),
@@ -432,7 +459,8 @@ fn search_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest>
         });
     }
     if let Some((text, list)) = &state.found {
-        ui.label(RichText::new(format!("\"{text}\": {}", count_line(list))).color(theme::MUTED));
+        let line = format!("\"{text}\": {}", count_line(list, "received here"));
+        ui.label(RichText::new(line).color(theme::MUTED));
         units_table_ui(ui, "found", &list.units);
     }
 }
@@ -587,7 +615,7 @@ pub fn recall_csv(file: &RecallFile) -> String {
             unit.lot.clone().unwrap_or_default(),
             unit.expiry.clone().unwrap_or_default(),
             unit.status.clone(),
-            unit.shipment.clone().unwrap_or_default(),
+            unit_cells(unit).1,
             unit.received_at.clone(),
         ]);
     }
@@ -596,6 +624,9 @@ pub fn recall_csv(file: &RecallFile) -> String {
     }
     for movement in &file.returned {
         rows.push(movement_row("returned", movement, &file.lot.lot));
+    }
+    for movement in &file.gone {
+        rows.push(movement_row(&movement.what, movement, &file.lot.lot));
     }
     csv_text(rows)
 }
@@ -637,8 +668,7 @@ pub fn reports_csv(reports: &Reports) -> String {
 
 /// The status bar's expiry line ("3 expired · 12 expiring ≤30 d"), `None` when nothing is due.
 pub fn expiry_line(watch: &ExpiryWatch) -> Option<String> {
-    let soonest = EXPIRY_HORIZONS[0];
-    let soon = watch.within(soonest).unwrap_or_default();
+    let (soonest, soon) = watch.expiring.first().copied().unwrap_or_default();
     (watch.expired > 0 || soon > 0)
         .then(|| format!("{} expired · {soon} expiring ≤{soonest} d", watch.expired))
 }
@@ -674,14 +704,17 @@ mod tests {
                 product: Some("Amoxicillin".into()),
                 on_hand: 1,
             },
-            on_hand: vec![OnHandUnit {
+            on_hand: vec![StockUnit {
                 gtin: "00359999101015".into(),
                 serial: "AMX, 1".into(),
                 lot: Some("LA2401".into()),
                 expiry: Some("2028-10-24".into()),
                 status: "quarantined".into(),
+                state: "on_hand".into(),
                 shipment: Some("ASN-1".into()),
+                tote: Some("106141412345678908".into()),
                 received_at: "2026-01-02T10:00:00+00:00".into(),
+                changed_at: "2026-01-02T10:00:00+00:00".into(),
             }],
             dispensed: vec![UnitMovement {
                 gtin: "00359999101015".into(),
@@ -690,14 +723,14 @@ mod tests {
                 what: "dispensed".into(),
             }],
             returned: Vec::new(),
-            notes: Vec::new(),
+            gone: Vec::new(),
         };
         let csv = recall_csv(&file);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], "state,gtin,serial,lot,expiry,status,where,when");
         assert_eq!(
             lines[1],
-            "on hand,00359999101015,\"AMX, 1\",LA2401,2028-10-24,quarantined,ASN-1,2026-01-02T10:00:00+00:00"
+            "on hand,00359999101015,\"AMX, 1\",LA2401,2028-10-24,quarantined,ASN-1 / 106141412345678908,2026-01-02T10:00:00+00:00"
         );
         assert!(lines[2].starts_with("dispensed,00359999101015,AMX2,LA2401,"));
         assert_eq!(lines.len(), 3);

@@ -340,22 +340,22 @@ impl Desk for StoreDesk {
     }
 
     fn recalled_lots(&mut self) -> Result<Vec<RecalledLot>, DeskError> {
-        store_inventory::recalled_lots(&self.store, today())
+        store_inventory::recalled_lots(&self.store)
     }
 
     fn recall(&mut self, gtin: &str, lot: &str) -> Result<RecallFile, DeskError> {
-        store_inventory::recall(&self.store, gtin, lot, today())
+        store_inventory::recall(&self.store, gtin, lot)
     }
 
     fn quarantine_lot(&mut self, gtin: &str, lot: &str, reason: &str) -> Result<u64, DeskError> {
-        store_inventory::quarantine_lot(&mut self.store, gtin, lot, reason, today())
+        store_inventory::quarantine_lot(&mut self.store, gtin, lot, reason)
     }
 
     fn search(&mut self, text: &str) -> Result<UnitList, DeskError> {
-        store_inventory::search(&self.store, text, today())
+        store_inventory::search(&self.store, text)
     }
 
     fn reports(&mut self) -> Result<Reports, DeskError> {
-        store_inventory::reports(&self.store)
+        store_inventory::reports(&self.store, today())
     }
 }

@@ -1,23 +1,27 @@
 //! The inventory side of [`StoreDesk`](super::store_desk::StoreDesk): units on hand, expiry
 //! watch, recall containment, search and reports, on the SQLite [`Store`].
 //!
-//! Runs on the desk worker thread only (never on the UI thread). Everything here answers from
-//! the store's own queries; what the store cannot tell yet (units dispensed or returned, the
-//! receipt and failure reports) is answered with an error or a note the screen shows as such,
-//! never with made-up numbers.
+//! Runs on the desk worker thread only (never on the UI thread). Each answer comes from one of
+//! the store's indexed queries (`inventory`, `expiry_summary`, `recall_scope`, `find`,
+//! `receipts_per_day`, `failures_by_reason`) and the recall quarantine from
+//! `quarantine_all`, which records an EPCIS event per unit; this only turns the store's types
+//! into the kiosk's plain values and caps lists at a screenful.
 
-use chrono::{Local, NaiveDate};
+use chrono::{Days, Local, NaiveDate};
 
 use super::desk::{
-    DeskError, EXPIRY_HORIZONS, ExpiryWatch, OnHandUnit, RecallFile, RecalledLot, Reports,
-    UnitList, UnitQuery,
+    DeskError, ExpiryWatch, RecallFile, RecalledLot, Reports, StockUnit, UnitList, UnitMovement,
+    UnitQuery,
 };
 use crate::gs1::{Gtin, Ndc, Sgtin};
-use crate::store::inventory::{InventoryFilter, InventoryItem};
+use crate::store::inventory::{InventoryFilter, InventoryItem, RecallQuery};
 use crate::store::{Store, StoreError};
+use crate::verify::StockState;
 
 /// The most units one answer carries: a screenful to scroll, not the whole store.
 pub const MAX_LISTED: usize = 2_000;
+/// How many days the receipt and failure reports cover, today included.
+pub const REPORT_DAYS: u64 = 30;
 
 fn desk_error(e: StoreError) -> DeskError {
     DeskError(e.to_string())
@@ -37,15 +41,18 @@ pub fn product_gtin(text: &str) -> Result<Gtin, DeskError> {
     }
 }
 
-fn unit(item: InventoryItem) -> OnHandUnit {
-    OnHandUnit {
+fn unit(item: InventoryItem) -> StockUnit {
+    StockUnit {
         gtin: item.gtin.as_str().to_owned(),
         serial: item.serial,
         lot: item.lot,
         expiry: item.expiry,
         status: item.status,
+        state: item.state.as_str().to_owned(),
         shipment: item.shipment,
+        tote: item.tote,
         received_at: item.received_at,
+        changed_at: item.changed_at,
     }
 }
 
@@ -78,38 +85,12 @@ pub fn on_hand(store: &Store, query: &UnitQuery, today: NaiveDate) -> Result<Uni
     Ok(listed(items))
 }
 
-fn expiry_date(item: &InventoryItem) -> Option<NaiveDate> {
-    item.expiry
-        .as_deref()
-        .and_then(|e| NaiveDate::parse_from_str(e, "%Y-%m-%d").ok())
-}
-
 /// Expired units still on hand, and those expiring within each watched horizon.
 pub fn expiry_watch(store: &Store, today: NaiveDate) -> Result<ExpiryWatch, DeskError> {
-    let widest = EXPIRY_HORIZONS.iter().copied().max().unwrap_or_default();
-    let soon = InventoryFilter {
-        expiring_within: Some(widest),
-        ..InventoryFilter::default()
-    };
-    let days_left: Vec<i64> = store
-        .inventory(&soon, today)
-        .map_err(desk_error)?
-        .iter()
-        .filter_map(expiry_date)
-        .map(|expiry| (expiry - today).num_days())
-        .collect();
+    let summary = store.expiry_summary(today).map_err(desk_error)?;
     Ok(ExpiryWatch {
-        expired: days_left.iter().filter(|&&d| d < 0).count() as u64,
-        expiring: EXPIRY_HORIZONS
-            .iter()
-            .map(|&h| {
-                let n = days_left
-                    .iter()
-                    .filter(|&&d| (0..=i64::from(h)).contains(&d))
-                    .count();
-                (h, n as u64)
-            })
-            .collect(),
+        expired: summary.expired,
+        expiring: summary.within,
     })
 }
 
@@ -117,138 +98,147 @@ fn product_name(store: &Store, gtin: &Gtin) -> Option<String> {
     store.product(gtin).ok().flatten().and_then(|p| p.name)
 }
 
-/// Recalled lots with units on hand, most units first.
-pub fn recalled_lots(store: &Store, today: NaiveDate) -> Result<Vec<RecalledLot>, DeskError> {
-    let recalled = InventoryFilter {
-        recalled: true,
-        ..InventoryFilter::default()
-    };
-    let mut lots: Vec<(Gtin, String, u64)> = Vec::new();
-    for item in store.inventory(&recalled, today).map_err(desk_error)? {
-        let lot = item.lot.unwrap_or_default();
-        match lots
-            .iter_mut()
-            .find(|(g, l, _)| *g == item.gtin && *l == lot)
-        {
-            Some((_, _, n)) => *n += 1,
-            None => lots.push((item.gtin, lot, 1)),
+/// Lots recalled now that passed through here, those with the most units on hand first.
+pub fn recalled_lots(store: &Store) -> Result<Vec<RecalledLot>, DeskError> {
+    let mut lots: Vec<RecalledLot> = Vec::new();
+    for item in store
+        .recall_scope(&RecallQuery::default())
+        .map_err(desk_error)?
+    {
+        let lot = item.lot.clone().unwrap_or_default();
+        let gtin = item.gtin.as_str();
+        let here = u64::from(item.state == StockState::OnHand);
+        match lots.iter_mut().find(|l| l.gtin == gtin && l.lot == lot) {
+            Some(known) => known.on_hand += here,
+            None => lots.push(RecalledLot {
+                product: product_name(store, &item.gtin),
+                gtin: gtin.to_owned(),
+                lot,
+                on_hand: here,
+            }),
         }
     }
-    lots.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
-    Ok(lots
-        .into_iter()
-        .map(|(gtin, lot, on_hand)| RecalledLot {
-            product: product_name(store, &gtin),
-            gtin: gtin.as_str().to_owned(),
-            lot,
-            on_hand,
-        })
-        .collect())
+    lots.sort_by(|a, b| b.on_hand.cmp(&a.on_hand).then_with(|| a.lot.cmp(&b.lot)));
+    Ok(lots)
 }
 
-fn lot_units(
-    store: &Store,
-    gtin: &Gtin,
-    lot: &str,
-    today: NaiveDate,
-) -> Result<Vec<InventoryItem>, DeskError> {
-    let of_lot = InventoryFilter {
+fn lot_scope(store: &Store, gtin: &Gtin, lot: &str) -> Result<Vec<InventoryItem>, DeskError> {
+    let query = RecallQuery {
         gtin: Some(gtin.clone()),
         lot: Some(lot.to_owned()),
-        ..InventoryFilter::default()
     };
-    store.inventory(&of_lot, today).map_err(desk_error)
+    store.recall_scope(&query).map_err(desk_error)
 }
 
-/// Every unit of one lot this site received.
-pub fn recall(
-    store: &Store,
-    gtin: &str,
-    lot: &str,
-    today: NaiveDate,
-) -> Result<RecallFile, DeskError> {
+fn movement(item: &InventoryItem) -> UnitMovement {
+    UnitMovement {
+        gtin: item.gtin.as_str().to_owned(),
+        serial: item.serial.clone(),
+        at: item.changed_at.clone(),
+        what: item.state.as_str().to_owned(),
+    }
+}
+
+/// Every unit of one lot this site received: on hand, dispensed, returned, gone.
+pub fn recall(store: &Store, gtin: &str, lot: &str) -> Result<RecallFile, DeskError> {
     let gtin = product_gtin(gtin)?;
-    let on_hand: Vec<OnHandUnit> = lot_units(store, &gtin, lot, today)?
-        .into_iter()
-        .map(unit)
-        .collect();
-    Ok(RecallFile {
+    let mut file = RecallFile {
         lot: RecalledLot {
             product: product_name(store, &gtin),
             gtin: gtin.as_str().to_owned(),
             lot: lot.to_owned(),
-            on_hand: on_hand.len() as u64,
+            on_hand: 0,
         },
-        on_hand,
+        on_hand: Vec::new(),
         dispensed: Vec::new(),
         returned: Vec::new(),
-        notes: vec![
-            "This store does not record dispensed or returned units yet: check the pharmacy \
-             system for units of this lot that already left."
-                .into(),
-        ],
-    })
+        gone: Vec::new(),
+    };
+    for item in lot_scope(store, &gtin, lot)? {
+        match item.state {
+            StockState::OnHand => file.on_hand.push(unit(item)),
+            StockState::Dispensed => file.dispensed.push(movement(&item)),
+            StockState::ReturnedToSupplier => file.returned.push(movement(&item)),
+            StockState::Destroyed | StockState::Decommissioned => file.gone.push(movement(&item)),
+        }
+    }
+    file.lot.on_hand = file.on_hand.len() as u64;
+    Ok(file)
 }
 
-/// Holds every unit of the lot still on hand; returns how many.
+/// Quarantines every unit of the lot still on hand, an event each; returns how many were
+/// newly quarantined (units already held are left as they are).
 pub fn quarantine_lot(
     store: &mut Store,
     gtin: &str,
     lot: &str,
     reason: &str,
-    today: NaiveDate,
 ) -> Result<u64, DeskError> {
     let gtin = product_gtin(gtin)?;
-    let now = Local::now().fixed_offset();
-    let reason = format!("recall quarantine: {reason}");
-    let mut count = 0;
-    for item in lot_units(store, &gtin, lot, today)? {
-        if item.status == "quarantined" {
-            continue;
-        }
-        let sgtin = Sgtin::new(item.gtin, &item.serial).map_err(|e| DeskError(e.to_string()))?;
-        store.hold(&sgtin, &reason, now).map_err(desk_error)?;
-        count += 1;
-    }
+    let units: Vec<Sgtin> = lot_scope(store, &gtin, lot)?
+        .iter()
+        .filter(|item| item.state == StockState::OnHand)
+        .map(InventoryItem::sgtin)
+        .collect::<Result<_, _>>()
+        .map_err(desk_error)?;
+    let records = store
+        .quarantine_all(&units, reason, Local::now().fixed_offset())
+        .map_err(desk_error)?;
     tracing::info!(
-        "recall: quarantined {count} units of {} lot {lot}",
+        "recall: quarantined {} units of {} lot {lot}",
+        records.len(),
         gtin.as_str()
     );
-    Ok(count)
+    Ok(records.len() as u64)
 }
 
-/// Units found by GTIN, NDC or lot (the store cannot search names or serials yet).
-pub fn search(store: &Store, text: &str, today: NaiveDate) -> Result<UnitList, DeskError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(UnitList::default());
-    }
-    if let Ok(gtin) = product_gtin(text) {
-        let by_product = InventoryFilter {
-            gtin: Some(gtin),
-            ..InventoryFilter::default()
+/// Units found by product name, NDC (any form), GTIN, lot or serial.
+pub fn search(store: &Store, text: &str) -> Result<UnitList, DeskError> {
+    let findings = store.find(text, MAX_LISTED).map_err(desk_error)?;
+    Ok(listed(findings.units))
+}
+
+/// Receipts and failures over the last [`REPORT_DAYS`] days, and the expiry horizon of the
+/// units on hand.
+pub fn reports(store: &Store, today: NaiveDate) -> Result<Reports, DeskError> {
+    let from = today
+        .checked_sub_days(Days::new(REPORT_DAYS - 1))
+        .unwrap_or(today);
+    let receipts_per_day = store
+        .receipts_per_day(from, today)
+        .map_err(desk_error)?
+        .into_iter()
+        .map(|d| (d.day, d.accepted, d.refused))
+        .collect();
+    let failures_by_reason = store
+        .failures_by_reason(from, today)
+        .map_err(desk_error)?
+        .into_iter()
+        .map(|(reason, n)| (reason.label().to_owned(), n))
+        .collect();
+    let summary = store.expiry_summary(today).map_err(desk_error)?;
+    // The summary counts cumulatively (within 30, within 60...): the chart shows bands.
+    let mut horizon = vec![("expired".to_owned(), summary.expired)];
+    let mut previous: Option<(u32, u64)> = None;
+    for &(days, within) in &summary.within {
+        let label = match previous {
+            None => format!("≤{days} d"),
+            Some((from, _)) => format!("{}–{days} d", from + 1),
         };
-        return Ok(listed(
-            store.inventory(&by_product, today).map_err(desk_error)?,
-        ));
+        let below = previous.map_or(0, |(_, n)| n);
+        horizon.push((label, within.saturating_sub(below)));
+        previous = Some((days, within));
     }
-    let by_lot = InventoryFilter {
-        lot: Some(text.to_owned()),
-        ..InventoryFilter::default()
-    };
-    let found = store.inventory(&by_lot, today).map_err(desk_error)?;
-    if found.is_empty() {
-        return Err(DeskError(format!(
-            "no unit on hand with the GTIN, NDC or lot \"{text}\" (searching by name or serial \
-             is not available in this store yet)"
-        )));
+    if let Some((days, within)) = previous {
+        let later = summary
+            .on_hand
+            .saturating_sub(summary.expired)
+            .saturating_sub(within);
+        horizon.push((format!(">{days} d or undated"), later));
     }
-    Ok(listed(found))
-}
-
-/// Report numbers are not available from this store yet.
-pub fn reports(_store: &Store) -> Result<Reports, DeskError> {
-    Err(DeskError(
-        "reports are not available in this store yet".into(),
-    ))
+    Ok(Reports {
+        receipts_per_day,
+        failures_by_reason,
+        expiry_horizon: horizon,
+    })
 }

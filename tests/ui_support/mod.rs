@@ -129,6 +129,12 @@ impl Kiosk {
         self.harness.step();
     }
 
+    /// Waits for `label` to show, then clicks it.
+    pub fn click_when(&mut self, label: &str) {
+        self.wait_for(label);
+        self.click(label);
+    }
+
     /// Types `pin` on the pad and confirms it.
     pub fn enter_pin(&mut self, pin: &str) {
         for digit in pin.chars() {
