@@ -210,6 +210,12 @@ impl KioskApp {
         self.events_tx.clone()
     }
 
+    /// Queues a request for the desk worker, as a screen would (benchmarks and tests drive the
+    /// app this way); the reply arrives in a later frame.
+    pub fn ask(&mut self, request: DeskRequest) {
+        self.send(request);
+    }
+
     fn send(&mut self, request: DeskRequest) {
         if !self.desk.send(request) {
             self.status.desk_down = true;
