@@ -18,7 +18,7 @@ use crate::scanner::serial::SerialConfig;
 use crate::store::Store;
 use crate::sync::capture::CaptureClient;
 use crate::sync::worker::{DrainOptions, SyncStatus, SyncWorker, UpstreamState as SyncState};
-use crate::ui::{self, KioskConfig, KioskEvent, UpstreamState, store_desk::StoreDesk};
+use crate::ui::{self, Desk, KioskConfig, KioskEvent, UpstreamState, store_desk::StoreDesk};
 
 /// The PIN a demo store starts with (printed by `--demo`).
 pub const DEMO_PIN: &str = "1234";
@@ -28,17 +28,14 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     let store = Store::open(&path)?;
     let profile_name = store.setting("scanner_profile")?;
     let mut desk = StoreDesk::new(store);
-    use crate::ui::Desk;
     let camera_on = desk.settings().map(|s| s.camera).unwrap_or_else(|e| {
         tracing::warn!("cannot read the camera setting: {e}");
         false
     });
-    if demo {
-        if desk.pin_hash()?.is_none() {
-            let hash = ui::pin::hash(DEMO_PIN)?;
-            desk.set_pin_hash(&hash)?;
-            println!("Pharmacist PIN for the demo: {DEMO_PIN}");
-        }
+    if demo && desk.pin_hash()?.is_none() {
+        let hash = ui::pin::hash(DEMO_PIN)?;
+        desk.set_pin_hash(&hash)?;
+        println!("Pharmacist PIN for the demo: {DEMO_PIN}");
     }
 
     let sounds = std::env::temp_dir().join("tracedesk-sounds");
