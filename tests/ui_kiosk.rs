@@ -1,123 +1,15 @@
-//! The kiosk driven as a clerk and a pharmacist would, through egui_kittest, on a real demo
-//! store in a temporary file.
-//!
-//! Scans are fed as the key events a US-layout keyboard-wedge scanner produces through
-//! egui-winit (printable text, GS as the Ctrl+] key, Enter as a key), passed through the app's
-//! own `raw_input_hook` as eframe does; a text "\x1D" would bypass the path a real scanner takes.
+//! The receiving screen, the PIN gate, the pharmacist check and the status bar, driven as a
+//! clerk and a pharmacist would through egui_kittest on a real demo store (see `ui_support`).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+mod ui_support;
 
-use chrono::Local;
-use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use std::time::Duration;
+
 use tracedesk::gs1::{Gtin, Sgtin};
-use tracedesk::store::{Store, create_demo};
 use tracedesk::ui::app::Screen;
 use tracedesk::ui::keyboard::scanner_burst;
-use tracedesk::ui::store_desk::StoreDesk;
-use tracedesk::ui::{Desk, KioskApp, KioskConfig, KioskEvent, UpstreamState};
-
-struct Kiosk {
-    harness: Harness<'static, KioskApp>,
-    db: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-fn kiosk_with(setup: impl FnOnce(&mut StoreDesk)) -> Kiosk {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.db");
-    let mut store = Store::open(&db).unwrap();
-    create_demo(&mut store, Local::now().date_naive()).unwrap();
-    let mut desk = StoreDesk::new(store);
-    setup(&mut desk);
-    let mut config = KioskConfig::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"));
-    config.windowed = true;
-    config.silent = true;
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_eframe(move |cc| KioskApp::new(&cc.egui_ctx, desk, config));
-    Kiosk {
-        harness,
-        db,
-        _dir: dir,
-    }
-}
-
-fn kiosk() -> Kiosk {
-    kiosk_with(|_| {})
-}
-
-impl Kiosk {
-    /// A scanner burst, through the app's input hook, as eframe delivers it.
-    fn scan(&mut self, data: &[u8]) {
-        let mut raw = egui::RawInput {
-            events: scanner_burst(data),
-            ..egui::RawInput::default()
-        };
-        let ctx = self.harness.ctx.clone();
-        eframe::App::raw_input_hook(self.harness.state_mut(), &ctx, &mut raw);
-        assert!(
-            raw.events.is_empty(),
-            "the hook must take every key of a scan: {:?}",
-            raw.events
-        );
-        self.harness.step();
-    }
-
-    /// Steps until a label containing `text` shows (the desk worker answers on its thread).
-    fn wait_for(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            self.harness.step();
-            if self
-                .harness
-                .query_all_by_label_contains(text)
-                .next()
-                .is_some()
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "\"{text}\" never showed");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// Scans at the receiving screen and waits for its verdict card.
-    fn receive(&mut self, data: &[u8]) {
-        let before = self.harness.state().receiving.recent.len();
-        let first = self.harness.state().receiving.recent.front().cloned();
-        self.scan(data);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            self.harness.step();
-            let recent = &self.harness.state().receiving.recent;
-            if recent.len() > before || recent.front() != first.as_ref() {
-                self.harness.step();
-                return;
-            }
-            assert!(Instant::now() < deadline, "no verdict came back");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn shows(&self, text: &str) -> bool {
-        self.harness
-            .query_all_by_label_contains(text)
-            .next()
-            .is_some()
-    }
-
-    fn click(&mut self, label: &str) {
-        self.harness.get_by_label(label).click();
-        self.harness.step();
-        self.harness.step();
-    }
-}
-
-fn store(db: &Path) -> Store {
-    Store::open(db).unwrap()
-}
+use tracedesk::ui::{Desk, KioskEvent, UpstreamState};
+use ui_support::{Kiosk, kiosk, kiosk_with, store};
 
 #[test]
 fn a_wedge_burst_shows_a_verified_card_and_records_the_receipt() {
@@ -245,7 +137,7 @@ fn the_pharmacist_sees_a_scanned_pack_and_quarantines_it() {
     k.click("Quarantine");
     k.wait_for("Quarantined — recorded.");
     k.wait_for("Quarantined by a pharmacist");
-    k.wait_for("Held: quarantined by a pharmacist: Seal broken");
+    k.wait_for("Quarantined: Seal broken");
 }
 
 #[test]
@@ -274,4 +166,32 @@ fn with_no_upstream_the_status_bar_says_so() {
     let mut k = kiosk();
     k.wait_for("Upstream not configured");
     assert!(k.shows("Scanner: keyboard (generic-hid)"));
+}
+
+#[test]
+fn a_caps_lock_inverted_burst_shows_scan_again_and_is_not_checked() {
+    let mut k = kiosk();
+    let data = b"010035999910101517281024\x1d10LA2401\x1d21AMX0003";
+    // With Caps Lock on, the scanner still presses Shift for capitals, and the letters arrive
+    // in the other case.
+    let burst = scanner_burst(data)
+        .into_iter()
+        .map(|event| match event {
+            egui::Event::Text(t) if t.chars().all(|c| c.is_ascii_alphabetic()) => {
+                egui::Event::Text(t.to_ascii_lowercase())
+            }
+            other => other,
+        })
+        .collect();
+    k.keys(burst);
+    k.wait_for("SCAN AGAIN");
+    assert!(k.shows("Caps Lock seems to be on"));
+    assert!(k.shows("The scan arrived damaged and was not checked."));
+    assert!(!k.shows("VERIFIED"));
+    // Nothing reached the desk: the pack was not received.
+    std::thread::sleep(Duration::from_millis(100));
+    k.harness.step();
+    let sgtin = Sgtin::new(Gtin::parse("00359999101015").unwrap(), "AMX0003").unwrap();
+    assert!(!store(&k.db).is_received(&sgtin).unwrap());
+    assert_eq!(store(&k.db).receipt_count().unwrap(), 0);
 }

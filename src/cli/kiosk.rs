@@ -3,7 +3,8 @@
 //!
 //! Hidden environment switches for installers and documentation: `TRACEDESK_WINDOWED=1` opens a
 //! normal window instead of full screen; `TRACEDESK_SCREENSHOT_DIR=DIR` makes F12 save a PNG of
-//! the window into DIR.
+//! the window into DIR; `TRACEDESK_CAMERA=/dev/videoN` picks the camera when settings switch it
+//! on (default `/dev/video0`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ use crate::scanner::serial::SerialConfig;
 use crate::store::Store;
 use crate::sync::capture::CaptureClient;
 use crate::sync::worker::{DrainOptions, SyncStatus, SyncWorker, UpstreamState as SyncState};
-use crate::ui::{self, KioskConfig, KioskEvent, UpstreamState, store_desk::StoreDesk};
+use crate::ui::{self, Desk, KioskConfig, KioskEvent, UpstreamState, store_desk::StoreDesk};
 
 /// The PIN a demo store starts with (printed by `--demo`).
 pub const DEMO_PIN: &str = "1234";
@@ -27,13 +28,14 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     let store = Store::open(&path)?;
     let profile_name = store.setting("scanner_profile")?;
     let mut desk = StoreDesk::new(store);
-    if demo {
-        use crate::ui::Desk;
-        if desk.pin_hash()?.is_none() {
-            let hash = ui::pin::hash(DEMO_PIN)?;
-            desk.set_pin_hash(&hash)?;
-            println!("Pharmacist PIN for the demo: {DEMO_PIN}");
-        }
+    let camera_on = desk.settings().map(|s| s.camera).unwrap_or_else(|e| {
+        tracing::warn!("cannot read the camera setting: {e}");
+        false
+    });
+    if demo && desk.pin_hash()?.is_none() {
+        let hash = ui::pin::hash(DEMO_PIN)?;
+        desk.set_pin_hash(&hash)?;
+        println!("Pharmacist PIN for the demo: {DEMO_PIN}");
     }
 
     let sounds = std::env::temp_dir().join("tracedesk-sounds");
@@ -52,7 +54,12 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     }
     config.windowed = std::env::var_os("TRACEDESK_WINDOWED").is_some_and(|v| v == "1");
     config.screenshot_dir = std::env::var_os("TRACEDESK_SCREENSHOT_DIR").map(PathBuf::from);
-    let feeds = sync_feed(&path).into_iter().collect();
+    let mut feeds: Vec<ui::Feed> = sync_feed(&path).into_iter().collect();
+    if camera_on {
+        let device = std::env::var_os("TRACEDESK_CAMERA")
+            .map_or_else(|| PathBuf::from("/dev/video0"), PathBuf::from);
+        feeds.push(ui::camera_feed::camera_feed(device));
+    }
     ui::run_with_feeds(desk, config, serial, feeds).context("the kiosk stopped")?;
     Ok(ExitCode::SUCCESS)
 }

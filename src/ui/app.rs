@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use egui::{Color32, RawInput, RichText, Ui};
 
 use super::desk::{self, Desk, DeskHandle, DeskReply, DeskRequest, ScanSource};
+use super::inventory::{self, Inventory, Tab};
 use super::keyboard::WedgeKeys;
 use super::pharmacist::{self, Pharmacist, PinAction, PinEntry};
 use super::receiving::{self, Card, Receiving, big_button};
 use super::settings::{self, SettingsForm};
 use super::sound::Chimes;
-use super::status::{self, SerialScanner, StatusBar, UpstreamState};
+use super::status::{self, CameraState, SerialScanner, StatusBar, UpstreamState};
 use super::theme;
 use crate::gs1::{self, ParseContext};
 use crate::scanner::ScannerEvent;
@@ -27,6 +28,9 @@ use crate::verify::Status;
 
 /// How often the outbox counters are refreshed.
 const OUTBOX_REFRESH: Duration = Duration::from_secs(5);
+/// How often the expiry counts are refreshed: they change with the date and with receipts,
+/// and the query reads every unit due within 90 days, so not every few seconds.
+const EXPIRY_REFRESH: Duration = Duration::from_secs(300);
 
 /// How the kiosk is set up.
 #[derive(Debug, Clone)]
@@ -80,6 +84,8 @@ pub enum KioskEvent {
     CameraScan(Vec<u8>),
     /// From the sync worker.
     Upstream(UpstreamState),
+    /// From the camera worker: the device's state.
+    Camera(CameraState),
 }
 
 /// Which screen is open.
@@ -89,6 +95,7 @@ pub enum Screen {
     /// The PIN gate, then the screen it opens.
     Pin(Locked),
     Pharmacist,
+    Inventory,
     Settings,
 }
 
@@ -96,7 +103,28 @@ pub enum Screen {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locked {
     Pharmacist,
+    Inventory,
     Settings,
+}
+
+impl Locked {
+    const ALL: [Locked; 3] = [Locked::Pharmacist, Locked::Inventory, Locked::Settings];
+
+    fn screen(self) -> Screen {
+        match self {
+            Locked::Pharmacist => Screen::Pharmacist,
+            Locked::Inventory => Screen::Inventory,
+            Locked::Settings => Screen::Settings,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Locked::Pharmacist => "Pharmacist",
+            Locked::Inventory => "Inventory",
+            Locked::Settings => "Settings",
+        }
+    }
 }
 
 /// The kiosk.
@@ -115,12 +143,14 @@ pub struct KioskApp {
     pub screen: Screen,
     pub receiving: Receiving,
     pub pharmacist: Pharmacist,
+    pub inventory: Inventory,
     pub pin: PinEntry,
     pub settings: SettingsForm,
     pub status: StatusBar,
     gate: super::pin::PinGate,
     flash: Option<(Instant, Color32)>,
     last_outbox: Option<Instant>,
+    last_expiry: Option<Instant>,
     sized_to_monitor: bool,
     requests: Vec<DeskRequest>,
 }
@@ -160,12 +190,14 @@ impl KioskApp {
             screen: Screen::Receiving,
             receiving: Receiving::default(),
             pharmacist: Pharmacist::default(),
+            inventory: Inventory::default(),
             pin: PinEntry::default(),
             settings: SettingsForm::default(),
             status,
             gate: super::pin::PinGate::default(),
             flash: None,
             last_outbox: None,
+            last_expiry: None,
             sized_to_monitor: config.windowed,
             requests: Vec::new(),
         };
@@ -176,6 +208,12 @@ impl KioskApp {
     /// Where device and sync workers send their events (call `request_repaint` after).
     pub fn event_sender(&self) -> Sender<KioskEvent> {
         self.events_tx.clone()
+    }
+
+    /// Queues a request for the desk worker, as a screen would (benchmarks and tests drive the
+    /// app this way); the reply arrives in a later frame.
+    pub fn ask(&mut self, request: DeskRequest) {
+        self.send(request);
     }
 
     fn send(&mut self, request: DeskRequest) {
@@ -218,6 +256,21 @@ impl KioskApp {
                 self.pharmacist.confirm_destroy = false;
                 self.pharmacist.scanned = Some(bytes.clone());
                 self.send(DeskRequest::Inspect { bytes });
+            }
+            Screen::Inventory => {
+                // A scanned pack at the inventory is a search for it.
+                let scan = gs1::parse(
+                    &bytes,
+                    &ParseContext::new(chrono::Local::now().date_naive()),
+                );
+                let text = scan
+                    .serial()
+                    .map(str::to_owned)
+                    .or_else(|| scan.gtin().map(|g| g.as_str().to_owned()))
+                    .unwrap_or_else(|| super::printable(&bytes));
+                self.inventory.tab = Tab::Search;
+                self.inventory.search = text.clone();
+                self.send(DeskRequest::Search { text });
             }
             Screen::Pin(_) | Screen::Settings => {
                 self.status.warning =
@@ -294,7 +347,10 @@ impl KioskApp {
                 self.send(DeskRequest::Outbox);
             }
             DeskReply::Outbox(outbox) => self.status.outbox = Some(outbox),
-            DeskReply::Settings(settings) => self.settings.settings = Some(settings),
+            DeskReply::Settings(settings) => {
+                self.settings.camera_at_start.get_or_insert(settings.camera);
+                self.settings.settings = Some(settings);
+            }
             DeskReply::SettingsSaved => self.settings.message = Some("Saved.".into()),
             DeskReply::PinChecked { accepted } => {
                 self.pin.checking = false;
@@ -328,6 +384,22 @@ impl KioskApp {
                 self.receiving.notice = Some(notice.clone());
                 self.pharmacist.notice = Some(notice);
             }
+            DeskReply::OnHand(list) => self.inventory.units = Some(list),
+            DeskReply::ExpiryWatch(watch) => self.status.expiry = Some(watch),
+            DeskReply::RecalledLots(lots) => self.inventory.lots = Some(lots),
+            DeskReply::Recall(file) => self.inventory.recall = Some(file),
+            DeskReply::QuarantinedLot { gtin, lot, count } => {
+                self.inventory.message = Some(if count == 0 {
+                    format!("Every unit of lot {lot} on hand was already quarantined.")
+                } else {
+                    format!("Quarantined {count} units of lot {lot} — recorded.")
+                });
+                self.send(DeskRequest::Recall { gtin, lot });
+                self.send(DeskRequest::RecalledLots);
+                self.send(DeskRequest::Outbox);
+            }
+            DeskReply::Found { text, units } => self.inventory.found = Some((text, units)),
+            DeskReply::Reports(reports) => self.inventory.reports = Some(reports),
             DeskReply::Failed { request, error } => {
                 if request == "receive" {
                     self.receiving.in_flight = self.receiving.in_flight.saturating_sub(1);
@@ -340,6 +412,9 @@ impl KioskApp {
                 if request == "inspect" {
                     self.pharmacist.loading = false;
                 }
+                if self.screen == Screen::Inventory {
+                    self.inventory.message = Some(format!("Could not {request}: {error}"));
+                }
                 self.status.warning = Some(format!("Could not {request}: {error}"));
             }
         }
@@ -347,13 +422,25 @@ impl KioskApp {
 
     fn unlock(&mut self) {
         self.pin = PinEntry::default();
-        self.screen = match self.screen {
-            Screen::Pin(Locked::Settings) => {
-                self.send(DeskRequest::LoadSettings);
-                Screen::Settings
+        if let Screen::Pin(locked) = self.screen {
+            self.open(locked);
+        }
+    }
+
+    /// Opens a screen behind the PIN (the PIN was given) and asks for what it shows.
+    fn open(&mut self, locked: Locked) {
+        self.screen = locked.screen();
+        match locked {
+            Locked::Pharmacist => {}
+            Locked::Settings => self.send(DeskRequest::LoadSettings),
+            Locked::Inventory => {
+                self.inventory.message = None;
+                for request in self.inventory.load(self.inventory.tab) {
+                    self.send(request);
+                }
+                self.send(DeskRequest::ExpiryWatch);
             }
-            _ => Screen::Pharmacist,
-        };
+        }
     }
 
     fn handle_event(&mut self, event: KioskEvent) {
@@ -372,6 +459,7 @@ impl KioskApp {
             }
             KioskEvent::CameraScan(bytes) => self.scanned(bytes, Vec::new(), ScanSource::Camera),
             KioskEvent::Upstream(state) => self.status.upstream = state,
+            KioskEvent::Camera(state) => self.status.camera = state,
         }
     }
 
@@ -383,8 +471,7 @@ impl KioskApp {
                     .strong(),
             );
             ui.add_space(theme::GAP * 2.0);
-            let at_receiving = self.screen == Screen::Receiving;
-            if !at_receiving && big_button(ui, "Receiving").clicked() {
+            if self.screen != Screen::Receiving && big_button(ui, "Receiving").clicked() {
                 self.screen = Screen::Receiving;
                 self.pin = PinEntry::default();
                 self.pharmacist = Pharmacist {
@@ -392,23 +479,18 @@ impl KioskApp {
                     ..Pharmacist::default()
                 };
             }
-            if matches!(self.screen, Screen::Receiving | Screen::Settings)
-                && big_button(ui, "Pharmacist").clicked()
-            {
-                self.screen = if self.screen == Screen::Settings {
-                    Screen::Pharmacist
-                } else {
-                    Screen::Pin(Locked::Pharmacist)
-                };
+            // At the PIN pad only the way back is offered.
+            if matches!(self.screen, Screen::Pin(_)) {
+                return;
             }
-            if matches!(self.screen, Screen::Receiving | Screen::Pharmacist)
-                && big_button(ui, "Settings").clicked()
-            {
-                if self.screen == Screen::Pharmacist {
-                    self.send(DeskRequest::LoadSettings);
-                    self.screen = Screen::Settings;
-                } else {
-                    self.screen = Screen::Pin(Locked::Settings);
+            let unlocked = self.screen != Screen::Receiving;
+            for locked in Locked::ALL {
+                if self.screen != locked.screen() && big_button(ui, locked.label()).clicked() {
+                    if unlocked {
+                        self.open(locked);
+                    } else {
+                        self.screen = Screen::Pin(locked);
+                    }
                 }
             }
         });
@@ -438,6 +520,10 @@ impl KioskApp {
                 Screen::Receiving => "receiving",
                 Screen::Pin(_) => "pin",
                 Screen::Pharmacist => "pharmacist",
+                Screen::Inventory => match self.inventory.tab {
+                    Tab::Reports => "reports",
+                    _ => "inventory",
+                },
                 Screen::Settings => "settings",
             },
             self.screenshots
@@ -529,6 +615,13 @@ impl eframe::App for KioskApp {
             self.last_outbox = Some(now);
             self.send(DeskRequest::Outbox);
         }
+        if self
+            .last_expiry
+            .is_none_or(|t| now.duration_since(t) >= EXPIRY_REFRESH)
+        {
+            self.last_expiry = Some(now);
+            self.send(DeskRequest::ExpiryWatch);
+        }
         ctx.request_repaint_after(OUTBOX_REFRESH);
     }
 
@@ -586,6 +679,12 @@ impl eframe::App for KioskApp {
                 let today = chrono::Local::now().date_naive();
                 egui::CentralPanel::default().show(ui, |ui| {
                     pharmacist::pharmacist_ui(ui, &mut self.pharmacist, today, &mut requests)
+                });
+            }
+            Screen::Inventory => {
+                let expiry = self.status.expiry.clone();
+                egui::CentralPanel::default().show(ui, |ui| {
+                    inventory::inventory_ui(ui, &mut self.inventory, expiry.as_ref(), &mut requests)
                 });
             }
             Screen::Settings => {

@@ -166,6 +166,110 @@ pub struct DeskSettings {
     pub camera: bool,
 }
 
+/// Which units on hand the pharmacist asks for, as typed; the desk reads the GTIN (or NDC).
+/// Filters combine.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UnitQuery {
+    /// A GTIN or an NDC in any of its forms; empty for every product.
+    pub product: String,
+    /// Empty for every lot.
+    pub lot: String,
+    /// Only units expiring within this many days (expired ones included).
+    pub expiring_within: Option<u32>,
+    /// Only units whose unit or lot is recalled.
+    pub recalled_only: bool,
+}
+
+/// One unit received here: on the shelf, or gone (dispensed, returned...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockUnit {
+    pub gtin: String,
+    pub serial: String,
+    pub lot: Option<String>,
+    /// ISO date.
+    pub expiry: Option<String>,
+    /// `active`, `recalled`, `quarantined`...
+    pub status: String,
+    /// Where it is: `on_hand`, `dispensed`, `returned`, `destroyed`, `decommissioned`.
+    pub state: String,
+    /// The shipment it came on, and the case or tote within it.
+    pub shipment: Option<String>,
+    pub tote: Option<String>,
+    /// When it was received here (RFC 3339).
+    pub received_at: String,
+    /// When its state last changed (dispensed at, returned at...).
+    pub changed_at: String,
+}
+
+/// Units found, at most a screenful of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UnitList {
+    pub units: Vec<StockUnit>,
+    /// How many matched; more than `units.len()` when the list was cut.
+    pub total: u64,
+}
+
+/// Expired units still on the shelf, and those expiring soon.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExpiryWatch {
+    pub expired: u64,
+    /// For each watched horizon in days (30/60/90 unless configured), ascending: units not
+    /// yet expired that expire within it.
+    pub expiring: Vec<(u32, u64)>,
+}
+
+impl ExpiryWatch {
+    /// Units expiring within `days` (not yet expired), if that horizon is watched.
+    pub fn within(&self, days: u32) -> Option<u64> {
+        self.expiring
+            .iter()
+            .find(|(d, _)| *d == days)
+            .map(|(_, n)| *n)
+    }
+}
+
+/// A recalled lot that passed through here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecalledLot {
+    pub gtin: String,
+    pub lot: String,
+    pub product: Option<String>,
+    pub on_hand: u64,
+}
+
+/// A unit that left the shelf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitMovement {
+    pub gtin: String,
+    pub serial: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Where to, or what happened, in plain words.
+    pub what: String,
+}
+
+/// Every unit of a recalled lot this site received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecallFile {
+    pub lot: RecalledLot,
+    pub on_hand: Vec<StockUnit>,
+    pub dispensed: Vec<UnitMovement>,
+    pub returned: Vec<UnitMovement>,
+    /// Destroyed or decommissioned here.
+    pub gone: Vec<UnitMovement>,
+}
+
+/// The numbers behind the report charts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reports {
+    /// Per day: units accepted and refused.
+    pub receipts_per_day: Vec<(NaiveDate, u64, u64)>,
+    /// Refused scans by reason (plain words).
+    pub failures_by_reason: Vec<(String, u64)>,
+    /// Units on hand by expiry band ("expired", "≤30 d"...), soonest first.
+    pub expiry_horizon: Vec<(String, u64)>,
+}
+
 /// Something the desk could not do, in words a clerk can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -202,6 +306,20 @@ pub trait Desk {
     fn pin_hash(&mut self) -> Result<Option<String>, DeskError>;
     /// Store a new PIN hash.
     fn set_pin_hash(&mut self, hash: &str) -> Result<(), DeskError>;
+    /// Units on hand matching `query`.
+    fn on_hand(&mut self, query: &UnitQuery) -> Result<UnitList, DeskError>;
+    /// Expired and soon-expiring units on hand.
+    fn expiry_watch(&mut self) -> Result<ExpiryWatch, DeskError>;
+    /// Recalled lots this site holds or held.
+    fn recalled_lots(&mut self) -> Result<Vec<RecalledLot>, DeskError>;
+    /// Every unit of one recalled lot: on hand, dispensed, returned.
+    fn recall(&mut self, gtin: &str, lot: &str) -> Result<RecallFile, DeskError>;
+    /// Quarantine every unit of the lot still on hand (an event each); returns how many.
+    fn quarantine_lot(&mut self, gtin: &str, lot: &str, reason: &str) -> Result<u64, DeskError>;
+    /// Units found by product name, NDC (any form), GTIN, lot or serial.
+    fn search(&mut self, text: &str) -> Result<UnitList, DeskError>;
+    /// The report numbers.
+    fn reports(&mut self) -> Result<Reports, DeskError>;
 }
 
 /// What the UI asks of the worker.
@@ -246,6 +364,22 @@ pub enum DeskRequest {
         path: PathBuf,
         contents: String,
     },
+    OnHand(UnitQuery),
+    ExpiryWatch,
+    RecalledLots,
+    Recall {
+        gtin: String,
+        lot: String,
+    },
+    QuarantineLot {
+        gtin: String,
+        lot: String,
+        reason: String,
+    },
+    Search {
+        text: String,
+    },
+    Reports,
 }
 
 /// What the worker answers.
@@ -278,6 +412,20 @@ pub enum DeskReply {
     Exported {
         path: PathBuf,
     },
+    OnHand(UnitList),
+    ExpiryWatch(ExpiryWatch),
+    RecalledLots(Vec<RecalledLot>),
+    Recall(RecallFile),
+    QuarantinedLot {
+        gtin: String,
+        lot: String,
+        count: u64,
+    },
+    Found {
+        text: String,
+        units: UnitList,
+    },
+    Reports(Reports),
     Failed {
         request: &'static str,
         error: DeskError,
@@ -380,6 +528,17 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
         DeskRequest::Export { path, contents } => {
             export(&path, &contents).map(|()| DeskReply::Exported { path })
         }
+        DeskRequest::OnHand(query) => desk.on_hand(&query).map(DeskReply::OnHand),
+        DeskRequest::ExpiryWatch => desk.expiry_watch().map(DeskReply::ExpiryWatch),
+        DeskRequest::RecalledLots => desk.recalled_lots().map(DeskReply::RecalledLots),
+        DeskRequest::Recall { gtin, lot } => desk.recall(&gtin, &lot).map(DeskReply::Recall),
+        DeskRequest::QuarantineLot { gtin, lot, reason } => desk
+            .quarantine_lot(&gtin, &lot, &reason)
+            .map(|count| DeskReply::QuarantinedLot { gtin, lot, count }),
+        DeskRequest::Search { text } => desk
+            .search(&text)
+            .map(|units| DeskReply::Found { text, units }),
+        DeskRequest::Reports => desk.reports().map(DeskReply::Reports),
     };
     result.unwrap_or_else(|error| {
         tracing::warn!("desk request {name} failed: {error}");
@@ -405,6 +564,13 @@ fn request_name(request: &DeskRequest) -> &'static str {
         DeskRequest::CheckPin { .. } => "check PIN",
         DeskRequest::SetPin { .. } => "set PIN",
         DeskRequest::Export { .. } => "export",
+        DeskRequest::OnHand(_) => "list units on hand",
+        DeskRequest::ExpiryWatch => "count expiring units",
+        DeskRequest::RecalledLots => "list recalled lots",
+        DeskRequest::Recall { .. } => "open the recall",
+        DeskRequest::QuarantineLot { .. } => "quarantine the lot",
+        DeskRequest::Search { .. } => "search",
+        DeskRequest::Reports => "load reports",
     }
 }
 

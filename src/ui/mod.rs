@@ -5,7 +5,8 @@
 //! scanner or the camera, shows one large verdict card, plays a pass or fail sound (or flashes
 //! the screen where there is no audio), and counts against the shipment being received. Behind
 //! a PIN, the pharmacist inspects suspect packs and records holds, releases, illegitimate
-//! product and destruction; settings live there too. A status bar is always visible.
+//! product and destruction; the inventory area (units on hand, expiry watch, recall
+//! containment, search, reports) and settings live there too. A status bar is always visible.
 //!
 //! ## Threads
 //!
@@ -18,13 +19,17 @@
 //! ## Parts
 //!
 //! - [`app`]: [`KioskApp`], the eframe app and its state.
-//! - [`receiving`], [`pharmacist`], [`settings`], [`status`]: one screen or bar each, as
-//!   `_ui` functions over plain state.
-//! - [`desk`]: the worker and the [`Desk`] trait the store implements ([`store_desk`]).
+//! - [`receiving`], [`pharmacist`], [`inventory`], [`settings`], [`status`]: one screen or bar
+//!   each, as `_ui` functions over plain state.
+//! - [`desk`]: the worker and the [`Desk`] trait the store implements ([`store_desk`], with
+//!   the inventory queries in [`store_inventory`]).
+//! - [`camera_feed`]: the camera worker as a [`Feed`], when settings switch it on.
 //! - [`keyboard`], [`pin`], [`sound`], [`investigation`], [`theme`].
 
 pub mod app;
+pub mod camera_feed;
 pub mod desk;
+pub mod inventory;
 pub mod investigation;
 pub mod keyboard;
 pub mod pharmacist;
@@ -34,13 +39,14 @@ pub mod settings;
 pub mod sound;
 pub mod status;
 pub mod store_desk;
+pub mod store_inventory;
 pub mod theme;
 
 use std::path::PathBuf;
 
 pub use app::{KioskApp, KioskConfig, KioskEvent};
 pub use desk::{Desk, DeskError};
-pub use status::UpstreamState;
+pub use status::{CameraState, UpstreamState};
 
 use crate::scanner::serial::{self, SerialConfig};
 

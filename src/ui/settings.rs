@@ -16,6 +16,8 @@ pub struct SettingsForm {
     pub settings: Option<DeskSettings>,
     pub new_pin: String,
     pub message: Option<String>,
+    /// The camera switch as the running kiosk started with it (a change needs a restart).
+    pub camera_at_start: Option<bool>,
 }
 
 /// The settings screen; `profiles` are the scanner profile names to offer.
@@ -62,7 +64,19 @@ pub fn settings_ui(
                 });
             ui.end_row();
             ui.label("Camera");
-            ui.checkbox(&mut settings.camera, "Use the camera to read packs");
+            super::inventory::touch_checkbox(
+                ui,
+                &mut settings.camera,
+                "Use the camera to read packs",
+            );
+            if form.camera_at_start.is_some_and(|on| on != settings.camera) {
+                ui.end_row();
+                ui.label("");
+                ui.label(
+                    RichText::new("The camera switches on or off when the kiosk restarts.")
+                        .color(theme::MUTED),
+                );
+            }
             ui.end_row();
             ui.label("New PIN");
             ui.add(

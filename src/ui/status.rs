@@ -2,11 +2,13 @@
 //!
 //! Offline is a normal state at a pharmacy desk: receipts are recorded locally and sent later,
 //! so offline is shown calmly (blue, with the number of events waiting), not as an error. Only
-//! parked events, which upstream refused and a person must look at, are shown in amber.
+//! parked events, which upstream refused and a person must look at, are shown in amber. Expired
+//! stock on the shelf and the units expiring within 30 days are counted here too, so nobody has
+//! to open the inventory to notice them.
 
 use egui::{RichText, Ui};
 
-use super::desk::OutboxStatus;
+use super::desk::{ExpiryWatch, OutboxStatus};
 use super::theme;
 
 /// Where the upstream EPCIS repository stands, as the sync worker last reported.
@@ -35,6 +37,18 @@ pub enum SerialScanner {
     },
 }
 
+/// The camera, when it is switched on in settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CameraState {
+    /// Switched off (or built without camera support).
+    #[default]
+    Off,
+    /// Streaming from `device`.
+    Reading { device: String },
+    /// Cannot be used now; the camera worker keeps retrying.
+    Unavailable { reason: String },
+}
+
 /// What the status bar shows.
 #[derive(Debug, Clone, Default)]
 pub struct StatusBar {
@@ -43,6 +57,9 @@ pub struct StatusBar {
     pub serial: SerialScanner,
     pub upstream: UpstreamState,
     pub outbox: Option<OutboxStatus>,
+    pub camera: CameraState,
+    /// Expired and soon-expiring units on hand, once the desk counted them.
+    pub expiry: Option<ExpiryWatch>,
     /// The desk worker stopped: nothing can be recorded.
     pub desk_down: bool,
     /// The last scanner or desk warning.
@@ -81,6 +98,23 @@ pub fn status_ui(ui: &mut Ui, status: &StatusBar) {
             SerialScanner::Disconnected { reason } => {
                 chip(ui, format!("Scanner not connected: {reason}"), theme::WARN)
             }
+        }
+        match &status.camera {
+            CameraState::Off => {}
+            CameraState::Reading { device } => {
+                chip(ui, format!("Camera reading ({device})"), theme::PASS)
+            }
+            CameraState::Unavailable { reason } => {
+                chip(ui, format!("Camera: {reason}"), theme::WARN)
+            }
+        }
+        if let Some(line) = status
+            .expiry
+            .as_ref()
+            .and_then(super::inventory::expiry_line)
+        {
+            let expired = status.expiry.as_ref().is_some_and(|w| w.expired > 0);
+            chip(ui, line, if expired { theme::FAIL } else { theme::WARN });
         }
         let outbox = status.outbox.clone().unwrap_or_default();
         match (&outbox.upstream, &status.upstream) {

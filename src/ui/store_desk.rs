@@ -10,10 +10,11 @@
 use chrono::{Local, NaiveDate, SecondsFormat};
 
 use super::desk::{
-    Desk, DeskError, DeskSettings, HistoryEntry, OutboxStatus, PackFile, PackIdentity,
-    PharmacistAction, ProductLabel, Reconciliation, ReconciliationLine, ScanOutcome, ScanSource,
-    ShipmentCounts, ShipmentSummary,
+    Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile, PackIdentity,
+    PharmacistAction, ProductLabel, RecallFile, RecalledLot, Reconciliation, ReconciliationLine,
+    Reports, ScanOutcome, ScanSource, ShipmentCounts, ShipmentSummary, UnitList, UnitQuery,
 };
+use super::store_inventory;
 use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
 use crate::store::inventory::Happening;
 use crate::store::{self, HoldKind, ShelfAction, ShipmentId, Store, StoreError};
@@ -342,5 +343,33 @@ impl Desk for StoreDesk {
 
     fn set_pin_hash(&mut self, hash: &str) -> Result<(), DeskError> {
         self.set_raw_setting(PIN_KEY, hash)
+    }
+
+    fn on_hand(&mut self, query: &UnitQuery) -> Result<UnitList, DeskError> {
+        store_inventory::on_hand(&self.store, query, today())
+    }
+
+    fn expiry_watch(&mut self) -> Result<ExpiryWatch, DeskError> {
+        store_inventory::expiry_watch(&self.store, today())
+    }
+
+    fn recalled_lots(&mut self) -> Result<Vec<RecalledLot>, DeskError> {
+        store_inventory::recalled_lots(&self.store)
+    }
+
+    fn recall(&mut self, gtin: &str, lot: &str) -> Result<RecallFile, DeskError> {
+        store_inventory::recall(&self.store, gtin, lot)
+    }
+
+    fn quarantine_lot(&mut self, gtin: &str, lot: &str, reason: &str) -> Result<u64, DeskError> {
+        store_inventory::quarantine_lot(&mut self.store, gtin, lot, reason)
+    }
+
+    fn search(&mut self, text: &str) -> Result<UnitList, DeskError> {
+        store_inventory::search(&self.store, text)
+    }
+
+    fn reports(&mut self) -> Result<Reports, DeskError> {
+        store_inventory::reports(&self.store, today())
     }
 }

@@ -39,6 +39,8 @@ pub const SMALL_SIZE: f32 = 19.0;
 
 /// The smallest thing a gloved finger hits reliably.
 pub const TOUCH_TARGET: Vec2 = Vec2::new(180.0, 64.0);
+/// The box of a checkbox (settings, filters): big enough to hit with a gloved finger.
+pub const CHECKBOX_SIZE: f32 = 40.0;
 /// Space between blocks.
 pub const GAP: f32 = 16.0;
 /// Rounding of cards and buttons.

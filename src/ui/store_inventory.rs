@@ -1,0 +1,244 @@
+//! The inventory side of [`StoreDesk`](super::store_desk::StoreDesk): units on hand, expiry
+//! watch, recall containment, search and reports, on the SQLite [`Store`].
+//!
+//! Runs on the desk worker thread only (never on the UI thread). Each answer comes from one of
+//! the store's indexed queries (`inventory`, `expiry_summary`, `recall_scope`, `find`,
+//! `receipts_per_day`, `failures_by_reason`) and the recall quarantine from
+//! `quarantine_all`, which records an EPCIS event per unit; this only turns the store's types
+//! into the kiosk's plain values and caps lists at a screenful.
+
+use chrono::{Days, Local, NaiveDate};
+
+use super::desk::{
+    DeskError, ExpiryWatch, RecallFile, RecalledLot, Reports, StockUnit, UnitList, UnitMovement,
+    UnitQuery,
+};
+use crate::gs1::{Gtin, Ndc, Sgtin};
+use crate::store::inventory::{InventoryFilter, InventoryItem, RecallQuery};
+use crate::store::{Store, StoreError};
+use crate::verify::StockState;
+
+/// The most units one answer carries: a screenful to scroll, not the whole store.
+pub const MAX_LISTED: usize = 2_000;
+/// How many days the receipt and failure reports cover, today included.
+pub const REPORT_DAYS: u64 = 30;
+
+fn desk_error(e: StoreError) -> DeskError {
+    DeskError(e.to_string())
+}
+
+/// A GTIN from what a pharmacist typed: 14 (or 12/13) digits, or an NDC in any form.
+pub fn product_gtin(text: &str) -> Result<Gtin, DeskError> {
+    let text = text.trim();
+    if let Ok(gtin) = Gtin::parse(text) {
+        return Ok(gtin);
+    }
+    match Ndc::parse(text) {
+        Ok(ndc) => Ok(Gtin::from_ndc(&ndc, 0)),
+        Err(_) => Err(DeskError(format!(
+            "\"{text}\" is neither a GTIN (14 digits) nor an NDC (e.g. 59999-101-01)"
+        ))),
+    }
+}
+
+fn unit(item: InventoryItem) -> StockUnit {
+    StockUnit {
+        gtin: item.gtin.as_str().to_owned(),
+        serial: item.serial,
+        lot: item.lot,
+        expiry: item.expiry,
+        status: item.status,
+        state: item.state.as_str().to_owned(),
+        shipment: item.shipment,
+        tote: item.tote,
+        received_at: item.received_at,
+        changed_at: item.changed_at,
+    }
+}
+
+fn listed(items: Vec<InventoryItem>) -> UnitList {
+    let total = items.len() as u64;
+    UnitList {
+        units: items.into_iter().take(MAX_LISTED).map(unit).collect(),
+        total,
+    }
+}
+
+fn filter(query: &UnitQuery) -> Result<InventoryFilter, DeskError> {
+    let product = query.product.trim();
+    let lot = query.lot.trim();
+    Ok(InventoryFilter {
+        gtin: (!product.is_empty())
+            .then(|| product_gtin(product))
+            .transpose()?,
+        lot: (!lot.is_empty()).then(|| lot.to_owned()),
+        expiring_within: query.expiring_within,
+        recalled: query.recalled_only,
+    })
+}
+
+/// Units on hand matching `query`.
+pub fn on_hand(store: &Store, query: &UnitQuery, today: NaiveDate) -> Result<UnitList, DeskError> {
+    let items = store
+        .inventory(&filter(query)?, today)
+        .map_err(desk_error)?;
+    Ok(listed(items))
+}
+
+/// Expired units still on hand, and those expiring within each watched horizon.
+pub fn expiry_watch(store: &Store, today: NaiveDate) -> Result<ExpiryWatch, DeskError> {
+    let summary = store.expiry_summary(today).map_err(desk_error)?;
+    Ok(ExpiryWatch {
+        expired: summary.expired,
+        expiring: summary.within,
+    })
+}
+
+fn product_name(store: &Store, gtin: &Gtin) -> Option<String> {
+    store.product(gtin).ok().flatten().and_then(|p| p.name)
+}
+
+/// Lots recalled now that passed through here, those with the most units on hand first.
+pub fn recalled_lots(store: &Store) -> Result<Vec<RecalledLot>, DeskError> {
+    let mut lots: Vec<RecalledLot> = Vec::new();
+    for item in store
+        .recall_scope(&RecallQuery::default())
+        .map_err(desk_error)?
+    {
+        let lot = item.lot.clone().unwrap_or_default();
+        let gtin = item.gtin.as_str();
+        let here = u64::from(item.state == StockState::OnHand);
+        match lots.iter_mut().find(|l| l.gtin == gtin && l.lot == lot) {
+            Some(known) => known.on_hand += here,
+            None => lots.push(RecalledLot {
+                product: product_name(store, &item.gtin),
+                gtin: gtin.to_owned(),
+                lot,
+                on_hand: here,
+            }),
+        }
+    }
+    lots.sort_by(|a, b| b.on_hand.cmp(&a.on_hand).then_with(|| a.lot.cmp(&b.lot)));
+    Ok(lots)
+}
+
+fn lot_scope(store: &Store, gtin: &Gtin, lot: &str) -> Result<Vec<InventoryItem>, DeskError> {
+    let query = RecallQuery {
+        gtin: Some(gtin.clone()),
+        lot: Some(lot.to_owned()),
+    };
+    store.recall_scope(&query).map_err(desk_error)
+}
+
+fn movement(item: &InventoryItem) -> UnitMovement {
+    UnitMovement {
+        gtin: item.gtin.as_str().to_owned(),
+        serial: item.serial.clone(),
+        at: item.changed_at.clone(),
+        what: item.state.as_str().to_owned(),
+    }
+}
+
+/// Every unit of one lot this site received: on hand, dispensed, returned, gone.
+pub fn recall(store: &Store, gtin: &str, lot: &str) -> Result<RecallFile, DeskError> {
+    let gtin = product_gtin(gtin)?;
+    let mut file = RecallFile {
+        lot: RecalledLot {
+            product: product_name(store, &gtin),
+            gtin: gtin.as_str().to_owned(),
+            lot: lot.to_owned(),
+            on_hand: 0,
+        },
+        on_hand: Vec::new(),
+        dispensed: Vec::new(),
+        returned: Vec::new(),
+        gone: Vec::new(),
+    };
+    for item in lot_scope(store, &gtin, lot)? {
+        match item.state {
+            StockState::OnHand => file.on_hand.push(unit(item)),
+            StockState::Dispensed => file.dispensed.push(movement(&item)),
+            StockState::ReturnedToSupplier => file.returned.push(movement(&item)),
+            StockState::Destroyed | StockState::Decommissioned => file.gone.push(movement(&item)),
+        }
+    }
+    file.lot.on_hand = file.on_hand.len() as u64;
+    Ok(file)
+}
+
+/// Quarantines every unit of the lot still on hand, an event each; returns how many were
+/// newly quarantined (units already held are left as they are).
+pub fn quarantine_lot(
+    store: &mut Store,
+    gtin: &str,
+    lot: &str,
+    reason: &str,
+) -> Result<u64, DeskError> {
+    let gtin = product_gtin(gtin)?;
+    let units: Vec<Sgtin> = lot_scope(store, &gtin, lot)?
+        .iter()
+        .filter(|item| item.state == StockState::OnHand)
+        .map(InventoryItem::sgtin)
+        .collect::<Result<_, _>>()
+        .map_err(desk_error)?;
+    let records = store
+        .quarantine_all(&units, reason, Local::now().fixed_offset())
+        .map_err(desk_error)?;
+    tracing::info!(
+        "recall: quarantined {} units of {} lot {lot}",
+        records.len(),
+        gtin.as_str()
+    );
+    Ok(records.len() as u64)
+}
+
+/// Units found by product name, NDC (any form), GTIN, lot or serial.
+pub fn search(store: &Store, text: &str) -> Result<UnitList, DeskError> {
+    let findings = store.find(text, MAX_LISTED).map_err(desk_error)?;
+    Ok(listed(findings.units))
+}
+
+/// Receipts and failures over the last [`REPORT_DAYS`] days, and the expiry horizon of the
+/// units on hand.
+pub fn reports(store: &Store, today: NaiveDate) -> Result<Reports, DeskError> {
+    let from = today
+        .checked_sub_days(Days::new(REPORT_DAYS - 1))
+        .unwrap_or(today);
+    let receipts_per_day = store
+        .receipts_per_day(from, today)
+        .map_err(desk_error)?
+        .into_iter()
+        .map(|d| (d.day, d.accepted, d.refused))
+        .collect();
+    let failures_by_reason = store
+        .failures_by_reason(from, today)
+        .map_err(desk_error)?
+        .into_iter()
+        .map(|(reason, n)| (reason.label().to_owned(), n))
+        .collect();
+    let summary = store.expiry_summary(today).map_err(desk_error)?;
+    // The summary counts cumulatively (within 30, within 60...): the chart shows bands.
+    let mut horizon = vec![("expired".to_owned(), summary.expired)];
+    let mut previous: Option<(u32, u64)> = None;
+    for &(days, within) in &summary.within {
+        let label = match previous {
+            None => format!("≤{days} d"),
+            Some((from, _)) => format!("{}–{days} d", from + 1),
+        };
+        let below = previous.map_or(0, |(_, n)| n);
+        horizon.push((label, within.saturating_sub(below)));
+        previous = Some((days, within));
+    }
+    if let Some((days, within)) = previous {
+        let later = summary
+            .on_hand
+            .saturating_sub(summary.expired)
+            .saturating_sub(within);
+        horizon.push((format!(">{days} d or undated"), later));
+    }
+    Ok(Reports {
+        receipts_per_day,
+        failures_by_reason,
+        expiry_horizon: horizon,
+    })
+}

@@ -1,0 +1,149 @@
+//! The kiosk under egui_kittest, driven as a clerk and a pharmacist would, on a real store in a
+//! temporary file. Shared by the `ui_*` test files.
+//!
+//! Scans are fed as the key events a US-layout keyboard-wedge scanner produces through
+//! egui-winit (printable text, GS as the Ctrl+] key, Enter as a key), passed through the app's
+//! own `raw_input_hook` as eframe does; a text "\x1D" would bypass the path a real scanner takes.
+
+#![allow(dead_code)] // each test file uses part of it
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Local;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use tracedesk::store::{Store, create_demo};
+use tracedesk::ui::keyboard::scanner_burst;
+use tracedesk::ui::store_desk::StoreDesk;
+use tracedesk::ui::{Desk, KioskApp, KioskConfig};
+
+/// The PIN the test kiosks are set up with.
+pub const PIN: &str = "2468";
+
+pub struct Kiosk {
+    pub harness: Harness<'static, KioskApp>,
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A kiosk on a demo store; `setup` may prepare the store, then the desk.
+pub fn kiosk_on(prepare: impl FnOnce(&mut Store), setup: impl FnOnce(&mut StoreDesk)) -> Kiosk {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let mut store = Store::open(&db).unwrap();
+    create_demo(&mut store, Local::now().date_naive()).unwrap();
+    prepare(&mut store);
+    let mut desk = StoreDesk::new(store);
+    setup(&mut desk);
+    let mut config = KioskConfig::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"));
+    config.windowed = true;
+    config.silent = true;
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_eframe(move |cc| KioskApp::new(&cc.egui_ctx, desk, config));
+    Kiosk {
+        harness,
+        db,
+        _dir: dir,
+    }
+}
+
+pub fn kiosk_with(setup: impl FnOnce(&mut StoreDesk)) -> Kiosk {
+    kiosk_on(|_| {}, setup)
+}
+
+pub fn kiosk() -> Kiosk {
+    kiosk_with(|_| {})
+}
+
+/// Sets the test PIN on a desk.
+pub fn with_pin(desk: &mut StoreDesk) {
+    let hash = tracedesk::ui::pin::hash(PIN).unwrap();
+    desk.set_pin_hash(&hash).unwrap();
+}
+
+impl Kiosk {
+    /// Raw key events through the app's input hook, as eframe delivers them.
+    pub fn keys(&mut self, events: Vec<egui::Event>) {
+        let mut raw = egui::RawInput {
+            events,
+            ..egui::RawInput::default()
+        };
+        let ctx = self.harness.ctx.clone();
+        eframe::App::raw_input_hook(self.harness.state_mut(), &ctx, &mut raw);
+        assert!(
+            raw.events.is_empty(),
+            "the hook must take every key of a scan: {:?}",
+            raw.events
+        );
+        self.harness.step();
+    }
+
+    /// A scanner burst, through the app's input hook.
+    pub fn scan(&mut self, data: &[u8]) {
+        self.keys(scanner_burst(data));
+    }
+
+    /// Steps until a label containing `text` shows (the desk worker answers on its thread).
+    pub fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.harness.step();
+            if self.shows(text) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "\"{text}\" never showed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Scans at the receiving screen and waits for its verdict card.
+    pub fn receive(&mut self, data: &[u8]) {
+        let before = self.harness.state().receiving.recent.len();
+        let first = self.harness.state().receiving.recent.front().cloned();
+        self.scan(data);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.harness.step();
+            let recent = &self.harness.state().receiving.recent;
+            if recent.len() > before || recent.front() != first.as_ref() {
+                self.harness.step();
+                return;
+            }
+            assert!(Instant::now() < deadline, "no verdict came back");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn shows(&self, text: &str) -> bool {
+        self.harness
+            .query_all_by_label_contains(text)
+            .next()
+            .is_some()
+    }
+
+    pub fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    /// Waits for `label` to show, then clicks it.
+    pub fn click_when(&mut self, label: &str) {
+        self.wait_for(label);
+        self.click(label);
+    }
+
+    /// Types `pin` on the pad and confirms it.
+    pub fn enter_pin(&mut self, pin: &str) {
+        for digit in pin.chars() {
+            self.click(&digit.to_string());
+        }
+        self.click("OK");
+    }
+}
+
+pub fn store(db: &Path) -> Store {
+    Store::open(db).unwrap()
+}
