@@ -292,10 +292,8 @@ pub fn build_event(input: &DeskEvent) -> Result<Value, EventError> {
     // EPCIS 2.0 allows `ilmd` only on events that create objects (action ADD); TraceDesk
     // observes units others commissioned, so lot and expiry as scanned travel as TraceDesk
     // extension fields, which strict capture interfaces accept.
-    if let Some(lot) = &input.lot {
-        if !is_gs1_text(lot) {
-            return Err(EventError::BadLot(lot.clone()));
-        }
+    if let Some(lot) = input.lot.as_ref().filter(|lot| !is_gs1_text(lot)) {
+        return Err(EventError::BadLot(lot.clone()));
     }
     let mut ilmd = Map::new();
     let lot_expiry = [

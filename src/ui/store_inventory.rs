@@ -229,13 +229,8 @@ pub fn reports(store: &Store, today: NaiveDate) -> Result<Reports, DeskError> {
         horizon.push((label, within.saturating_sub(below)));
         previous = Some((days, within));
     }
-    if let Some((days, within)) = previous {
-        let later = summary
-            .on_hand
-            .saturating_sub(summary.expired)
-            .saturating_sub(within);
-        horizon.push((format!(">{days} d or undated"), later));
-    }
+    // Units beyond the last threshold are not counted: that would read every row of a
+    // ten-million-unit stock on each refresh.
     Ok(Reports {
         receipts_per_day,
         failures_by_reason,
