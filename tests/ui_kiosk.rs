@@ -137,7 +137,7 @@ fn the_pharmacist_sees_a_scanned_pack_and_quarantines_it() {
     k.click("Quarantine");
     k.wait_for("Quarantined — recorded.");
     k.wait_for("Quarantined by a pharmacist");
-    k.wait_for("Quarantined: Seal broken");
+    k.wait_for("Held: quarantined by a pharmacist: Seal broken");
 }
 
 #[test]
