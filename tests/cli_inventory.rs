@@ -2,45 +2,14 @@
 //! recalls imported after receipt, dispense / return / restock, recall containment, search by
 //! NDC in any spelling, reports and the per-unit audit export.
 
-use chrono::{NaiveDate, Utc};
+mod cli_support;
+use chrono::Utc;
+use cli_support::{json_lines, today, tracedesk};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use tracedesk::store::Store;
 use tracedesk::store::synth::{SynthSpec, SynthUnit, generate};
-
-fn tracedesk(db: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracedesk"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
-
-fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
 
 fn scan(u: &SynthUnit) -> String {
     format!(

@@ -1,44 +1,15 @@
 //! The real `tracedesk` binary on real store files: verify, receive, import, shipment, config,
 //! JSON Lines output, and a receive process killed with SIGKILL.
 
-use chrono::{NaiveDate, Utc};
+mod cli_support;
+use chrono::Utc;
+use cli_support::{json_lines, today, tracedesk};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use tracedesk::store::Store;
 use tracedesk::store::synth::{SynthSpec, generate};
-
-fn tracedesk(db: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracedesk"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
-
-fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
 
 /// A demo store and its scans (bracketed). `tracedesk --demo` opens the kiosk after creating
 /// it, so the store is made through the library's same `create_demo`.
