@@ -139,6 +139,14 @@ impl Tally {
     }
 }
 
+/// A row's outcome agrees when it failed as expected, or succeeded with the expected text.
+fn agrees(expect_ok: bool, expected: &str, got: &Result<String, String>) -> bool {
+    match got {
+        Ok(s) => expect_ok && s == expected,
+        Err(_) => !expect_ok,
+    }
+}
+
 fn validate_all(els: &[element::Element], rules: &Rules) -> Result<(), String> {
     for e in els {
         element::validate_value(e).map_err(|e| e.message)?;
@@ -189,10 +197,7 @@ fn syntax_engine_bracketed_ai_data() {
         let got = element::split_bracketed(&input, &rules)
             .map_err(|e| e.message)
             .and_then(|els| validate_all(&els, &rules).map(|_| unbracketed(&els)));
-        let agree = match &got {
-            Ok(s) => expect_ok && *s == expected,
-            Err(_) => !expect_ok,
-        };
+        let agree = agrees(expect_ok, &expected, &got);
         t.check(&line, agree, &[], || {
             format!("{input:?} expected {expect_ok} {expected:?}, got {got:?}")
         });
@@ -333,10 +338,7 @@ fn syntax_engine_digital_link_parse() {
         let got = digital_link::parse(&uri, &rules, &opts)
             .map_err(|e| e.message)
             .and_then(|els| validate_all(&els, &rules).map(|_| unbracketed(&els)));
-        let agree = match &got {
-            Ok(s) => expect_ok && *s == expected,
-            Err(_) => !expect_ok,
-        };
+        let agree = agrees(expect_ok, &expected, &got);
         t.check(&line, agree, &[], || {
             format!("{uri:?} expected {expect_ok} {expected:?}, got {got:?}")
         });
@@ -364,10 +366,7 @@ fn syntax_engine_digital_link_generate() {
                 digital_link::generate_with(&els, stem.as_deref(), unknown_attrs)
                     .map_err(|e| e.message)
             });
-        let agree = match &got {
-            Ok(s) => expect_ok && *s == expected,
-            Err(_) => !expect_ok,
-        };
+        let agree = agrees(expect_ok, &expected, &got);
         t.check(&line, agree, &[], || {
             format!("{input:?} expected {expect_ok} {expected:?}, got {got:?}")
         });
