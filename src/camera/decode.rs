@@ -8,11 +8,18 @@
 //! recall high:
 //!
 //! 1. regions of interest (where the previous video frame had symbols), searched at full size;
-//! 2. a coarse search on a half-size copy (a quarter of the pixels), whose candidates are
-//!    re-sampled on the full-size image when the coarse grid does not decode;
-//! 3. a fine search on the full-size image, run on the second core alongside the coarse one;
-//! 4. for still images only, when nothing was found: a global-threshold search, rxing's older
-//!    detector and the "pure symbol" reader, for clean renders and odd scans.
+//! 2. a coarse pass over a half-size copy of the whole frame (a quarter of the pixels). Symbols
+//!    it reads are painted out of its bit matrix;
+//! 3. a fine pass at full size over only the patches of that matrix that still look like a
+//!    module grid (dense black/white flips both across and down), each searched alone: print
+//!    strokes, box edges and flat background never cost a full-size trace, and each symbol
+//!    gets scan lines of its own, so one symbol (or a clump of print) cannot hide another on
+//!    the same line. A patch that reads nothing is binarized again with a small-window mean;
+//! 4. a closer look (each threshold, then a 2x enlargement) at squares that were traced but
+//!    did not decode;
+//! 5. for still images only, when nothing was found: the whole frame at full size, a
+//!    global-threshold search, rxing's older detector and the "pure symbol" reader, for clean
+//!    renders and odd scans.
 //!
 //! Symbols are deduplicated by position (a candidate whose centre lies inside a symbol already
 //! decoded is skipped before it costs a decode) and by content.
@@ -93,6 +100,19 @@ impl Region {
             width: (self.x + self.width + dx).min(w).saturating_sub(x),
             height: (self.y + self.height + dy).min(h).saturating_sub(y),
         }
+    }
+}
+
+impl Region {
+    fn area(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    fn covers(&self, other: &Region) -> bool {
+        self.x <= other.x
+            && self.y <= other.y
+            && self.x + self.width >= other.x + other.width
+            && self.y + self.height >= other.y + other.height
     }
 }
 
@@ -195,20 +215,42 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
         merge(&mut found, search_region(img, region, Threshold::Local));
     }
 
-    let ((coarse, coarse_failed), (fine, fine_failed)) = if opts.parallel {
-        std::thread::scope(|s| {
-            let coarse = s.spawn(|| coarse_search(img));
-            let fine = fine_search(img);
-            (coarse.join().unwrap_or_default(), fine)
-        })
-    } else {
-        (coarse_search(img), fine_search(img))
-    };
-    merge(&mut found, coarse);
-    merge(&mut found, fine);
+    // The coarse pass: the whole frame at half size, a quarter of the pixels to binarize and
+    // trace. Symbols it decodes are painted out of its bit matrix, so what stays busy there is
+    // what it could not read.
+    let mut failed = Vec::new();
+    let small = halve(img);
+    let mut busy = Vec::new();
+    if small.width() >= 16
+        && small.height() >= 16
+        && let Some(mut bits) = binarize(
+            small.as_raw(),
+            small.width(),
+            small.height(),
+            Threshold::Local,
+        )
+    {
+        let (coarse, coarse_failed) = detect_all(&mut bits, 2.0, (0.0, 0.0));
+        merge(&mut found, coarse);
+        failed.extend(coarse_failed);
+        busy = busy_regions(&bits, 2, img.width(), img.height());
+    }
+
+    // The fine pass: each busy patch alone at full size, where a symbol too fine for the coarse
+    // pass gets scan lines of its own.
+    busy.retain(|r| {
+        !opts
+            .regions_of_interest
+            .iter()
+            .any(|roi| roi.grown(0.5, img.width(), img.height()).covers(r))
+    });
+    for (symbols, region_failed) in search_regions(img, &busy, opts.parallel) {
+        merge(&mut found, symbols);
+        failed.extend(region_failed);
+    }
 
     // Candidates that were traced but did not decode get a closer look on their own.
-    for corners in coarse_failed.into_iter().chain(fine_failed) {
+    for corners in failed {
         let centre = quad_centre(&corners);
         if found.iter().any(|s| s.contains(centre)) {
             continue;
@@ -218,15 +260,24 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     }
 
     if found.is_empty() && opts.effort == Effort::Thorough {
-        merge(&mut found, fallback_search(img));
+        let (fine, _) = fine_search(img);
+        merge(&mut found, fine);
+        if found.is_empty() {
+            merge(&mut found, fallback_search(img));
+        }
     }
     found
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Threshold {
+    /// zxing's hybrid binarizer: 8x8 blocks against the mean of their 5x5 block neighbourhood.
     Local,
+    /// One threshold for the whole image, from its histogram.
     Global,
+    /// Each pixel against the mean of a small window around it: follows the fine, blurred
+    /// modules of a small symbol that the 40-pixel neighbourhoods of `Local` smear over.
+    Mean,
 }
 
 fn binarize(luma: &[u8], width: u32, height: u32, threshold: Threshold) -> Option<BitMatrix> {
@@ -240,7 +291,48 @@ fn binarize(luma: &[u8], width: u32, height: u32, threshold: Threshold) -> Optio
             .get_black_matrix()
             .ok()
             .cloned(),
+        Threshold::Mean => mean_threshold(luma, width, height),
     }
+}
+
+/// Half-side of the [`Threshold::Mean`] window, in pixels.
+const MEAN_RADIUS: usize = 6;
+/// Below this much contrast within its window a pixel is taken as background (white): flat
+/// areas and sensor noise must not turn into speckle.
+const MEAN_MIN_CONTRAST: u32 = 12;
+
+/// Pixel against the mean of the (2r+1)^2 window around it, from an integral image.
+fn mean_threshold(luma: &[u8], width: u32, height: u32) -> Option<BitMatrix> {
+    let (w, h) = (width as usize, height as usize);
+    if luma.len() < w * h || w == 0 || h == 0 {
+        return None;
+    }
+    // sums[(y + 1) * (w + 1) + x + 1] = sum of luma over [0, x] x [0, y].
+    let stride = w + 1;
+    let mut sums = vec![0u32; stride * (h + 1)];
+    for y in 0..h {
+        let mut row = 0u32;
+        for x in 0..w {
+            row += u32::from(luma[y * w + x]);
+            sums[(y + 1) * stride + x + 1] = sums[y * stride + x + 1] + row;
+        }
+    }
+    let mut bits = BitMatrix::new(width, height).ok()?;
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(MEAN_RADIUS), (y + MEAN_RADIUS + 1).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(MEAN_RADIUS), (x + MEAN_RADIUS + 1).min(w));
+            let total = sums[y1 * stride + x1] + sums[y0 * stride + x0]
+                - sums[y0 * stride + x1]
+                - sums[y1 * stride + x0];
+            let count = ((x1 - x0) * (y1 - y0)) as u32;
+            let value = u32::from(luma[y * w + x]) * count;
+            if value + MEAN_MIN_CONTRAST * count < total {
+                bits.set(x as u32, y as u32);
+            }
+        }
+    }
+    Some(bits)
 }
 
 /// Most symbols one search will pull out of one image; a guard, real frames hold a handful.
@@ -371,22 +463,6 @@ fn to_symbol(result: &DecoderRXingResult, corners: [(f32, f32); 4]) -> Option<Sy
 
 type Candidates = (Vec<Symbol>, Vec<[(f32, f32); 4]>);
 
-/// The half-size search: a quarter of the pixels to binarize and trace.
-fn coarse_search(img: &GrayImage) -> Candidates {
-    let small = halve(img);
-    if small.width() < 16 || small.height() < 16 {
-        return Candidates::default();
-    }
-    binarize(
-        small.as_raw(),
-        small.width(),
-        small.height(),
-        Threshold::Local,
-    )
-    .map(|mut bits| detect_all(&mut bits, 2.0, (0.0, 0.0)))
-    .unwrap_or_default()
-}
-
 /// Half-size copy by 2x2 averaging (image's generic `thumbnail` is several times slower).
 fn halve(img: &GrayImage) -> GrayImage {
     let (w, h) = (img.width() / 2, img.height() / 2);
@@ -445,11 +521,18 @@ fn crop_bits(bits: &BitMatrix, left: u32, width: u32) -> Option<BitMatrix> {
 /// A traced square that did not decode: its neighbourhood alone, with each threshold, then
 /// enlarged (small modules blurred into their neighbours sample better interpolated).
 fn close_look(img: &GrayImage, region: Region) -> Vec<Symbol> {
-    for threshold in [Threshold::Local, Threshold::Global] {
-        let found = search_region(img, region, threshold);
-        if !found.is_empty() {
-            return found;
-        }
+    let found = search_region(img, region, Threshold::Local);
+    if !found.is_empty() {
+        return found;
+    }
+    harder_look(img, region)
+}
+
+/// What [`close_look`] tries after the local threshold: the global one, then enlarged.
+fn harder_look(img: &GrayImage, region: Region) -> Vec<Symbol> {
+    let found = search_region(img, region, Threshold::Global);
+    if !found.is_empty() {
+        return found;
     }
     if region.width < 16 || region.height < 16 {
         return Vec::new();
@@ -496,14 +579,231 @@ fn bounds(corners: &[(f32, f32); 4]) -> Region {
 
 /// Full-resolution search of one rectangle of the image.
 fn search_region(img: &GrayImage, region: Region, threshold: Threshold) -> Vec<Symbol> {
+    trace_region(img, region, threshold).0
+}
+
+/// Full-resolution search of one rectangle of the image, with the traces that did not decode.
+fn trace_region(img: &GrayImage, region: Region, threshold: Threshold) -> Candidates {
     if region.width < 16 || region.height < 16 {
-        return Vec::new();
+        return Candidates::default();
     }
     let crop =
         image::imageops::crop_imm(img, region.x, region.y, region.width, region.height).to_image();
     binarize(crop.as_raw(), crop.width(), crop.height(), threshold)
-        .map(|mut bits| detect_all(&mut bits, 1.0, (region.x as f32, region.y as f32)).0)
+        .map(|mut bits| detect_all(&mut bits, 1.0, (region.x as f32, region.y as f32)))
         .unwrap_or_default()
+}
+
+/// Searches each region at full size, on two threads when asked and worth it.
+fn search_regions(img: &GrayImage, regions: &[Region], parallel: bool) -> Vec<Candidates> {
+    let search = |part: &[Region]| -> Vec<Candidates> {
+        part.iter()
+            .map(|&r| {
+                let (symbols, failed) = trace_region(img, r, Threshold::Local);
+                if !symbols.is_empty() {
+                    return (symbols, failed);
+                }
+                // Nothing read here: the hybrid threshold can break the edges of small or
+                // blurred modules next to print; the small-window mean keeps them.
+                let (symbols, more_failed) = trace_region(img, r, Threshold::Mean);
+                (symbols, failed.into_iter().chain(more_failed).collect())
+            })
+            .collect()
+    };
+    if !parallel || regions.len() < 2 {
+        return search(regions);
+    }
+    // Split by area, largest first, so both threads get about the same number of pixels.
+    let mut sorted = regions.to_vec();
+    sorted.sort_unstable_by_key(|r| std::cmp::Reverse(r.area()));
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    let (mut left_area, mut right_area) = (0u64, 0u64);
+    for r in sorted {
+        if left_area <= right_area {
+            left_area += r.area();
+            left.push(r);
+        } else {
+            right_area += r.area();
+            right.push(r);
+        }
+    }
+    std::thread::scope(|s| {
+        let other = s.spawn(|| search(&right));
+        let mut out = search(&left);
+        out.extend(other.join().unwrap_or_default());
+        out
+    })
+}
+
+/// Side of a texture cell, in pixels of the half-size bit matrix.
+const CELL: u32 = 8;
+/// Black/white flips a cell needs along its rows, and again down its columns, to look like
+/// DataMatrix modules. A module grid flips about `32 / module side` times each way per cell,
+/// so this keeps modules up to about 3 half-size pixels (6 in the frame), the sizes the coarse
+/// pass reads worst; a straight edge, however it is turned, flips at most 8 times each way.
+/// Bigger modules are read by the coarse pass itself.
+const BUSY_FLIPS: u32 = 10;
+/// Fewer busy cells than this together are a speck of print or noise, not a symbol (the
+/// smallest symbol worth reading, 10x10 modules of 3 pixels, spans 4 cells).
+const MIN_PATCH_CELLS: usize = 3;
+/// Side of the windows a big busy patch is searched in, in cells (256 frame pixels), and
+/// their stride: every symbol up to 128 pixels across lies whole inside one window.
+const TILE_CELLS: usize = 16;
+const TILE_STRIDE: usize = 8;
+/// The patches of `bits` (a `scale`-times reduced binarized frame) that flip between black
+/// and white often both along rows and down columns, as a module grid does, in full-size
+/// pixels with a margin for the quiet zone and the finder's solid edges. Print strokes and
+/// box edges flip one way only; flat areas not at all.
+fn busy_regions(bits: &BitMatrix, scale: u32, full_width: u32, full_height: u32) -> Vec<Region> {
+    let cells = busy_cells(bits);
+    let unit = (CELL * scale) as usize;
+    let to_region = |(x0, y0, x1, y1): CellBox| {
+        Region {
+            x: (x0 * unit) as u32,
+            y: (y0 * unit) as u32,
+            width: ((x1 - x0 + 1) * unit) as u32,
+            height: ((y1 - y0 + 1) * unit) as u32,
+        }
+        .grown(0.25, full_width, full_height)
+    };
+    let mut regions = Vec::new();
+    for patch in cells.patches() {
+        if patch.len() < MIN_PATCH_CELLS {
+            continue;
+        }
+        let Some((x0, y0, x1, y1)) = extent(patch.iter().copied()) else {
+            continue;
+        };
+        if x1 - x0 < TILE_CELLS && y1 - y0 < TILE_CELLS {
+            regions.push(to_region((x0, y0, x1, y1)));
+            continue;
+        }
+        // A big patch is clutter (print, other packs) around and between symbols. rxing's
+        // tracer gives up on a scan line at the first odd shape it meets, so a symbol deep
+        // inside clutter is searched in overlapping windows of about its own size, each cut
+        // down to the busy cells it holds.
+        for ty in window_starts(y0, y1) {
+            for tx in window_starts(x0, x1) {
+                let inside: Vec<(usize, usize)> = patch
+                    .iter()
+                    .copied()
+                    .filter(|&(x, y)| {
+                        (tx..tx + TILE_CELLS).contains(&x) && (ty..ty + TILE_CELLS).contains(&y)
+                    })
+                    .collect();
+                if inside.len() >= MIN_PATCH_CELLS
+                    && let Some(cell_box) = extent(inside.into_iter())
+                {
+                    regions.push(to_region(cell_box));
+                }
+            }
+        }
+    }
+    regions
+}
+
+/// Inclusive cell rectangle: left, top, right, bottom.
+type CellBox = (usize, usize, usize, usize);
+
+/// The smallest cell rectangle holding every cell.
+fn extent(cells: impl Iterator<Item = (usize, usize)>) -> Option<CellBox> {
+    cells.fold(None, |acc, (x, y)| {
+        Some(match acc {
+            None => (x, y, x, y),
+            Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
+        })
+    })
+}
+
+/// Where the windows over cells `lo..=hi` start: every `TILE_STRIDE` cells, the last one
+/// flush with `hi`.
+fn window_starts(lo: usize, hi: usize) -> Vec<usize> {
+    let last = (hi + 1).saturating_sub(TILE_CELLS).max(lo);
+    let mut starts: Vec<usize> = (lo..=last).step_by(TILE_STRIDE).collect();
+    if starts.last() != Some(&last) {
+        starts.push(last);
+    }
+    starts
+}
+
+/// Which cells of a bit matrix look like a module grid.
+struct BusyCells {
+    cols: usize,
+    rows: usize,
+    busy: Vec<bool>,
+}
+
+/// Counts each cell's black/white flips along rows and down columns.
+fn busy_cells(bits: &BitMatrix) -> BusyCells {
+    let (w, h) = (bits.getWidth() as usize, bits.getHeight() as usize);
+    let cell = CELL as usize;
+    let (cols, rows) = (w / cell, h / cell);
+    let mut across = vec![0u32; cols * rows];
+    let mut down = vec![0u32; cols * rows];
+    let read = |y: usize, into: &mut [bool]| {
+        for (x, bit) in into.iter_mut().enumerate() {
+            *bit = bits.get(x as u32, y as u32);
+        }
+    };
+    let mut line = vec![false; w];
+    let mut below = vec![false; w];
+    if rows > 0 {
+        read(0, &mut line);
+    }
+    for y in 0..rows * cell {
+        // The last row of the matrix has nothing below it: it counts as no flip.
+        if y + 1 < h {
+            read(y + 1, &mut below);
+        } else {
+            below.copy_from_slice(&line);
+        }
+        let base = (y / cell) * cols;
+        for x in 0..cols * cell {
+            let i = base + x / cell;
+            let right = line.get(x + 1).copied().unwrap_or(line[x]);
+            across[i] += u32::from(line[x] != right);
+            down[i] += u32::from(line[x] != below[x]);
+        }
+        std::mem::swap(&mut line, &mut below);
+    }
+    let busy = across
+        .iter()
+        .zip(&down)
+        .map(|(&a, &d)| a >= BUSY_FLIPS && d >= BUSY_FLIPS)
+        .collect();
+    BusyCells { cols, rows, busy }
+}
+
+impl BusyCells {
+    /// Connected groups of busy cells (touching at an edge or a corner), as (column, row)s.
+    fn patches(&self) -> Vec<Vec<(usize, usize)>> {
+        let mut seen = vec![false; self.busy.len()];
+        let mut patches = Vec::new();
+        let mut stack = Vec::new();
+        for start in 0..self.busy.len() {
+            if !self.busy[start] || seen[start] {
+                continue;
+            }
+            seen[start] = true;
+            stack.push(start);
+            let mut patch = Vec::new();
+            while let Some(i) = stack.pop() {
+                let (cx, cy) = (i % self.cols, i / self.cols);
+                patch.push((cx, cy));
+                for ny in cy.saturating_sub(1)..=(cy + 1).min(self.rows - 1) {
+                    for nx in cx.saturating_sub(1)..=(cx + 1).min(self.cols - 1) {
+                        let j = ny * self.cols + nx;
+                        if self.busy[j] && !seen[j] {
+                            seen[j] = true;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            patches.push(patch);
+        }
+        patches
+    }
 }
 
 /// Slow paths for still images that the fast searches missed.
