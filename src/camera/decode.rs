@@ -918,3 +918,119 @@ fn merge(found: &mut Vec<Symbol>, more: Vec<Symbol>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bit matrix of `side` x `side` modules of `module` pixels, black where `dark` says.
+    fn grid(side: u32, module: u32, dark: impl Fn(u32, u32) -> bool) -> BitMatrix {
+        let px = side * module;
+        let mut bits = BitMatrix::new(px, px).expect("matrix");
+        for y in 0..px {
+            for x in 0..px {
+                if dark(x / module, y / module) {
+                    bits.set(x, y);
+                }
+            }
+        }
+        bits
+    }
+
+    /// A fixed pseudo-random module pattern (about half dark).
+    fn scatter(x: u32, y: u32) -> bool {
+        let mut z = (u64::from(x) << 32 | u64::from(y)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) & 1 == 1
+    }
+
+    #[test]
+    fn a_module_grid_is_busy_and_gives_one_region() {
+        // Modules of 2 half-size pixels (4 in the frame): what the fine pass is for.
+        let bits = grid(60, 2, scatter);
+        let cells = busy_cells(&bits);
+        let busy = cells.busy.iter().filter(|&&b| b).count();
+        assert!(
+            busy * 10 >= cells.busy.len() * 8,
+            "{busy} of {}",
+            cells.busy.len()
+        );
+        let regions = busy_regions(&bits, 2, 240, 240);
+        assert_eq!(regions.len(), 1, "{regions:?}");
+        assert!(regions[0].width >= 200 && regions[0].height >= 200);
+    }
+
+    #[test]
+    fn edges_stripes_and_flat_areas_are_not_busy() {
+        // A diagonal straight edge flips at most once per row and column of a cell.
+        let diagonal = grid(96, 1, |x, y| x > y);
+        // Horizontal print lines flip down the columns only.
+        let lines = grid(96, 1, |_, y| y % 4 == 0);
+        let flat = BitMatrix::new(96, 96).expect("matrix");
+        for (what, bits) in [("diagonal", diagonal), ("lines", lines), ("flat", flat)] {
+            assert!(!busy_cells(&bits).busy.contains(&true), "{what}");
+            assert!(busy_regions(&bits, 2, 192, 192).is_empty(), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_big_patch_is_searched_in_overlapping_windows() {
+        // 60 x 60 cells of modules: far bigger than one window.
+        let bits = grid(240, 2, scatter);
+        let regions = busy_regions(&bits, 2, 960, 960);
+        assert!(regions.len() > 4, "{}", regions.len());
+        let window = (TILE_CELLS as u32 * CELL * 2) as f32 * 1.5 + 16.0;
+        assert!(
+            regions
+                .iter()
+                .all(|r| r.width as f32 <= window && r.height as f32 <= window),
+            "{regions:?}"
+        );
+        // Together they cover the whole patch.
+        for (x, y) in [(10, 10), (480, 480), (950, 950), (950, 10), (10, 950)] {
+            assert!(
+                regions.iter().any(
+                    |r| (r.x..r.x + r.width).contains(&x) && (r.y..r.y + r.height).contains(&y)
+                ),
+                "({x}, {y}) not covered"
+            );
+        }
+    }
+
+    #[test]
+    fn window_starts_step_and_end_flush() {
+        assert_eq!(window_starts(0, 5), vec![0]);
+        assert_eq!(
+            window_starts(0, 39),
+            vec![0, TILE_STRIDE, 2 * TILE_STRIDE, 40 - TILE_CELLS]
+        );
+        let starts = window_starts(7, 60);
+        assert_eq!(starts.first(), Some(&7));
+        assert_eq!(starts.last().map(|s| s + TILE_CELLS), Some(61));
+        assert!(
+            starts
+                .windows(2)
+                .all(|w| w[1] > w[0] && w[1] - w[0] <= TILE_STRIDE)
+        );
+    }
+
+    #[test]
+    fn mean_threshold_marks_ink_and_leaves_flat_paper_white() {
+        let (w, h) = (40u32, 30u32);
+        let mut luma = vec![200u8; (w * h) as usize];
+        for y in 10..20 {
+            for x in 10..20 {
+                luma[(y * w + x) as usize] = 40;
+            }
+        }
+        let bits = mean_threshold(&luma, w, h).expect("bits");
+        assert!(bits.get(12, 12) && bits.get(19, 19));
+        assert!(!bits.get(2, 2) && !bits.get(25, 15) && !bits.get(39, 29));
+        // Faint texture below the contrast floor stays white.
+        let faint: Vec<u8> = (0..w * h).map(|i| 180 + (i % 3) as u8).collect();
+        let bits = mean_threshold(&faint, w, h).expect("bits");
+        assert!((0..h).all(|y| (0..w).all(|x| !bits.get(x, y))));
+        assert!(mean_threshold(&luma[..10], w, h).is_none());
+    }
+}
