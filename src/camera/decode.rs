@@ -32,7 +32,7 @@ use std::path::Path;
 
 use image::GrayImage;
 use rxing::common::{
-    BitMatrix, DecoderRXingResult, DefaultGridSampler, DetectorRXingResult,
+    BitArray, BitMatrix, DecoderRXingResult, DefaultGridSampler, DetectorRXingResult,
     GlobalHistogramBinarizer, GridSampler, HybridBinarizer, Quadrilateral,
 };
 use rxing::datamatrix::decoder::Decoder;
@@ -234,6 +234,22 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
         merge(&mut found, coarse);
         failed.extend(coarse_failed);
         busy = busy_regions(&bits, 2, img.width(), img.height());
+        // The same half-size frame again, thresholded against small-window means: it keeps
+        // fine modules next to print that the hybrid threshold breaks up. Symbols already
+        // read are painted out first so they cost nothing twice.
+        if let Some(mut bits) = binarize(
+            small.as_raw(),
+            small.width(),
+            small.height(),
+            Threshold::Mean,
+        ) {
+            for symbol in &found {
+                paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
+            }
+            let (coarse, coarse_failed) = detect_all(&mut bits, 2.0, (0.0, 0.0));
+            merge(&mut found, coarse);
+            failed.extend(coarse_failed);
+        }
     }
 
     // The fine pass: each busy patch alone at full size, where a symbol too fine for the coarse
@@ -301,36 +317,59 @@ const MEAN_RADIUS: usize = 6;
 /// areas and sensor noise must not turn into speckle.
 const MEAN_MIN_CONTRAST: u32 = 12;
 
-/// Pixel against the mean of the (2r+1)^2 window around it, from an integral image.
+/// Pixel against the mean of the (2r+1)^2 window around it (clipped at the image edges):
+/// column sums over the window's rows slide down the image, a row sum slides along them.
 fn mean_threshold(luma: &[u8], width: u32, height: u32) -> Option<BitMatrix> {
     let (w, h) = (width as usize, height as usize);
     if luma.len() < w * h || w == 0 || h == 0 {
         return None;
     }
-    // sums[(y + 1) * (w + 1) + x + 1] = sum of luma over [0, x] x [0, y].
-    let stride = w + 1;
-    let mut sums = vec![0u32; stride * (h + 1)];
-    for y in 0..h {
-        let mut row = 0u32;
-        for x in 0..w {
-            row += u32::from(luma[y * w + x]);
-            sums[(y + 1) * stride + x + 1] = sums[y * stride + x + 1] + row;
+    let r = MEAN_RADIUS;
+    let mut columns = vec![0u32; w];
+    for line in luma.chunks_exact(w).take(r.min(h - 1) + 1) {
+        for (c, &v) in columns.iter_mut().zip(line) {
+            *c += u32::from(v);
         }
     }
     let mut bits = BitMatrix::new(width, height).ok()?;
+    let mut row_bits = BitArray::with_size(w);
     for y in 0..h {
-        let (y0, y1) = (y.saturating_sub(MEAN_RADIUS), (y + MEAN_RADIUS + 1).min(h));
-        for x in 0..w {
-            let (x0, x1) = (x.saturating_sub(MEAN_RADIUS), (x + MEAN_RADIUS + 1).min(w));
-            let total = sums[y1 * stride + x1] + sums[y0 * stride + x0]
-                - sums[y0 * stride + x1]
-                - sums[y1 * stride + x0];
-            let count = ((x1 - x0) * (y1 - y0)) as u32;
-            let value = u32::from(luma[y * w + x]) * count;
-            if value + MEAN_MIN_CONTRAST * count < total {
-                bits.set(x as u32, y as u32);
+        if y > 0 {
+            if y + r < h {
+                for (c, &v) in columns.iter_mut().zip(&luma[(y + r) * w..(y + r + 1) * w]) {
+                    *c += u32::from(v);
+                }
+            }
+            if y > r {
+                let gone = y - r - 1;
+                for (c, &v) in columns.iter_mut().zip(&luma[gone * w..(gone + 1) * w]) {
+                    *c -= u32::from(v);
+                }
             }
         }
+        let rows_in = (y + r + 1).min(h) - y.saturating_sub(r);
+        let line = &luma[y * w..(y + 1) * w];
+        let mut total: u32 = columns[..=r.min(w - 1)].iter().sum();
+        let mut word = 0usize;
+        for x in 0..w {
+            if x > 0 {
+                if x + r < w {
+                    total += columns[x + r];
+                }
+                if x > r {
+                    total -= columns[x - r - 1];
+                }
+            }
+            let count = (((x + r + 1).min(w) - x.saturating_sub(r)) * rows_in) as u32;
+            if u32::from(line[x]) * count + MEAN_MIN_CONTRAST * count < total {
+                word |= 1 << (x % usize::BITS as usize);
+            }
+            if (x + 1) % usize::BITS as usize == 0 || x + 1 == w {
+                row_bits.setBulk(x - x % usize::BITS as usize, word);
+                word = 0;
+            }
+        }
+        bits.setRow(y as u32, &row_bits);
     }
     Some(bits)
 }
@@ -646,6 +685,8 @@ const BUSY_FLIPS: u32 = 10;
 /// Fewer busy cells than this together are a speck of print or noise, not a symbol (the
 /// smallest symbol worth reading, 10x10 modules of 3 pixels, spans 4 cells).
 const MIN_PATCH_CELLS: usize = 3;
+/// A quiet cell with at least this many busy neighbours (of 8) is a hole in a symbol.
+const HOLE_NEIGHBOURS: usize = 5;
 /// Side of the windows a big busy patch is searched in, in cells (256 frame pixels), and
 /// their stride: every symbol up to 128 pixels across lies whole inside one window.
 const TILE_CELLS: usize = 16;
@@ -766,11 +807,30 @@ fn busy_cells(bits: &BitMatrix) -> BusyCells {
         }
         std::mem::swap(&mut line, &mut below);
     }
-    let busy = across
+    let mut busy: Vec<bool> = across
         .iter()
         .zip(&down)
         .map(|(&a, &d)| a >= BUSY_FLIPS && d >= BUSY_FLIPS)
         .collect();
+    // A cell inside a symbol can fall short where modules clump into larger black or white
+    // areas; one mostly surrounded by busy cells is taken as busy, so a symbol is not split.
+    let flips_alone = busy.clone();
+    for cy in 0..rows {
+        for cx in 0..cols {
+            if flips_alone[cy * cols + cx] {
+                continue;
+            }
+            let neighbours = (cy.saturating_sub(1)..=(cy + 1).min(rows - 1))
+                .flat_map(|ny| {
+                    (cx.saturating_sub(1)..=(cx + 1).min(cols - 1)).map(move |nx| ny * cols + nx)
+                })
+                .filter(|&j| flips_alone[j])
+                .count();
+            if neighbours >= HOLE_NEIGHBOURS {
+                busy[cy * cols + cx] = true;
+            }
+        }
+    }
     BusyCells { cols, rows, busy }
 }
 
@@ -1013,6 +1073,38 @@ mod tests {
                 .windows(2)
                 .all(|w| w[1] > w[0] && w[1] - w[0] <= TILE_STRIDE)
         );
+    }
+
+    #[test]
+    fn mean_threshold_matches_the_window_mean_pixel_by_pixel() {
+        // Wider than one 64-bit word and not a multiple of it, with edges on every side.
+        let (w, h) = (150usize, 37usize);
+        let luma: Vec<u8> = (0..w * h)
+            .map(|i| {
+                if scatter((i % w / 3) as u32, (i / w / 3) as u32) {
+                    30
+                } else {
+                    220
+                }
+            })
+            .collect();
+        let bits = mean_threshold(&luma, w as u32, h as u32).expect("bits");
+        let r = MEAN_RADIUS;
+        for y in 0..h {
+            for x in 0..w {
+                let (ys, xs) = (
+                    y.saturating_sub(r)..(y + r + 1).min(h),
+                    x.saturating_sub(r)..(x + r + 1).min(w),
+                );
+                let count = (ys.len() * xs.len()) as u32;
+                let luma = &luma;
+                let total: u32 = ys
+                    .flat_map(|yy| xs.clone().map(move |xx| u32::from(luma[yy * w + xx])))
+                    .sum();
+                let dark = u32::from(luma[y * w + x]) * count + MEAN_MIN_CONTRAST * count < total;
+                assert_eq!(bits.get(x as u32, y as u32), dark, "({x}, {y})");
+            }
+        }
     }
 
     #[test]
