@@ -101,9 +101,7 @@ impl Region {
             height: (self.y + self.height + dy).min(h).saturating_sub(y),
         }
     }
-}
 
-impl Region {
     fn area(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
@@ -221,34 +219,24 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     let mut failed = Vec::new();
     let small = halve(img);
     let mut busy = Vec::new();
-    if small.width() >= 16
-        && small.height() >= 16
-        && let Some(mut bits) = binarize(
-            small.as_raw(),
-            small.width(),
-            small.height(),
-            Threshold::Local,
-        )
-    {
-        let (coarse, coarse_failed) = detect_all(&mut bits, 2.0, (0.0, 0.0));
-        merge(&mut found, coarse);
-        failed.extend(coarse_failed);
-        busy = busy_regions(&bits, 2, img.width(), img.height());
-        // The same half-size frame again, thresholded against small-window means: it keeps
-        // fine modules next to print that the hybrid threshold breaks up. Symbols already
-        // read are painted out first so they cost nothing twice.
-        if let Some(mut bits) = binarize(
-            small.as_raw(),
-            small.width(),
-            small.height(),
-            Threshold::Mean,
-        ) {
+    if small.width() >= 16 && small.height() >= 16 {
+        // Then the same half-size frame thresholded against small-window means: it keeps
+        // fine modules next to print that the hybrid threshold breaks up.
+        for threshold in [Threshold::Local, Threshold::Mean] {
+            let Some(mut bits) = binarize(small.as_raw(), small.width(), small.height(), threshold)
+            else {
+                continue;
+            };
+            // Symbols already read cost nothing twice.
             for symbol in &found {
                 paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
             }
             let (coarse, coarse_failed) = detect_all(&mut bits, 2.0, (0.0, 0.0));
             merge(&mut found, coarse);
             failed.extend(coarse_failed);
+            if threshold == Threshold::Local {
+                busy = busy_regions(&bits, 2, img.width(), img.height());
+            }
         }
     }
 
@@ -560,18 +548,11 @@ fn crop_bits(bits: &BitMatrix, left: u32, width: u32) -> Option<BitMatrix> {
 /// A traced square that did not decode: its neighbourhood alone, with each threshold, then
 /// enlarged (small modules blurred into their neighbours sample better interpolated).
 fn close_look(img: &GrayImage, region: Region) -> Vec<Symbol> {
-    let found = search_region(img, region, Threshold::Local);
-    if !found.is_empty() {
-        return found;
-    }
-    harder_look(img, region)
-}
-
-/// What [`close_look`] tries after the local threshold: the global one, then enlarged.
-fn harder_look(img: &GrayImage, region: Region) -> Vec<Symbol> {
-    let found = search_region(img, region, Threshold::Global);
-    if !found.is_empty() {
-        return found;
+    for threshold in [Threshold::Local, Threshold::Global] {
+        let found = search_region(img, region, threshold);
+        if !found.is_empty() {
+            return found;
+        }
     }
     if region.width < 16 || region.height < 16 {
         return Vec::new();
@@ -807,34 +788,35 @@ fn busy_cells(bits: &BitMatrix) -> BusyCells {
         }
         std::mem::swap(&mut line, &mut below);
     }
-    let mut busy: Vec<bool> = across
+    let busy: Vec<bool> = across
         .iter()
         .zip(&down)
         .map(|(&a, &d)| a >= BUSY_FLIPS && d >= BUSY_FLIPS)
         .collect();
+    let mut cells = BusyCells { cols, rows, busy };
     // A cell inside a symbol can fall short where modules clump into larger black or white
     // areas; one mostly surrounded by busy cells is taken as busy, so a symbol is not split.
-    let flips_alone = busy.clone();
-    for cy in 0..rows {
-        for cx in 0..cols {
-            if flips_alone[cy * cols + cx] {
-                continue;
-            }
-            let neighbours = (cy.saturating_sub(1)..=(cy + 1).min(rows - 1))
-                .flat_map(|ny| {
-                    (cx.saturating_sub(1)..=(cx + 1).min(cols - 1)).map(move |nx| ny * cols + nx)
-                })
-                .filter(|&j| flips_alone[j])
-                .count();
-            if neighbours >= HOLE_NEIGHBOURS {
-                busy[cy * cols + cx] = true;
-            }
-        }
+    let holes: Vec<usize> = (0..cells.busy.len())
+        .filter(|&i| {
+            !cells.busy[i]
+                && cells.neighbours(i).filter(|&j| cells.busy[j]).count() >= HOLE_NEIGHBOURS
+        })
+        .collect();
+    for i in holes {
+        cells.busy[i] = true;
     }
-    BusyCells { cols, rows, busy }
+    cells
 }
 
 impl BusyCells {
+    /// The cells around cell `i` (itself included), clipped at the edges.
+    fn neighbours(&self, i: usize) -> impl Iterator<Item = usize> + use<'_> {
+        let (cx, cy) = (i % self.cols, i / self.cols);
+        (cy.saturating_sub(1)..=(cy + 1).min(self.rows - 1)).flat_map(move |ny| {
+            (cx.saturating_sub(1)..=(cx + 1).min(self.cols - 1)).map(move |nx| ny * self.cols + nx)
+        })
+    }
+
     /// Connected groups of busy cells (touching at an edge or a corner), as (column, row)s.
     fn patches(&self) -> Vec<Vec<(usize, usize)>> {
         let mut seen = vec![false; self.busy.len()];
@@ -848,15 +830,11 @@ impl BusyCells {
             stack.push(start);
             let mut patch = Vec::new();
             while let Some(i) = stack.pop() {
-                let (cx, cy) = (i % self.cols, i / self.cols);
-                patch.push((cx, cy));
-                for ny in cy.saturating_sub(1)..=(cy + 1).min(self.rows - 1) {
-                    for nx in cx.saturating_sub(1)..=(cx + 1).min(self.cols - 1) {
-                        let j = ny * self.cols + nx;
-                        if self.busy[j] && !seen[j] {
-                            seen[j] = true;
-                            stack.push(j);
-                        }
+                patch.push((i % self.cols, i / self.cols));
+                for j in self.neighbours(i) {
+                    if self.busy[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
                     }
                 }
             }
