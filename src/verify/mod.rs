@@ -326,6 +326,24 @@ pub fn verdict(scan: &ParsedScan, facts: &Facts, today: NaiveDate) -> Verdict {
     }
 }
 
+/// Why a genuine unit may still not be sold: expired, its lot recalled, or on hold here.
+fn push_unsaleable(
+    reasons: &mut Vec<Reason>,
+    expiry: Option<NaiveDate>,
+    facts: &Facts,
+    today: NaiveDate,
+) {
+    if expiry.is_some_and(|e| e < today) {
+        reasons.push(Reason::Expired);
+    }
+    if facts.lot_recalled {
+        reasons.push(Reason::Recalled);
+    }
+    if facts.held {
+        reasons.push(Reason::Quarantined);
+    }
+}
+
 /// Decide the verdict for a unit identified by `pid`.
 pub fn verdict_for(pid: &ProductIdentifier, facts: &Facts, today: NaiveDate) -> Verdict {
     let mut reasons = Vec::new();
@@ -357,15 +375,7 @@ pub fn verdict_for(pid: &ProductIdentifier, facts: &Facts, today: NaiveDate) -> 
     let expiry = pid
         .expiry
         .or_else(|| facts.unit.as_ref().and_then(|u| u.expiry));
-    if expiry.is_some_and(|e| e < today) {
-        reasons.push(Reason::Expired);
-    }
-    if facts.lot_recalled {
-        reasons.push(Reason::Recalled);
-    }
-    if facts.held {
-        reasons.push(Reason::Quarantined);
-    }
+    push_unsaleable(&mut reasons, expiry, facts, today);
     if facts.suspect {
         reasons.push(Reason::Suspect);
     }
@@ -499,15 +509,7 @@ pub fn movement_verdict(
         }
     }
     if !returning {
-        if pid.expiry.or(expiry).is_some_and(|e| e < today) {
-            reasons.push(Reason::Expired);
-        }
-        if facts.lot_recalled {
-            reasons.push(Reason::Recalled);
-        }
-        if facts.held {
-            reasons.push(Reason::Quarantined);
-        }
+        push_unsaleable(&mut reasons, pid.expiry.or(expiry), facts, today);
     }
     if facts.suspect {
         reasons.push(Reason::Suspect);
