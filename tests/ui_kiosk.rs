@@ -16,7 +16,7 @@ fn a_wedge_burst_shows_a_verified_card_and_records_the_receipt() {
     let mut k = kiosk();
     assert!(k.shows("Scan a pack"));
     // (01)GTIN (17)expiry (10)lot <GS> (21)serial, as a wedge scanner types it.
-    k.scan(b"010035999910101517281024\x1d10LA2401\x1d21AMX0001");
+    k.scan(&k.pack("00359999101015", "LA2401", "AMX0001"));
     k.wait_for("VERIFIED");
     assert!(k.shows("Amoxicillin 500 mg/1"));
     assert!(k.shows("59999-101-01"));
@@ -30,7 +30,11 @@ fn a_wedge_burst_shows_a_verified_card_and_records_the_receipt() {
 #[test]
 fn a_digital_link_typed_by_a_wedge_is_verified_without_a_click() {
     let mut k = kiosk();
-    k.scan(b"https://id.example.com/01/00359999101015/10/LA2401/21/AMX0002?17=281024");
+    let link = format!(
+        "https://id.example.com/01/00359999101015/10/LA2401/21/AMX0002?17={}",
+        k.expiry
+    );
+    k.scan(link.as_bytes());
     k.wait_for("VERIFIED");
     assert!(k.shows("AMX0002"));
 }
@@ -40,7 +44,8 @@ fn without_the_gs_key_the_lot_swallows_the_serial_and_the_pack_is_refused() {
     // The same pack with the Ctrl+] chord lost: 10 (lot) runs into 21 (serial). The kiosk must
     // not verify a different unit from a mangled scan.
     let mut k = kiosk();
-    k.scan(b"01003599991010151728102410LA240121AMX0001");
+    let mangled = format!("010035999910101517{}10LA240121AMX0001", k.expiry);
+    k.scan(mangled.as_bytes());
     k.wait_for("REFUSED");
     assert!(!k.shows("VERIFIED"));
 }
@@ -48,24 +53,25 @@ fn without_the_gs_key_the_lot_swallows_the_serial_and_the_pack_is_refused() {
 #[test]
 fn failure_reasons_render_in_plain_words() {
     let mut k = kiosk();
-    k.receive(b"010035999910101517281024\x1d10LA2401\x1d21AMX0666");
+    k.receive(&k.pack("00359999101015", "LA2401", "AMX0666"));
     assert!(k.shows("REFUSED"));
     assert!(k.shows("Reported stolen"));
 
     // A stray digit after the expiry: not a valid GS1 message.
-    k.receive(b"0100359999202309172810241\x1d0LB2399\x1d21ATV0001");
+    let stray = format!("010035999920230917{}1\x1d0LB2399\x1d21ATV0001", k.expiry);
+    k.receive(stray.as_bytes());
     assert!(k.shows("NOT A VALID BARCODE"));
 
-    k.receive(b"010035999920230917281024\x1d10LB2399\x1d21ATV0001");
+    k.receive(&k.pack("00359999202309", "LB2399", "ATV0001"));
     assert!(k.shows("Recalled lot"));
 
-    k.receive(b"010035999940401717281024\x1d10LX0001\x1d21UNK0001");
+    k.receive(&k.pack("00359999404017", "LX0001", "UNK0001"));
     assert!(k.shows("Product not in master data"));
     assert!(k.shows("Serial unknown to supplier"));
 
-    k.receive(b"010035999910101517281024\x1d10LA2401\x1d21AMX0001");
+    k.receive(&k.pack("00359999101015", "LA2401", "AMX0001"));
     assert!(k.shows("VERIFIED"));
-    k.receive(b"010035999910101517281024\x1d10LA2401\x1d21AMX0001");
+    k.receive(&k.pack("00359999101015", "LA2401", "AMX0001"));
     assert!(k.shows("REFUSED"));
     assert!(k.shows("Already received at this desk"));
 }
@@ -76,7 +82,7 @@ fn scanning_the_case_label_opens_the_shipment_and_counts() {
     k.scan(b"00106141412345678908");
     k.wait_for("Receiving ASN-DEMO-1001");
     assert!(k.shows("Close shipment"));
-    k.scan(b"010035999910101517281024\x1d10LA2401\x1d21AMX0003");
+    k.scan(&k.pack("00359999101015", "LA2401", "AMX0003"));
     k.wait_for("VERIFIED");
     k.click("Close shipment");
     k.wait_for("closed");
@@ -131,7 +137,7 @@ fn the_pharmacist_sees_a_scanned_pack_and_quarantines_it() {
     }
     k.click("OK");
     k.wait_for("Pharmacist check");
-    k.scan(b"010035999910101517281024\x1d10LA2401\x1d21AMX0004");
+    k.scan(&k.pack("00359999101015", "LA2401", "AMX0004"));
     k.wait_for("No problem found");
     k.harness.state_mut().pharmacist.reason = "Seal broken".into();
     k.click("Quarantine");
@@ -171,7 +177,7 @@ fn with_no_upstream_the_status_bar_says_so() {
 #[test]
 fn a_caps_lock_inverted_burst_shows_scan_again_and_is_not_checked() {
     let mut k = kiosk();
-    let data = b"010035999910101517281024\x1d10LA2401\x1d21AMX0003";
+    let data = &k.pack("00359999101015", "LA2401", "AMX0003");
     // With Caps Lock on, the scanner still presses Shift for capitals, and the letters arrive
     // in the other case.
     let burst = scanner_burst(data)

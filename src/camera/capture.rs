@@ -19,11 +19,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use image::GrayImage;
-use v4l::buffer::Type;
-use v4l::io::traits::CaptureStream;
-use v4l::prelude::MmapStream;
-use v4l::video::Capture;
-use v4l::{Device, FourCC};
+use linuxvideo::format::{Format, PixFormat};
+use linuxvideo::stream::ReadStream;
+use linuxvideo::{BufType, Device, VideoCaptureDevice};
 
 use super::debounce::Debouncer;
 use super::decode::{DecodeOptions, Symbol, decode_luma};
@@ -161,43 +159,60 @@ pub enum PixelFormat {
 }
 
 /// Opens the device and negotiates a format, with an actionable error when that fails.
-pub fn open(config: &CameraConfig) -> Result<(Device, u32, u32, PixelFormat), CaptureError> {
+///
+/// YUYV is asked for first (its luma needs no decoding); a driver that refuses it, or answers
+/// with another format, is asked for MJPG on a freshly opened handle (a device handle that has
+/// negotiated a format cannot be asked again).
+pub fn open(config: &CameraConfig) -> Result<(VideoCaptureDevice, PixelFormat), CaptureError> {
     let path = &config.device;
-    let device = Device::with_path(path).map_err(|e| CaptureError::from_io(path, e))?;
-    let mut format = device
-        .format()
-        .map_err(|e| CaptureError::from_io(path, e))?;
-    format.width = config.width;
-    format.height = config.height;
-    format.fourcc = FourCC::new(b"YUYV");
-    let mut got = device
-        .set_format(&format)
-        .map_err(|e| CaptureError::from_io(path, e))?;
-    if got.fourcc != FourCC::new(b"YUYV") {
-        format.fourcc = FourCC::new(b"MJPG");
-        got = device
-            .set_format(&format)
-            .map_err(|e| CaptureError::from_io(path, e))?;
-    }
-    let pixel_format = match &got.fourcc.repr {
-        b"YUYV" => PixelFormat::Yuyv,
-        b"MJPG" => PixelFormat::Mjpg,
-        _ => {
+    let io_error = |e| CaptureError::from_io(path, e);
+    let mut offered = Vec::new();
+    for (wanted, ours) in [
+        (linuxvideo::format::PixelFormat::YUYV, PixelFormat::Yuyv),
+        (linuxvideo::format::PixelFormat::MJPG, PixelFormat::Mjpg),
+    ] {
+        let device = Device::open(path).map_err(io_error)?;
+        if !device
+            .supported_buf_types()
+            .contains(linuxvideo::BufTypes::VIDEO_CAPTURE)
+        {
             return Err(CaptureError::UnsupportedFormat {
                 path: path.clone(),
-                offered: got.fourcc.to_string(),
+                offered: "no video capture".to_owned(),
             });
         }
-    };
-    Ok((device, got.width, got.height, pixel_format))
+        let Format::VideoCapture(current) =
+            device.format(BufType::VIDEO_CAPTURE).map_err(io_error)?
+        else {
+            return Err(CaptureError::UnsupportedFormat {
+                path: path.clone(),
+                offered: "no video capture".to_owned(),
+            });
+        };
+        offered.push(current.pixel_format().to_string());
+        let request = PixFormat::new(config.width, config.height, wanted);
+        match device.video_capture(request) {
+            Ok(capture) if capture.format().pixel_format() == wanted => return Ok((capture, ours)),
+            Ok(capture) => offered.push(capture.format().pixel_format().to_string()),
+            // EINVAL: this driver refuses the format outright instead of offering another.
+            Err(e) if e.raw_os_error() == Some(22) => {}
+            Err(e) => return Err(io_error(e)),
+        }
+    }
+    offered.dedup();
+    Err(CaptureError::UnsupportedFormat {
+        path: path.clone(),
+        offered: offered.join(", "),
+    })
 }
 
 fn run(config: &CameraConfig, events: &Sender<CameraEvent>, stop: &AtomicBool) {
     let mut last_complaint: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
         match open(config) {
-            Ok((device, width, height, format)) => {
+            Ok((device, format)) => {
                 last_complaint = None;
+                let (width, height) = (device.format().width(), device.format().height());
                 let opened = CameraEvent::Opened {
                     device: config.device.clone(),
                     width,
@@ -207,7 +222,7 @@ fn run(config: &CameraConfig, events: &Sender<CameraEvent>, stop: &AtomicBool) {
                 if events.send(opened).is_err() {
                     return;
                 }
-                let lost = stream(config, &device, (width, height, format), events, stop);
+                let lost = stream(config, device, (width, height, format), events, stop);
                 match lost {
                     Some(error) => {
                         tracing::warn!(%error, "camera lost");
@@ -244,26 +259,31 @@ fn pause(total: Duration, stop: &AtomicBool) {
 /// Streams until the device fails (returns why) or the thread should end (returns `None`).
 fn stream(
     config: &CameraConfig,
-    device: &Device,
+    device: VideoCaptureDevice,
     (width, height, format): (u32, u32, PixelFormat),
     events: &Sender<CameraEvent>,
     stop: &AtomicBool,
 ) -> Option<CaptureError> {
     let path = &config.device;
-    let mut frames = match MmapStream::with_buffers(device, Type::VideoCapture, 4) {
+    let mut frames: ReadStream = match device.into_stream() {
         Ok(frames) => frames,
         Err(e) => return Some(CaptureError::from_io(path, e)),
     };
     let mut tracker = FrameTracker::new(config.absence);
     while !stop.load(Ordering::Relaxed) {
-        let (buffer, meta) = match frames.next() {
-            Ok(frame) => frame,
+        // The luma copy is made inside the callback so the driver gets its buffer back at once.
+        let luma = frames.dequeue(|buffer| {
+            if buffer.is_error() {
+                return Ok(None);
+            }
+            Ok(match format {
+                PixelFormat::Yuyv => yuyv_to_luma(&buffer, width, height),
+                PixelFormat::Mjpg => mjpg_to_luma(&buffer),
+            })
+        });
+        let luma = match luma {
+            Ok(luma) => luma,
             Err(e) => return Some(CaptureError::from_io(path, e)),
-        };
-        let used = (meta.bytesused as usize).min(buffer.len());
-        let luma = match format {
-            PixelFormat::Yuyv => yuyv_to_luma(buffer.get(..used)?, width, height),
-            PixelFormat::Mjpg => mjpg_to_luma(buffer.get(..used)?),
         };
         let Some(luma) = luma else {
             tracing::debug!("skipped a short or corrupt camera frame");

@@ -24,6 +24,9 @@ pub const PIN: &str = "2468";
 pub struct Kiosk {
     pub harness: Harness<'static, KioskApp>,
     pub db: PathBuf,
+    /// The expiry (YYMMDD) of the demo store's saleable packs, read from the scans the demo
+    /// returned, so scans typed by a test match the data whatever day it runs.
+    pub expiry: String,
     _dir: tempfile::TempDir,
 }
 
@@ -32,7 +35,21 @@ pub fn kiosk_on(prepare: impl FnOnce(&mut Store), setup: impl FnOnce(&mut StoreD
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let mut store = Store::open(&db).unwrap();
-    create_demo(&mut store, Local::now().date_naive()).unwrap();
+    let today = Local::now().date_naive();
+    let demo = create_demo(&mut store, today).unwrap();
+    let genuine = demo
+        .scans
+        .iter()
+        .find(|s| s.expected.is_empty())
+        .expect("the demo has a genuine pack");
+    let expiry = tracedesk::gs1::parse(
+        genuine.scan.as_bytes(),
+        &tracedesk::gs1::ParseContext::new(today),
+    )
+    .expiry
+    .expect("the genuine demo pack has an expiry")
+    .format("%y%m%d")
+    .to_string();
     prepare(&mut store);
     let mut desk = StoreDesk::new(store);
     setup(&mut desk);
@@ -45,6 +62,7 @@ pub fn kiosk_on(prepare: impl FnOnce(&mut Store), setup: impl FnOnce(&mut StoreD
     Kiosk {
         harness,
         db,
+        expiry,
         _dir: dir,
     }
 }
@@ -78,6 +96,12 @@ impl Kiosk {
             raw.events
         );
         self.harness.step();
+    }
+
+    /// A demo pack's scan as a wedge scanner types it: (01) (17) (10) <GS> (21), with the demo's
+    /// saleable expiry.
+    pub fn pack(&self, gtin: &str, lot: &str, serial: &str) -> Vec<u8> {
+        format!("01{gtin}17{}10{lot}\x1d21{serial}", self.expiry).into_bytes()
     }
 
     /// A scanner burst, through the app's input hook.
