@@ -1,4 +1,8 @@
-//! A streaming reader of supplier EPCIS 2.0 JSON-LD documents.
+//! Streaming readers of supplier EPCIS documents: one reader per syntax, one model.
+//!
+//! [`read_document`] recognises the syntax by content (XML for EPCIS 1.2 and 2.0, handed to
+//! [`crate::epcis::xml_read`]; JSON for EPCIS 2.0 JSON-LD, read here) and delivers the same
+//! [`DocumentHeader`] and [`SupplierEvent`]s to a [`DocumentSink`] whichever it was.
 //!
 //! Suppliers send shipping, commissioning and aggregation events (announcing units with lot and
 //! expiry) and status events (recalled, stolen, destroyed...). Those files can be large, so
@@ -14,12 +18,13 @@
 //! Reads only from the `std::io::Read` it is given; never opens files itself.
 
 use std::fmt;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::document::{DocumentFormat, DocumentHeader};
 use super::hash::{Context, event_hash_id};
 use super::vocab::Vocabulary;
 
@@ -34,7 +39,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "ObjectEvent" => EventType::Object,
             "AggregationEvent" => EventType::Aggregation,
@@ -103,10 +108,12 @@ pub struct SupplierEvent {
     pub lot_number: Option<String>,
     /// ILMD `cbvmda:itemExpirationDate`.
     pub item_expiration_date: Option<NaiveDate>,
+    /// The event's own `eventID`, when the sender gave one.
+    pub event_id: Option<String>,
+    /// GS1 US `dropShipment` on a shipping event.
+    pub drop_shipment: Option<bool>,
     /// The CBV 2.0 hash ID of the event, computed with the document's context.
     pub hash_id: String,
-    /// The event as it appeared in the document.
-    pub raw: Value,
 }
 
 /// What a completed read saw.
@@ -115,6 +122,64 @@ pub struct ReadSummary {
     /// `EPCISDocument` or `EPCISQueryDocument` (the document's `type`), if given.
     pub document_type: Option<String>,
     pub events: usize,
+    pub format: Option<DocumentFormat>,
+}
+
+/// Where a reader delivers what it reads: the header once, before the first event (or at the
+/// end of a JSON-LD document whose header follows its body), then each event in order.
+pub trait DocumentSink {
+    type Error: std::error::Error + 'static;
+    fn header(&mut self, header: DocumentHeader) -> Result<(), Self::Error>;
+    fn event(&mut self, event: SupplierEvent) -> Result<(), Self::Error>;
+}
+
+/// A sink that keeps everything (for tests and small documents).
+#[derive(Debug, Default)]
+pub struct CollectingSink {
+    pub header: Option<DocumentHeader>,
+    pub events: Vec<SupplierEvent>,
+}
+
+impl DocumentSink for CollectingSink {
+    type Error = std::convert::Infallible;
+    fn header(&mut self, header: DocumentHeader) -> Result<(), Self::Error> {
+        self.header = Some(header);
+        Ok(())
+    }
+    fn event(&mut self, event: SupplierEvent) -> Result<(), Self::Error> {
+        self.events.push(event);
+        Ok(())
+    }
+}
+
+/// Reads any supported EPCIS document, recognising its syntax from its first bytes.
+pub fn read_document<R: Read, S: DocumentSink>(
+    reader: R,
+    sink: &mut S,
+) -> Result<ReadSummary, ReadError<S::Error>> {
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let first = loop {
+        let buffer = reader.fill_buf().map_err(ReadError::Io)?;
+        let Some(&first) = buffer.first() else {
+            return Err(ReadError::NotEpcis("the file is empty".into()));
+        };
+        // A UTF-8 byte order mark, then blank space, may precede either syntax.
+        let skip = if buffer.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else if first.is_ascii_whitespace() {
+            1
+        } else {
+            break first;
+        };
+        reader.consume(skip);
+    };
+    match first {
+        b'<' => super::xml_read::read_xml_document(reader, sink),
+        b'{' => read_jsonld_document(reader, sink),
+        _ => Err(ReadError::NotEpcis(
+            "it is neither XML nor JSON (an EPCIS document starts with '<' or '{')".into(),
+        )),
+    }
 }
 
 /// Why a document could not be read to the end.
@@ -128,6 +193,14 @@ pub enum ReadError<E: std::error::Error + 'static> {
         column: usize,
         message: String,
     },
+    #[error("the XML is not well-formed at line {line}{}: {message}", in_event(*event))]
+    Xml {
+        line: u64,
+        event: Option<usize>,
+        message: String,
+    },
+    #[error("not an EPCIS document: {0}")]
+    NotEpcis(String),
     #[error("the document ends early{}", in_event(*event))]
     Truncated { event: Option<usize> },
     #[error("event {index}: {reason}")]
@@ -157,22 +230,46 @@ fn in_event(event: Option<usize>) -> String {
 ///
 /// The document's `@context` and `ignoreFields` should precede `epcisBody` (as they do in every
 /// published document); prefixes that only appear after the events cannot affect them.
-pub fn read_jsonld_events<R, F, E>(reader: R, mut on_event: F) -> Result<ReadSummary, ReadError<E>>
+pub fn read_jsonld_events<R, F, E>(reader: R, on_event: F) -> Result<ReadSummary, ReadError<E>>
 where
     R: Read,
     F: FnMut(SupplierEvent) -> Result<(), E>,
     E: std::error::Error + 'static,
 {
+    struct Events<F>(F);
+    impl<F, E> DocumentSink for Events<F>
+    where
+        F: FnMut(SupplierEvent) -> Result<(), E>,
+        E: std::error::Error + 'static,
+    {
+        type Error = E;
+        fn header(&mut self, _: DocumentHeader) -> Result<(), E> {
+            Ok(())
+        }
+        fn event(&mut self, event: SupplierEvent) -> Result<(), E> {
+            (self.0)(event)
+        }
+    }
+    read_jsonld_document(BufReader::new(reader), &mut Events(on_event))
+}
+
+/// Reads an EPCIS 2.0 JSON-LD document, header and events, into `sink`.
+pub fn read_jsonld_document<R: Read, S: DocumentSink>(
+    reader: R,
+    sink: &mut S,
+) -> Result<ReadSummary, ReadError<S::Error>> {
     let mut walker = Walker {
-        on_event: &mut on_event,
+        sink,
         context: Context::standard(),
         next_index: 0,
         in_event_list: false,
         saw_event_list: false,
         document_type: None,
+        header: None,
+        header_sent: false,
         failure: None,
     };
-    let mut de = serde_json::Deserializer::from_reader(BufReader::new(reader));
+    let mut de = serde_json::Deserializer::from_reader(reader);
     let result = DocumentSeed(&mut walker)
         .deserialize(&mut de)
         .and_then(|()| de.end());
@@ -197,28 +294,65 @@ where
     if !walker.saw_event_list {
         return Err(ReadError::NoEventList);
     }
+    if !walker.header_sent {
+        walker.header_sent = true;
+        let header = walker.full_header();
+        walker
+            .sink
+            .header(header)
+            .map_err(|source| ReadError::Rejected {
+                index: walker.next_index,
+                source,
+            })?;
+    }
     Ok(ReadSummary {
         document_type: walker.document_type,
         events: walker.next_index,
+        format: Some(DocumentFormat::JsonLd20),
     })
 }
 
-struct Walker<'f, F, E: std::error::Error + 'static> {
-    on_event: &'f mut F,
+struct Walker<'s, S: DocumentSink> {
+    sink: &'s mut S,
     context: Context,
     next_index: usize,
     in_event_list: bool,
     saw_event_list: bool,
     document_type: Option<String>,
+    /// The document's `epcisHeader`, read before the body in every published document.
+    header: Option<DocumentHeader>,
+    header_sent: bool,
     /// Set when the walk must stop for a reason that is not a JSON error.
-    failure: Option<ReadError<E>>,
+    failure: Option<ReadError<S::Error>>,
 }
 
-impl<F, E> Walker<'_, F, E>
-where
-    F: FnMut(SupplierEvent) -> Result<(), E>,
-    E: std::error::Error + 'static,
-{
+impl<S: DocumentSink> Walker<'_, S> {
+    fn full_header(&self) -> DocumentHeader {
+        let mut header = self.header.clone().unwrap_or_default();
+        header.format = Some(DocumentFormat::JsonLd20);
+        header.document_type = self.document_type.clone();
+        header
+    }
+
+    /// Hands the header over before the first event.
+    fn send_header(&mut self) -> bool {
+        if self.header_sent {
+            return true;
+        }
+        self.header_sent = true;
+        let header = self.full_header();
+        match self.sink.header(header) {
+            Ok(()) => true,
+            Err(source) => {
+                self.failure = Some(ReadError::Rejected {
+                    index: self.next_index,
+                    source,
+                });
+                false
+            }
+        }
+    }
+
     fn take_ignore_fields(&mut self, value: &Value) {
         for name in value
             .as_array()
@@ -233,6 +367,9 @@ where
 
     /// Converts and delivers one event; `false` when reading must stop.
     fn deliver(&mut self, raw: Value) -> bool {
+        if !self.send_header() {
+            return false;
+        }
         let index = self.next_index;
         self.next_index += 1;
         let event = match SupplierEvent::from_raw(index, raw, &self.context) {
@@ -242,7 +379,7 @@ where
                 return false;
             }
         };
-        match (self.on_event)(event) {
+        match self.sink.event(event) {
             Ok(()) => true,
             Err(source) => {
                 self.failure = Some(ReadError::Rejected { index, source });
@@ -261,24 +398,16 @@ fn stop<Er: de::Error>() -> Er {
     Er::custom("reading stopped")
 }
 
-struct DocumentSeed<'w, 'f, F, E: std::error::Error + 'static>(&'w mut Walker<'f, F, E>);
+struct DocumentSeed<'w, 's, S: DocumentSink>(&'w mut Walker<'s, S>);
 
-impl<'de, F, E> DeserializeSeed<'de> for DocumentSeed<'_, '_, F, E>
-where
-    F: FnMut(SupplierEvent) -> Result<(), E>,
-    E: std::error::Error + 'static,
-{
+impl<'de, S: DocumentSink> DeserializeSeed<'de> for DocumentSeed<'_, '_, S> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de, F, E> Visitor<'de> for DocumentSeed<'_, '_, F, E>
-where
-    F: FnMut(SupplierEvent) -> Result<(), E>,
-    E: std::error::Error + 'static,
-{
+impl<'de, S: DocumentSink> Visitor<'de> for DocumentSeed<'_, '_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an EPCIS document object")
@@ -293,6 +422,10 @@ where
                     self.0.context = current.with_jsonld_context(&context);
                 }
                 "type" => self.0.document_type = Some(map.next_value()?),
+                "epcisHeader" => {
+                    let header: Value = map.next_value()?;
+                    self.0.header = Some(jsonld_header(&header));
+                }
                 "epcisBody" => map.next_value_seed(Section {
                     walker: &mut *self.0,
                     level: Level::Body,
@@ -318,27 +451,19 @@ enum Level {
 }
 
 /// `epcisBody`, `queryResults` or `resultsBody`: objects on the way to the event list.
-struct Section<'w, 'f, F, E: std::error::Error + 'static> {
-    walker: &'w mut Walker<'f, F, E>,
+struct Section<'w, 's, S: DocumentSink> {
+    walker: &'w mut Walker<'s, S>,
     level: Level,
 }
 
-impl<'de, F, E> DeserializeSeed<'de> for Section<'_, '_, F, E>
-where
-    F: FnMut(SupplierEvent) -> Result<(), E>,
-    E: std::error::Error + 'static,
-{
+impl<'de, S: DocumentSink> DeserializeSeed<'de> for Section<'_, '_, S> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de, F, E> Visitor<'de> for Section<'_, '_, F, E>
-where
-    F: FnMut(SupplierEvent) -> Result<(), E>,
-    E: std::error::Error + 'static,
-{
+impl<'de, S: DocumentSink> Visitor<'de> for Section<'_, '_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object")
@@ -380,24 +505,16 @@ where
     }
 }
 
-struct EventListSeed<'w, 'f, F, E: std::error::Error + 'static>(&'w mut Walker<'f, F, E>);
+struct EventListSeed<'w, 's, S: DocumentSink>(&'w mut Walker<'s, S>);
 
-impl<'de, F, E> DeserializeSeed<'de> for EventListSeed<'_, '_, F, E>
-where
-    F: FnMut(SupplierEvent) -> Result<(), E>,
-    E: std::error::Error + 'static,
-{
+impl<'de, S: DocumentSink> DeserializeSeed<'de> for EventListSeed<'_, '_, S> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de, F, E> Visitor<'de> for EventListSeed<'_, '_, F, E>
-where
-    F: FnMut(SupplierEvent) -> Result<(), E>,
-    E: std::error::Error + 'static,
-{
+impl<'de, S: DocumentSink> Visitor<'de> for EventListSeed<'_, '_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of events")
@@ -497,10 +614,131 @@ impl SupplierEvent {
             biz_location: location(object, "bizLocation")?,
             lot_number,
             item_expiration_date,
+            event_id: optional_string(object, "eventID")?,
+            drop_shipment: drop_shipment(object)?,
             hash_id,
-            raw,
         })
     }
+}
+
+/// GS1 US `dropShipment`, under any prefix the context binds to its namespace.
+fn drop_shipment(object: &Map<String, Value>) -> Result<Option<bool>, String> {
+    let Some((key, value)) = object
+        .iter()
+        .find(|(k, _)| k.rsplit(':').next() == Some("dropShipment"))
+    else {
+        return Ok(None);
+    };
+    match value {
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::String(s) => super::document::xml_bool(s)
+            .map(Some)
+            .ok_or_else(|| format!("{key} '{s}' is not true or false")),
+        other => Err(format!("{key} {other} is not true or false")),
+    }
+}
+
+/// The header of a JSON-LD document: the SBDH where a sender includes one, the master data
+/// vocabularies and the GS1 US transaction statement.
+fn jsonld_header(header: &Value) -> DocumentHeader {
+    use super::document::{TransactionStatement, VocabularyElement, apply_attribute, xml_bool};
+    let mut out = DocumentHeader::default();
+    let local = |k: &str| k.rsplit(':').next().unwrap_or(k).to_owned();
+    let Some(object) = header.as_object() else {
+        return out;
+    };
+    for (key, value) in object {
+        match local(key).as_str() {
+            "StandardBusinessDocumentHeader" => {
+                let text = |path: &[&str]| {
+                    let mut v = value;
+                    for p in path {
+                        v = v
+                            .as_object()?
+                            .iter()
+                            .find(|(k, _)| local(k) == *p)
+                            .map(|(_, v)| v)?;
+                    }
+                    match v {
+                        Value::String(s) => Some(s.trim().to_owned()),
+                        Value::Object(o) => o
+                            .iter()
+                            .find(|(k, _)| k.as_str() == "#text" || k.as_str() == "@value")
+                            .and_then(|(_, v)| v.as_str())
+                            .map(|s| s.trim().to_owned()),
+                        _ => None,
+                    }
+                };
+                out.sender =
+                    text(&["sender", "identifier"]).or_else(|| text(&["Sender", "Identifier"]));
+                out.receiver =
+                    text(&["receiver", "identifier"]).or_else(|| text(&["Receiver", "Identifier"]));
+                out.instance_id = text(&["documentIdentification", "instanceIdentifier"])
+                    .or_else(|| text(&["DocumentIdentification", "InstanceIdentifier"]));
+            }
+            "epcisMasterData" => {
+                let lists = value
+                    .get("vocabularyList")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                for vocabulary in lists {
+                    let vtype = vocabulary.get("type").and_then(Value::as_str).unwrap_or("");
+                    let elements = vocabulary
+                        .get("vocabularyElementList")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten();
+                    for element in elements {
+                        let id = element.get("id").and_then(Value::as_str).unwrap_or("");
+                        let mut e = VocabularyElement::new(vtype, id);
+                        for attribute in element
+                            .get("attributes")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                        {
+                            let (Some(aid), Some(v)) = (
+                                attribute.get("id").and_then(Value::as_str),
+                                attribute.get("attribute"),
+                            ) else {
+                                continue;
+                            };
+                            let text = match v {
+                                Value::String(s) => s.clone(),
+                                Value::Number(n) => n.to_string(),
+                                _ => continue,
+                            };
+                            apply_attribute(vtype, &mut e, aid, text);
+                        }
+                        e.finish(&mut out);
+                    }
+                }
+            }
+            "dscsaTransactionStatement" => {
+                let mut statement = TransactionStatement::default();
+                if let Some(o) = value.as_object() {
+                    for (k, v) in o {
+                        match (local(k).as_str(), v) {
+                            ("affirmTransactionStatement", Value::Bool(b)) => {
+                                statement.affirmed = *b
+                            }
+                            ("affirmTransactionStatement", Value::String(s)) => {
+                                statement.affirmed = xml_bool(s).unwrap_or(false)
+                            }
+                            ("legalNotice", Value::String(s)) => {
+                                statement.legal_notice = Some(s.trim().to_owned())
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                out.statement = Some(statement);
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn optional_string(object: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {

@@ -18,7 +18,7 @@
 mod canon;
 mod dl;
 mod json;
-mod prehash;
+pub(crate) mod prehash;
 mod xml;
 
 use std::collections::BTreeMap;
@@ -283,6 +283,15 @@ pub fn xml_document_prehashes(xml: &str) -> Result<Vec<String>, HashError> {
         .into_iter()
         .map(|e| prehash::prehash(&e.event_type, e.fields, &ignored))
         .collect())
+}
+
+/// The hash ID of one event already read into fields (the streaming XML reader's form).
+pub(crate) fn hash_id_of_fields(
+    event_type: &str,
+    fields: Vec<prehash::Field>,
+    ignored: &[String],
+) -> String {
+    hash_id_of_prehash(&prehash::prehash(event_type, fields, ignored))
 }
 
 /// Hash IDs of every event of an EPCIS XML document, in document order.

@@ -22,11 +22,7 @@ pub(crate) fn document_events(xml: &str) -> Result<(Vec<XmlEvent>, Vec<String>),
     let doc = Document::parse(xml).map_err(|e| HashError::Xml(e.to_string()))?;
     let event_list = doc
         .descendants()
-        .find(|n| {
-            n.is_element()
-                && n.tag_name().name() == "EventList"
-                && n.tag_name().namespace().is_none()
-        })
+        .find(|n| n.is_element() && n.tag_name().name() == "EventList" && unqualified(*n))
         .ok_or(HashError::NoEventList)?;
     let ignored = doc
         .descendants()
@@ -44,9 +40,14 @@ pub(crate) fn document_events(xml: &str) -> Result<(Vec<XmlEvent>, Vec<String>),
     Ok((events, ignored))
 }
 
+/// No namespace, or an EPCIS one: senders sometimes qualify what the schema leaves unqualified.
+fn unqualified(node: Node<'_, '_>) -> bool {
+    let ns = node.tag_name().namespace();
+    ns.is_none() || crate::epcis::xml_read::is_epcis_namespace(ns)
+}
+
 fn is_wrapper(node: Node<'_, '_>) -> bool {
-    node.tag_name().namespace().is_none()
-        && matches!(node.tag_name().name(), "extension" | "baseExtension")
+    unqualified(node) && matches!(node.tag_name().name(), "extension" | "baseExtension")
 }
 
 /// Element children with `extension` wrappers dissolved.
@@ -65,8 +66,8 @@ fn element_children<'a, 'input>(node: Node<'a, 'input>) -> Vec<Node<'a, 'input>>
 fn qualified_name(node: Node<'_, '_>) -> String {
     let tag = node.tag_name();
     match tag.namespace() {
-        Some(ns) => format!("{{{ns}}}{}", tag.name()),
-        None => tag.name().to_owned(),
+        Some(ns) if !unqualified(node) => format!("{{{ns}}}{}", tag.name()),
+        _ => tag.name().to_owned(),
     }
 }
 

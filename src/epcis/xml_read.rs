@@ -1,0 +1,985 @@
+//! A streaming reader of EPCIS 1.2 and 2.0 XML documents, as trading partners send them.
+//!
+//! The document is read with quick-xml one token at a time; only the event being read is held
+//! in memory (as the syntax-neutral field tree the hash uses), so a 200 MB document costs what
+//! its largest event costs. Elements are matched by namespace URI and local name, never by
+//! prefix: senders choose their prefixes, declare default namespaces, add comments and reorder
+//! elements. The XML binding's `extension` and `baseExtension` wrappers are dissolved (EPCIS 1.2
+//! puts `ilmd`, `sourceList`, `destinationList`, and whole TransformationEvents inside them).
+//!
+//! The header (SBDH, `EPCISMasterData`, the GS1 US transaction statement) is handed to the sink
+//! before the first event. Every event becomes a [`SupplierEvent`] with its CBV 2.0 hash ID, the
+//! same one the JSON-LD reader would give the same event.
+//!
+//! Hostile input is bounded: one token (a tag with its attributes, or a run of text) may not
+//! exceed [`MAX_TOKEN_BYTES`], an event may not nest deeper than [`MAX_DEPTH`] or hold more than
+//! [`MAX_EVENT_FIELDS`] fields, and the master data may not exceed [`MAX_VOCABULARY_ELEMENTS`].
+//! Errors name the event and the line.
+
+use std::io::{self, BufRead, Read};
+
+use chrono::{DateTime, NaiveDate};
+use quick_xml::NsReader;
+use quick_xml::errors::SyntaxError;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::name::ResolveResult;
+
+use super::document::{DocumentFormat, DocumentHeader, TransactionStatement, VocabularyElement};
+use super::hash::hash_id_of_fields;
+use super::hash::prehash::Field;
+use super::read::{
+    Action, DocumentSink, EventType, QuantityElement, ReadError, ReadSummary, SupplierEvent,
+    TypedReference,
+};
+use super::vocab::{CBV, GS1_VOC, Vocabulary};
+
+/// The longest single token (tag or text run) accepted.
+pub const MAX_TOKEN_BYTES: u64 = 1 << 20;
+/// How deep an event's elements may nest.
+pub const MAX_DEPTH: usize = 64;
+/// How many fields (elements and attributes) one event may hold: room for a shipping event
+/// listing a few million EPCs, not for an unbounded one.
+pub const MAX_EVENT_FIELDS: usize = 5_000_000;
+/// How many master data elements a header may hold.
+pub const MAX_VOCABULARY_ELEMENTS: usize = 200_000;
+
+const NS_EPCIS_1: &str = "urn:epcglobal:epcis:xsd:1";
+const NS_EPCIS_2: &str = "urn:epcglobal:epcis:xsd:2";
+const NS_QUERY_1: &str = "urn:epcglobal:epcis-query:xsd:1";
+const NS_QUERY_2: &str = "urn:epcglobal:epcis-query:xsd:2";
+const NS_SBDH: &str = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
+const NS_GS1USHC: &str = "http://epcis.gs1us.org/hc/ns";
+const NS_MDA: &str = "urn:epcglobal:cbv:mda";
+
+/// A `BufRead` that counts lines as the parser consumes bytes and refuses a token that grows
+/// past [`MAX_TOKEN_BYTES`] before it is buffered whole.
+struct Counted<R> {
+    inner: R,
+    line: u64,
+    since_mark: u64,
+}
+
+impl<R: BufRead> Counted<R> {
+    fn mark(&mut self) {
+        self.since_mark = 0;
+    }
+}
+
+impl<R: BufRead> Read for Counted<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(out.len());
+            out[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.since_mark > MAX_TOKEN_BYTES {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, TokenTooLong));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buffer) = self.inner.fill_buf() {
+            let taken = buffer.get(..amt).unwrap_or(buffer);
+            self.line += taken.iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+        self.since_mark += amt as u64;
+        self.inner.consume(amt);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("a single tag or text longer than {MAX_TOKEN_BYTES} bytes")]
+struct TokenTooLong;
+
+/// Where the reader is in the document, outside events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Root,
+    Header,
+    Sbdh,
+    MasterData,
+    Vocabulary,
+    VocabularyElement,
+    Statement,
+    Body,
+    EventList,
+    IgnoreFields,
+    Other,
+}
+
+/// An element being built inside an event: its field and whether a child element started
+/// (text after the first child is not the element's value, as in the hash's XML reading).
+struct Open {
+    field: Field,
+    saw_child: bool,
+    wrapper: bool,
+}
+
+struct Walker<'s, S: DocumentSink> {
+    sink: &'s mut S,
+    header: DocumentHeader,
+    header_sent: bool,
+    /// The stack of places for elements outside events.
+    places: Vec<Place>,
+    /// Names (namespace, local) of the elements open outside events.
+    names: Vec<(Option<String>, String)>,
+    text: String,
+    vocabulary_type: String,
+    vocabulary_element: Option<VocabularyElement>,
+    attribute_id: Option<String>,
+    vocabulary_elements: usize,
+    /// The event being built, innermost element last.
+    event: Vec<Open>,
+    event_fields: usize,
+    event_line: u64,
+    next_index: usize,
+    saw_event_list: bool,
+    /// Names an `ignoreFields` element lists: left out of every event's hash.
+    ignored: Vec<String>,
+}
+
+/// Reads an EPCIS 1.2 or 2.0 XML document. `reader` should be buffered.
+pub fn read_xml_document<R: BufRead, S: DocumentSink>(
+    reader: R,
+    sink: &mut S,
+) -> Result<ReadSummary, ReadError<S::Error>> {
+    let mut xml = NsReader::from_reader(Counted {
+        inner: reader,
+        line: 1,
+        since_mark: 0,
+    });
+    xml.config_mut().expand_empty_elements = true;
+    xml.config_mut().check_end_names = true;
+    let mut walker = Walker {
+        sink,
+        header: DocumentHeader::default(),
+        header_sent: false,
+        places: Vec::new(),
+        names: Vec::new(),
+        text: String::new(),
+        vocabulary_type: String::new(),
+        vocabulary_element: None,
+        attribute_id: None,
+        vocabulary_elements: 0,
+        event: Vec::new(),
+        event_fields: 0,
+        event_line: 0,
+        next_index: 0,
+        saw_event_list: false,
+        ignored: Vec::new(),
+    };
+    let mut buf = Vec::new();
+    let mut root_closed = false;
+    loop {
+        buf.clear();
+        xml.get_mut().mark();
+        let line = xml.get_ref().line;
+        let (ns, event) = match xml.read_resolved_event_into(&mut buf) {
+            Ok((ns, event)) => (resolved(&ns, line)?, event),
+            Err(e) => return Err(walker.xml_error(line, e)),
+        };
+        match event {
+            Event::Start(start) => {
+                if root_closed {
+                    return Err(syntax(line, None, "content after the document element"));
+                }
+                let (ns_local, attributes) = element(&xml, &ns, &start, line)?;
+                walker.start(ns_local, attributes, line)?;
+            }
+            Event::End(_) => {
+                walker.end(line)?;
+                if walker.places.is_empty() && walker.event.is_empty() {
+                    root_closed = true;
+                }
+            }
+            Event::Text(t) => {
+                let text = t
+                    .decode()
+                    .map_err(|e| syntax(line, walker.current_event(), e.to_string()))?;
+                walker.text(&text, line)?;
+            }
+            Event::CData(c) => {
+                let text = c
+                    .decode()
+                    .map_err(|e| syntax(line, walker.current_event(), e.to_string()))?;
+                walker.text(&text, line)?;
+            }
+            Event::GeneralRef(r) => {
+                let c = entity(&r).map_err(|m| syntax(line, walker.current_event(), m))?;
+                walker.text(c.encode_utf8(&mut [0; 4]), line)?;
+            }
+            Event::DocType(_) => {
+                // A DTD could declare entities that expand without bound: EPCIS never has one.
+                return Err(syntax(line, None, "a DOCTYPE declaration is not allowed"));
+            }
+            Event::Empty(_) | Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !root_closed {
+        if walker.places.is_empty() && walker.next_index == 0 && !walker.header_sent {
+            return Err(ReadError::NotEpcis("the file is empty".into()));
+        }
+        return Err(ReadError::Truncated {
+            event: walker.current_event(),
+        });
+    }
+    if !walker.saw_event_list {
+        return Err(ReadError::NoEventList);
+    }
+    walker.send_header()?;
+    Ok(ReadSummary {
+        document_type: walker.header.document_type.clone(),
+        events: walker.next_index,
+        format: walker.header.format,
+    })
+}
+
+fn syntax<E: std::error::Error + 'static>(
+    line: u64,
+    event: Option<usize>,
+    message: impl Into<String>,
+) -> ReadError<E> {
+    ReadError::Xml {
+        line,
+        event,
+        message: message.into(),
+    }
+}
+
+fn resolved<E: std::error::Error + 'static>(
+    ns: &ResolveResult<'_>,
+    line: u64,
+) -> Result<Option<String>, ReadError<E>> {
+    match ns {
+        ResolveResult::Bound(n) => Ok(Some(String::from_utf8_lossy(n.as_ref()).into_owned())),
+        ResolveResult::Unbound => Ok(None),
+        ResolveResult::Unknown(prefix) => Err(syntax(
+            line,
+            None,
+            format!(
+                "the namespace prefix '{}' is not declared",
+                String::from_utf8_lossy(prefix)
+            ),
+        )),
+    }
+}
+
+type Attributes = Vec<(Option<String>, String, String)>;
+
+/// The element's (namespace, local name) and its attributes, namespace declarations left out.
+fn element<R: BufRead, E: std::error::Error + 'static>(
+    xml: &NsReader<R>,
+    ns: &Option<String>,
+    start: &BytesStart<'_>,
+    line: u64,
+) -> Result<((Option<String>, String), Attributes), ReadError<E>> {
+    let local = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+    let mut attributes = Vec::new();
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|e| syntax(line, None, e.to_string()))?;
+        let key = attribute.key.as_ref();
+        if key == b"xmlns" || key.starts_with(b"xmlns:") {
+            continue;
+        }
+        let (attr_ns, attr_local) = xml.resolver().resolve_attribute(attribute.key);
+        let attr_ns = resolved(&attr_ns, line)?;
+        let value = attribute
+            .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, xml.decoder())
+            .map_err(|e| syntax(line, None, e.to_string()))?;
+        attributes.push((
+            attr_ns,
+            String::from_utf8_lossy(attr_local.as_ref()).into_owned(),
+            value.into_owned(),
+        ));
+    }
+    Ok(((ns.clone(), local), attributes))
+}
+
+fn entity(r: &BytesRef<'_>) -> Result<char, String> {
+    if r.is_char_ref() {
+        return match r.resolve_char_ref() {
+            Ok(Some(c)) => Ok(c),
+            _ => Err("an invalid character reference".into()),
+        };
+    }
+    let name = r.decode().map_err(|e| e.to_string())?;
+    match name.as_ref() {
+        "amp" => Ok('&'),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
+        other => Err(format!("the entity &{other}; is not defined")),
+    }
+}
+
+fn qualified(ns: &Option<String>, local: &str) -> String {
+    match ns {
+        Some(ns) => format!("{{{ns}}}{local}"),
+        None => local.to_owned(),
+    }
+}
+
+/// `gs1:` and `cbv:` CURIEs in values, expanded as the hash's XML reading does.
+fn expand_value(value: &str) -> String {
+    let mut out = value.to_owned();
+    for (prefix, uri) in [("gs1:", GS1_VOC), ("cbv:", CBV)] {
+        if out.starts_with(prefix) {
+            out = out.replace(prefix, uri);
+        }
+    }
+    out
+}
+
+pub(crate) fn is_epcis_namespace(ns: Option<&str>) -> bool {
+    matches!(ns, Some(NS_EPCIS_1 | NS_EPCIS_2 | NS_QUERY_1 | NS_QUERY_2))
+}
+
+fn is_event_name(local: &str) -> bool {
+    EventType::parse(local).is_some()
+}
+
+impl<S: DocumentSink> Walker<'_, S> {
+    fn current_event(&self) -> Option<usize> {
+        (!self.event.is_empty()).then_some(self.next_index)
+    }
+
+    fn xml_error(&self, line: u64, e: quick_xml::Error) -> ReadError<S::Error> {
+        match e {
+            quick_xml::Error::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
+                syntax(line, self.current_event(), io.to_string())
+            }
+            quick_xml::Error::Io(io) => match std::sync::Arc::try_unwrap(io) {
+                Ok(io) => ReadError::Io(io),
+                Err(shared) => ReadError::Io(io::Error::new(shared.kind(), shared.to_string())),
+            },
+            quick_xml::Error::Syntax(
+                SyntaxError::UnclosedTag
+                | SyntaxError::UnclosedComment
+                | SyntaxError::UnclosedCData
+                | SyntaxError::UnclosedDoctype
+                | SyntaxError::UnclosedPI
+                | SyntaxError::UnclosedXmlDecl,
+            ) if !self.places.is_empty() => ReadError::Truncated {
+                event: self.current_event(),
+            },
+            quick_xml::Error::Syntax(s) if self.places.is_empty() && self.next_index == 0 => {
+                ReadError::NotEpcis(format!("not an XML document ({s})"))
+            }
+            other => syntax(line, self.current_event(), other.to_string()),
+        }
+    }
+
+    fn send_header(&mut self) -> Result<(), ReadError<S::Error>> {
+        if !self.header_sent {
+            self.header_sent = true;
+            self.sink
+                .header(self.header.clone())
+                .map_err(|source| ReadError::Rejected {
+                    index: self.next_index,
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn start(
+        &mut self,
+        (ns, local): (Option<String>, String),
+        attributes: Attributes,
+        line: u64,
+    ) -> Result<(), ReadError<S::Error>> {
+        self.text.clear();
+        // Below the document element, the EPCIS namespaces mean what no namespace means: the
+        // schema leaves these elements unqualified, and some senders qualify them anyway.
+        let below_root = !self.places.is_empty() || !self.event.is_empty();
+        let ns = if !below_root || !is_epcis_namespace(ns.as_deref()) {
+            ns
+        } else {
+            None
+        };
+        if !self.event.is_empty() {
+            return self.start_in_event(&ns, &local, attributes, line);
+        }
+        let parent = self.places.last().copied();
+        let no_ns = ns.is_none();
+        let place = match parent {
+            None if is_event_name(&local) && (no_ns || is_epcis_namespace(ns.as_deref())) => {
+                // A lone event, as some systems capture one at a time.
+                self.header.format = Some(if ns.as_deref() == Some(NS_EPCIS_2) {
+                    DocumentFormat::Xml20
+                } else {
+                    DocumentFormat::Xml12
+                });
+                self.saw_event_list = true;
+                self.send_header()?;
+                self.event_line = line;
+                self.event_fields = 0;
+                return self.start_in_event(&None, &local, attributes, line);
+            }
+            None => {
+                let format = match ns.as_deref() {
+                    Some(NS_EPCIS_1 | NS_QUERY_1) => DocumentFormat::Xml12,
+                    Some(NS_EPCIS_2 | NS_QUERY_2) => DocumentFormat::Xml20,
+                    _ => {
+                        return Err(ReadError::NotEpcis(format!(
+                            "the document element is {}, not an EPCIS document",
+                            qualified(&ns, &local)
+                        )));
+                    }
+                };
+                if local != "EPCISDocument" && local != "EPCISQueryDocument" {
+                    return Err(ReadError::NotEpcis(format!(
+                        "the document element is {local}, not EPCISDocument"
+                    )));
+                }
+                self.header.format = Some(format);
+                self.header.document_type = Some(local.clone());
+                if let Some((_, _, v)) = attributes
+                    .iter()
+                    .find(|(n, l, _)| n.is_none() && l == "creationDate")
+                {
+                    self.header.creation_date = DateTime::parse_from_rfc3339(v.trim()).ok();
+                }
+                Place::Root
+            }
+            Some(Place::IgnoreFields) => {
+                if self.ignored.len() < 1000 {
+                    self.ignored.push(qualified(&ns, &local));
+                }
+                Place::Other
+            }
+            Some(_) if local == "ignoreFields" => Place::IgnoreFields,
+            Some(Place::Root) if no_ns && local == "EPCISHeader" => Place::Header,
+            Some(Place::Root)
+                if no_ns
+                    && matches!(local.as_str(), "EPCISBody" | "QueryResults" | "resultsBody") =>
+            {
+                self.send_header()?;
+                Place::Body
+            }
+            Some(Place::Header) if ns.as_deref() == Some(NS_SBDH) => Place::Sbdh,
+            Some(Place::Header) if no_ns && local == "extension" => Place::Header,
+            Some(Place::Header) if no_ns && local == "EPCISMasterData" => Place::MasterData,
+            Some(Place::Header) if ns.as_deref() == Some(NS_GS1USHC) => {
+                if local == "dscsaTransactionStatement" {
+                    self.header
+                        .statement
+                        .get_or_insert_with(TransactionStatement::default);
+                    Place::Statement
+                } else {
+                    Place::Other
+                }
+            }
+            Some(Place::Sbdh) => Place::Sbdh,
+            Some(Place::MasterData) if no_ns && local == "Vocabulary" => {
+                self.vocabulary_type = attributes
+                    .iter()
+                    .find(|(n, l, _)| n.is_none() && l == "type")
+                    .map(|(_, _, v)| v.clone())
+                    .unwrap_or_default();
+                Place::Vocabulary
+            }
+            Some(Place::MasterData) => Place::MasterData,
+            Some(Place::Vocabulary) if no_ns && local == "VocabularyElement" => {
+                self.vocabulary_elements += 1;
+                if self.vocabulary_elements > MAX_VOCABULARY_ELEMENTS {
+                    return Err(syntax(
+                        line,
+                        None,
+                        format!("more than {MAX_VOCABULARY_ELEMENTS} master data elements"),
+                    ));
+                }
+                let id = attributes
+                    .iter()
+                    .find(|(n, l, _)| n.is_none() && l == "id")
+                    .map(|(_, _, v)| v.as_str())
+                    .unwrap_or_default();
+                self.vocabulary_element = Some(VocabularyElement::new(&self.vocabulary_type, id));
+                Place::VocabularyElement
+            }
+            Some(Place::Vocabulary) => Place::Vocabulary,
+            Some(Place::VocabularyElement) if no_ns && local == "attribute" => {
+                self.attribute_id = attributes
+                    .iter()
+                    .find(|(n, l, _)| n.is_none() && l == "id")
+                    .map(|(_, _, v)| v.clone());
+                Place::Other
+            }
+            Some(Place::Statement) => Place::Statement,
+            Some(Place::Body) if no_ns && local == "EventList" => {
+                self.saw_event_list = true;
+                Place::EventList
+            }
+            Some(Place::Body) => Place::Body,
+            Some(Place::EventList) if no_ns && local == "extension" => Place::EventList,
+            Some(Place::EventList) if no_ns && is_event_name(&local) => {
+                self.event_line = line;
+                self.event_fields = 0;
+                return self.start_in_event(&ns, &local, attributes, line);
+            }
+            _ => Place::Other,
+        };
+        self.places.push(place);
+        self.names.push((ns, local));
+        Ok(())
+    }
+
+    fn start_in_event(
+        &mut self,
+        ns: &Option<String>,
+        local: &str,
+        attributes: Attributes,
+        line: u64,
+    ) -> Result<(), ReadError<S::Error>> {
+        if self.event.len() > MAX_DEPTH {
+            return Err(syntax(
+                line,
+                self.current_event(),
+                format!("elements nest deeper than {MAX_DEPTH}"),
+            ));
+        }
+        self.event_fields += 1 + attributes.len();
+        if self.event_fields > MAX_EVENT_FIELDS {
+            return Err(syntax(
+                line,
+                self.current_event(),
+                format!("the event holds more than {MAX_EVENT_FIELDS} fields"),
+            ));
+        }
+        if let Some(parent) = self.event.last_mut() {
+            parent.saw_child = true;
+        }
+        let wrapper = ns.is_none()
+            && matches!(local, "extension" | "baseExtension")
+            && !self.event.is_empty();
+        let children = attributes
+            .into_iter()
+            .map(|(n, l, v)| Field::leaf(qualified(&n, &l), expand_value(&v)))
+            .collect();
+        self.event.push(Open {
+            field: Field {
+                name: qualified(ns, local),
+                value: String::new(),
+                children,
+            },
+            saw_child: false,
+            wrapper,
+        });
+        Ok(())
+    }
+
+    fn text(&mut self, text: &str, line: u64) -> Result<(), ReadError<S::Error>> {
+        if let Some(open) = self.event.last_mut() {
+            if !open.saw_child {
+                open.field.value.push_str(text);
+                if open.field.value.len() as u64 > MAX_TOKEN_BYTES {
+                    return Err(syntax(
+                        line,
+                        self.current_event(),
+                        format!("a value longer than {MAX_TOKEN_BYTES} bytes"),
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        if matches!(
+            self.places.last(),
+            Some(Place::Sbdh | Place::Statement | Place::Other)
+        ) {
+            self.text.push_str(text);
+            if self.text.len() as u64 > MAX_TOKEN_BYTES {
+                return Err(syntax(
+                    line,
+                    None,
+                    format!("a value longer than {MAX_TOKEN_BYTES} bytes"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, line: u64) -> Result<(), ReadError<S::Error>> {
+        if let Some(mut open) = self.event.pop() {
+            open.field.value = expand_value(open.field.value.trim());
+            match self.event.last_mut() {
+                Some(parent) if open.wrapper => parent.field.children.extend(open.field.children),
+                Some(parent) => parent.field.children.push(open.field),
+                None => return self.finish_event(open.field, line),
+            }
+            return Ok(());
+        }
+        let text = std::mem::take(&mut self.text);
+        let value = text.trim();
+        let (ns, local) = self.names.pop().unwrap_or_default();
+        let place = self.places.pop();
+        let parent = self.places.last().copied();
+        match (place, parent) {
+            (Some(Place::Sbdh), _) if ns.as_deref() == Some(NS_SBDH) => {
+                self.sbdh_value(&local, value);
+            }
+            (Some(Place::Statement), _) if ns.as_deref() == Some(NS_GS1USHC) => {
+                if let Some(statement) = self.header.statement.as_mut() {
+                    match local.as_str() {
+                        "affirmTransactionStatement" => {
+                            statement.affirmed = super::document::xml_bool(value).unwrap_or(false);
+                        }
+                        "legalNotice" if !value.is_empty() => {
+                            statement.legal_notice = Some(value.to_owned());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            (Some(Place::Other), Some(Place::VocabularyElement)) if local == "attribute" => {
+                if let (Some(element), Some(id)) =
+                    (self.vocabulary_element.as_mut(), self.attribute_id.take())
+                {
+                    super::document::apply_attribute(
+                        &self.vocabulary_type,
+                        element,
+                        &id,
+                        value.to_owned(),
+                    );
+                }
+            }
+            (Some(Place::VocabularyElement), _) => {
+                if let Some(element) = self.vocabulary_element.take() {
+                    element.finish(&mut self.header);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Leaf values of the SBDH; the enclosing element tells sender from receiver.
+    fn sbdh_value(&mut self, local: &str, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let parent = self.names.last().map(|(_, l)| l.as_str());
+        match (parent, local) {
+            (Some("Sender"), "Identifier") => self.header.sender = Some(value.to_owned()),
+            (Some("Receiver"), "Identifier") => self.header.receiver = Some(value.to_owned()),
+            (Some("DocumentIdentification"), "InstanceIdentifier") => {
+                self.header.instance_id = Some(value.to_owned());
+            }
+            (Some("DocumentIdentification"), "CreationDateAndTime")
+                if self.header.creation_date.is_none() =>
+            {
+                self.header.creation_date = DateTime::parse_from_rfc3339(value).ok();
+            }
+            _ => {}
+        }
+    }
+
+    fn finish_event(&mut self, event: Field, line: u64) -> Result<(), ReadError<S::Error>> {
+        let index = self.next_index;
+        self.next_index += 1;
+        let event_line = self.event_line;
+        let supplier_event =
+            from_fields(index, event, &self.ignored).map_err(|reason| ReadError::InvalidEvent {
+                index,
+                reason: format!("(line {event_line}) {reason}"),
+            })?;
+        let _ = line;
+        self.sink
+            .event(supplier_event)
+            .map_err(|source| ReadError::Rejected { index, source })
+    }
+}
+
+/// The value of the first field named `name`.
+fn value<'f>(fields: &'f [Field], name: &str) -> Option<&'f str> {
+    fields
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| f.value.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+fn field<'f>(fields: &'f [Field], name: &str) -> Option<&'f Field> {
+    fields.iter().find(|f| f.name == name)
+}
+
+fn epcs(fields: &[Field], list: &str) -> Vec<String> {
+    field(fields, list)
+        .map(|l| {
+            l.children
+                .iter()
+                .filter(|c| c.name == "epc")
+                .map(|c| c.value.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn references(
+    fields: &[Field],
+    list: &str,
+    item: &str,
+    vocabulary: Vocabulary,
+) -> Vec<TypedReference> {
+    field(fields, list)
+        .map(|l| {
+            l.children
+                .iter()
+                .filter(|c| c.name == item)
+                .map(|c| TypedReference {
+                    kind: value(&c.children, "type").map(|t| vocabulary.bare_word(t)),
+                    id: c.value.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn quantities(fields: &[Field], list: &str) -> Result<Vec<QuantityElement>, String> {
+    let Some(l) = field(fields, list) else {
+        return Ok(Vec::new());
+    };
+    l.children
+        .iter()
+        .filter(|c| c.name == "quantityElement")
+        .map(|q| {
+            let epc_class = value(&q.children, "epcClass")
+                .ok_or_else(|| format!("a {list} element has no epcClass"))?
+                .to_owned();
+            let quantity = match value(&q.children, "quantity") {
+                None => None,
+                Some(s) => Some(
+                    s.parse::<f64>()
+                        .map_err(|_| format!("{list} quantity '{s}' is not a number"))?,
+                ),
+            };
+            Ok(QuantityElement {
+                epc_class,
+                quantity,
+                uom: value(&q.children, "uom").map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// The [`SupplierEvent`] of one event's field tree.
+fn from_fields(index: usize, event: Field, ignored: &[String]) -> Result<SupplierEvent, String> {
+    let event_type = EventType::parse(&event.name)
+        .ok_or_else(|| format!("unknown event type '{}'", event.name))?;
+    let fields = &event.children;
+    let event_time = match value(fields, "eventTime") {
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map_err(|e| format!("eventTime '{s}' is not an XML date-time with zone ({e})"))?,
+        None => return Err("eventTime is missing".into()),
+    };
+    let action = match value(fields, "action") {
+        None => None,
+        Some("ADD") => Some(Action::Add),
+        Some("OBSERVE") => Some(Action::Observe),
+        Some("DELETE") => Some(Action::Delete),
+        Some(other) => return Err(format!("action '{other}' is not ADD, OBSERVE or DELETE")),
+    };
+    let word =
+        |name: &str, vocabulary: Vocabulary| value(fields, name).map(|v| vocabulary.bare_word(v));
+    let persistent = |name: &str| -> Vec<String> {
+        field(fields, "persistentDisposition")
+            .map(|p| {
+                p.children
+                    .iter()
+                    .filter(|c| c.name == name)
+                    .map(|c| Vocabulary::Disposition.bare_word(&c.value))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut lot_number = None;
+    let mut item_expiration_date = None;
+    if let Some(ilmd) = field(fields, "ilmd") {
+        for f in &ilmd.children {
+            let local = f
+                .name
+                .strip_prefix(&format!("{{{NS_MDA}}}"))
+                .or_else(|| f.name.strip_prefix(&format!("{{{NS_MDA}:}}")))
+                .or_else(|| f.name.strip_prefix(&format!("{{{GS1_VOC}}}")));
+            match local {
+                Some("lotNumber") => lot_number = Some(f.value.clone()),
+                Some("itemExpirationDate") => {
+                    item_expiration_date = Some(
+                        NaiveDate::parse_from_str(&f.value, "%Y-%m-%d").map_err(|_| {
+                            format!(
+                                "ilmd itemExpirationDate '{}' is not a date (YYYY-MM-DD)",
+                                f.value
+                            )
+                        })?,
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    let drop_shipment = match value(fields, &format!("{{{NS_GS1USHC}}}dropShipment")) {
+        None => None,
+        Some(v) => Some(
+            super::document::xml_bool(v)
+                .ok_or_else(|| format!("dropShipment '{v}' is not true or false"))?,
+        ),
+    };
+    let location = |name: &str| {
+        field(fields, name)
+            .and_then(|f| value(&f.children, "id"))
+            .map(str::to_owned)
+    };
+    let mut supplier = SupplierEvent {
+        index,
+        event_type,
+        action,
+        event_time,
+        biz_step: word("bizStep", Vocabulary::BizStep),
+        disposition: word("disposition", Vocabulary::Disposition),
+        persistent_disposition_set: persistent("set"),
+        persistent_disposition_unset: persistent("unset"),
+        epc_list: Vec::new(),
+        parent_id: value(fields, "parentID").map(str::to_owned),
+        child_epcs: Vec::new(),
+        input_epc_list: Vec::new(),
+        output_epc_list: Vec::new(),
+        quantity_list: quantities(fields, "quantityList")?,
+        child_quantity_list: quantities(fields, "childQuantityList")?,
+        biz_transactions: references(
+            fields,
+            "bizTransactionList",
+            "bizTransaction",
+            Vocabulary::BizTransactionType,
+        ),
+        sources: references(
+            fields,
+            "sourceList",
+            "source",
+            Vocabulary::SourceDestinationType,
+        ),
+        destinations: references(
+            fields,
+            "destinationList",
+            "destination",
+            Vocabulary::SourceDestinationType,
+        ),
+        read_point: location("readPoint"),
+        biz_location: location("bizLocation"),
+        lot_number,
+        item_expiration_date,
+        event_id: value(fields, "eventID").map(str::to_owned),
+        drop_shipment,
+        hash_id: String::new(),
+    };
+    supplier.epc_list = epcs(fields, "epcList");
+    supplier.child_epcs = epcs(fields, "childEPCs");
+    supplier.input_epc_list = epcs(fields, "inputEPCList");
+    supplier.output_epc_list = epcs(fields, "outputEPCList");
+    supplier.hash_id = hash_id_of_fields(&event.name, event.children, ignored);
+    Ok(supplier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epcis::read::CollectingSink;
+
+    fn read(xml: &str) -> Result<CollectingSink, String> {
+        let mut sink = CollectingSink::default();
+        read_xml_document(xml.as_bytes(), &mut sink).map_err(|e| e.to_string())?;
+        Ok(sink)
+    }
+
+    const DOC: &str = r#"<?xml version="1.0"?>
+<!-- a comment before the root -->
+<e:EPCISDocument xmlns:e="urn:epcglobal:epcis:xsd:1" xmlns:m="urn:epcglobal:cbv:mda"
+    xmlns:us="http://epcis.gs1us.org/hc/ns" xmlns:h="http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
+    schemaVersion="1.2" creationDate="2024-01-02T03:04:05Z">
+  <EPCISHeader>
+    <h:StandardBusinessDocumentHeader>
+      <h:Sender><h:Identifier Authority="GS1">urn:epc:id:sgln:030001.111111.0</h:Identifier></h:Sender>
+      <h:Receiver><h:Identifier>urn:epc:id:sgln:039999.999999.0</h:Identifier></h:Receiver>
+      <h:DocumentIdentification><h:InstanceIdentifier>INV-1</h:InstanceIdentifier></h:DocumentIdentification>
+    </h:StandardBusinessDocumentHeader>
+    <us:dscsaTransactionStatement><us:affirmTransactionStatement>true</us:affirmTransactionStatement></us:dscsaTransactionStatement>
+  </EPCISHeader>
+  <EPCISBody><EventList>
+    <ObjectEvent>
+      <action>ADD</action>
+      <epcList><epc>urn:epc:id:sgtin:030001.0012345.11</epc></epcList>
+      <eventTimeZoneOffset>-05:00</eventTimeZoneOffset>
+      <eventTime>2023-03-27T06:45:16Z</eventTime>
+      <bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>
+      <extension><ilmd><m:lotNumber>A&amp;1</m:lotNumber><m:itemExpirationDate>2025-03-27</m:itemExpirationDate></ilmd></extension>
+    </ObjectEvent>
+    <extension><TransformationEvent><eventTime>2023-03-27T06:45:16Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset></TransformationEvent></extension>
+  </EventList></EPCISBody>
+</e:EPCISDocument>"#;
+
+    #[test]
+    fn prefixes_order_comments_and_extensions_do_not_matter() {
+        let sink = read(DOC).unwrap();
+        let header = sink.header.unwrap();
+        assert_eq!(header.format, Some(DocumentFormat::Xml12));
+        assert_eq!(
+            header.sender.as_deref(),
+            Some("urn:epc:id:sgln:030001.111111.0")
+        );
+        assert_eq!(
+            header.receiver.as_deref(),
+            Some("urn:epc:id:sgln:039999.999999.0")
+        );
+        assert_eq!(header.instance_id.as_deref(), Some("INV-1"));
+        assert!(header.statement.unwrap().affirmed);
+        assert_eq!(sink.events.len(), 2);
+        let e = &sink.events[0];
+        assert_eq!(e.lot_number.as_deref(), Some("A&1"));
+        assert_eq!(e.item_expiration_date, NaiveDate::from_ymd_opt(2025, 3, 27));
+        assert_eq!(e.biz_step.as_deref(), Some("commissioning"));
+        assert_eq!(e.epc_list, vec!["urn:epc:id:sgtin:030001.0012345.11"]);
+        assert_eq!(sink.events[1].event_type, EventType::Transformation);
+        // The streaming reader's hash equals the whole-document reader's.
+        let whole = crate::epcis::hash::xml_document_hash_ids(DOC).unwrap();
+        assert_eq!(
+            whole,
+            vec![e.hash_id.clone(), sink.events[1].hash_id.clone()]
+        );
+    }
+
+    #[test]
+    fn truncated_hostile_and_foreign_documents_are_refused() {
+        let cut = &DOC[..DOC.len() - 40];
+        assert!(
+            read(cut).unwrap_err().contains("ends early"),
+            "{}",
+            read(cut).unwrap_err()
+        );
+        let not = read("<html><body/></html>").unwrap_err();
+        assert!(not.contains("not an EPCIS document"), "{not}");
+        let dtd = "<!DOCTYPE x [<!ENTITY a \"aaaa\">]><e:EPCISDocument xmlns:e=\"urn:epcglobal:epcis:xsd:1\"/>";
+        assert!(read(dtd).unwrap_err().contains("DOCTYPE"));
+        let undeclared = "<x:EPCISDocument/>";
+        assert!(read(undeclared).is_err());
+        let bad_time = DOC.replace(
+            "2023-03-27T06:45:16Z</eventTime>\n      <bizStep>",
+            "yesterday</eventTime><bizStep>",
+        );
+        let err = read(&bad_time).unwrap_err();
+        assert!(err.contains("event 0") && err.contains("line"), "{err}");
+        let long = format!(
+            "<e:EPCISDocument xmlns:e=\"urn:epcglobal:epcis:xsd:1\"><EPCISBody><EventList><ObjectEvent><eventTime>{}</eventTime></ObjectEvent></EventList></EPCISBody></e:EPCISDocument>",
+            "9".repeat(3 << 20)
+        );
+        assert!(read(&long).unwrap_err().contains("longer than"));
+    }
+}
