@@ -27,5 +27,5 @@ pub mod worker;
 pub use capture::{CaptureClient, CaptureError, CaptureInterface, CaptureLimits};
 pub use outbox::{Outbox, OutboxError, OutboxStatus, ParkedEvent, QueuedEvent};
 pub use retry::Backoff;
-pub use upstream::{Credentials, Secret, Timeouts, Upstream, UpstreamError};
+pub use upstream::{Credentials, ForeignOrigin, Origin, Secret, Timeouts, Upstream, UpstreamError};
 pub use worker::{DrainOptions, DrainReport, Pause, SyncStatus, SyncWorker, UpstreamState};
