@@ -640,6 +640,52 @@ mod tests {
         assert!(busy.is_transient());
     }
 
+    /// A reader that counts what was taken from it.
+    struct Counting<R> {
+        inner: R,
+        read: u64,
+    }
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    fn endless() -> Counting<io::Repeat> {
+        Counting {
+            inner: io::repeat(b'x'),
+            read: 0,
+        }
+    }
+
+    #[test]
+    fn bodies_are_read_no_further_than_their_limit() {
+        let mut body = endless();
+        assert_eq!(read_prefix(&mut body, 4096).unwrap().len(), 4096);
+        assert_eq!(body.read, 4096);
+
+        let mut body = endless();
+        assert_eq!(read_within(&mut body, 1000).unwrap(), None);
+        assert_eq!(body.read, 1001);
+
+        let exact = read_within(&b"{\"running\":true}"[..], 16).unwrap();
+        assert_eq!(exact.as_deref(), Some(&b"{\"running\":true}"[..]));
+        assert_eq!(read_within(&b"{\"running\":true}"[..], 15).unwrap(), None);
+        assert_eq!(read_prefix(&b"short"[..], 4096).unwrap(), b"short");
+    }
+
+    #[test]
+    fn a_body_cut_inside_a_character_loses_only_that_character() {
+        let text = "délai dépassé";
+        let cut = &text.as_bytes()[..text.find('é').unwrap_or_default() + 1];
+        assert_eq!(text_of(cut), "d");
+        assert_eq!(text_of(text.as_bytes()), text);
+        assert_eq!(text_of(b"a\xffb"), "a\u{fffd}b");
+    }
+
     #[test]
     fn long_messages_are_shortened_on_a_char_boundary() {
         let long = "é".repeat(MAX_MESSAGE_CHARS + 10);

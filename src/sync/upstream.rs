@@ -360,6 +360,107 @@ mod tests {
         ));
     }
 
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    fn admits(base: &str, target: &str) -> bool {
+        Upstream::new(base)
+            .unwrap()
+            .check_origin(&url(target))
+            .is_ok()
+    }
+
+    #[test]
+    fn only_the_configured_scheme_host_and_port_are_admitted() {
+        let base = "https://epcis.example.com/api/";
+        assert!(admits(base, "https://epcis.example.com/api/capture/7"));
+        assert!(admits(base, "https://epcis.example.com/elsewhere?x=1#f"));
+        // Default ports are the same port, spelt or not.
+        assert!(admits(base, "https://epcis.example.com:443/api/capture/7"));
+        assert!(admits(
+            "https://epcis.example.com:443/",
+            "https://epcis.example.com/"
+        ));
+        assert!(admits("http://127.0.0.1/", "http://127.0.0.1:80/x"));
+        // Host names are case-insensitive.
+        assert!(admits(base, "https://EPCIS.Example.COM/api/"));
+        assert!(admits(
+            "https://EPCIS.example.com/",
+            "https://epcis.example.com/"
+        ));
+
+        // Downgrade to plain http, on the default or the same explicit port.
+        assert!(!admits(base, "http://epcis.example.com/api/capture/7"));
+        assert!(!admits(
+            "https://epcis.example.com:8443/",
+            "http://epcis.example.com:8443/"
+        ));
+        assert!(!admits(base, "https://epcis.example.com:8443/api/"));
+        assert!(!admits(base, "https://epcis.example.com:80/api/"));
+        assert!(!admits(base, "https://evil.example.com/api/"));
+        assert!(!admits(base, "https://example.com/api/"));
+        assert!(!admits(base, "https://sub.epcis.example.com/api/"));
+        // A trailing dot names the same host in DNS, but strictness costs nothing here.
+        assert!(!admits(base, "https://epcis.example.com./api/"));
+        assert!(!admits(base, "ftp://epcis.example.com/"));
+        assert!(!admits(base, "data:text/plain,hello"));
+    }
+
+    #[test]
+    fn ip_hosts_compare_in_canonical_form() {
+        let base = "http://[::1]:8080/";
+        assert!(admits(base, "http://[0:0:0:0:0:0:0:1]:8080/capture"));
+        assert!(admits(base, "http://[::1]:8080/capture"));
+        assert!(!admits(base, "http://[::2]:8080/capture"));
+        assert!(!admits(base, "http://[::1]:8081/capture"));
+        assert!(!admits(base, "http://127.0.0.1:8080/capture"));
+        assert!(!admits(base, "http://localhost:8080/capture"));
+        assert!(!admits("http://127.0.0.1:8080/", "http://127.0.0.2:8080/"));
+        assert!(!admits("http://127.0.0.1:8080/", "http://[::1]:8080/"));
+    }
+
+    #[test]
+    fn user_info_is_no_part_of_the_origin() {
+        let base = "https://epcis.example.com/";
+        assert!(admits(base, "https://user:pw@epcis.example.com/capture"));
+        assert!(admits(
+            "https://me@epcis.example.com/",
+            "https://epcis.example.com/"
+        ));
+        // What follows the `@` is the host.
+        assert!(!admits(
+            base,
+            "https://epcis.example.com@evil.example/capture"
+        ));
+        assert!(!admits(base, "https://epcis.example.com:443@evil.example/"));
+    }
+
+    #[test]
+    fn a_refusal_names_both_origins_and_hides_user_info() {
+        let upstream = Upstream::new("https://epcis.example.com/api").unwrap();
+        assert_eq!(
+            upstream.origin().to_string(),
+            "https://epcis.example.com:443"
+        );
+        let refusal = upstream
+            .check_origin(&url("http://user:hunter2@epcis.example.com/api/capture/1"))
+            .unwrap_err();
+        assert_eq!(refusal.found, "http://epcis.example.com:80");
+        assert_eq!(refusal.url, "http://epcis.example.com/api/capture/1");
+        let message = refusal.to_string();
+        assert!(message.contains("http://epcis.example.com:80"), "{message}");
+        assert!(
+            message.contains("https://epcis.example.com:443"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+        let odd = upstream
+            .check_origin(&url("mailto:x@y.example"))
+            .unwrap_err();
+        assert!(odd.found.contains("mailto"), "{}", odd.found);
+    }
+
     #[test]
     fn secrets_never_print() {
         let credentials = Credentials::Bearer(Secret::new("s3cr3t-token\n"));
