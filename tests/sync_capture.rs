@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
@@ -435,8 +437,6 @@ fn assert_job_elsewhere_is_refused(elsewhere: &EpcisServer) {
     assert_eq!(worker.upstream_state(), UpstreamState::Refused);
     assert_eq!(report.sent, 0);
     assert_eq!(worker.outbox_mut().status().unwrap().waiting, 4);
-    let status = worker.status(Some(message.clone()), Some(pause.retry_at));
-    assert_eq!(status.upstream, UpstreamState::Refused);
     drop(worker);
 
     assert_eq!(server.state().posts, 1, "a refusal must not be retried");
@@ -458,6 +458,33 @@ fn a_capture_job_on_another_host_is_never_contacted() {
 #[test]
 fn a_capture_job_on_another_port_is_never_contacted() {
     assert_job_elsewhere_is_refused(&EpcisServer::start());
+}
+
+#[test]
+fn the_kiosk_loop_reports_a_capture_job_elsewhere_as_refused() {
+    let server = start();
+    let elsewhere = EpcisServer::start_at("127.0.0.2", 0, Duration::from_secs(60));
+    server.state().job_location_base = Some(elsewhere.url());
+    let mut desk = desk(2);
+    let mut worker = SyncWorker::new(&mut desk.store, token_client(&server), quick());
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel();
+    let status = std::thread::scope(|scope| {
+        scope.spawn(|| worker.run(&stop, &tx));
+        let status = rx.recv_timeout(Duration::from_secs(10));
+        stop.store(true, Ordering::Relaxed);
+        status
+    })
+    .expect("the loop reports after its first pass");
+    assert_eq!(status.upstream, UpstreamState::Refused);
+    assert_eq!(status.outbox.waiting, 2);
+    let error = status.last_error.unwrap_or_default();
+    assert!(
+        error.contains(elsewhere.url().trim_end_matches('/'))
+            && error.contains(server.url().trim_end_matches('/')),
+        "{error}"
+    );
+    assert_eq!(elsewhere.state().connections, 0);
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! Every failure is classified for the worker ([`CaptureError::is_transient`]): unreachable, hung,
 //! busy (5xx, 429) or a job that never finishes are worth retrying as they are; a rejection
 //! (400, 409, 413, 422, or a failed job) is about the events and makes the worker split the
-//! batch; a refusal (401, 403, 404, redirect...) is about the configuration and parks nothing.
+//! batch; a refusal (401, 403, 404, a redirect, a job at another origin...) is about the
+//! configuration and parks nothing.
 //!
 //! Every request is built by [`CaptureClient::request`], the one place that attaches the
 //! credentials, and only after [`Upstream::check_origin`] agreed: a capture job `Location` or a
