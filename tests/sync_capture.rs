@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
@@ -394,4 +396,142 @@ fn https_clients_build_and_a_failed_handshake_is_transient() {
     assert!(pause.error.is_transient(), "{pause:?}");
     assert_eq!(worker.outbox_mut().status().unwrap().waiting, 2);
     assert!(server.state().accepted.is_empty());
+}
+
+/// A bearer-token client for `server`, and a second server standing for another origin.
+fn token_client(server: &EpcisServer) -> CaptureClient {
+    let timeouts = Timeouts {
+        connect: Duration::from_millis(500),
+        request: Duration::from_secs(5),
+        capture_job: Duration::from_secs(5),
+    };
+    let upstream = Upstream::new(&server.url())
+        .unwrap()
+        .with_timeouts(timeouts)
+        .with_credentials(Credentials::Bearer(Secret::new("t0ken-xyz")));
+    CaptureClient::new(upstream).unwrap()
+}
+
+/// A capture job elsewhere: the pass pauses as refused (not retried as if upstream were down),
+/// names both origins, keeps the events queued, and the other server sees no connection at all.
+fn assert_job_elsewhere_is_refused(elsewhere: &EpcisServer) {
+    let server = start();
+    server.state().job_location_base = Some(elsewhere.url());
+    let mut desk = desk(4);
+    let mut worker = SyncWorker::new(&mut desk.store, token_client(&server), quick());
+    let report = worker.drain_all(3, Duration::from_secs(2)).unwrap();
+    let pause = report.pause.expect("the capture job cannot be confirmed");
+    let CaptureError::ForeignOrigin(refusal) = &pause.error else {
+        panic!("{pause:?}")
+    };
+    let upstream_origin = server.url().trim_end_matches('/').to_owned();
+    let elsewhere_origin = elsewhere.url().trim_end_matches('/').to_owned();
+    assert_eq!(refusal.expected.to_string(), upstream_origin);
+    assert_eq!(refusal.found, elsewhere_origin);
+    let message = pause.error.to_string();
+    assert!(
+        message.contains(&upstream_origin) && message.contains(&elsewhere_origin),
+        "{message}"
+    );
+    assert!(!pause.error.is_transient());
+    assert_eq!(worker.upstream_state(), UpstreamState::Refused);
+    assert_eq!(report.sent, 0);
+    assert_eq!(worker.outbox_mut().status().unwrap().waiting, 4);
+    drop(worker);
+
+    assert_eq!(server.state().posts, 1, "a refusal must not be retried");
+    assert_eq!(
+        server.state().authorization.as_deref(),
+        Some("Bearer t0ken-xyz")
+    );
+    let other = elsewhere.state();
+    assert_eq!(other.connections, 0, "{:?}", other.requests);
+    assert_eq!(other.authorization, None);
+}
+
+#[test]
+fn a_capture_job_on_another_host_is_never_contacted() {
+    let elsewhere = EpcisServer::start_at("127.0.0.2", 0, Duration::from_secs(60));
+    assert_job_elsewhere_is_refused(&elsewhere);
+}
+
+#[test]
+fn a_capture_job_on_another_port_is_never_contacted() {
+    assert_job_elsewhere_is_refused(&EpcisServer::start());
+}
+
+#[test]
+fn the_kiosk_loop_reports_a_capture_job_elsewhere_as_refused() {
+    let server = start();
+    let elsewhere = EpcisServer::start_at("127.0.0.2", 0, Duration::from_secs(60));
+    server.state().job_location_base = Some(elsewhere.url());
+    let mut desk = desk(2);
+    let mut worker = SyncWorker::new(&mut desk.store, token_client(&server), quick());
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel();
+    let status = std::thread::scope(|scope| {
+        scope.spawn(|| worker.run(&stop, &tx));
+        let status = rx.recv_timeout(Duration::from_secs(10));
+        stop.store(true, Ordering::Relaxed);
+        status
+    })
+    .expect("the loop reports after its first pass");
+    assert_eq!(status.upstream, UpstreamState::Refused);
+    assert_eq!(status.outbox.waiting, 2);
+    let error = status.last_error.unwrap_or_default();
+    assert!(
+        error.contains(elsewhere.url().trim_end_matches('/'))
+            && error.contains(server.url().trim_end_matches('/')),
+        "{error}"
+    );
+    assert_eq!(elsewhere.state().connections, 0);
+}
+
+#[test]
+fn a_redirect_is_not_followed_to_another_origin() {
+    let server = start();
+    let elsewhere = EpcisServer::start_at("127.0.0.2", 0, Duration::from_secs(60));
+    server.inject_capture(Fault::Redirect {
+        code: 307,
+        location: format!("{}capture", elsewhere.url()),
+    });
+    let mut desk = desk(3);
+    let mut worker = SyncWorker::new(&mut desk.store, token_client(&server), quick());
+    let pause = worker.drain_once(Utc::now()).unwrap().pause.expect("307");
+    assert!(
+        matches!(&pause.error, CaptureError::Refused { status: 307, message } if message.contains("127.0.0.2")),
+        "{pause:?}"
+    );
+    assert_eq!(worker.outbox_mut().status().unwrap().waiting, 3);
+    assert_eq!(elsewhere.state().connections, 0);
+}
+
+/// The server holds back the last byte of its 20 MB error page: a client reading the whole
+/// answer would wait for it until its timeout and then have no words from the page at all.
+#[test]
+fn a_huge_error_page_costs_only_a_short_message() {
+    let server = start();
+    server.inject_capture(Fault::EndlessBody {
+        code: 503,
+        bytes: 20 * 1024 * 1024,
+    });
+    let mut desk = desk(5);
+    let mut worker = SyncWorker::new(&mut desk.store, token_client(&server), quick());
+    let pause = worker.drain_once(Utc::now()).unwrap().pause.expect("503");
+    let CaptureError::Busy {
+        status: 503,
+        message,
+        ..
+    } = &pause.error
+    else {
+        panic!("{pause:?}")
+    };
+    assert!(message.starts_with("<p>Service unavailable"), "{message}");
+    assert!(message.chars().count() <= 501, "{} chars", message.len());
+    assert!(pause.error.to_string().len() < 700);
+    // The cut-off answer did not spoil the next request.
+    let report = worker.drain_all(3, Duration::from_secs(2)).unwrap();
+    assert_eq!(report.sent, 5);
+    drop(worker);
+    assert_delivered_exactly_once(&server, &desk);
 }

@@ -242,3 +242,35 @@ fn receipts_from_the_desk_reach_a_flaky_upstream_with_their_hash_ids() {
     );
     assert_eq!(state.faults_hit, 3);
 }
+
+#[test]
+fn once_refuses_a_capture_job_on_another_host_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    drop(store_with_queued(&db, &desk_events(4)));
+    let server = EpcisServer::start();
+    let elsewhere = EpcisServer::start_at("127.0.0.2", 0, Duration::from_secs(60));
+    server.state().job_location_base = Some(elsewhere.url());
+    let output = tracedesk(&db)
+        .env("TRACEDESK_UPSTREAM_TOKEN", "t0ken-xyz")
+        .args(["sync", "--once", "--upstream", &server.url()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("refused to contact")
+            && last.contains(elsewhere.url().trim_end_matches('/'))
+            && last.contains(server.url().trim_end_matches('/'))
+            && last.contains("4 events remain queued"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("t0ken-xyz"), "{stderr}");
+    assert_eq!(waiting(&db), 4);
+    assert_eq!(
+        server.state().authorization.as_deref(),
+        Some("Bearer t0ken-xyz")
+    );
+    assert_eq!(elsewhere.state().connections, 0);
+}

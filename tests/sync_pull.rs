@@ -4,11 +4,13 @@
 
 mod support;
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use support::epcis_server::EpcisServer;
 use tracedesk::store::Store;
 use tracedesk::sync::pull::{EventQuery, PullCursor, PullError, pull_events};
-use tracedesk::sync::{CaptureClient, Upstream};
+use tracedesk::sync::{CaptureClient, CaptureError, Credentials, Secret, Upstream};
 
 fn shipping_event(i: usize) -> Value {
     json!({
@@ -132,4 +134,77 @@ fn pulled_shipments_reach_the_store_through_the_cli() {
         store.load_cursor().unwrap().as_deref(),
         Some("2026-11-20T08:00:02.000Z")
     );
+}
+
+fn token_client(server: &EpcisServer) -> CaptureClient {
+    let upstream = Upstream::new(&server.url())
+        .unwrap()
+        .with_credentials(Credentials::Bearer(Secret::new("t0ken-xyz")));
+    CaptureClient::new(upstream).unwrap()
+}
+
+#[test]
+fn a_next_link_to_another_origin_is_refused_and_never_followed() {
+    let server = EpcisServer::start();
+    let elsewhere = EpcisServer::start_at("127.0.0.2", server.port(), Duration::from_secs(60));
+    {
+        let mut state = server.state();
+        state.query_events = (0..25).map(shipping_event).collect();
+        state.next_link_base = Some(elsewhere.url());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
+    let query = EventQuery {
+        per_page: 10,
+        ..EventQuery::default()
+    };
+    let mut got = 0;
+    let result = pull_events(&token_client(&server), &query, &mut store, |_, events| {
+        got += events.len();
+        Ok::<_, Full>(())
+    });
+    let Err(PullError::Upstream(CaptureError::ForeignOrigin(refusal))) = &result else {
+        panic!("{result:?}")
+    };
+    // Same port, other host: the host alone makes it another origin.
+    assert_eq!(refusal.found, elsewhere.url().trim_end_matches('/'));
+    assert_eq!(
+        refusal.expected.to_string(),
+        server.url().trim_end_matches('/')
+    );
+    assert_eq!(elsewhere.state().connections, 0);
+    assert_eq!(server.state().queries.len(), 1);
+    // The page that came from upstream itself was kept.
+    assert_eq!(got, 10);
+    assert_eq!(
+        store.load_cursor().unwrap().as_deref(),
+        Some("2026-11-20T08:00:09.000Z")
+    );
+}
+
+#[test]
+fn a_page_larger_than_the_bound_is_refused_and_the_cursor_stays() {
+    let server = EpcisServer::start();
+    server.state().query_events = (0..20).map(shipping_event).collect();
+    let client = CaptureClient::new(Upstream::new(&server.url()).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
+    let query = EventQuery {
+        per_page: 20,
+        max_page_bytes: 2_000,
+        ..EventQuery::default()
+    };
+    let result = pull_events(&client, &query, &mut store, |_, _| Ok::<_, Full>(()));
+    assert!(
+        matches!(result, Err(PullError::PageTooLarge { limit: 2_000 })),
+        "{result:?}"
+    );
+    assert_eq!(store.load_cursor().unwrap(), None);
+    // The same page within a sufficient bound is fine.
+    let query = EventQuery {
+        max_page_bytes: 1_000_000,
+        ..query
+    };
+    let report = pull_events(&client, &query, &mut store, |_, _| Ok::<_, Full>(())).unwrap();
+    assert_eq!(report.events, 20);
 }

@@ -8,20 +8,29 @@
 //! Every failure is classified for the worker ([`CaptureError::is_transient`]): unreachable, hung,
 //! busy (5xx, 429) or a job that never finishes are worth retrying as they are; a rejection
 //! (400, 409, 413, 422, or a failed job) is about the events and makes the worker split the
-//! batch; a refusal (401, 403, 404, redirect...) is about the configuration and parks nothing.
+//! batch; a refusal (401, 403, 404, a redirect, a job at another origin...) is about the
+//! configuration and parks nothing.
+//!
+//! Every request is built by [`CaptureClient::request`], the one place that attaches the
+//! credentials, and only after [`Upstream::check_origin`] agreed: a capture job `Location` or a
+//! redirect naming another origin is refused, never contacted (redirects are not followed at
+//! all). Answers are read only as far as they are used ([`read_within`], [`read_prefix`]): a
+//! failing upstream's 50 MB error page costs the first few kilobytes, not 50 MB.
 
+use std::borrow::Cow;
+use std::io::{self, Read};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use reqwest::StatusCode;
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use super::outbox::QueuedEvent;
 use super::retry::parse_retry_after;
-use super::upstream::{Credentials, Upstream, UpstreamError};
+use super::upstream::{Credentials, ForeignOrigin, Upstream, UpstreamError};
 use crate::epcis::event::{EPCIS_CONTEXT_URL, TRACEDESK_NAMESPACE, TRACEDESK_PREFIX};
 
 const CAPTURE_LIMIT: &str = "GS1-EPCIS-Capture-Limit";
@@ -29,6 +38,11 @@ const FILE_SIZE_LIMIT: &str = "GS1-EPCIS-Capture-File-Size-Limit";
 const EPCIS_VERSION: &str = "GS1-EPCIS-Version";
 /// Upstream's messages are shown to a clerk and stored with parked events; keep them short.
 const MAX_MESSAGE_CHARS: usize = 500;
+/// How much of an error answer is read for its message (which keeps 500 characters at most).
+const ERROR_BODY_LIMIT: u64 = 4 * 1024;
+/// The largest capture job answer read: a job is a few hundred bytes, with room for a long list
+/// of errors.
+const JOB_BODY_LIMIT: u64 = 1024 * 1024;
 
 /// Why a capture (or the limits probe) did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +67,9 @@ pub enum CaptureError {
     Protocol(String),
     #[error("upstream's capture job did not finish within {0:?}")]
     JobUnfinished(Duration),
+    /// Upstream pointed us (a capture job, a next page) at another origin; nothing was sent.
+    #[error(transparent)]
+    ForeignOrigin(#[from] ForeignOrigin),
 }
 
 impl CaptureError {
@@ -95,6 +112,9 @@ pub trait CaptureInterface {
 #[derive(Debug)]
 pub struct CaptureClient {
     http: Client,
+    /// `Bearer <token>`, marked sensitive (so `Debug` shows no token); added by
+    /// [`CaptureClient::request`] alone.
+    authorization: Option<HeaderValue>,
     upstream: Upstream,
     limits: Option<CaptureLimits>,
 }
@@ -110,8 +130,22 @@ pub fn install_crypto_provider() {
 
 impl CaptureClient {
     pub fn new(upstream: Upstream) -> Result<Self, UpstreamError> {
+        let authorization = match upstream.credentials() {
+            Credentials::Bearer(token) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| {
+                        UpstreamError::Client(
+                            "the bearer token holds characters a header cannot".into(),
+                        )
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            Credentials::None | Credentials::ClientCertificate(_) => None,
+        };
         Ok(Self {
             http: http_client(&upstream)?,
+            authorization,
             upstream,
             limits: None,
         })
@@ -121,16 +155,25 @@ impl CaptureClient {
         &self.upstream
     }
 
-    /// The underlying HTTP client (shared with the query side of [`crate::sync::pull`]).
-    pub(crate) fn http(&self) -> &Client {
-        &self.http
+    /// A request to `url` carrying the credentials, or the refusal when `url` is not in the
+    /// configured origin (logged, and nothing sent). Every request to upstream, the query side
+    /// of [`crate::sync::pull`] included, is built here.
+    pub(crate) fn request(&self, method: Method, url: Url) -> Result<RequestBuilder, CaptureError> {
+        if let Err(refusal) = self.upstream.check_origin(&url) {
+            tracing::warn!(%refusal, "request to another origin refused");
+            return Err(refusal.into());
+        }
+        let request = self.http.request(method, url);
+        Ok(match &self.authorization {
+            Some(value) => request.header(header::AUTHORIZATION, value.clone()),
+            None => request,
+        })
     }
 
     fn probe_limits(&self) -> Result<CaptureLimits, CaptureError> {
         let url = self.endpoint("capture")?;
         let response = self
-            .http
-            .request(reqwest::Method::OPTIONS, url)
+            .request(Method::OPTIONS, url)?
             .send()
             .map_err(|err| unreachable(&err))?;
         let status = response.status();
@@ -166,8 +209,7 @@ impl CaptureClient {
         let mut pause = Duration::from_millis(5);
         loop {
             let response = self
-                .http
-                .get(url.clone())
+                .request(Method::GET, url.clone())?
                 .header(header::ACCEPT, "application/json")
                 .send()
                 .map_err(|err| unreachable(&err))?;
@@ -210,8 +252,7 @@ impl CaptureInterface for CaptureClient {
         let url = self.endpoint("capture")?;
         let body = capture_document(events, Utc::now());
         let response = self
-            .http
-            .post(url)
+            .request(Method::POST, url)?
             .header(header::CONTENT_TYPE, "application/ld+json")
             .header(header::ACCEPT, "application/json")
             .body(body)
@@ -245,22 +286,14 @@ fn http_client(upstream: &Upstream) -> Result<Client, UpstreamError> {
         .connect_timeout(timeouts.connect)
         .timeout(timeouts.request)
         .tls_backend_rustls()
-        // A redirected POST turns into a GET, and a token must not follow to another host:
-        // a redirect is reported as a configuration problem instead.
+        // Never followed: a redirected POST turns into a GET, and a followed redirect would be
+        // a request that skipped `CaptureClient::request`'s origin check. A redirect is reported
+        // as a configuration problem instead.
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("TraceDesk/", env!("CARGO_PKG_VERSION")));
     match upstream.credentials() {
-        Credentials::None => {}
-        Credentials::Bearer(token) => {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                    UpstreamError::Client(
-                        "the bearer token holds characters a header cannot".into(),
-                    )
-                })?;
-            value.set_sensitive(true);
-            headers.insert(header::AUTHORIZATION, value);
-        }
+        // Attached per request, by `CaptureClient::request`.
+        Credentials::None | Credentials::Bearer(_) => {}
         Credentials::ClientCertificate(path) => {
             let pem = std::fs::read(path).map_err(|source| UpstreamError::ClientCertificate {
                 path: path.clone(),
@@ -420,7 +453,9 @@ pub(crate) fn failure(response: Response) -> CaptureError {
 }
 
 fn response_message(response: Response, status: StatusCode) -> String {
-    let text = response.text().unwrap_or_default();
+    // A body that cannot be read still has a status worth reporting: the message is a bonus.
+    let bytes = read_prefix(response, ERROR_BODY_LIMIT).unwrap_or_default();
+    let text = text_of(&bytes);
     let from_problem = serde_json::from_str::<Value>(&text)
         .ok()
         .map(|v| problem_message(&v))
@@ -446,45 +481,88 @@ fn shorten(message: &str) -> String {
 }
 
 fn read_json(response: Response) -> Result<Value, CaptureError> {
-    let bytes = response.bytes().map_err(|err| unreachable(&err))?;
+    let bytes = read_within(response, JOB_BODY_LIMIT)
+        .map_err(|err| unreachable(&err))?
+        .ok_or_else(|| {
+            CaptureError::Protocol(format!(
+                "the capture job answer is larger than {JOB_BODY_LIMIT} bytes"
+            ))
+        })?;
     serde_json::from_slice(&bytes)
         .map_err(|err| CaptureError::Protocol(format!("the capture job is not JSON: {err}")))
+}
+
+/// The whole of `body` when it holds at most `limit` bytes, else `None` after reading no more
+/// than `limit + 1` of them.
+pub(crate) fn read_within(body: impl Read, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let bytes = read_prefix(body, limit.saturating_add(1))?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// The first `limit` bytes of `body` (all of it when shorter); the rest is never read.
+pub(crate) fn read_prefix(body: impl Read, limit: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    body.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Text from a body's first bytes, which may end inside a UTF-8 sequence.
+fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        // Only the cut at the end: drop the partial character rather than show U+FFFD.
+        Err(err) if err.error_len().is_none() => {
+            String::from_utf8_lossy(&bytes[..err.valid_up_to()])
+        }
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 fn header_number(headers: &HeaderMap, name: &str) -> Option<usize> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// Describes a transport failure in words a clerk can act on (never the request itself: the
-/// URL is fine to show, the headers are not).
-pub(crate) fn unreachable(err: &reqwest::Error) -> CaptureError {
-    let io_kind = std::iter::successors(Some(err as &(dyn std::error::Error + 'static)), |e| {
-        e.source()
-    })
-    .find_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind));
-    let reason = if err.is_timeout() || io_kind == Some(std::io::ErrorKind::TimedOut) {
+/// Describes a transport failure (sending, or reading an answer's body) in words a clerk can
+/// act on (never the request itself: the URL is fine to show, the headers are not).
+pub(crate) fn unreachable(err: &(dyn std::error::Error + 'static)) -> CaptureError {
+    let is_reqwest = |e: &(dyn std::error::Error + 'static), test: fn(&reqwest::Error) -> bool| {
+        e.downcast_ref::<reqwest::Error>().is_some_and(test)
+    };
+    let io_kind = causes(err).find_map(|e| e.downcast_ref::<io::Error>().map(io::Error::kind));
+    let reason = if causes(err).any(|e| is_reqwest(e, reqwest::Error::is_timeout))
+        || io_kind == Some(io::ErrorKind::TimedOut)
+    {
         "no answer in time (timed out)".to_owned()
     } else {
         match io_kind {
-            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_owned(),
-            Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => {
+            Some(io::ErrorKind::ConnectionRefused) => "connection refused".to_owned(),
+            Some(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
                 "connection reset".to_owned()
             }
-            _ if err.is_connect() => "cannot connect".to_owned(),
+            _ if causes(err).any(|e| is_reqwest(e, reqwest::Error::is_connect)) => {
+                "cannot connect".to_owned()
+            }
             _ => {
                 // reqwest's Display names the URL; the innermost cause says what happened.
-                let innermost =
-                    std::iter::successors(Some(err as &(dyn std::error::Error + 'static)), |e| {
-                        e.source()
-                    })
-                    .last()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                format!("connection dropped ({innermost})")
+                let innermost = causes(err).last().map(ToString::to_string);
+                format!("connection dropped ({})", innermost.unwrap_or_default())
             }
         }
     };
     CaptureError::Unreachable { reason }
+}
+
+/// `err` and its causes. An `io::Error`'s `source` skips the error it wraps (reqwest's body
+/// reader wraps a timeout that way), so that one is looked into directly.
+fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |e| {
+        match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -561,6 +639,52 @@ mod tests {
             panic!("a failed job must fail")
         };
         assert!(busy.is_transient());
+    }
+
+    /// A reader that counts what was taken from it.
+    struct Counting<R> {
+        inner: R,
+        read: u64,
+    }
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    fn endless() -> Counting<io::Repeat> {
+        Counting {
+            inner: io::repeat(b'x'),
+            read: 0,
+        }
+    }
+
+    #[test]
+    fn bodies_are_read_no_further_than_their_limit() {
+        let mut body = endless();
+        assert_eq!(read_prefix(&mut body, 4096).unwrap().len(), 4096);
+        assert_eq!(body.read, 4096);
+
+        let mut body = endless();
+        assert_eq!(read_within(&mut body, 1000).unwrap(), None);
+        assert_eq!(body.read, 1001);
+
+        let exact = read_within(&b"{\"running\":true}"[..], 16).unwrap();
+        assert_eq!(exact.as_deref(), Some(&b"{\"running\":true}"[..]));
+        assert_eq!(read_within(&b"{\"running\":true}"[..], 15).unwrap(), None);
+        assert_eq!(read_prefix(&b"short"[..], 4096).unwrap(), b"short");
+    }
+
+    #[test]
+    fn a_body_cut_inside_a_character_loses_only_that_character() {
+        let text = "délai dépassé";
+        let cut = &text.as_bytes()[..text.find('é').unwrap_or_default() + 1];
+        assert_eq!(text_of(cut), "d");
+        assert_eq!(text_of(text.as_bytes()), text);
+        assert_eq!(text_of(b"a\xffb"), "a\u{fffd}b");
     }
 
     #[test]

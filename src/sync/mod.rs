@@ -2,8 +2,8 @@
 //!
 //! The adapter between the local outbox and an EPCIS 2.0 REST interface upstream:
 //!
-//! - [`upstream`]: the validated upstream (https unless loopback or explicitly allowed),
-//!   credentials that never print, timeouts.
+//! - [`upstream`]: the validated upstream (https unless loopback or explicitly allowed), the
+//!   one [`Origin`] credentials may go to, credentials that never print, timeouts.
 //! - [`capture`]: the blocking capture client (`OPTIONS`/`POST /capture`, capture jobs).
 //! - [`outbox`]: the small trait the worker needs from the store's durable outbox;
 //!   [`sqlite_outbox`] implements it on the store's SQLite tables.
@@ -14,7 +14,8 @@
 //!
 //! Everything here is blocking and meant for one plain background thread (never an async
 //! runtime, never the UI thread). It never drops an event: an event leaves the outbox only once
-//! upstream confirmed it, and credentials never reach a log line or the database.
+//! upstream confirmed it, and credentials never reach a log line, the database or any origin but
+//! the configured one. Every answer is read with a bound, whatever upstream sends.
 
 pub mod capture;
 pub mod outbox;
@@ -27,5 +28,5 @@ pub mod worker;
 pub use capture::{CaptureClient, CaptureError, CaptureInterface, CaptureLimits};
 pub use outbox::{Outbox, OutboxError, OutboxStatus, ParkedEvent, QueuedEvent};
 pub use retry::Backoff;
-pub use upstream::{Credentials, Secret, Timeouts, Upstream, UpstreamError};
+pub use upstream::{Credentials, ForeignOrigin, Origin, Secret, Timeouts, Upstream, UpstreamError};
 pub use worker::{DrainOptions, DrainReport, Pause, SyncStatus, SyncWorker, UpstreamState};

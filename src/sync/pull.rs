@@ -10,14 +10,19 @@
 //! (same hash ID) as a no-op, which the store's import does.
 //!
 //! Page tokens are not persisted: they expire on most servers, while a recordTime never does.
+//!
+//! A `next` link is resolved against the page it came with and followed only within the
+//! configured upstream's origin (the client's [`CaptureClient::request`] refuses any other, so
+//! a page naming another host, port or scheme cannot draw the credentials there). A page is
+//! read up to [`EventQuery::max_page_bytes`] and refused beyond it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use reqwest::Url;
 use reqwest::header::{self, HeaderMap};
+use reqwest::{Method, Url};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::capture::{CaptureClient, CaptureError, failure, unreachable};
+use super::capture::{CaptureClient, CaptureError, failure, read_within, unreachable};
 use super::outbox::OutboxError;
 
 /// The `settings` key holding the pull cursor.
@@ -31,6 +36,8 @@ pub struct EventQuery {
     pub per_page: usize,
     /// A bound on pages per pull, so a server that keeps linking to itself cannot loop us.
     pub max_pages: usize,
+    /// The largest page read, in bytes (the page is parsed whole, so this bounds memory).
+    pub max_page_bytes: u64,
 }
 
 impl Default for EventQuery {
@@ -39,6 +46,8 @@ impl Default for EventQuery {
             filters: Vec::new(),
             per_page: 500,
             max_pages: 10_000,
+            // 500 events of a few kilobytes each, with a wide margin for verbose servers.
+            max_page_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -51,6 +60,8 @@ pub enum PullError {
     Upstream(#[from] CaptureError),
     #[error("upstream's query answer is not an EPCIS document: {0}")]
     NotADocument(String),
+    #[error("upstream's query page is larger than {limit} bytes; ask for fewer events per page")]
+    PageTooLarge { limit: u64 },
     #[error("the pulled events could not be stored: {0}")]
     Consumer(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
@@ -117,8 +128,7 @@ where
             break;
         }
         let response = client
-            .http()
-            .get(url.clone())
+            .request(Method::GET, url.clone())?
             .header(header::ACCEPT, "application/ld+json, application/json")
             .send()
             .map_err(|err| unreachable(&err))?;
@@ -126,7 +136,16 @@ where
             return Err(failure(response).into());
         }
         next = next_link(response.headers(), &url);
-        let bytes = response.bytes().map_err(|err| unreachable(&err))?;
+        let limit = query.max_page_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(PullError::PageTooLarge { limit });
+        }
+        let bytes = read_within(response, limit)
+            .map_err(|err| unreachable(&err))?
+            .ok_or(PullError::PageTooLarge { limit })?;
         let document: Value = serde_json::from_slice(&bytes)
             .map_err(|err| PullError::NotADocument(err.to_string()))?;
         let events = page_events(&document)?;

@@ -6,7 +6,10 @@
 //!   ([`Upstream::allow_insecure_http`]); a bearer token must never cross a network in clear;
 //! - credentials are read from a file or the environment and never appear in `Debug` output,
 //!   logs or error messages (they are never written to the database either: nothing here
-//!   serialises them).
+//!   serialises them);
+//! - credentials go to the configured [`Origin`] alone: [`Upstream::check_origin`] is the one
+//!   decision every request makes first, so a `Location` or `Link` naming another host, port or
+//!   scheme (an https upstream pointing at plain http, say) is refused before anything is sent.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -49,6 +52,57 @@ pub enum UpstreamError {
     InvalidClientCertificate { path: PathBuf, reason: String },
     #[error("the HTTP client cannot be set up: {0}")]
     Client(String),
+}
+
+/// The scheme, host and port that credentials may go to (the origin of RFC 6454, for the two
+/// schemes TraceDesk speaks).
+///
+/// Built from a parsed URL, so hosts compare as the URL parser normalised them (domain names in
+/// lowercase, IP addresses in canonical form) and a default port equals its explicit spelling
+/// (`https://h/` and `https://h:443/` are one origin). User info is no part of an origin:
+/// `https://upstream.example@elsewhere.example/` is the origin of `elsewhere.example`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    /// As `Url::host_str` gives it: IPv6 addresses keep their brackets.
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// The origin of `url`, or `None` when it has none TraceDesk would talk to (no host, or a
+    /// scheme other than http and https).
+    pub fn of(url: &Url) -> Option<Self> {
+        let scheme = url.scheme();
+        if !matches!(scheme, "http" | "https") {
+            return None;
+        }
+        Some(Self {
+            scheme: scheme.to_owned(),
+            host: url.host_str()?.to_owned(),
+            port: url.port_or_known_default()?,
+        })
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// A request to a URL outside the configured upstream's origin, refused before it was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "refused to contact {url}: its origin {found} is not the configured upstream's origin \
+     {expected}, the only one TraceDesk's credentials may go to"
+)]
+pub struct ForeignOrigin {
+    /// The refused URL, without user info.
+    pub url: String,
+    /// Its origin, or what it has instead.
+    pub found: String,
+    pub expected: Origin,
 }
 
 /// A secret that prints as `[redacted]`, so a `{:?}` in a log line cannot leak it.
@@ -133,6 +187,7 @@ impl Default for Timeouts {
 #[derive(Debug, Clone)]
 pub struct Upstream {
     base: Url,
+    origin: Origin,
     credentials: Credentials,
     timeouts: Timeouts,
 }
@@ -175,8 +230,13 @@ impl Upstream {
         }
         url.set_query(None);
         url.set_fragment(None);
+        let origin = Origin::of(&url).ok_or_else(|| UpstreamError::InvalidUrl {
+            url: base.to_owned(),
+            reason: "it has no origin (host and port)".to_owned(),
+        })?;
         Ok(Self {
             base: url,
+            origin,
             credentials: Credentials::None,
             timeouts: Timeouts::default(),
         })
@@ -197,6 +257,27 @@ impl Upstream {
     /// The base URL, always ending in `/`.
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    /// The only origin requests (and with them the credentials) may go to.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// Whether a request to `url` may be sent: only when it is in the configured origin. Every
+    /// request goes through this, whatever URL upstream's answers (`Location`, `Link`) named.
+    pub fn check_origin(&self, url: &Url) -> Result<(), ForeignOrigin> {
+        match Origin::of(url) {
+            Some(origin) if origin == self.origin => Ok(()),
+            found => Err(ForeignOrigin {
+                url: without_user_info(url).to_string(),
+                found: found.map_or_else(
+                    || format!("(none: a {}: URL without host or port)", url.scheme()),
+                    |origin| origin.to_string(),
+                ),
+                expected: self.origin.clone(),
+            }),
+        }
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -222,11 +303,16 @@ impl fmt::Display for Upstream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The base URL never carries credentials (they live in `Credentials`), but a user may
         // have typed `https://user:pass@host/`; never echo that.
-        let mut shown = self.base.clone();
-        let _ = shown.set_username("");
-        let _ = shown.set_password(None);
-        write!(f, "{shown}")
+        write!(f, "{}", without_user_info(&self.base))
     }
+}
+
+fn without_user_info(url: &Url) -> Url {
+    let mut shown = url.clone();
+    // Both fail only for URLs without a host, which have no user info to hide.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -272,6 +358,107 @@ mod tests {
             Upstream::new("not a url"),
             Err(UpstreamError::InvalidUrl { .. })
         ));
+    }
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    fn admits(base: &str, target: &str) -> bool {
+        Upstream::new(base)
+            .unwrap()
+            .check_origin(&url(target))
+            .is_ok()
+    }
+
+    #[test]
+    fn only_the_configured_scheme_host_and_port_are_admitted() {
+        let base = "https://epcis.example.com/api/";
+        assert!(admits(base, "https://epcis.example.com/api/capture/7"));
+        assert!(admits(base, "https://epcis.example.com/elsewhere?x=1#f"));
+        // Default ports are the same port, spelt or not.
+        assert!(admits(base, "https://epcis.example.com:443/api/capture/7"));
+        assert!(admits(
+            "https://epcis.example.com:443/",
+            "https://epcis.example.com/"
+        ));
+        assert!(admits("http://127.0.0.1/", "http://127.0.0.1:80/x"));
+        // Host names are case-insensitive.
+        assert!(admits(base, "https://EPCIS.Example.COM/api/"));
+        assert!(admits(
+            "https://EPCIS.example.com/",
+            "https://epcis.example.com/"
+        ));
+
+        // Downgrade to plain http, on the default or the same explicit port.
+        assert!(!admits(base, "http://epcis.example.com/api/capture/7"));
+        assert!(!admits(
+            "https://epcis.example.com:8443/",
+            "http://epcis.example.com:8443/"
+        ));
+        assert!(!admits(base, "https://epcis.example.com:8443/api/"));
+        assert!(!admits(base, "https://epcis.example.com:80/api/"));
+        assert!(!admits(base, "https://evil.example.com/api/"));
+        assert!(!admits(base, "https://example.com/api/"));
+        assert!(!admits(base, "https://sub.epcis.example.com/api/"));
+        // A trailing dot names the same host in DNS, but strictness costs nothing here.
+        assert!(!admits(base, "https://epcis.example.com./api/"));
+        assert!(!admits(base, "ftp://epcis.example.com/"));
+        assert!(!admits(base, "data:text/plain,hello"));
+    }
+
+    #[test]
+    fn ip_hosts_compare_in_canonical_form() {
+        let base = "http://[::1]:8080/";
+        assert!(admits(base, "http://[0:0:0:0:0:0:0:1]:8080/capture"));
+        assert!(admits(base, "http://[::1]:8080/capture"));
+        assert!(!admits(base, "http://[::2]:8080/capture"));
+        assert!(!admits(base, "http://[::1]:8081/capture"));
+        assert!(!admits(base, "http://127.0.0.1:8080/capture"));
+        assert!(!admits(base, "http://localhost:8080/capture"));
+        assert!(!admits("http://127.0.0.1:8080/", "http://127.0.0.2:8080/"));
+        assert!(!admits("http://127.0.0.1:8080/", "http://[::1]:8080/"));
+    }
+
+    #[test]
+    fn user_info_is_no_part_of_the_origin() {
+        let base = "https://epcis.example.com/";
+        assert!(admits(base, "https://user:pw@epcis.example.com/capture"));
+        assert!(admits(
+            "https://me@epcis.example.com/",
+            "https://epcis.example.com/"
+        ));
+        // What follows the `@` is the host.
+        assert!(!admits(
+            base,
+            "https://epcis.example.com@evil.example/capture"
+        ));
+        assert!(!admits(base, "https://epcis.example.com:443@evil.example/"));
+    }
+
+    #[test]
+    fn a_refusal_names_both_origins_and_hides_user_info() {
+        let upstream = Upstream::new("https://epcis.example.com/api").unwrap();
+        assert_eq!(
+            upstream.origin().to_string(),
+            "https://epcis.example.com:443"
+        );
+        let refusal = upstream
+            .check_origin(&url("http://user:hunter2@epcis.example.com/api/capture/1"))
+            .unwrap_err();
+        assert_eq!(refusal.found, "http://epcis.example.com:80");
+        assert_eq!(refusal.url, "http://epcis.example.com/api/capture/1");
+        let message = refusal.to_string();
+        assert!(message.contains("http://epcis.example.com:80"), "{message}");
+        assert!(
+            message.contains("https://epcis.example.com:443"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+        let odd = upstream
+            .check_origin(&url("mailto:x@y.example"))
+            .unwrap_err();
+        assert!(odd.found.contains("mailto"), "{}", odd.found);
     }
 
     #[test]

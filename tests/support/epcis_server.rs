@@ -13,6 +13,11 @@
 //! an optional `Retry-After`. Events named with [`EpcisServer::reject_event`] make any document
 //! holding them fail with 400 and a problem body naming the event.
 //!
+//! For the credential tests it can point elsewhere: capture job `Location`s and `next` links may
+//! name another server ([`State::job_location_base`], [`State::next_link_base`]), a fault may be
+//! a redirect or an error answer with a huge body that never ends, and every connection and
+//! request is counted, so a test can prove a second server was never contacted at all.
+//!
 //! It stops by itself: on drop, or at the latest after its lifetime deadline; every loop is
 //! bounded by the stop flag and read timeouts.
 
@@ -40,6 +45,11 @@ pub enum Fault {
         code: u16,
         retry_after: Option<String>,
     },
+    /// Answer with this (3xx) status and `Location`.
+    Redirect { code: u16, location: String },
+    /// Answer with this status and a `bytes`-byte body, streamed in pieces, all but its last
+    /// byte: the answer never ends, until the client hangs up (or its timeout fires).
+    EndlessBody { code: u16, bytes: usize },
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +82,14 @@ pub struct State {
     pub queries: Vec<String>,
     /// The `Authorization` header of the last request, if any.
     pub authorization: Option<String>,
+    /// Connections accepted.
+    pub connections: usize,
+    /// `METHOD target` of every request read.
+    pub requests: Vec<String>,
+    /// When set, capture job `Location`s are absolute URLs below this base (another server).
+    pub job_location_base: Option<String>,
+    /// When set, `next` links are absolute URLs below this base (another server).
+    pub next_link_base: Option<String>,
     jobs: HashMap<u64, usize>,
     next_job: u64,
 }
@@ -120,7 +138,13 @@ impl EpcisServer {
 
     /// A server on `port` (0 = any) that stops by itself after `lifetime`.
     pub fn start_on(port: u16, lifetime: Duration) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        Self::start_at("127.0.0.1", port, lifetime)
+    }
+
+    /// A server on loopback address `ip` (e.g. `127.0.0.2`, another host as far as URLs go)
+    /// and `port` (0 = any) that stops by itself after `lifetime`.
+    pub fn start_at(ip: &str, port: u16, lifetime: Duration) -> Self {
+        let listener = TcpListener::bind((ip, port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
@@ -186,6 +210,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     while !shared.stopping() {
         match listener.accept() {
             Ok((stream, _)) => {
+                shared.state().connections += 1;
                 let shared = Arc::clone(&shared);
                 connections.push(std::thread::spawn(move || serve(stream, &shared)));
             }
@@ -237,6 +262,11 @@ impl Answer {
 
 enum Reply {
     Answer(Answer),
+    /// An answer announcing a `bytes`-byte body, all of it but the last byte written.
+    Endless {
+        status: u16,
+        bytes: usize,
+    },
     Reset,
     Hang,
 }
@@ -255,6 +285,10 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 if write_answer(&mut stream, &answer).is_err() {
                     return;
                 }
+            }
+            Reply::Endless { status, bytes } => {
+                let _ = write_endless(&mut stream, status, bytes, shared);
+                return;
             }
             Reply::Reset => return,
             Reply::Hang => {
@@ -358,6 +392,46 @@ fn write_answer(stream: &mut TcpStream, answer: &Answer) -> std::io::Result<()> 
     stream.flush()
 }
 
+/// Writes the body in pieces (the server never holds it whole) but the last byte, then waits
+/// for the client to hang up.
+fn write_endless(
+    stream: &mut TcpStream,
+    status: u16,
+    bytes: usize,
+    shared: &Shared,
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: text/html\r\nContent-Length: {bytes}\r\n\r\n",
+        reason(status)
+    );
+    stream.write_all(head.as_bytes())?;
+    let piece = b"<p>Service unavailable, please try again later.</p>\n".repeat(1024);
+    let mut left = bytes.saturating_sub(1);
+    while left > 0 {
+        if shared.stopping() {
+            return Ok(());
+        }
+        let n = left.min(piece.len());
+        stream.write_all(&piece[..n])?;
+        left -= n;
+    }
+    stream.flush()?;
+    let mut scratch = [0u8; 1024];
+    while !shared.stopping() {
+        match stream.read(&mut scratch) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
@@ -376,6 +450,13 @@ fn fault_reply(fault: Fault) -> Reply {
     match fault {
         Fault::Reset => Reply::Reset,
         Fault::Hang => Reply::Hang,
+        Fault::Redirect { code, location } => {
+            Reply::Answer(Answer::empty(code).header("Location", location))
+        }
+        Fault::EndlessBody { code, bytes } => Reply::Endless {
+            status: code,
+            bytes,
+        },
         Fault::Status { code, retry_after } => {
             let mut answer = Answer::json(
                 code,
@@ -390,7 +471,13 @@ fn fault_reply(fault: Fault) -> Reply {
 }
 
 fn handle(request: &Request, shared: &Shared) -> Reply {
-    shared.state().authorization = request.authorization.clone();
+    {
+        let mut state = shared.state();
+        state.authorization = request.authorization.clone();
+        state
+            .requests
+            .push(format!("{} {}", request.method, request.target));
+    }
     let (path, query) = request
         .target
         .split_once('?')
@@ -485,7 +572,11 @@ fn capture(request: &Request, shared: &Shared) -> Reply {
     state.next_job += 1;
     let polls = state.job_running_polls;
     state.jobs.insert(job, polls);
-    Reply::Answer(Answer::empty(202).header("Location", format!("/capture/{job}")))
+    let location = match &state.job_location_base {
+        Some(base) => format!("{}/capture/{job}", base.trim_end_matches('/')),
+        None => format!("/capture/{job}"),
+    };
+    Reply::Answer(Answer::empty(202).header("Location", location))
 }
 
 fn job(path: &str, shared: &Shared) -> Reply {
@@ -566,7 +657,11 @@ fn events(query: &str, shared: &Shared) -> Reply {
                 .map(|t| format!("&GE_recordTime={}", encode(t)))
                 .unwrap_or_default()
         );
-        answer = answer.header("Link", format!("<{next}>; rel=\"next\""));
+        let base = state
+            .next_link_base
+            .as_deref()
+            .map_or("", |base| base.trim_end_matches('/'));
+        answer = answer.header("Link", format!("<{base}{next}>; rel=\"next\""));
     }
     Reply::Answer(answer)
 }
