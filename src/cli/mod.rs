@@ -8,6 +8,7 @@
 //! Each subcommand lives in its own file and is a thin shell over the library: it reads input,
 //! calls the core and the adapters, and prints. No domain rule lives here.
 
+mod archive;
 mod config;
 mod decode;
 mod demo;
@@ -26,6 +27,7 @@ mod report;
 mod shipment;
 mod sync;
 mod synth;
+mod trace;
 mod verify;
 
 pub use config::open_store;
@@ -160,6 +162,35 @@ pub enum Command {
         /// Only this unit's events (its audit export).
         #[arg(long, value_name = "SCAN")]
         unit: Option<OsString>,
+    },
+    /// Each unit's transaction history (DSCSA TI/TS) for a regulator's or partner's request.
+    Trace {
+        /// One JSON object per input line.
+        #[arg(long, conflicts_with_all = ["csv", "xml", "jsonld"])]
+        json: bool,
+        /// One CSV row per transaction (a header first).
+        #[arg(long, conflicts_with_all = ["xml", "jsonld"])]
+        csv: bool,
+        /// One EPCIS 1.2 XML document with the units' events, master data and statement.
+        #[arg(long, conflicts_with = "jsonld")]
+        xml: bool,
+        /// One EPCIS 2.0 JSON-LD document with the units' events, master data and statement.
+        #[arg(long)]
+        jsonld: bool,
+        /// Scans; when none are given, stdin is read.
+        scans: Vec<OsString>,
+    },
+    /// The trading-partner documents kept as received (TI/TS archive).
+    Archive {
+        /// One JSON object per document.
+        #[arg(long)]
+        json: bool,
+        /// Write one document's exact bytes to stdout.
+        #[arg(long, value_name = "ID", conflicts_with = "purge")]
+        show: Option<i64>,
+        /// Remove the documents whose retention period has ended (never a younger one).
+        #[arg(long)]
+        purge: bool,
     },
     /// A unit's whole history here as one EPCIS 2.0 document (same as `events --unit`).
     Audit { scan: OsString },
@@ -305,6 +336,27 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Events { json, unit }) => {
             events::run(db, json, unit.map(OsString::into_encoded_bytes))
         }
+        Some(Command::Trace {
+            json,
+            csv,
+            xml,
+            jsonld,
+            scans,
+        }) => {
+            let format = if json {
+                trace::Format::Json
+            } else if csv {
+                trace::Format::Csv
+            } else if xml {
+                trace::Format::Xml
+            } else if jsonld {
+                trace::Format::JsonLd
+            } else {
+                trace::Format::Text
+            };
+            trace::run(db, ScanInput::from_args_or_stdin(scans), format)
+        }
+        Some(Command::Archive { json, show, purge }) => archive::run(db, json, show, purge),
         Some(Command::Audit { scan }) => events::run(db, false, Some(scan.into_encoded_bytes())),
         Some(Command::Dispense { json, scans }) => dispense::run(
             db,

@@ -1,38 +1,93 @@
-//! Supplier EPCIS 2.0 JSON-LD documents into the cache.
+//! Trading partners' EPCIS documents into the cache, archived as received.
 //!
-//! The documents are read as a stream by [`crate::epcis::read`]; each event is applied as it
-//! arrives, inside one transaction for all the files of an import:
+//! An import has three steps, so that a big document never locks the clerk out and a bad one
+//! leaves nothing behind:
+//!
+//! 1. **Spool and check** (no lock): each document is copied to a file beside the store while
+//!    its SHA-256 is computed and a gzip copy is made for the archive, then read once to the end
+//!    by [`crate::epcis::read::read_document`] (EPCIS 1.2 XML, 2.0 XML or 2.0 JSON-LD) and every
+//!    value a partner sent is checked as strictly as a scan's: EPCs and their GTIN/SSCC check
+//!    digits, serials and lots (AI 21/10: 1-20 characters of CSET 82), dates, master data texts.
+//!    A document that fails is refused whole, naming the event and line; nothing is stored.
+//! 2. **Apply in short transactions**: the archived document, the master data, then the events,
+//!    each write preceded by an undo row. A transaction is committed after
+//!    [`CHUNK`] and the writer pauses for [`YIELD`], so a receive waiting on the lock gets it
+//!    within one chunk.
+//! 3. **Finish or undo**: at the end the run is marked done and its undo rows dropped; on any
+//!    error the undo rows are played back (again in short transactions). A run left half-applied
+//!    by a crash is undone by the next import before it starts (imports take a lock file, so
+//!    only a dead run is ever undone).
+//!
+//! What the events mean:
 //!
 //! - **Commissioning** (action ADD, or any event carrying ILMD) announces units with the lot
-//!   (`cbvmda:lotNumber`) and expiry (`cbvmda:itemExpirationDate`) of its ILMD. A new unit is
-//!   active.
-//! - **Aggregation** (ADD/OBSERVE) records what a case or tote (parent SSCC) holds: units and
-//!   nested SSCCs; DELETE removes the listed children, or all of them when none are listed.
-//! - **Shipping** to this site (its GLN in the destination list; setting `site_gln`) announces
-//!   a shipment known by the event's business transactions (PO, ASN...), the SSCCs shipped and
-//!   the event ID; every unit shipped, directly or inside a known SSCC, is expected on it.
-//!   Shipping to another site is skipped. With no `site_gln` set, every shipment is accepted
-//!   and the report says so.
+//!   and expiry of its ILMD. A new unit is active.
+//! - **Aggregation** (ADD/OBSERVE) records what a case or tote holds: under an SSCC (units and
+//!   nested SSCCs) or under a serialised case (an SGTIN parent, as GS1 US shipments nest units
+//!   in cases on a pallet); DELETE removes the listed children, or all of them.
+//! - **Shipping** to this site (its GLN among the destinations; setting `site_gln`) announces a
+//!   shipment known by the event's business transactions (PO, invoice, ASN...), the SSCCs
+//!   shipped and the event ID, and records the transaction (seller, buyer, ship-from, ship-to,
+//!   drop shipment, the document's transaction statement) for `trace`. Every unit shipped,
+//!   directly or inside a known SSCC or case, is expected on it. Shipping to another site is
+//!   skipped. With no `site_gln` set, every shipment is accepted and the report says so.
 //! - **Dispositions** that forbid receipt set the status of every unit listed: `recalled`,
 //!   `stolen`, `destroyed`/`disposed`, `dispensed`/`partially_dispensed`/`retail_sold`,
 //!   `inactive` (decommissioned), `expired`, `damaged`/`non_sellable_other`/
 //!   `no_pedigree_match` (suspect). A class-level (LGTIN) identifier with disposition
-//!   `recalled` recalls the lot. Permissive dispositions never clear a status: a supplier's
-//!   later `in_transit` must not make a stolen unit sellable again.
-//!
-//! Cases must be aggregated (earlier in the file, or in an earlier import) before a shipping
-//! event that lists only their SSCC can expand them.
+//!   `recalled` recalls the lot. Permissive dispositions never clear a status.
+//! - **Master data**: `EPCClass` elements fill product values the store does not have (an FDA or
+//!   CSV import is never overwritten; `product_sources` records which values came from which
+//!   document); `Location` elements give parties their names and addresses.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Months, Utc};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use sha2::{Digest, Sha256};
 
 use super::import::{Change, ImportCounts, ImportError, UnitAnnouncement, UnitWriter};
-use super::shipment::upsert_shipment;
-use super::{StoreError, gtin_key, iso_date};
-use crate::epcis::read::{Action, EventType, ReadError, SupplierEvent, read_jsonld_events};
+use super::shipment::upsert_shipment_tracked;
+use super::{StoreError, gtin_key, iso_date, timestamp};
+use crate::epcis::document::{DocumentHeader, PartyMasterData, ProductMasterData};
+use crate::epcis::read::{
+    Action, DocumentSink, EventType, ReadError, SupplierEvent, read_document,
+};
 use crate::epcis::{Epc, parse_epc};
-use crate::gs1::Gtin;
+use crate::gs1::ident::serial_ok;
+use crate::gs1::{Gtin, Ndc};
 use crate::verify::UnitStatus;
-use chrono::{DateTime, Utc};
-use rusqlite::{Connection, TransactionBehavior, params};
-use std::io::Read;
+
+/// How long one apply transaction may hold the write lock.
+pub const CHUNK: Duration = Duration::from_millis(15);
+/// The pause between two apply transactions, long enough for a waiting receive to take the lock.
+pub const YIELD: Duration = Duration::from_millis(3);
+/// The largest document accepted (a year of a wholesaler's TI/TS fits many times over).
+pub const MAX_DOCUMENT_BYTES: u64 = 4 << 30;
+/// How long TI/TS must be kept (DSCSA: at least six years).
+pub const RETENTION_MONTHS: u32 = 72;
+/// Longest text accepted in a master data or reference field.
+const MAX_TEXT: usize = 512;
+
+/// One archived document, as `tracedesk archive` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedDocument {
+    pub id: i64,
+    pub sha256: String,
+    pub format: String,
+    pub sender: Option<String>,
+    pub receiver: Option<String>,
+    pub instance_id: Option<String>,
+    pub received_at: String,
+    pub retain_until: String,
+    pub events: u64,
+    pub size: u64,
+}
 
 /// What an EPCIS import did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -46,6 +101,12 @@ pub struct EpcisImportReport {
     pub containers: ImportCounts,
     /// Lot recalls from class-level `recalled` events.
     pub recalls: ImportCounts,
+    /// Products given master data values from a document.
+    pub products: ImportCounts,
+    /// Parties and locations with names and addresses.
+    pub parties: ImportCounts,
+    /// The archived documents (an identical document imported again keeps its first entry).
+    pub documents: Vec<i64>,
     /// Things the user should know (e.g. no site GLN set).
     pub notes: Vec<String>,
 }
@@ -64,32 +125,454 @@ pub fn disposition_status(disposition: &str) -> Option<UnitStatus> {
     })
 }
 
-struct Applier<'c> {
-    conn: &'c Connection,
-    site_gln: Option<String>,
-    now: DateTime<Utc>,
-    writer: UnitWriter,
-    report: EpcisImportReport,
+// --- step 1: spool and check ---------------------------------------------------------------
+
+/// A document copied beside the store, with its digest and archive copy.
+struct Spooled {
+    name: String,
+    raw: PathBuf,
+    gzip: PathBuf,
+    sha256: String,
+    size: u64,
+    header: DocumentHeader,
+    events: u64,
 }
 
-/// A malformed event: the message gets the file and event index added by the caller.
-fn bad(message: impl Into<String>) -> StoreError {
-    ImportError::at("", message).into()
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        // Scratch files: nothing to report if they are already gone.
+        let _ = std::fs::remove_file(&self.raw);
+        let _ = std::fs::remove_file(&self.gzip);
+    }
+}
+
+fn scratch_path(store: &Path, tag: &str, n: usize) -> PathBuf {
+    let mut name = store.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".import-{}-{n}.{tag}", std::process::id()));
+    store.with_file_name(name)
+}
+
+fn spool<R: Read>(
+    store: &Path,
+    n: usize,
+    name: &str,
+    mut reader: R,
+) -> Result<Spooled, StoreError> {
+    let read_err = |source| ImportError::Read {
+        source_name: name.to_owned(),
+        source,
+    };
+    let write_err = |path: &Path, source: io::Error| {
+        StoreError::Import(ImportError::at(
+            name,
+            format!("cannot write the scratch copy {}: {source}", path.display()),
+        ))
+    };
+    let mut spooled = Spooled {
+        name: name.to_owned(),
+        raw: scratch_path(store, "raw", n),
+        gzip: scratch_path(store, "gz", n),
+        sha256: String::new(),
+        size: 0,
+        header: DocumentHeader::default(),
+        events: 0,
+    };
+    let mut raw =
+        io::BufWriter::new(File::create(&spooled.raw).map_err(|e| write_err(&spooled.raw, e))?);
+    let mut gzip = GzEncoder::new(
+        io::BufWriter::new(File::create(&spooled.gzip).map_err(|e| write_err(&spooled.gzip, e))?),
+        Compression::default(),
+    );
+    let mut digest = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_err(e).into()),
+        };
+        let chunk = buf.get(..n).unwrap_or_default();
+        spooled.size += n as u64;
+        if spooled.size > MAX_DOCUMENT_BYTES {
+            return Err(ImportError::at(
+                name,
+                format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            )
+            .into());
+        }
+        digest.update(chunk);
+        raw.write_all(chunk)
+            .map_err(|e| write_err(&spooled.raw, e))?;
+        gzip.write_all(chunk)
+            .map_err(|e| write_err(&spooled.gzip, e))?;
+    }
+    raw.flush().map_err(|e| write_err(&spooled.raw, e))?;
+    gzip.finish()
+        .and_then(|mut w| w.flush())
+        .map_err(|e| write_err(&spooled.gzip, e))?;
+    spooled.sha256 = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(spooled)
+}
+
+/// Why a partner's value was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(String);
+
+fn text_ok(what: &str, value: &str) -> Result<(), Invalid> {
+    if value.chars().count() > MAX_TEXT {
+        return Err(Invalid(format!(
+            "{what} is longer than {MAX_TEXT} characters"
+        )));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Invalid(format!(
+            "{what} '{}' holds the control character U+{:04X}",
+            value.escape_debug(),
+            u32::from(c)
+        )));
+    }
+    Ok(())
+}
+
+/// A lot number, as AI 10 allows: 1-20 characters of CSET 82 (the same rule as a serial).
+fn lot_ok(lot: &str) -> bool {
+    serial_ok(lot)
+}
+
+/// Parses an EPC and checks what it identifies as a scan of it would be checked.
+fn checked_epc(what: &str, text: &str) -> Result<Epc, Invalid> {
+    text_ok(what, text)?;
+    let epc = parse_epc(text).map_err(|e| Invalid(format!("{what}: {e}")))?;
+    match &epc {
+        Epc::Sgtin { gtin, serial } => {
+            Gtin::parse(gtin).map_err(|e| Invalid(format!("{what} {text}: GTIN {e}")))?;
+            if !serial_ok(serial) {
+                return Err(Invalid(format!(
+                    "{what} {text}: the serial '{}' is not 1-20 characters of CSET 82",
+                    serial.escape_debug()
+                )));
+            }
+        }
+        Epc::Lgtin { gtin, lot } => {
+            Gtin::parse(gtin).map_err(|e| Invalid(format!("{what} {text}: GTIN {e}")))?;
+            if !lot_ok(lot) {
+                return Err(Invalid(format!(
+                    "{what} {text}: the lot '{}' is not 1-20 characters of CSET 82",
+                    lot.escape_debug()
+                )));
+            }
+        }
+        Epc::Gtin { gtin } => {
+            Gtin::parse(gtin).map_err(|e| Invalid(format!("{what} {text}: GTIN {e}")))?;
+        }
+        Epc::Sscc { sscc } => {
+            crate::gs1::Sscc::parse(sscc)
+                .map_err(|e| Invalid(format!("{what} {text}: SSCC {e}")))?;
+        }
+        Epc::Sgln { .. } => {}
+    }
+    Ok(epc)
+}
+
+/// The GTIN an `EPCClass` vocabulary element names: an SGTIN pattern
+/// (`urn:epc:idpat:sgtin:030001.0012345.*`), an LGTIN or GTIN class, or a Digital Link.
+pub(crate) fn class_gtin(id: &str) -> Option<Gtin> {
+    let id = id.trim();
+    if let Some(body) = id.strip_prefix("urn:epc:idpat:sgtin:") {
+        let (prefix_ref, _) = body.rsplit_once('.')?;
+        return match parse_epc(&format!("urn:epc:id:sgtin:{prefix_ref}.0")).ok()? {
+            Epc::Sgtin { gtin, .. } => Gtin::parse(&gtin).ok(),
+            _ => None,
+        };
+    }
+    match parse_epc(id).ok()? {
+        Epc::Lgtin { gtin, .. } | Epc::Gtin { gtin } | Epc::Sgtin { gtin, .. } => {
+            Gtin::parse(&gtin).ok()
+        }
+        _ => None,
+    }
+}
+
+fn check_header(header: &DocumentHeader) -> Result<(), Invalid> {
+    for (what, value) in [
+        ("the sender", &header.sender),
+        ("the receiver", &header.receiver),
+        ("the instance identifier", &header.instance_id),
+    ] {
+        if let Some(v) = value {
+            text_ok(what, v)?;
+        }
+    }
+    if let Some(s) = &header.statement
+        && let Some(notice) = &s.legal_notice
+    {
+        // Legal notices are prose; allow line breaks, nothing else unprintable.
+        if notice.len() > 4 * MAX_TEXT
+            || notice
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            return Err(Invalid(
+                "the transaction statement's legal notice is too long or holds control characters"
+                    .into(),
+            ));
+        }
+    }
+    for p in &header.products {
+        let what = format!("master data {}", p.id);
+        text_ok(&what, &p.id)?;
+        for value in [
+            &p.name,
+            &p.manufacturer,
+            &p.dosage_form,
+            &p.strength,
+            &p.net_content,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            text_ok(&what, value)?;
+        }
+        if let Some(ndc) = &p.ndc {
+            Ndc::parse(ndc).map_err(|e| Invalid(format!("{what}: NDC '{ndc}': {e}")))?;
+        }
+    }
+    for p in &header.parties {
+        let what = format!("location {}", p.id);
+        text_ok(&what, &p.id)?;
+        for value in [
+            &p.name,
+            &p.street1,
+            &p.street2,
+            &p.city,
+            &p.state,
+            &p.postal_code,
+            &p.country,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            text_ok(&what, value)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
+    let lists = [
+        ("epcList", &event.epc_list),
+        ("childEPCs", &event.child_epcs),
+        ("inputEPCList", &event.input_epc_list),
+        ("outputEPCList", &event.output_epc_list),
+    ];
+    for (what, list) in lists {
+        for epc in list {
+            checked_epc(what, epc)?;
+        }
+    }
+    if let Some(parent) = &event.parent_id {
+        checked_epc("parentID", parent)?;
+    }
+    for q in event.quantity_list.iter().chain(&event.child_quantity_list) {
+        checked_epc("epcClass", &q.epc_class)?;
+    }
+    if let Some(lot) = &event.lot_number
+        && !lot_ok(lot)
+    {
+        return Err(Invalid(format!(
+            "ilmd lotNumber '{}' is not 1-20 characters of CSET 82",
+            lot.chars().take(40).collect::<String>().escape_debug()
+        )));
+    }
+    for t in &event.biz_transactions {
+        text_ok("bizTransaction", &t.id)?;
+        if t.id.is_empty() {
+            return Err(Invalid("a bizTransaction is empty".into()));
+        }
+    }
+    for (what, list) in [
+        ("source", &event.sources),
+        ("destination", &event.destinations),
+    ] {
+        for r in list {
+            text_ok(what, &r.id)?;
+            if matches!(
+                r.kind.as_deref(),
+                Some("location" | "owning_party" | "possessing_party")
+            ) && pgln(&r.id).is_none()
+            {
+                match parse_epc(&r.id) {
+                    Ok(Epc::Sgln { .. }) => {}
+                    Ok(_) => return Err(Invalid(format!("{what} {} is not a GLN", r.id))),
+                    Err(e) => return Err(Invalid(format!("{what}: {e}"))),
+                }
+            }
+        }
+    }
+    for (what, value) in [
+        ("readPoint", &event.read_point),
+        ("bizLocation", &event.biz_location),
+        ("eventID", &event.event_id),
+    ] {
+        if let Some(v) = value {
+            text_ok(what, v)?;
+        }
+    }
+    Ok(())
+}
+
+/// Pass 1: reads a document to the end, checking everything, storing nothing.
+#[derive(Default)]
+struct Checker {
+    header: DocumentHeader,
+    events: u64,
+}
+
+impl DocumentSink for Checker {
+    type Error = Invalid;
+    fn header(&mut self, header: DocumentHeader) -> Result<(), Invalid> {
+        check_header(&header)?;
+        self.header = header;
+        Ok(())
+    }
+    fn event(&mut self, event: SupplierEvent) -> Result<(), Invalid> {
+        check_event(&event)?;
+        self.events += 1;
+        Ok(())
+    }
+}
+
+fn read_failure<E: std::error::Error + Into<StoreError> + 'static>(
+    name: &str,
+    e: ReadError<E>,
+) -> StoreError {
+    match e {
+        ReadError::Rejected { index, source } => match source.into() {
+            StoreError::Import(ImportError::Malformed { message, .. }) => {
+                ImportError::at(format!("{name}: event {index}"), message).into()
+            }
+            other => other,
+        },
+        ReadError::Io(source) => ImportError::Read {
+            source_name: name.to_owned(),
+            source,
+        }
+        .into(),
+        other => ImportError::at(name, other.to_string()).into(),
+    }
+}
+
+impl From<Invalid> for StoreError {
+    fn from(e: Invalid) -> Self {
+        ImportError::at("", e.0).into()
+    }
+}
+
+fn check(spooled: &mut Spooled) -> Result<(), StoreError> {
+    let file = File::open(&spooled.raw).map_err(|source| ImportError::Read {
+        source_name: spooled.name.clone(),
+        source,
+    })?;
+    let mut checker = Checker::default();
+    read_document(file, &mut checker).map_err(|e| read_failure(&spooled.name, e))?;
+    spooled.header = checker.header;
+    spooled.events = checker.events;
+    Ok(())
+}
+
+// --- step 2: apply in short transactions, with undo ----------------------------------------
+
+/// One undo row: an operation name and up to seven values.
+type UndoValues = Vec<rusqlite::types::Value>;
+
+fn v_int(v: i64) -> rusqlite::types::Value {
+    rusqlite::types::Value::Integer(v)
+}
+fn v_text(v: &str) -> rusqlite::types::Value {
+    rusqlite::types::Value::Text(v.to_owned())
+}
+fn v_opt_int(v: Option<i64>) -> rusqlite::types::Value {
+    v.map_or(rusqlite::types::Value::Null, v_int)
+}
+fn v_opt_text(v: Option<&str>) -> rusqlite::types::Value {
+    v.map_or(rusqlite::types::Value::Null, v_text)
+}
+
+/// The write side of an import: the connection, the chunk clock, the undo log.
+struct Writer<'c> {
+    conn: &'c Connection,
+    run: i64,
+    chunk_started: Instant,
+    writes: u32,
+}
+
+impl Writer<'_> {
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.chunk_started = Instant::now();
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// Ends the chunk when it has held the lock long enough, and lets a waiting writer in.
+    fn tick(&mut self) -> Result<(), StoreError> {
+        self.writes += 1;
+        if self.writes % 64 == 0 && self.chunk_started.elapsed() >= CHUNK {
+            self.commit()?;
+            std::thread::sleep(YIELD);
+            self.begin()?;
+        }
+        Ok(())
+    }
+
+    fn undo(&self, op: &str, values: UndoValues) -> Result<(), StoreError> {
+        let mut all = vec![v_int(self.run), v_text(op)];
+        all.extend(values);
+        all.resize(9, rusqlite::types::Value::Null);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO import_undo (run, op, a, b, c, d, e, f, g)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params_from_iter(all))?;
+        Ok(())
+    }
+}
+
+/// Pass 2: applies a checked document's events.
+struct Applier<'c, 'h> {
+    w: Writer<'c>,
+    site_gln: Option<String>,
+    now: DateTime<Utc>,
+    units: UnitWriter,
+    report: EpcisImportReport,
+    header: &'h DocumentHeader,
+    document: Option<i64>,
 }
 
 fn epc(text: &str) -> Result<Epc, StoreError> {
-    parse_epc(text).map_err(|e| bad(e.to_string()))
+    parse_epc(text).map_err(|e| ImportError::at("", e.to_string()).into())
 }
 
 fn gtin(text: &str) -> Result<i64, StoreError> {
     Gtin::parse(text)
         .map(|g| gtin_key(&g))
-        .map_err(|e| bad(format!("GTIN {text}: {e}")))
+        .map_err(|e| ImportError::at("", format!("GTIN {text}: {e}")).into())
 }
 
 fn sscc_key(text: &str) -> Result<i64, StoreError> {
     text.parse()
-        .map_err(|_| bad(format!("SSCC {text} is not 18 digits")))
+        .map_err(|_| ImportError::at("", format!("SSCC {text} is not 18 digits")).into())
 }
 
 /// The GLN of a party EPC URN (`urn:epc:id:pgln:0614141.00002`), as owning/possessing party
@@ -104,7 +587,31 @@ fn pgln(text: &str) -> Option<String> {
     Some(format!("{body}{check}"))
 }
 
-impl Applier<'_> {
+/// The GLN a party or location identifier names, whatever its spelling.
+pub(crate) fn party_gln(id: &str) -> Option<String> {
+    if let Some(gln) = pgln(id) {
+        return Some(gln);
+    }
+    match parse_epc(id) {
+        Ok(Epc::Sgln { gln, .. }) => Some(gln),
+        _ => crate::gs1::Gln::parse(id)
+            .ok()
+            .map(|g| g.as_str().to_owned()),
+    }
+}
+
+impl DocumentSink for Applier<'_, '_> {
+    type Error = StoreError;
+    fn header(&mut self, _: DocumentHeader) -> Result<(), StoreError> {
+        // Applied from the checked copy before the events.
+        Ok(())
+    }
+    fn event(&mut self, event: SupplierEvent) -> Result<(), StoreError> {
+        self.apply(&event)
+    }
+}
+
+impl Applier<'_, '_> {
     fn apply(&mut self, event: &SupplierEvent) -> Result<(), StoreError> {
         self.report.events += 1;
         let mut used = false;
@@ -140,11 +647,35 @@ impl Applier<'_> {
         Ok(())
     }
 
+    fn write_unit(&mut self, unit: &UnitAnnouncement<'_>) -> Result<(), StoreError> {
+        let (change, prior) = self.units.write_tracked(self.w.conn, unit)?;
+        match (change, prior) {
+            (Change::Inserted, _) => self
+                .w
+                .undo("unit_new", vec![v_int(unit.gtin), v_text(unit.serial)])?,
+            (Change::Updated, Some(p)) => self.w.undo(
+                "unit_old",
+                vec![
+                    v_int(unit.gtin),
+                    v_text(unit.serial),
+                    v_opt_int(p.lot),
+                    v_int(i64::from(p.status)),
+                    v_opt_int(p.shipment),
+                ],
+            )?,
+            _ => {}
+        }
+        self.report.units.add(change);
+        self.w.tick()
+    }
+
     /// The serialised units an event lists (SSCCs and classes are left out).
-    fn units<'e>(epcs: impl Iterator<Item = &'e String>) -> Result<Vec<(i64, String)>, StoreError> {
+    fn units(
+        epcs: impl Iterator<Item = impl AsRef<str>>,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
         let mut out = Vec::new();
         for text in epcs {
-            if let Epc::Sgtin { gtin: g, serial } = epc(text)? {
+            if let Epc::Sgtin { gtin: g, serial } = epc(text.as_ref())? {
                 out.push((gtin(&g)?, serial));
             }
         }
@@ -162,37 +693,65 @@ impl Applier<'_> {
         let mut units = Self::units(event.epc_list.iter().chain(&event.output_epc_list))?;
         // A status event may name cases: their units share the status.
         if status.is_some() {
+            let mut inside = Vec::new();
             for text in &event.epc_list {
-                if let Epc::Sscc { sscc } = epc(text)? {
-                    units.extend(self.container_children(sscc_key(&sscc)?)?);
+                match epc(text)? {
+                    Epc::Sscc { sscc } => inside.extend(self.container_children(sscc_key(&sscc)?)?),
+                    Epc::Sgtin { gtin: g, serial } => {
+                        inside.extend(self.case_children(gtin(&g)?, &serial)?)
+                    }
+                    _ => {}
                 }
             }
+            units.extend(inside);
         }
         for (gtin, serial) in &units {
-            let change = self.writer.write(
-                self.conn,
-                &UnitAnnouncement {
-                    gtin: *gtin,
-                    serial,
-                    lot: ilmd.then_some((lot.as_str(), expiry.as_str())),
-                    status,
-                    shipment: None,
-                },
-            )?;
-            self.report.units.add(change);
+            self.write_unit(&UnitAnnouncement {
+                gtin: *gtin,
+                serial,
+                lot: ilmd.then_some((lot.as_str(), expiry.as_str())),
+                status,
+                shipment: None,
+            })?;
         }
         Ok(!units.is_empty())
     }
 
+    /// Every unit and case inside an SSCC, through nested SSCCs and serialised cases.
     fn container_children(&self, sscc: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.w.conn.prepare_cached(
             "WITH RECURSIVE tree(sscc) AS (
                  SELECT ?1
                  UNION SELECT c.child FROM container_containers c JOIN tree t ON c.sscc = t.sscc
+             ),
+             inside(gtin, serial) AS (
+                 SELECT cu.gtin, cu.serial FROM container_units cu JOIN tree t ON cu.sscc = t.sscc
+                 UNION SELECT k.gtin, k.serial FROM case_units k
+                     JOIN inside i ON k.case_gtin = i.gtin AND k.case_serial = i.serial
              )
-             SELECT cu.gtin, cu.serial FROM container_units cu JOIN tree t ON cu.sscc = t.sscc",
+             SELECT gtin, serial FROM inside",
         )?;
         let rows = stmt.query_map([sscc], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every unit inside a serialised case (and the cases inside it), not the case itself.
+    fn case_children(
+        &self,
+        case_gtin: i64,
+        case_serial: &str,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self.w.conn.prepare_cached(
+            "WITH RECURSIVE inside(gtin, serial) AS (
+                 SELECT gtin, serial FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
+                 UNION SELECT k.gtin, k.serial FROM case_units k
+                     JOIN inside i ON k.case_gtin = i.gtin AND k.case_serial = i.serial
+             )
+             SELECT gtin, serial FROM inside",
+        )?;
+        let rows = stmt.query_map(params![case_gtin, case_serial], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -200,48 +759,89 @@ impl Applier<'_> {
         let Some(parent) = &event.parent_id else {
             return Ok(false);
         };
-        let Epc::Sscc { sscc } = epc(parent)? else {
-            // Only logistic units (cases, totes, pallets) are opened at the desk.
-            return Ok(false);
-        };
-        let parent = sscc_key(&sscc)?;
+        match epc(parent)? {
+            Epc::Sscc { sscc } => self.aggregate_sscc(event, sscc_key(&sscc)?),
+            Epc::Sgtin { gtin: g, serial } => self.aggregate_case(event, gtin(&g)?, &serial),
+            _ => Ok(false),
+        }
+    }
+
+    fn aggregate_sscc(&mut self, event: &SupplierEvent, parent: i64) -> Result<bool, StoreError> {
+        let conn = self.w.conn;
         if event.action == Some(Action::Delete) {
+            let mut gone_units: Vec<(i64, String)> = Vec::new();
+            let mut gone_ssccs: Vec<i64> = Vec::new();
             if event.child_epcs.is_empty() {
-                self.conn
-                    .execute("DELETE FROM container_units WHERE sscc = ?1", [parent])?;
-                self.conn
-                    .execute("DELETE FROM container_containers WHERE sscc = ?1", [parent])?;
+                gone_units = conn
+                    .prepare_cached("SELECT gtin, serial FROM container_units WHERE sscc = ?1")?
+                    .query_map([parent], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                gone_ssccs = conn
+                    .prepare_cached("SELECT child FROM container_containers WHERE sscc = ?1")?
+                    .query_map([parent], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
             }
             for child in &event.child_epcs {
                 match epc(child)? {
-                    Epc::Sgtin { gtin: g, serial } => self.conn.execute(
+                    Epc::Sgtin { gtin: g, serial } => gone_units.push((gtin(&g)?, serial)),
+                    Epc::Sscc { sscc } => gone_ssccs.push(sscc_key(&sscc)?),
+                    _ => {}
+                }
+            }
+            for (g, serial) in gone_units {
+                let n = conn
+                    .prepare_cached(
                         "DELETE FROM container_units WHERE sscc = ?1 AND gtin = ?2 AND serial = ?3",
-                        params![parent, gtin(&g)?, serial],
-                    )?,
-                    Epc::Sscc { sscc } => self.conn.execute(
+                    )?
+                    .execute(params![parent, g, serial])?;
+                if n > 0 {
+                    self.w
+                        .undo("cu_del", vec![v_int(parent), v_int(g), v_text(&serial)])?;
+                }
+                self.w.tick()?;
+            }
+            for child in gone_ssccs {
+                let n = conn
+                    .prepare_cached(
                         "DELETE FROM container_containers WHERE sscc = ?1 AND child = ?2",
-                        params![parent, sscc_key(&sscc)?],
-                    )?,
-                    _ => 0,
-                };
+                    )?
+                    .execute(params![parent, child])?;
+                if n > 0 {
+                    self.w.undo("cc_del", vec![v_int(parent), v_int(child)])?;
+                }
+                self.w.tick()?;
             }
             return Ok(true);
         }
         for child in &event.child_epcs {
             let inserted = match epc(child)? {
-                Epc::Sgtin { gtin: g, serial } => self
-                    .conn
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO container_units (sscc, gtin, serial)
-                         VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![parent, gtin(&g)?, serial])?,
-                Epc::Sscc { sscc } => self
-                    .conn
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO container_containers (sscc, child) VALUES (?1, ?2)",
-                    )?
-                    .execute(params![parent, sscc_key(&sscc)?])?,
+                Epc::Sgtin { gtin: g, serial } => {
+                    let g = gtin(&g)?;
+                    let n = conn
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO container_units (sscc, gtin, serial)
+                             VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(params![parent, g, serial])?;
+                    if n > 0 {
+                        self.w
+                            .undo("cu_new", vec![v_int(parent), v_int(g), v_text(&serial)])?;
+                    }
+                    n
+                }
+                Epc::Sscc { sscc } => {
+                    let child = sscc_key(&sscc)?;
+                    let n = conn
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO container_containers (sscc, child)
+                             VALUES (?1, ?2)",
+                        )?
+                        .execute(params![parent, child])?;
+                    if n > 0 {
+                        self.w.undo("cc_new", vec![v_int(parent), v_int(child)])?;
+                    }
+                    n
+                }
                 _ => continue,
             };
             self.report.containers.add(if inserted > 0 {
@@ -249,37 +849,92 @@ impl Applier<'_> {
             } else {
                 Change::Unchanged
             });
+            self.w.tick()?;
         }
         Ok(true)
     }
 
-    fn for_this_site(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
-        // Every destination is checked, even with no site set: a garbled file is reported.
-        let mut glns = Vec::with_capacity(event.destinations.len());
-        for destination in &event.destinations {
-            if let Some(gln) = pgln(&destination.id) {
-                glns.push(gln);
-                continue;
+    fn aggregate_case(
+        &mut self,
+        event: &SupplierEvent,
+        case_gtin: i64,
+        case_serial: &str,
+    ) -> Result<bool, StoreError> {
+        let conn = self.w.conn;
+        let mut children = Self::units(event.child_epcs.iter())?;
+        if event.action == Some(Action::Delete) {
+            if children.is_empty() {
+                children = conn
+                    .prepare_cached(
+                        "SELECT gtin, serial FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2",
+                    )?
+                    .query_map(params![case_gtin, case_serial], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
             }
-            match parse_epc(&destination.id) {
-                Ok(Epc::Sgln { gln, .. }) => glns.push(gln),
-                Ok(_) => {}
-                // A location must be readable; other party identifiers may be in schemes
-                // this desk does not use.
-                Err(e) if destination.kind.as_deref() == Some("location") => {
-                    return Err(bad(e.to_string()));
+            for (g, serial) in children {
+                let n = conn
+                    .prepare_cached(
+                        "DELETE FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
+                         AND gtin = ?3 AND serial = ?4",
+                    )?
+                    .execute(params![case_gtin, case_serial, g, serial])?;
+                if n > 0 {
+                    self.w.undo(
+                        "case_del",
+                        vec![
+                            v_int(case_gtin),
+                            v_text(case_serial),
+                            v_int(g),
+                            v_text(&serial),
+                        ],
+                    )?;
                 }
-                Err(_) => {}
+                self.w.tick()?;
             }
+            return Ok(true);
         }
-        Ok(match &self.site_gln {
+        for (g, serial) in children {
+            let n = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO case_units (case_gtin, case_serial, gtin, serial)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![case_gtin, case_serial, g, serial])?;
+            if n > 0 {
+                self.w.undo(
+                    "case_new",
+                    vec![
+                        v_int(case_gtin),
+                        v_text(case_serial),
+                        v_int(g),
+                        v_text(&serial),
+                    ],
+                )?;
+            }
+            self.report.containers.add(if n > 0 {
+                Change::Inserted
+            } else {
+                Change::Unchanged
+            });
+            self.w.tick()?;
+        }
+        Ok(true)
+    }
+
+    fn for_this_site(&self, event: &SupplierEvent) -> bool {
+        let glns: Vec<String> = event
+            .destinations
+            .iter()
+            .filter_map(|d| party_gln(&d.id))
+            .collect();
+        match &self.site_gln {
             None => true,
             Some(site) => glns.iter().any(|g| g == site),
-        })
+        }
     }
 
     fn ship(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
-        if !self.for_this_site(event)? {
+        if !self.for_this_site(event) {
             self.report.shipments.skipped += 1;
             return Ok(false);
         }
@@ -294,36 +949,101 @@ impl Applier<'_> {
             "po" => 1,
             _ => 2,
         });
-        let mut units = Self::units(event.epc_list.iter())?;
+        let mut units = Vec::new();
         for text in &event.epc_list {
-            if let Epc::Sscc { sscc } = epc(text)? {
-                units.extend(self.container_children(sscc_key(&sscc)?)?);
-                refs.push(("sscc".into(), sscc));
+            match epc(text)? {
+                Epc::Sscc { sscc } => {
+                    units.extend(self.container_children(sscc_key(&sscc)?)?);
+                    refs.push(("sscc".into(), sscc));
+                }
+                Epc::Sgtin { gtin: g, serial } => {
+                    let g = gtin(&g)?;
+                    units.extend(self.case_children(g, &serial)?);
+                    units.push((g, serial));
+                }
+                _ => {}
             }
         }
         refs.push(("event".into(), event.hash_id.clone()));
         let ref_slices: Vec<(&str, &str)> =
             refs.iter().map(|(k, r)| (k.as_str(), r.as_str())).collect();
-        let (shipment, created) = upsert_shipment(self.conn, &ref_slices, Some("epcis"), self.now)?;
+        let (shipment, created, added) =
+            upsert_shipment_tracked(self.w.conn, &ref_slices, Some("epcis"), self.now)?;
+        if created {
+            self.w.undo("shipment_new", vec![v_int(shipment.0)])?;
+        }
+        for reference in added {
+            self.w.undo("ref_new", vec![v_text(&reference)])?;
+        }
         self.report.shipments.add(if created {
             Change::Inserted
         } else {
             Change::Unchanged
         });
+        self.record_transaction(shipment.0, event)?;
         for (gtin, serial) in &units {
-            let change = self.writer.write(
-                self.conn,
-                &UnitAnnouncement {
-                    gtin: *gtin,
-                    serial,
-                    lot: None,
-                    status: None,
-                    shipment: Some(shipment.0),
-                },
-            )?;
-            self.report.units.add(change);
+            self.write_unit(&UnitAnnouncement {
+                gtin: *gtin,
+                serial,
+                lot: None,
+                status: None,
+                shipment: Some(shipment.0),
+            })?;
         }
         Ok(true)
+    }
+
+    fn record_transaction(
+        &mut self,
+        shipment: i64,
+        event: &SupplierEvent,
+    ) -> Result<(), StoreError> {
+        let party = |list: &[crate::epcis::read::TypedReference], kind: &str| {
+            list.iter()
+                .find(|r| r.kind.as_deref() == Some(kind))
+                .map(|r| r.id.clone())
+        };
+        let business = |kind: &str| {
+            event
+                .biz_transactions
+                .iter()
+                .find(|t| t.kind.as_deref() == Some(kind))
+                .map(|t| t.id.clone())
+        };
+        let seller = party(&event.sources, "owning_party");
+        let buyer = party(&event.destinations, "owning_party");
+        let ship_from = party(&event.sources, "location").or_else(|| event.read_point.clone());
+        let ship_to = party(&event.destinations, "location");
+        let affirmed = self.header.statement.as_ref().map(|s| s.affirmed);
+        let inserted = self
+            .w
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO transactions (shipment, document, event_id, date, seller,
+                     buyer, ship_from, ship_to, po, invoice, desadv, drop_shipment,
+                     statement_affirmed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                shipment,
+                self.document,
+                event.hash_id,
+                event.event_time.to_rfc3339(),
+                seller,
+                buyer,
+                ship_from,
+                ship_to,
+                business("po"),
+                business("inv"),
+                business("desadv"),
+                event.drop_shipment,
+                affirmed,
+            ])?;
+        if inserted > 0 {
+            let id = self.w.conn.last_insert_rowid();
+            self.w.undo("transaction_new", vec![v_int(id)])?;
+        }
+        Ok(())
     }
 
     fn recall_lots(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
@@ -334,12 +1054,17 @@ impl Applier<'_> {
         let mut any = false;
         for text in classes {
             if let Epc::Lgtin { gtin: g, lot } = epc(text)? {
+                let g = gtin(&g)?;
                 let inserted = self
+                    .w
                     .conn
                     .prepare_cached(
                         "INSERT OR IGNORE INTO lot_recalls (gtin, lot, reason) VALUES (?1, ?2, ?3)",
                     )?
-                    .execute(params![gtin(&g)?, lot, "recalled (EPCIS event)"])?;
+                    .execute(params![g, lot, "recalled (EPCIS event)"])?;
+                if inserted > 0 {
+                    self.w.undo("recall_new", vec![v_int(g), v_text(&lot)])?;
+                }
                 self.report.recalls.add(if inserted > 0 {
                     Change::Inserted
                 } else {
@@ -350,52 +1075,540 @@ impl Applier<'_> {
         }
         Ok(any)
     }
+
+    /// The master data of the header: products fill what the store lacks, parties are kept
+    /// with their latest name and address.
+    fn master_data(&mut self) -> Result<(), StoreError> {
+        for product in &self.header.products {
+            self.product(product)?;
+            self.w.tick()?;
+        }
+        for party in &self.header.parties {
+            self.party(party)?;
+            self.w.tick()?;
+        }
+        Ok(())
+    }
+
+    fn product(&mut self, p: &ProductMasterData) -> Result<(), StoreError> {
+        let Some(g) = class_gtin(&p.id) else {
+            self.report
+                .notes
+                .push(format!("master data {} names no GTIN; not used", p.id));
+            return Ok(());
+        };
+        let key = gtin_key(&g);
+        let conn = self.w.conn;
+        type Row = [Option<String>; 6];
+        let existing: Option<Row> = conn
+            .prepare_cached(
+                "SELECT ndc, name, strength, form, manufacturer, container_size FROM products
+                 WHERE gtin = ?1",
+            )?
+            .query_row([key], |r| {
+                Ok([
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ])
+            })
+            .optional()?;
+        let offered: Row = [
+            p.ndc.clone(),
+            p.name.clone(),
+            p.strength.clone(),
+            p.dosage_form.clone(),
+            p.manufacturer.clone(),
+            p.net_content.clone(),
+        ];
+        const FIELDS: [&str; 6] = [
+            "ndc",
+            "name",
+            "strength",
+            "form",
+            "manufacturer",
+            "container_size",
+        ];
+        let old = existing.clone().unwrap_or_default();
+        let mut new = old.clone();
+        let mut filled = Vec::new();
+        for (i, field) in FIELDS.iter().enumerate() {
+            if let (Some(slot), Some(value)) = (new.get_mut(i), offered.get(i))
+                && slot.is_none()
+                && value.is_some()
+            {
+                slot.clone_from(value);
+                filled.push(*field);
+            }
+        }
+        if filled.is_empty() {
+            self.report.products.add(Change::Unchanged);
+            return Ok(());
+        }
+        match &existing {
+            None => self.w.undo("product_new", vec![v_int(key)])?,
+            Some(old) => {
+                let mut values = vec![v_int(key)];
+                values.extend(old.iter().map(|v| v_opt_text(v.as_deref())));
+                self.w.undo("product_old", values)?;
+            }
+        }
+        conn.prepare_cached(
+            "INSERT INTO products (gtin, ndc, name, strength, form, manufacturer, container_size)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(gtin) DO UPDATE SET ndc = excluded.ndc, name = excluded.name,
+                strength = excluded.strength, form = excluded.form,
+                manufacturer = excluded.manufacturer, container_size = excluded.container_size",
+        )?
+        .execute(params![key, new[0], new[1], new[2], new[3], new[4], new[5]])?;
+        let source = match self.document {
+            Some(id) => format!("epcis document {id}"),
+            None => "epcis".to_owned(),
+        };
+        for field in filled {
+            let n = conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO product_sources (gtin, field, source) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![key, field, source])?;
+            if n > 0 {
+                self.w.undo("source_new", vec![v_int(key), v_text(field)])?;
+            }
+        }
+        self.report.products.add(if existing.is_some() {
+            Change::Updated
+        } else {
+            Change::Inserted
+        });
+        Ok(())
+    }
+
+    fn party(&mut self, p: &PartyMasterData) -> Result<(), StoreError> {
+        let conn = self.w.conn;
+        let gln = party_gln(&p.id);
+        let address = p.address();
+        let existing: Option<(Option<String>, Option<String>, Option<String>, Option<i64>)> = conn
+            .prepare_cached("SELECT gln, name, address, document FROM parties WHERE id = ?1")?
+            .query_row([&p.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let name = p.name.clone();
+        if let Some(old) = &existing
+            && old.0 == gln
+            && old.1 == name
+            && old.2 == address
+        {
+            self.report.parties.add(Change::Unchanged);
+            return Ok(());
+        }
+        match &existing {
+            None => self.w.undo("party_new", vec![v_text(&p.id)])?,
+            Some((g, n, a, d)) => self.w.undo(
+                "party_old",
+                vec![
+                    v_text(&p.id),
+                    v_opt_text(g.as_deref()),
+                    v_opt_text(n.as_deref()),
+                    v_opt_text(a.as_deref()),
+                    v_opt_int(*d),
+                ],
+            )?,
+        }
+        conn.prepare_cached(
+            "INSERT INTO parties (id, gln, name, address, document) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET gln = excluded.gln, name = excluded.name,
+                address = excluded.address, document = excluded.document",
+        )?
+        .execute(params![p.id, gln, name, address, self.document])?;
+        self.report.parties.add(if existing.is_some() {
+            Change::Updated
+        } else {
+            Change::Inserted
+        });
+        Ok(())
+    }
+}
+
+/// Plays a run's undo rows back, newest first, in short transactions; then marks it undone.
+fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let started = Instant::now();
+        let rows: Vec<(i64, String, [rusqlite::types::Value; 7])> = conn
+            .prepare_cached(
+                "SELECT seq, op, a, b, c, d, e, f, g FROM import_undo WHERE run = ?1
+                 ORDER BY seq DESC LIMIT 512",
+            )?
+            .query_map([run], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    [
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                    ],
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        if rows.is_empty() {
+            conn.execute(
+                "UPDATE import_runs SET state = 'rolled_back' WHERE id = ?1",
+                [run],
+            )?;
+            conn.execute_batch("COMMIT")?;
+            return Ok(());
+        }
+        for (seq, op, [a, b, c, d, e, f, g]) in rows {
+            let sql = match op.as_str() {
+                "unit_new" => "DELETE FROM units WHERE gtin = ?1 AND serial = ?2",
+                "unit_old" => {
+                    "UPDATE units SET lot = ?3, status = ?4, shipment = ?5
+                               WHERE gtin = ?1 AND serial = ?2"
+                }
+                "cu_new" => {
+                    "DELETE FROM container_units WHERE sscc = ?1 AND gtin = ?2 AND serial = ?3"
+                }
+                "cu_del" => {
+                    "INSERT OR IGNORE INTO container_units (sscc, gtin, serial)
+                             VALUES (?1, ?2, ?3)"
+                }
+                "cc_new" => "DELETE FROM container_containers WHERE sscc = ?1 AND child = ?2",
+                "cc_del" => {
+                    "INSERT OR IGNORE INTO container_containers (sscc, child) VALUES (?1, ?2)"
+                }
+                "case_new" => {
+                    "DELETE FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
+                               AND gtin = ?3 AND serial = ?4"
+                }
+                "case_del" => {
+                    "INSERT OR IGNORE INTO case_units (case_gtin, case_serial, gtin, serial)
+                               VALUES (?1, ?2, ?3, ?4)"
+                }
+                "ref_new" => "DELETE FROM shipment_refs WHERE ref = ?1",
+                // A shipment a clerk already received against during the import stays.
+                "shipment_new" => {
+                    "DELETE FROM shipments WHERE id = ?1
+                                   AND NOT EXISTS (SELECT 1 FROM receipts WHERE shipment = ?1)
+                                   AND NOT EXISTS (SELECT 1 FROM stock WHERE shipment = ?1)
+                                   AND NOT EXISTS (SELECT 1 FROM units WHERE shipment = ?1)
+                                   AND NOT EXISTS (SELECT 1 FROM shipment_refs WHERE shipment = ?1)
+                                   AND NOT EXISTS (SELECT 1 FROM transactions WHERE shipment = ?1)"
+                }
+                "transaction_new" => "DELETE FROM transactions WHERE id = ?1",
+                "recall_new" => "DELETE FROM lot_recalls WHERE gtin = ?1 AND lot = ?2",
+                "product_new" => "DELETE FROM products WHERE gtin = ?1",
+                "product_old" => {
+                    "UPDATE products SET ndc = ?2, name = ?3, strength = ?4, form = ?5,
+                                  manufacturer = ?6, container_size = ?7 WHERE gtin = ?1"
+                }
+                "source_new" => "DELETE FROM product_sources WHERE gtin = ?1 AND field = ?2",
+                "party_new" => "DELETE FROM parties WHERE id = ?1",
+                "party_old" => {
+                    "UPDATE parties SET gln = ?2, name = ?3, address = ?4, document = ?5
+                                WHERE id = ?1"
+                }
+                "document_new" => {
+                    "DELETE FROM documents WHERE id = ?1
+                                   AND NOT EXISTS (SELECT 1 FROM transactions WHERE document = ?1)
+                                   AND NOT EXISTS (SELECT 1 FROM parties WHERE document = ?1)"
+                }
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "unknown import undo step '{other}'"
+                    )));
+                }
+            };
+            let values = [a, b, c, d, e, f, g];
+            let mut stmt = conn.prepare_cached(sql)?;
+            let wanted = stmt.parameter_count();
+            stmt.execute(params_from_iter(values.iter().take(wanted)))?;
+            conn.prepare_cached("DELETE FROM import_undo WHERE seq = ?1")?
+                .execute([seq])?;
+        }
+        conn.execute_batch("COMMIT")?;
+        if started.elapsed() >= CHUNK {
+            std::thread::sleep(YIELD);
+        } else {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Undoes every import a dead process left half-applied.
+fn recover(conn: &Connection) -> Result<usize, StoreError> {
+    let runs: Vec<i64> = conn
+        .prepare("SELECT id FROM import_runs WHERE state = 'applying' ORDER BY id DESC")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for run in &runs {
+        tracing::warn!(run, "undoing an import that did not finish");
+        roll_back(conn, *run)?;
+    }
+    Ok(runs.len())
+}
+
+/// Drops a finished run's undo rows in short transactions.
+fn forget_undo(conn: &Connection, run: i64) -> Result<(), StoreError> {
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let n = conn.execute(
+            "DELETE FROM import_undo WHERE seq IN
+                 (SELECT seq FROM import_undo WHERE run = ?1 LIMIT 20000)",
+            [run],
+        )?;
+        conn.execute_batch("COMMIT")?;
+        if n == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(YIELD);
+    }
+}
+
+/// The lock that makes imports take turns (and lets a new one know an unfinished run is dead).
+struct ImportLock(#[allow(dead_code)] File);
+
+fn import_lock(store: &Path) -> Result<ImportLock, StoreError> {
+    let mut name = store.file_name().unwrap_or_default().to_os_string();
+    name.push(".import-lock");
+    let path = store.with_file_name(name);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            ImportError::at(
+                path.display().to_string(),
+                format!("cannot open the import lock: {e}"),
+            )
+        })?;
+    file.lock()
+        .map_err(|e| ImportError::at(path.display().to_string(), format!("cannot lock: {e}")))?;
+    Ok(ImportLock(file))
+}
+
+/// Stores the archive row of a document, its gzip copy written in place.
+fn archive(
+    conn: &Connection,
+    w: &Writer<'_>,
+    doc: &Spooled,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool), StoreError> {
+    if let Some(id) = conn
+        .prepare_cached("SELECT id FROM documents WHERE sha256 = ?1")?
+        .query_row([&doc.sha256], |r| r.get(0))
+        .optional()?
+    {
+        return Ok((id, false));
+    }
+    let compressed = std::fs::metadata(&doc.gzip)
+        .map_err(|source| ImportError::Read {
+            source_name: doc.name.clone(),
+            source,
+        })?
+        .len();
+    let retain_until = now
+        .date_naive()
+        .checked_add_months(Months::new(RETENTION_MONTHS))
+        .unwrap_or(chrono::NaiveDate::MAX);
+    let header = &doc.header;
+    conn.prepare_cached(
+        "INSERT INTO documents (sha256, format, sender, receiver, instance_id, received_at,
+             retain_until, events, size, statement_affirmed, legal_notice, content)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, zeroblob(?12))",
+    )?
+    .execute(params![
+        doc.sha256,
+        header.format.map_or("unknown", |f| f.as_str()),
+        header.sender,
+        header.receiver,
+        header.instance_id,
+        timestamp(now),
+        iso_date(retain_until),
+        doc.events,
+        doc.size,
+        header.statement.as_ref().map(|s| s.affirmed),
+        header
+            .statement
+            .as_ref()
+            .and_then(|s| s.legal_notice.clone()),
+        compressed,
+    ])?;
+    let id = conn.last_insert_rowid();
+    let mut blob = conn.blob_open(rusqlite::MAIN_DB, "documents", "content", id, false)?;
+    let mut gzip = BufReader::new(File::open(&doc.gzip).map_err(|source| ImportError::Read {
+        source_name: doc.name.clone(),
+        source,
+    })?);
+    io::copy(&mut gzip, &mut blob).map_err(|source| ImportError::Read {
+        source_name: doc.name.clone(),
+        source,
+    })?;
+    w.undo("document_new", vec![v_int(id)])?;
+    Ok((id, true))
 }
 
 impl super::Store {
-    /// Import EPCIS 2.0 JSON-LD documents, all in one transaction. `inputs` are
-    /// `(name for messages, reader)` pairs.
+    /// Imports trading-partner EPCIS documents (any supported syntax, recognised by content):
+    /// all of them or none. `inputs` are `(name for messages, reader)` pairs.
     pub fn import_epcis<R: Read>(
         &mut self,
         inputs: impl IntoIterator<Item = (String, R)>,
         now: DateTime<Utc>,
     ) -> Result<EpcisImportReport, StoreError> {
+        // Step 1, without any lock: spool, digest and check every document.
+        let mut spooled = Vec::new();
+        for (n, (name, reader)) in inputs.into_iter().enumerate() {
+            let mut doc = spool(&self.path, n, &name, reader)?;
+            check(&mut doc)?;
+            spooled.push(doc);
+        }
         let site_gln = self.site_gln()?.map(|g| g.as_str().to_string());
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut applier = Applier {
-            conn: &tx,
-            site_gln,
-            now,
-            writer: UnitWriter::new(),
-            report: EpcisImportReport::default(),
-        };
-        if applier.site_gln.is_none() {
-            applier.report.notes.push(
+        let _lock = import_lock(&self.path)?;
+        let conn = self.conn();
+        let recovered = recover(conn)?;
+        conn.execute(
+            "INSERT INTO import_runs (state, started_at) VALUES ('applying', ?1)",
+            [timestamp(now)],
+        )?;
+        let run = conn.last_insert_rowid();
+        let mut report = EpcisImportReport::default();
+        if recovered > 0 {
+            report.notes.push(format!(
+                "{recovered} unfinished earlier import(s) were undone first"
+            ));
+        }
+        if site_gln.is_none() {
+            report.notes.push(
                 "no site GLN is set (tracedesk config site_gln GLN): every shipment was \
                  accepted as addressed to this site"
                     .into(),
             );
         }
-        for (name, reader) in inputs {
-            read_jsonld_events(reader, |event| applier.apply(&event)).map_err(|e| match e {
-                ReadError::Rejected { index, source } => match source {
-                    StoreError::Import(ImportError::Malformed { message, .. }) => {
-                        ImportError::at(format!("{name}: event {index}"), message).into()
-                    }
-                    other => other,
-                },
-                ReadError::Io(source) => ImportError::Read {
-                    source_name: name.clone(),
-                    source,
+        let result = apply_all(conn, run, &spooled, site_gln, now, report);
+        match result {
+            Ok(report) => {
+                conn.execute("UPDATE import_runs SET state = 'done' WHERE id = ?1", [run])?;
+                forget_undo(conn, run)?;
+                Ok(report)
+            }
+            Err(e) => {
+                // The transaction in progress, if any, goes first; then the committed chunks.
+                if !conn.is_autocommit() {
+                    conn.execute_batch("ROLLBACK")?;
                 }
-                .into(),
-                other => StoreError::from(ImportError::at(name.clone(), other.to_string())),
-            })?;
+                roll_back(conn, run)?;
+                Err(e)
+            }
         }
-        let report = applier.report;
-        tx.commit()?;
-        Ok(report)
     }
+
+    /// Every archived trading-partner document, oldest first.
+    pub fn archived_documents(&self) -> Result<Vec<ArchivedDocument>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, sha256, format, sender, receiver, instance_id, received_at, retain_until,
+                    events, size
+             FROM documents ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ArchivedDocument {
+                id: r.get(0)?,
+                sha256: r.get(1)?,
+                format: r.get(2)?,
+                sender: r.get(3)?,
+                receiver: r.get(4)?,
+                instance_id: r.get(5)?,
+                received_at: r.get(6)?,
+                retain_until: r.get(7)?,
+                events: r.get(8)?,
+                size: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Writes an archived document's exact bytes to `out`.
+    pub fn archived_content(&self, id: i64, out: &mut dyn Write) -> Result<(), StoreError> {
+        let blob = self
+            .conn()
+            .blob_open(rusqlite::MAIN_DB, "documents", "content", id, true)
+            .map_err(|_| StoreError::Corrupt(format!("no archived document {id}")))?;
+        let mut gunzip = flate2::read::GzDecoder::new(BufReader::new(blob));
+        io::copy(&mut gunzip, out)
+            .map_err(|e| StoreError::Corrupt(format!("archived document {id}: {e}")))?;
+        Ok(())
+    }
+
+    /// Removes archived documents whose retention ended before `today`; returns how many.
+    /// Nothing younger than its `retain_until` is ever removed.
+    pub fn purge_archive(&mut self, today: chrono::NaiveDate) -> Result<usize, StoreError> {
+        let conn = self.conn();
+        let ids: Vec<i64> = conn
+            .prepare("SELECT id FROM documents WHERE retain_until < ?1")?
+            .query_map([iso_date(today)], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in &ids {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            conn.execute(
+                "UPDATE transactions SET document = NULL WHERE document = ?1",
+                [id],
+            )?;
+            conn.execute(
+                "UPDATE parties SET document = NULL WHERE document = ?1",
+                [id],
+            )?;
+            conn.execute("DELETE FROM documents WHERE id = ?1", [id])?;
+            conn.execute_batch("COMMIT")?;
+        }
+        Ok(ids.len())
+    }
+}
+
+fn apply_all(
+    conn: &Connection,
+    run: i64,
+    spooled: &[Spooled],
+    site_gln: Option<String>,
+    now: DateTime<Utc>,
+    report: EpcisImportReport,
+) -> Result<EpcisImportReport, StoreError> {
+    let mut report = report;
+    for doc in spooled {
+        let mut w = Writer {
+            conn,
+            run,
+            chunk_started: Instant::now(),
+            writes: 0,
+        };
+        w.begin()?;
+        let (document, _) = archive(conn, &w, doc, now)?;
+        report.documents.push(document);
+        let mut applier = Applier {
+            w,
+            site_gln: site_gln.clone(),
+            now,
+            units: UnitWriter::new(),
+            report: std::mem::take(&mut report),
+            header: &doc.header,
+            document: Some(document),
+        };
+        applier.master_data()?;
+        let file = File::open(&doc.raw).map_err(|source| ImportError::Read {
+            source_name: doc.name.clone(),
+            source,
+        })?;
+        read_document(file, &mut applier).map_err(|e| read_failure(&doc.name, e))?;
+        applier.w.commit()?;
+        report = applier.report;
+    }
+    Ok(report)
 }

@@ -736,6 +736,15 @@ impl UnitWriter {
         conn: &Connection,
         unit: &UnitAnnouncement<'_>,
     ) -> Result<Change, StoreError> {
+        self.write_tracked(conn, unit).map(|(change, _)| change)
+    }
+
+    /// [`Self::write`], also giving what an updated unit held before (for an import's undo).
+    pub(crate) fn write_tracked(
+        &mut self,
+        conn: &Connection,
+        unit: &UnitAnnouncement<'_>,
+    ) -> Result<(Change, Option<PriorUnit>), StoreError> {
         let lot = match unit.lot {
             Some((lot, expiry)) => Some(self.lot_id(conn, unit.gtin, lot, expiry)?),
             None => None,
@@ -755,7 +764,7 @@ impl UnitWriter {
                 unit.shipment
             ])?;
         if inserted > 0 {
-            return Ok(Change::Inserted);
+            return Ok((Change::Inserted, None));
         }
         let old: (Option<i64>, u8, Option<i64>) = conn
             .prepare_cached(
@@ -770,15 +779,30 @@ impl UnitWriter {
             unit.shipment.or(old.2),
         );
         if new == old {
-            return Ok(Change::Unchanged);
+            return Ok((Change::Unchanged, None));
         }
         conn.prepare_cached(
             "UPDATE units SET lot = ?3, status = ?4, shipment = ?5
              WHERE gtin = ?1 AND serial = ?2",
         )?
         .execute(params![unit.gtin, unit.serial, new.0, new.1, new.2])?;
-        Ok(Change::Updated)
+        Ok((
+            Change::Updated,
+            Some(PriorUnit {
+                lot: old.0,
+                status: old.1,
+                shipment: old.2,
+            }),
+        ))
     }
+}
+
+/// What a unit row held before an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PriorUnit {
+    pub lot: Option<i64>,
+    pub status: u8,
+    pub shipment: Option<i64>,
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@
 //! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
 //!   streaming transaction.
 //! - [`shipment`]: reconciliation of a shipment being received.
+//! - [`epcis_import`]: trading partners' EPCIS documents (any syntax), archived as received and
+//!   applied in short transactions that undo whole on failure.
+//! - [`trace`]: a unit's transaction history (TI/TS) for `tracedesk trace`.
 //! - [`demo`]: a small store that shows every verdict.
 //! - [`synth`]: synthetic data at the scale of a busy pharmacy's year, for benchmarks.
 
@@ -34,10 +37,11 @@ pub mod inventory;
 pub mod schema;
 pub mod shipment;
 pub mod synth;
+pub mod trace;
 
 pub use actions::{ActionRecord, HoldKind, MovementOutcome, ShelfAction};
 pub use demo::{DemoScan, DemoScans, create_demo};
-pub use epcis_import::EpcisImportReport;
+pub use epcis_import::{ArchivedDocument, EpcisImportReport};
 pub use import::{ImportCounts, ImportError};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
 
@@ -207,6 +211,12 @@ pub(crate) fn timestamp<Tz: chrono::TimeZone>(now: DateTime<Tz>) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Waits about 10 s in all for another writer, a millisecond at a time.
+fn wait_for_lock(attempt: i32) -> bool {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    attempt < 8_000
+}
+
 impl Store {
     /// The default store file: `tracedesk.db` in the user's data directory (created if needed).
     pub fn default_path() -> Result<PathBuf, StoreError> {
@@ -227,8 +237,10 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_err)?;
+        // Poll the lock every millisecond (SQLite's own timeout backs off up to 100 ms between
+        // tries): an import yields the lock between short transactions, and a receive waiting
+        // for it must notice within the pause, not miss it for a whole chunk.
+        conn.busy_handler(Some(wait_for_lock)).map_err(open_err)?;
         // WAL lets a reader (the kiosk's verify) run beside the writer; FULL makes each commit
         // durable across power loss, which receipts need.
         conn.pragma_update(None, "journal_mode", "WAL")

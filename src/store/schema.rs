@@ -190,6 +190,94 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX container_units_by_unit ON container_units(gtin, serial);
     CREATE INDEX products_by_ndc ON products(ndc) WHERE ndc IS NOT NULL;
     ",
+    // Version 3: trading-partner documents (the TI/TS archive), the parties and transactions
+    // they name, where product master data came from, and the undo log that lets an import
+    // be applied in short transactions yet rolled back whole.
+    "
+    -- Every partner document exactly as received, gzip-compressed, kept until retain_until
+    -- (DSCSA: at least six years); only an explicit purge after that date removes one.
+    CREATE TABLE documents (
+        id           INTEGER PRIMARY KEY,
+        sha256       TEXT NOT NULL UNIQUE,
+        format       TEXT NOT NULL,
+        sender       TEXT,
+        receiver     TEXT,
+        instance_id  TEXT,
+        received_at  TEXT NOT NULL,
+        retain_until TEXT NOT NULL,
+        events       INTEGER NOT NULL,
+        size         INTEGER NOT NULL,
+        statement_affirmed INTEGER,
+        legal_notice TEXT,
+        content      BLOB NOT NULL
+    );
+
+    -- Names and addresses of parties and locations, from partners' master data.
+    CREATE TABLE parties (
+        id       TEXT PRIMARY KEY,   -- as the partner wrote it: an SGLN URN, a PGLN, a GLN
+        gln      TEXT,
+        name     TEXT,
+        address  TEXT,
+        document INTEGER REFERENCES documents(id)
+    ) WITHOUT ROWID;
+    CREATE INDEX parties_by_gln ON parties(gln) WHERE gln IS NOT NULL;
+
+    -- Each transaction (a shipping event) a document announced: who sold to whom, from where to
+    -- where, and the business documents that name it.
+    CREATE TABLE transactions (
+        id            INTEGER PRIMARY KEY,
+        shipment      INTEGER NOT NULL REFERENCES shipments(id),
+        document      INTEGER REFERENCES documents(id),
+        event_id      TEXT NOT NULL,
+        date          TEXT NOT NULL,
+        seller        TEXT,
+        buyer         TEXT,
+        ship_from     TEXT,
+        ship_to       TEXT,
+        po            TEXT,
+        invoice       TEXT,
+        desadv        TEXT,
+        drop_shipment INTEGER,
+        statement_affirmed INTEGER,
+        UNIQUE (shipment, event_id)
+    );
+    CREATE INDEX transactions_by_document ON transactions(document);
+
+    -- Product values set from a partner's EPCClass master data (FDA and CSV values are the
+    -- default and have no row); net content is the container size.
+    ALTER TABLE products ADD COLUMN container_size TEXT;
+    CREATE TABLE product_sources (
+        gtin   INTEGER NOT NULL,
+        field  TEXT NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (gtin, field)
+    ) WITHOUT ROWID;
+
+    -- Aggregation under a serialised case (an SGTIN parent), as GS1 US shipments nest units
+    -- in cases on a pallet.
+    CREATE TABLE case_units (
+        case_gtin   INTEGER NOT NULL,
+        case_serial TEXT NOT NULL,
+        gtin        INTEGER NOT NULL,
+        serial      TEXT NOT NULL,
+        PRIMARY KEY (case_gtin, case_serial, gtin, serial)
+    ) WITHOUT ROWID;
+
+    -- An import being applied; its undo rows restore what it changed if it fails or the
+    -- process dies before it is done.
+    CREATE TABLE import_runs (
+        id         INTEGER PRIMARY KEY,
+        state      TEXT NOT NULL,          -- applying | done | rolled_back
+        started_at TEXT NOT NULL
+    );
+    CREATE TABLE import_undo (
+        seq INTEGER PRIMARY KEY,
+        run INTEGER NOT NULL,
+        op  TEXT NOT NULL,
+        a, b, c, d, e, f, g
+    );
+    CREATE INDEX import_undo_by_run ON import_undo(run, seq);
+    ",
 ];
 
 /// The schema version this build writes.

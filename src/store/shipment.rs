@@ -236,6 +236,16 @@ pub(crate) fn upsert_shipment(
     source: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(ShipmentId, bool), StoreError> {
+    upsert_shipment_tracked(conn, refs, source, now).map(|(id, created, _)| (id, created))
+}
+
+/// [`upsert_shipment`], also giving the references it added (for an import's undo).
+pub(crate) fn upsert_shipment_tracked(
+    conn: &Connection,
+    refs: &[(&str, &str)],
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(ShipmentId, bool, Vec<String>), StoreError> {
     let mut found = None;
     for (_, reference) in refs {
         if let Some(id) = find_shipment(conn, reference)? {
@@ -258,12 +268,17 @@ pub(crate) fn upsert_shipment(
             (ShipmentId(conn.last_insert_rowid()), true)
         }
     };
+    let mut added = Vec::new();
     for (kind, reference) in refs {
-        conn.prepare_cached(
-            "INSERT INTO shipment_refs (ref, kind, shipment) VALUES (?1, ?2, ?3)
-             ON CONFLICT(ref) DO NOTHING",
-        )?
-        .execute(params![reference, kind, id.0])?;
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO shipment_refs (ref, kind, shipment) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(ref) DO NOTHING",
+            )?
+            .execute(params![reference, kind, id.0])?;
+        if inserted > 0 {
+            added.push((*reference).to_owned());
+        }
     }
-    Ok((id, created))
+    Ok((id, created, added))
 }

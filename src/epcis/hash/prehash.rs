@@ -151,21 +151,26 @@ fn ordered(fields: &mut Vec<Field>, order: &[Prop]) -> String {
     let extensions = take_nested_extensions(fields);
     let mut out = String::new();
     for prop in order {
+        if !fields.iter().any(|f| f.name == prop.name) {
+            continue;
+        }
         let mut parts = Vec::new();
-        let mut i = 0;
-        while let Some(field) = fields.get_mut(i) {
+        // One pass that keeps what is left: removing matched fields one at a time would make
+        // a list of n EPCs cost n^2.
+        let mut kept = Vec::with_capacity(fields.len());
+        for mut field in std::mem::take(fields) {
             if field.name == prop.name {
-                let part = ordered_field(field, prop.children);
+                let part = ordered_field(&mut field, prop.children);
                 if !part.is_empty() {
                     parts.push(part);
                 }
                 if field.children.is_empty() {
-                    fields.remove(i);
                     continue;
                 }
             }
-            i += 1;
+            kept.push(field);
         }
+        *fields = kept;
         parts.sort_unstable();
         out.extend(parts);
     }
