@@ -182,10 +182,11 @@ impl super::Store {
         reason: Option<&str>,
         now: DateTime<FixedOffset>,
     ) -> Result<ActionRecord, StoreError> {
+        let actor = self.actor().map(str::to_owned);
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let record = record_action_in(&tx, sgtin, action, reason, now)?;
+        let record = record_action_in(&tx, sgtin, action, reason, actor.as_deref(), now)?;
         tx.commit()?;
         Ok(record)
     }
@@ -198,6 +199,7 @@ impl super::Store {
         reason: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<(Sgtin, ActionRecord)>, StoreError> {
+        let actor = self.actor().map(str::to_owned);
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -212,6 +214,7 @@ impl super::Store {
                 sgtin,
                 ShelfAction::Hold(HoldKind::Quarantine),
                 Some(reason),
+                actor.as_deref(),
                 now,
             )?;
             records.push((sgtin.clone(), record));
@@ -229,11 +232,12 @@ impl super::Store {
         today: NaiveDate,
         now: DateTime<FixedOffset>,
     ) -> Result<MovementOutcome, StoreError> {
+        let actor = self.actor().map(str::to_owned);
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pid = ProductIdentifier::from_scan(scan);
-        let outcome = move_unit_in(&tx, pid.as_ref(), movement, today, now)?;
+        let outcome = move_unit_in(&tx, pid.as_ref(), movement, today, actor.as_deref(), now)?;
         tx.commit()?;
         Ok(outcome)
     }
@@ -244,6 +248,7 @@ fn move_unit_in(
     pid: Option<&ProductIdentifier>,
     movement: Movement,
     today: NaiveDate,
+    actor: Option<&str>,
     now: DateTime<FixedOffset>,
 ) -> Result<MovementOutcome, StoreError> {
     let Some(pid) = pid else {
@@ -280,7 +285,14 @@ fn move_unit_in(
         (Some(serial), true) => {
             let sgtin = Sgtin::new(pid.gtin.clone(), serial)
                 .map_err(|e| StoreError::Corrupt(format!("serial {serial}: {e}")))?;
-            Some(record_action_in(conn, &sgtin, movement.into(), None, now)?)
+            Some(record_action_in(
+                conn,
+                &sgtin,
+                movement.into(),
+                None,
+                actor,
+                now,
+            )?)
         }
         _ => None,
     };
@@ -317,12 +329,13 @@ pub(crate) fn stocked_unit(
     .transpose()
 }
 
-/// Record one action inside the caller's transaction.
+/// Record one action inside the caller's transaction; `actor` (who did it) goes into the event.
 fn record_action_in(
     conn: &Connection,
     sgtin: &Sgtin,
     action: ShelfAction,
     reason: Option<&str>,
+    actor: Option<&str>,
     now: DateTime<FixedOffset>,
 ) -> Result<ActionRecord, StoreError> {
     let key = gtin_key(&sgtin.gtin);
@@ -394,6 +407,7 @@ fn record_action_in(
         lot,
         expiry,
         failure_reasons: Vec::new(),
+        actor: actor.map(str::to_owned),
     };
     let event_id = record_event(conn, &event, action.as_str())?;
     conn.prepare_cached(
@@ -414,6 +428,7 @@ fn record_action_in(
         gtin = sgtin.gtin.as_str(),
         serial = %sgtin.serial,
         reason = reason.unwrap_or(""),
+        actor = actor.unwrap_or(""),
         event_id = %event_id,
         "unit action recorded"
     );
