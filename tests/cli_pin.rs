@@ -55,7 +55,10 @@ fn the_pin_is_set_and_changed_with_the_current_one_never_through_config() {
     assert!(stdout(&out).contains("kiosk_pin = set"), "{}", stdout(&out));
     assert!(!stdout(&out).contains("argon2"), "{}", stdout(&out));
     assert!(!stdout(&out).contains("kiosk_pin_hash"), "{}", stdout(&out));
-    assert_eq!(stdout(&tracedesk(&db, &["config", "kiosk_pin"], b"")), "set\n");
+    assert_eq!(
+        stdout(&tracedesk(&db, &["config", "kiosk_pin"], b"")),
+        "set\n"
+    );
 
     let out = tracedesk(&db, &["config", "kiosk_pin_hash"], b"");
     assert!(!out.status.success());
@@ -163,7 +166,10 @@ fn an_error_says_its_cause_once_on_one_line() {
     assert!(!out.status.success());
     let text = stderr(&out);
     assert_eq!(text.lines().count(), 1, "{text}");
-    assert!(text.starts_with("tracedesk: cannot open the store"), "{text}");
+    assert!(
+        text.starts_with("tracedesk: cannot open the store"),
+        "{text}"
+    );
     assert_eq!(
         text.matches("unable to open database file").count(),
         1,
