@@ -921,37 +921,30 @@ fn repeated_failure(
     reasons: &str,
 ) -> Result<Option<String>, StoreError> {
     // Only the last refused receipt is compared: an index seek, whatever the unit's history.
-    let last: Option<(
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        String,
-        Option<String>,
-    )> = conn
+    let last: Option<(String, String)> = conn
         .prepare_cached(
-            "SELECT lot, expiry, shipment, reasons, event_id FROM receipts
-             WHERE gtin = ?1 AND serial = ?2 AND accepted = 0 ORDER BY id DESC LIMIT 1",
+            "SELECT r.event_id, e.created_at FROM receipts r JOIN events e USING (event_id)
+             WHERE r.id = (SELECT id FROM receipts WHERE gtin = ?1 AND serial = ?2
+                           AND accepted = 0 ORDER BY id DESC LIMIT 1)
+               AND r.lot IS ?3 AND r.expiry IS ?4 AND r.shipment IS ?5 AND r.reasons = ?6",
         )?
-        .query_row(params![gtin_key(&pid.gtin), serial], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
+        .query_row(
+            params![
+                gtin_key(&pid.gtin),
+                serial,
+                pid.lot,
+                pid.expiry.map(iso_date),
+                context.shipment.map(|s| s.0),
+                reasons,
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let Some((lot, expiry, shipment, last_reasons, Some(event_id))) = last else {
+    let Some((event_id, created)) = last else {
         return Ok(None);
     };
-    let same = lot == pid.lot
-        && expiry == pid.expiry.map(iso_date)
-        && shipment == context.shipment.map(|s| s.0)
-        && last_reasons == reasons;
-    if !same {
-        return Ok(None);
-    }
-    let created: Option<String> = conn
-        .prepare_cached("SELECT created_at FROM events WHERE event_id = ?1")?
-        .query_row([&event_id], |r| r.get(0))
-        .optional()?;
-    let recent = created
-        .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+    let recent = DateTime::parse_from_rfc3339(&created)
+        .ok()
         .is_some_and(|created| {
             let age = context.now.signed_duration_since(created);
             // A clock set back makes the event look young: start a new one then.
