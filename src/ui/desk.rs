@@ -157,7 +157,7 @@ pub struct OutboxStatus {
     pub upstream: Option<String>,
 }
 
-/// The kiosk's settings (the PIN hash included; it never leaves the worker in clear).
+/// The kiosk's settings (the PIN is not one of them: see [`Desk::change_pin`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeskSettings {
     pub site_gln: String,
