@@ -10,6 +10,10 @@
 //! authority. [`Store::move_unit`] is the clerk's path for a unit leaving (or coming back to)
 //! the shelf: the scan is verified first ([`verify::movement_verdict`]) and the action recorded
 //! only when it passes, in the same transaction as the checks.
+//!
+//! Each action's event names who acted (`tracedesk:actor`) when the store handle was told
+//! ([`super::Store::set_actor`]): the command line names the machine's account, the kiosk its
+//! pharmacist.
 
 use super::{
     Assessment, StoreError, gtin_key, iso_date, parse_iso_date_opt, product, record_event,

@@ -18,7 +18,9 @@
 //! expiry, recall and search questions are answered by index lookups ([`inventory`]).
 //!
 //! - [`schema`]: the tables and versioned migrations.
-//! - [`actions`]: pharmacist and shelf actions, each with its event.
+//! - [`actions`]: pharmacist and shelf actions, each with its event naming who acted
+//!   ([`Store::set_actor`]).
+//! - [`pin`]: the pharmacist PIN's hash and its brake on guessing, in the settings table.
 //! - [`inventory`]: units on hand, expiry watch, recall scope, search, reports, audit history.
 //! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
 //!   streaming transaction.
@@ -468,7 +470,9 @@ impl Store {
 
     /// Verify one scan and record the receipt durably: the receipt row, and for an accepted
     /// unit its EPCIS event and outbox row, are committed before this returns. A scan that
-    /// identifies no unit (invalid, or no serial) is answered but not recorded.
+    /// identifies no unit (invalid, or no serial) is answered but not recorded. A refused scan
+    /// repeated unchanged within [`REPEATED_FAILURE_WINDOW`] of its event gets a receipt row
+    /// naming that event, and no new one.
     pub fn receive(
         &mut self,
         scan: &ParsedScan,
