@@ -24,6 +24,7 @@ fn receipt_input() -> DeskEvent {
         lot: Some("LOT42".into()),
         expiry: NaiveDate::from_ymd_opt(2027, 1, 31),
         failure_reasons: vec![],
+        actor: None,
     }
 }
 

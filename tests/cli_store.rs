@@ -325,3 +325,58 @@ fn inventory_and_events_show_what_was_received() {
     assert_eq!(doc["type"], "EPCISDocument");
     assert_eq!(doc["epcisBody"]["eventList"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_refused_scan_repeated_within_a_minute_queues_one_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, demo) = demo_store(dir.path());
+    let mut store = Store::open(&db).unwrap();
+    let today = today();
+    let ctx = tracedesk::gs1::ParseContext::new(today);
+    let scan_of = |label: &str| {
+        let demo_scan = demo.scans.iter().find(|s| s.label == label).unwrap();
+        tracedesk::gs1::parse(demo_scan.scan.as_bytes(), &ctx)
+    };
+    let (recalled, stolen) = (scan_of("Recalled lot"), scan_of("Stolen unit"));
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00.000+01:00").unwrap();
+    let at = |millis: i64| t0 + chrono::TimeDelta::milliseconds(millis);
+    let failed_events = |store: &Store| {
+        store
+            .events()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == "verification_failed")
+            .count()
+    };
+
+    let first = store.receive(&recalled, None, today, at(0)).unwrap();
+    let event = first.event_id.clone().unwrap();
+    // A scanner stuck in a loop: a hundred more in the next 50 seconds.
+    let mut receipts = std::collections::HashSet::from([first.receipt_id.unwrap()]);
+    for i in 1..=100 {
+        let again = store.receive(&recalled, None, today, at(i * 500)).unwrap();
+        assert!(!again.accepted());
+        assert_eq!(again.event_id.as_deref(), Some(event.as_str()));
+        receipts.insert(again.receipt_id.unwrap());
+    }
+    assert_eq!(receipts.len(), 101, "each scan keeps its own receipt row");
+    assert_eq!(store.receipt_count().unwrap(), 101);
+    assert_eq!(failed_events(&store), 1);
+
+    // Another unit refused meanwhile has its own event.
+    let other = store.receive(&stolen, None, today, at(30_000)).unwrap();
+    assert_ne!(other.event_id.as_deref(), Some(event.as_str()));
+    assert_eq!(failed_events(&store), 2);
+
+    // A minute after the event, the same scan is recorded anew; then repeats of it collapse.
+    let later = store.receive(&recalled, None, today, at(60_000)).unwrap();
+    let later_event = later.event_id.clone().unwrap();
+    assert_ne!(later_event, event);
+    let again = store.receive(&recalled, None, today, at(61_000)).unwrap();
+    assert_eq!(again.event_id, Some(later_event));
+    assert_eq!(failed_events(&store), 3);
+
+    // A clock set back is not "within a minute" of an event it seems to precede.
+    let back = store.receive(&recalled, None, today, at(-600_000)).unwrap();
+    assert_eq!(failed_events(&store), 4, "{back:?}");
+}

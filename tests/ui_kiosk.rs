@@ -3,13 +3,18 @@
 
 mod ui_support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use chrono::DateTime;
 use tracedesk::gs1::{Gtin, Sgtin};
 use tracedesk::ui::app::Screen;
+use tracedesk::ui::desk::PinVerdict;
 use tracedesk::ui::keyboard::scanner_burst;
+use tracedesk::ui::store_desk::StoreDesk;
 use tracedesk::ui::{Desk, KioskEvent, UpstreamState};
-use ui_support::{Kiosk, kiosk, kiosk_with, store};
+use ui_support::{PIN, kiosk, kiosk_with, store, with_pin};
 
 #[test]
 fn a_wedge_burst_shows_a_verified_card_and_records_the_receipt() {
@@ -89,53 +94,91 @@ fn scanning_the_case_label_opens_the_shipment_and_counts() {
     assert!(k.shows("missing"));
 }
 
+/// A clock the test moves by hand, for the PIN brake.
+#[derive(Clone)]
+struct HandClock(Arc<AtomicI64>);
+
+impl HandClock {
+    fn new() -> Self {
+        HandClock(Arc::new(AtomicI64::new(1_790_000_000)))
+    }
+
+    fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    fn reader(&self) -> tracedesk::ui::store_desk::PinClock {
+        let seconds = self.0.clone();
+        Box::new(move || DateTime::from_timestamp(seconds.load(Ordering::SeqCst), 0).unwrap())
+    }
+}
+
 #[test]
 fn the_pin_gate_refuses_wrong_pins_and_slows_down_guessing() {
-    let mut k = kiosk_with(|desk| {
-        let hash = tracedesk::ui::pin::hash("2468").unwrap();
-        desk.set_pin_hash(&hash).unwrap();
+    let clock = HandClock::new();
+    let desk_clock = clock.reader();
+    let mut k = kiosk_with(move |desk| {
+        desk.set_pin_clock(desk_clock);
+        with_pin(desk);
     });
-    let enter = |k: &mut Kiosk, pin: &str| {
-        for digit in pin.chars() {
-            k.click(&digit.to_string());
-        }
-        k.click("OK");
-    };
     k.click("Pharmacist");
     assert!(k.shows("Pharmacist PIN"));
-    enter(&mut k, "1111");
+    k.enter_pin("111111");
     k.wait_for("Wrong PIN.");
     assert!(!k.shows("Pharmacist check"));
-    enter(&mut k, "2222");
+    k.enter_pin("222222");
     k.wait_for("Too many wrong PINs");
     // While locked, even the right PIN is not checked.
-    enter(&mut k, "2468");
-    for _ in 0..20 {
-        k.harness.step();
-    }
-    assert!(!k.shows("Pharmacist check"));
+    k.enter_pin(PIN);
+    k.wait_for("Not checked: too many wrong PINs.");
     assert_eq!(
         k.harness.state().screen,
         Screen::Pin(tracedesk::ui::app::Locked::Pharmacist)
     );
-    std::thread::sleep(Duration::from_millis(1100));
-    k.harness.step();
-    enter(&mut k, "2468");
+
+    // The lockout is in the store: a kiosk started again on it is locked as well.
+    let mut restarted = StoreDesk::new(store(&k.db));
+    restarted.set_pin_clock(clock.reader());
+    assert!(matches!(
+        restarted.check_pin(PIN).unwrap(),
+        PinVerdict::Refused { wait: Some(_), .. }
+    ));
+    drop(restarted);
+
+    clock.advance(2);
+    k.enter_pin(PIN);
     k.wait_for("Pharmacist check");
     assert_eq!(k.harness.state().screen, Screen::Pharmacist);
+    assert_eq!(store(&k.db).pin_record().unwrap().failures, 0);
+}
+
+#[test]
+fn the_first_pin_is_chosen_at_the_pad_six_digits_typed_twice() {
+    let mut k = kiosk();
+    k.click("Pharmacist");
+    k.enter_pin("000000");
+    k.wait_for("No PIN is set yet: choose one now.");
+    assert!(k.shows("Choose a pharmacist PIN (6 digits or more)"));
+    k.enter_pin("1357");
+    k.wait_for("A PIN has at least 6 digits");
+    k.enter_pin("135790");
+    k.wait_for("Enter the new PIN again");
+    k.enter_pin("135791");
+    k.wait_for("The two new PINs differ. Choose a PIN again.");
+    assert!(store(&k.db).pin_record().unwrap().hash.is_none());
+    k.enter_pin("135790");
+    k.enter_pin("135790");
+    k.wait_for("Pharmacist check");
+    let mut s = store(&k.db);
+    let now = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+    tracedesk::ui::pin::check(&mut s, "135790", now).unwrap();
 }
 
 #[test]
 fn the_pharmacist_sees_a_scanned_pack_and_quarantines_it() {
-    let mut k = kiosk_with(|desk| {
-        let hash = tracedesk::ui::pin::hash("2468").unwrap();
-        desk.set_pin_hash(&hash).unwrap();
-    });
+    let mut k = kiosk_with(with_pin);
     k.click("Pharmacist");
-    for digit in "2468".chars() {
-        k.click(&digit.to_string());
-    }
-    k.click("OK");
+    k.enter_pin(PIN);
     k.wait_for("Pharmacist check");
     k.scan(&k.pack("00359999101015", "LA2401", "AMX0004"));
     k.wait_for("No problem found");
@@ -144,6 +187,14 @@ fn the_pharmacist_sees_a_scanned_pack_and_quarantines_it() {
     k.wait_for("Quarantined — recorded.");
     k.wait_for("Quarantined by a pharmacist");
     k.wait_for("Held: quarantined by a pharmacist: Seal broken");
+    let hold = store(&k.db)
+        .events()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == "hold")
+        .expect("the hold's event");
+    let hold: serde_json::Value = serde_json::from_str(&hold.json).unwrap();
+    assert_eq!(hold["tracedesk:actor"], "kiosk:pharmacist");
 }
 
 #[test]

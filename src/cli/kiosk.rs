@@ -21,22 +21,22 @@ use crate::sync::worker::{DrainOptions, SyncStatus, SyncWorker, UpstreamState as
 use crate::ui::{self, Desk, KioskConfig, KioskEvent, UpstreamState, store_desk::StoreDesk};
 
 /// The PIN a demo store starts with (printed by `--demo`).
-pub const DEMO_PIN: &str = "1234";
+pub const DEMO_PIN: &str = "123456";
 
 /// Opens the kiosk on the store at `path`.
 pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
-    let store = Store::open(&path)?;
+    let mut store = Store::open(&path)?;
     let profile_name = store.setting("scanner_profile")?;
+    if demo && store.pin_record()?.hash.is_none() {
+        let pin = ui::pin::NewPin::parse(DEMO_PIN)?;
+        ui::pin::change(&mut store, None, &pin, chrono::Utc::now())?;
+        println!("Pharmacist PIN for the demo: {DEMO_PIN}");
+    }
     let mut desk = StoreDesk::new(store);
     let camera_on = desk.settings().map(|s| s.camera).unwrap_or_else(|e| {
         tracing::warn!("cannot read the camera setting: {e}");
         false
     });
-    if demo && desk.pin_hash()?.is_none() {
-        let hash = ui::pin::hash(DEMO_PIN)?;
-        desk.set_pin_hash(&hash)?;
-        println!("Pharmacist PIN for the demo: {DEMO_PIN}");
-    }
 
     let sounds = std::env::temp_dir().join("tracedesk-sounds");
     if let Err(e) = ui::sound::install(&sounds) {

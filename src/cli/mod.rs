@@ -7,6 +7,11 @@
 //!
 //! Each subcommand lives in its own file and is a thin shell over the library: it reads input,
 //! calls the core and the adapters, and prints. No domain rule lives here.
+//!
+//! Who may run it: the command line acts as the pharmacist (quarantine, dispense, return,
+//! recall, settings) without asking for the PIN, so it is for the machine's own account, which
+//! holds the store file anyway; the clerk uses the kiosk. Every action it records names that
+//! account in its event (`tracedesk:actor` = `cli:<user>`).
 
 mod archive;
 mod config;
@@ -21,6 +26,7 @@ mod inventory;
 mod kiosk;
 mod listen;
 mod parse;
+mod pin;
 mod recall;
 mod receive;
 mod report;
@@ -101,6 +107,13 @@ pub enum Command {
         /// Print the reconciliation as CSV.
         #[arg(long, conflicts_with = "json")]
         csv: bool,
+    },
+    /// Set or change the pharmacist PIN (asks for the current one).
+    Pin {
+        /// Read the PINs from stdin, one per line (the current one when a PIN is set, then the
+        /// new one), for setup scripts; without it, the PINs are asked on the terminal.
+        #[arg(long)]
+        stdin: bool,
     },
     /// Show or set this site's settings (site GLN, upstream URL...).
     Config {
@@ -309,6 +322,7 @@ pub fn run() -> Result<ExitCode> {
         }) => receive::run(db, ScanInput::from_args_or_stdin(scans), shipment, json),
         Some(Command::Shipment { id, json, csv }) => shipment::run(db, id, json, csv),
         Some(Command::Config { key, value }) => config::run(db, key, value),
+        Some(Command::Pin { stdin }) => pin::run(db, stdin),
         Some(Command::Decode { json, images }) => decode::run(images, json),
         Some(Command::Sync { upstream, once }) => sync::run(db, upstream, once),
         Some(Command::Listen {
@@ -415,10 +429,12 @@ pub fn run() -> Result<ExitCode> {
 fn tracing_init() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRACEDESK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Logs go to stderr so stdout stays machine-readable.
+    // Logs go to stderr so stdout stays machine-readable; colour codes only when a person
+    // watches it, not into a journal or a log file.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

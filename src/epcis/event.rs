@@ -164,6 +164,9 @@ pub struct DeskEvent {
     pub expiry: Option<NaiveDate>,
     /// Reason codes of a failed verification (`tracedesk:failureReasons`).
     pub failure_reasons: Vec<String>,
+    /// Who did it (`tracedesk:actor`): `kiosk:pharmacist`, or `cli:` and the account that ran
+    /// the command line.
+    pub actor: Option<String>,
 }
 
 /// Why an event cannot be built.
@@ -322,6 +325,9 @@ pub fn build_event(input: &DeskEvent) -> Result<Value, EventError> {
             json!(input.failure_reasons),
         );
     }
+    if let Some(actor) = &input.actor {
+        event.insert(format!("{TRACEDESK_PREFIX}:actor"), json!(actor));
+    }
 
     let mut event = Value::Object(event);
     let id = event_hash_id(&event, &tracedesk_context())?;
@@ -374,6 +380,7 @@ mod tests {
             lot: Some("L0T-7".into()),
             expiry: NaiveDate::from_ymd_opt(2027, 1, 31),
             failure_reasons: vec![],
+            actor: None,
         }
     }
 
@@ -503,6 +510,22 @@ mod tests {
         let mut other = input.clone();
         other.failure_reasons = vec!["expired".into()];
         assert_ne!(build_event(&other).unwrap()["eventID"], event["eventID"]);
+    }
+
+    #[test]
+    fn the_actor_is_a_tracedesk_extension_and_part_of_the_hash() {
+        let anonymous = build_event(&receipt()).unwrap();
+        assert!(anonymous.get("tracedesk:actor").is_none());
+        let mut input = receipt();
+        input.actor = Some("cli:alice".into());
+        let event = build_event(&input).unwrap();
+        assert_eq!(event["tracedesk:actor"], "cli:alice");
+        let pre = prehash(&event, &tracedesk_context()).unwrap();
+        assert!(
+            pre.contains("{urn:tracedesk:epcis:}actor=cli:alice"),
+            "{pre}"
+        );
+        assert_ne!(event["eventID"], anonymous["eventID"]);
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //! authority. [`Store::move_unit`] is the clerk's path for a unit leaving (or coming back to)
 //! the shelf: the scan is verified first ([`verify::movement_verdict`]) and the action recorded
 //! only when it passes, in the same transaction as the checks.
+//!
+//! Each action's event names who acted (`tracedesk:actor`) when the store handle was told
+//! ([`super::Store::set_actor`]): the command line names the machine's account, the kiosk its
+//! pharmacist.
 
 use super::{
     Assessment, StoreError, gtin_key, iso_date, parse_iso_date_opt, product, record_event,
@@ -182,10 +186,11 @@ impl super::Store {
         reason: Option<&str>,
         now: DateTime<FixedOffset>,
     ) -> Result<ActionRecord, StoreError> {
+        let actor = self.actor().map(str::to_owned);
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let record = record_action_in(&tx, sgtin, action, reason, now)?;
+        let record = record_action_in(&tx, sgtin, action, reason, actor.as_deref(), now)?;
         tx.commit()?;
         Ok(record)
     }
@@ -198,6 +203,7 @@ impl super::Store {
         reason: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<(Sgtin, ActionRecord)>, StoreError> {
+        let actor = self.actor().map(str::to_owned);
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -212,6 +218,7 @@ impl super::Store {
                 sgtin,
                 ShelfAction::Hold(HoldKind::Quarantine),
                 Some(reason),
+                actor.as_deref(),
                 now,
             )?;
             records.push((sgtin.clone(), record));
@@ -229,11 +236,12 @@ impl super::Store {
         today: NaiveDate,
         now: DateTime<FixedOffset>,
     ) -> Result<MovementOutcome, StoreError> {
+        let actor = self.actor().map(str::to_owned);
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pid = ProductIdentifier::from_scan(scan);
-        let outcome = move_unit_in(&tx, pid.as_ref(), movement, today, now)?;
+        let outcome = move_unit_in(&tx, pid.as_ref(), movement, today, actor.as_deref(), now)?;
         tx.commit()?;
         Ok(outcome)
     }
@@ -244,6 +252,7 @@ fn move_unit_in(
     pid: Option<&ProductIdentifier>,
     movement: Movement,
     today: NaiveDate,
+    actor: Option<&str>,
     now: DateTime<FixedOffset>,
 ) -> Result<MovementOutcome, StoreError> {
     let Some(pid) = pid else {
@@ -280,7 +289,14 @@ fn move_unit_in(
         (Some(serial), true) => {
             let sgtin = Sgtin::new(pid.gtin.clone(), serial)
                 .map_err(|e| StoreError::Corrupt(format!("serial {serial}: {e}")))?;
-            Some(record_action_in(conn, &sgtin, movement.into(), None, now)?)
+            Some(record_action_in(
+                conn,
+                &sgtin,
+                movement.into(),
+                None,
+                actor,
+                now,
+            )?)
         }
         _ => None,
     };
@@ -317,12 +333,13 @@ pub(crate) fn stocked_unit(
     .transpose()
 }
 
-/// Record one action inside the caller's transaction.
+/// Record one action inside the caller's transaction; `actor` (who did it) goes into the event.
 fn record_action_in(
     conn: &Connection,
     sgtin: &Sgtin,
     action: ShelfAction,
     reason: Option<&str>,
+    actor: Option<&str>,
     now: DateTime<FixedOffset>,
 ) -> Result<ActionRecord, StoreError> {
     let key = gtin_key(&sgtin.gtin);
@@ -394,6 +411,7 @@ fn record_action_in(
         lot,
         expiry,
         failure_reasons: Vec::new(),
+        actor: actor.map(str::to_owned),
     };
     let event_id = record_event(conn, &event, action.as_str())?;
     conn.prepare_cached(
@@ -414,6 +432,7 @@ fn record_action_in(
         gtin = sgtin.gtin.as_str(),
         serial = %sgtin.serial,
         reason = reason.unwrap_or(""),
+        actor = actor.unwrap_or(""),
         event_id = %event_id,
         "unit action recorded"
     );

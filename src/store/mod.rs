@@ -18,7 +18,9 @@
 //! expiry, recall and search questions are answered by index lookups ([`inventory`]).
 //!
 //! - [`schema`]: the tables and versioned migrations.
-//! - [`actions`]: pharmacist and shelf actions, each with its event.
+//! - [`actions`]: pharmacist and shelf actions, each with its event naming who acted
+//!   ([`Store::set_actor`]).
+//! - [`pin`]: the pharmacist PIN's hash and its brake on guessing, in the settings table.
 //! - [`inventory`]: units on hand, expiry watch, recall scope, search, reports, audit history.
 //! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
 //!   streaming transaction.
@@ -34,6 +36,7 @@ pub mod demo;
 pub mod epcis_import;
 pub mod import;
 pub mod inventory;
+pub mod pin;
 pub mod schema;
 pub mod shipment;
 pub mod synth;
@@ -43,6 +46,7 @@ pub use actions::{ActionRecord, HoldKind, MovementOutcome, ShelfAction};
 pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::{ArchivedDocument, EpcisImportReport};
 pub use import::{ImportCounts, ImportError};
+pub use pin::PinRecord;
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
 
 use crate::epcis::event::{
@@ -55,14 +59,24 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 
 /// What can go wrong with the store, in the user's terms.
+///
+/// Each message is whole: it carries the SQLite or I/O error's own words, so that error is not
+/// also given as [`std::error::Error::source`], or a printed cause chain would say it twice
+/// ("readonly database: readonly database").
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    #[error("cannot open the store {}: {source}", path.display())]
+    #[error("cannot open the store {}: {error}", path.display())]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
+    #[error(
+        "the store {} is an empty file, not a TraceDesk store; if a new store is meant, remove \
+         the file or pass a path that does not exist yet",
+        path.display()
+    )]
+    EmptyFile { path: PathBuf },
     #[error(
         "the store {} was written by a newer TraceDesk (schema version {found}; this version \
          knows up to {supported}); upgrade TraceDesk or use another --db",
@@ -75,10 +89,10 @@ pub enum StoreError {
     },
     #[error("cannot find a data directory for this user; pass --db PATH or set TRACEDESK_DB")]
     NoDataDir,
-    #[error("cannot create the directory {}: {source}", path.display())]
+    #[error("cannot create the directory {}: {error}", path.display())]
     CreateDir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("unknown setting \"{0}\"; known settings: {known}", known = KNOWN_SETTINGS.join(", "))]
     UnknownSetting(String),
@@ -93,7 +107,13 @@ pub enum StoreError {
     #[error("{0} is not on hold; nothing to release")]
     NotHeld(String),
     #[error("store: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Sql(error)
+    }
 }
 
 /// Settings `tracedesk config` knows; values are checked before they are stored.
@@ -105,7 +125,6 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "company_prefix_len",
     "expiry_thresholds",
     "kiosk_camera",
-    "kiosk_pin_hash",
 ];
 
 /// The expiry watch horizons in days when `expiry_thresholds` is not set.
@@ -172,6 +191,9 @@ impl ContainerReceipt {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Who acts through this handle, written into the events of pharmacist and shelf actions
+    /// (`tracedesk:actor`); `None` writes nobody.
+    actor: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -223,18 +245,25 @@ impl Store {
         let dirs = directories::ProjectDirs::from("org", "TraceDesk", "tracedesk")
             .ok_or(StoreError::NoDataDir)?;
         let dir = dirs.data_dir();
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+        std::fs::create_dir_all(dir).map_err(|error| StoreError::CreateDir {
             path: dir.to_path_buf(),
-            source,
+            error,
         })?;
         Ok(dir.join("tracedesk.db"))
     }
 
-    /// Open (creating if needed) the store at `path`, upgrading an older schema.
+    /// Open the store at `path`, upgrading an older schema; a path that does not exist yet
+    /// becomes a new store. An existing empty file is refused: SQLite would take it for a new
+    /// database, and a store truncated by a faulty copy would silently start over empty.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let open_err = |source| StoreError::Open {
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            return Err(StoreError::EmptyFile {
+                path: path.to_path_buf(),
+            });
+        }
+        let open_err = |error| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         // Poll the lock every millisecond (SQLite's own timeout backs off up to 100 ms between
@@ -259,7 +288,19 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            actor: None,
         })
+    }
+
+    /// Name who acts through this handle (`cli:alice`, `kiosk:pharmacist`): the events of
+    /// pharmacist and shelf actions record it.
+    pub fn set_actor(&mut self, actor: &str) {
+        self.actor = Some(actor.to_owned());
+    }
+
+    /// Who acts through this handle, if named.
+    pub fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
     }
 
     pub fn path(&self) -> &Path {
@@ -342,12 +383,14 @@ impl Store {
                 "on" | "off" => value.to_string(),
                 _ => return Err(invalid("must be on or off".into())),
             },
-            // Only a PHC string of argon2 is ever stored: never a PIN itself.
-            "kiosk_pin_hash" => {
-                if !value.starts_with("$argon2") {
-                    return Err(invalid("must be an argon2 hash (PHC string)".into()));
-                }
-                value.to_string()
+            // The PIN is changed only by whoever knows the current one (`tracedesk pin`, the
+            // kiosk's settings): a hash written here would replace it without.
+            _ if key == "kiosk_pin" || pin::PIN_KEYS.contains(&key) => {
+                return Err(invalid(
+                    "the pharmacist PIN is not set through config: run `tracedesk pin`, which \
+                     asks for the current PIN"
+                        .into(),
+                ));
             }
             "credentials_file" | "scanner_profile" => {
                 if value.is_empty() {
@@ -439,7 +482,9 @@ impl Store {
 
     /// Verify one scan and record the receipt durably: the receipt row, and for an accepted
     /// unit its EPCIS event and outbox row, are committed before this returns. A scan that
-    /// identifies no unit (invalid, or no serial) is answered but not recorded.
+    /// identifies no unit (invalid, or no serial) is answered but not recorded. A refused scan
+    /// repeated unchanged within [`REPEATED_FAILURE_WINDOW`] of its event gets a receipt row
+    /// naming that event, and no new one.
     pub fn receive(
         &mut self,
         scan: &ParsedScan,
@@ -787,6 +832,39 @@ fn receive_unit(
     let verdict = &assessment.verdict;
     let reasons: Vec<&str> = verdict.reasons.iter().map(|r| r.code()).collect();
     let verified = verdict.is_verified();
+    let insert_receipt = |conn: &Connection, event_id: &str| -> Result<i64, StoreError> {
+        conn.prepare_cached(
+            "INSERT INTO receipts
+                 (gtin, serial, lot, expiry, shipment, received_at, accepted, status, reasons,
+                  event_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            gtin_key(&pid.gtin),
+            serial,
+            pid.lot,
+            pid.expiry.map(iso_date),
+            context.shipment.map(|s| s.0),
+            timestamp(context.now),
+            verified,
+            verdict.status.as_str(),
+            reasons.join(" "),
+            event_id,
+        ])?;
+        Ok(conn.last_insert_rowid())
+    };
+    if !verified
+        && let Some(event_id) = repeated_failure(conn, pid, serial, context, &reasons.join(" "))?
+    {
+        // The same refused scan again within the window (a scanner stuck in a loop, a clerk
+        // trying again): its own receipt row, but the event already queued stands for it too.
+        let receipt_id = insert_receipt(conn, &event_id)?;
+        return Ok(Receipt {
+            assessment,
+            receipt_id: Some(receipt_id),
+            event_id: Some(event_id),
+        });
+    }
     let event = DeskEvent {
         action: if verified {
             DeskAction::ReceiveVerified
@@ -808,6 +886,7 @@ fn receive_unit(
         } else {
             reasons.iter().map(|r| r.to_string()).collect()
         },
+        actor: None,
     };
     let kind = if verified {
         "receive"
@@ -816,24 +895,7 @@ fn receive_unit(
     };
     let event_id = record_event(conn, &event, kind)?;
     let created = timestamp(context.now);
-    conn.prepare_cached(
-        "INSERT INTO receipts
-             (gtin, serial, lot, expiry, shipment, received_at, accepted, status, reasons, event_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        gtin_key(&pid.gtin),
-        serial,
-        pid.lot,
-        pid.expiry.map(iso_date),
-        context.shipment.map(|s| s.0),
-        created,
-        verified,
-        verdict.status.as_str(),
-        reasons.join(" "),
-        event_id,
-    ])?;
-    let receipt_id = conn.last_insert_rowid();
+    let receipt_id = insert_receipt(conn, &event_id)?;
     if verified {
         // A unit restocked as a saleable return before it was ever received here already has
         // a stock row: it is simply on hand again.
@@ -856,6 +918,55 @@ fn receive_unit(
         receipt_id: Some(receipt_id),
         event_id: Some(event_id),
     })
+}
+
+/// How long a refused scan repeated unchanged adds no new event: at most one
+/// verification-failed event per unit, reasons and minute reaches the outbox.
+pub const REPEATED_FAILURE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// The verification-failed event of the unit's last refused receipt, when that receipt was
+/// this same scan (lot, expiry, shipment and reasons alike) and its event is less than
+/// [`REPEATED_FAILURE_WINDOW`] old. The window runs from the event, not from the last repeat,
+/// so a scan repeated for an hour still leaves one event a minute in the audit trail. How many
+/// scans an event stands for is the number of receipt rows that name it.
+fn repeated_failure(
+    conn: &Connection,
+    pid: &ProductIdentifier,
+    serial: &str,
+    context: &ReceiptContext,
+    reasons: &str,
+) -> Result<Option<String>, StoreError> {
+    // Only the last refused receipt is compared: an index seek, whatever the unit's history.
+    let last: Option<(String, String)> = conn
+        .prepare_cached(
+            "SELECT r.event_id, e.created_at FROM receipts r JOIN events e USING (event_id)
+             WHERE r.id = (SELECT id FROM receipts WHERE gtin = ?1 AND serial = ?2
+                           AND accepted = 0 ORDER BY id DESC LIMIT 1)
+               AND r.lot IS ?3 AND r.expiry IS ?4 AND r.shipment IS ?5 AND r.reasons = ?6",
+        )?
+        .query_row(
+            params![
+                gtin_key(&pid.gtin),
+                serial,
+                pid.lot,
+                pid.expiry.map(iso_date),
+                context.shipment.map(|s| s.0),
+                reasons,
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((event_id, created)) = last else {
+        return Ok(None);
+    };
+    let recent = DateTime::parse_from_rfc3339(&created)
+        .ok()
+        .is_some_and(|created| {
+            let age = context.now.signed_duration_since(created);
+            // A clock set back makes the event look young: start a new one then.
+            age >= chrono::TimeDelta::zero() && age < REPEATED_FAILURE_WINDOW
+        });
+    Ok(recent.then_some(event_id))
 }
 
 /// Build an event, store it and queue it for sync, inside the caller's transaction; returns

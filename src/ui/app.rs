@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, RawInput, RichText, Ui};
 
-use super::desk::{self, Desk, DeskHandle, DeskReply, DeskRequest, ScanSource};
+use super::desk::{self, Desk, DeskHandle, DeskReply, DeskRequest, PinVerdict, ScanSource};
 use super::inventory::{self, Inventory, Tab};
 use super::keyboard::WedgeKeys;
 use super::pharmacist::{self, Pharmacist, PinAction, PinEntry};
@@ -147,7 +147,6 @@ pub struct KioskApp {
     pub pin: PinEntry,
     pub settings: SettingsForm,
     pub status: StatusBar,
-    gate: super::pin::PinGate,
     flash: Option<(Instant, Color32)>,
     last_outbox: Option<Instant>,
     last_expiry: Option<Instant>,
@@ -194,7 +193,6 @@ impl KioskApp {
             pin: PinEntry::default(),
             settings: SettingsForm::default(),
             status,
-            gate: super::pin::PinGate::default(),
             flash: None,
             last_outbox: None,
             last_expiry: None,
@@ -352,21 +350,17 @@ impl KioskApp {
                 self.settings.settings = Some(settings);
             }
             DeskReply::SettingsSaved => self.settings.message = Some("Saved.".into()),
-            DeskReply::PinChecked { accepted } => {
+            DeskReply::PinChecked(verdict) => {
                 self.pin.checking = false;
-                match accepted {
-                    Some(true) => {
-                        self.gate.succeeded();
-                        self.unlock();
+                self.pin.pin.clear();
+                match verdict {
+                    PinVerdict::Accepted => self.unlock(),
+                    PinVerdict::Refused { message, wait } => {
+                        self.pin.locked_until = wait.map(|w| Instant::now() + w);
+                        self.pin.message = Some(message);
                     }
-                    Some(false) => {
-                        self.gate.failed(Instant::now());
-                        self.pin.pin.clear();
-                        self.pin.message = Some("Wrong PIN.".into());
-                    }
-                    None => {
+                    PinVerdict::NotSet => {
                         self.pin.setting_new = true;
-                        self.pin.pin.clear();
                         self.pin.message = Some("No PIN is set yet: choose one now.".into());
                     }
                 }
@@ -406,6 +400,7 @@ impl KioskApp {
                 }
                 if request == "set PIN" || request == "check PIN" {
                     self.pin.checking = false;
+                    self.pin.first = None;
                     self.pin.message = Some(error.to_string());
                     self.settings.message = Some(error.to_string());
                 }
@@ -416,6 +411,33 @@ impl KioskApp {
                     self.inventory.message = Some(format!("Could not {request}: {error}"));
                 }
                 self.status.warning = Some(format!("Could not {request}: {error}"));
+            }
+        }
+    }
+
+    /// What a PIN submitted at the pad asks of the desk: a check, or (when no PIN is set yet
+    /// and it was typed twice alike) the new PIN.
+    fn pin_submitted(&mut self, pin: String) -> Option<DeskRequest> {
+        self.pin.pin.clear();
+        self.pin.message = None;
+        if !self.pin.setting_new {
+            return Some(DeskRequest::CheckPin { pin });
+        }
+        let Some(first) = self.pin.first.take() else {
+            match super::pin::NewPin::parse(&pin) {
+                Ok(_) => self.pin.first = Some(pin),
+                Err(e) => self.pin.message = Some(capitalised(&e.to_string())),
+            }
+            return None;
+        };
+        match super::pin::NewPin::confirmed(&first, &pin) {
+            Ok(_) => Some(DeskRequest::SetPin { current: None, pin }),
+            Err(e) => {
+                self.pin.message = Some(format!(
+                    "{}. Choose a PIN again.",
+                    capitalised(&e.to_string())
+                ));
+                None
             }
         }
     }
@@ -546,6 +568,15 @@ impl KioskApp {
     }
 }
 
+/// An error message as a sentence on screen.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// A scan that names a shipment rather than a unit: an SSCC with no GTIN.
 fn is_shipment_label(bytes: &[u8]) -> bool {
     let parsed = gs1::parse(bytes, &ParseContext::new(chrono::Local::now().date_naive()));
@@ -645,8 +676,13 @@ impl eframe::App for KioskApp {
         match self.screen {
             Screen::Receiving => receiving::receiving_ui(ui, &mut self.receiving, &mut requests),
             Screen::Pin(_) => {
-                let now = Instant::now();
-                let wait = self.gate.wait(now);
+                // The countdown is only shown: the desk refuses to check a PIN while locked,
+                // whatever this screen thinks the time is.
+                let wait = self
+                    .pin
+                    .locked_until
+                    .map(|until| until.saturating_duration_since(Instant::now()))
+                    .filter(|w| !w.is_zero());
                 if let Some(wait) = wait {
                     ctx.request_repaint_after(Duration::from_millis(250).min(wait));
                 }
@@ -655,15 +691,11 @@ impl eframe::App for KioskApp {
                     .show(ui, |ui| pharmacist::pin_ui(ui, &mut self.pin, locked_for))
                     .inner;
                 match action {
-                    Some(PinAction::Submit(pin)) if locked_for.is_none() && !self.pin.checking => {
-                        self.pin.checking = true;
-                        self.pin.message = None;
-                        let request = if self.pin.setting_new {
-                            DeskRequest::SetPin { pin }
-                        } else {
-                            DeskRequest::CheckPin { pin }
-                        };
-                        requests.push(request);
+                    Some(PinAction::Submit(pin)) if !self.pin.checking => {
+                        if let Some(request) = self.pin_submitted(pin) {
+                            self.pin.checking = true;
+                            requests.push(request);
+                        }
                     }
                     Some(PinAction::Submit(_)) => {
                         self.pin.pin.clear();

@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 
@@ -156,7 +157,7 @@ pub struct OutboxStatus {
     pub upstream: Option<String>,
 }
 
-/// The kiosk's settings (the PIN hash included; it never leaves the worker in clear).
+/// The kiosk's settings (the PIN is not one of them: see [`Desk::change_pin`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeskSettings {
     pub site_gln: String,
@@ -270,6 +271,20 @@ pub struct Reports {
     pub expiry_horizon: Vec<(String, u64)>,
 }
 
+/// The desk's answer to a PIN typed at the pad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinVerdict {
+    Accepted,
+    /// No PIN is set yet: the pad asks for a new one.
+    NotSet,
+    /// Wrong, or not checked at all after too many wrong ones; `wait` is how long until the
+    /// next attempt is allowed.
+    Refused {
+        message: String,
+        wait: Option<Duration>,
+    },
+}
+
 /// Something the desk could not do, in words a clerk can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -302,10 +317,11 @@ pub trait Desk {
     fn settings(&mut self) -> Result<DeskSettings, DeskError>;
     /// Save the settings.
     fn save_settings(&mut self, settings: &DeskSettings) -> Result<(), DeskError>;
-    /// The stored PIN hash (PHC string), if a PIN was set.
-    fn pin_hash(&mut self) -> Result<Option<String>, DeskError>;
-    /// Store a new PIN hash.
-    fn set_pin_hash(&mut self, hash: &str) -> Result<(), DeskError>;
+    /// Check a pharmacist PIN; a wrong one counts against the brake ([`super::pin`]).
+    fn check_pin(&mut self, pin: &str) -> Result<PinVerdict, DeskError>;
+    /// Set a new PIN; `current` must be the PIN in force, and may be `None` only while no PIN
+    /// is set.
+    fn change_pin(&mut self, current: Option<&str>, new: &str) -> Result<(), DeskError>;
     /// Units on hand matching `query`.
     fn on_hand(&mut self, query: &UnitQuery) -> Result<UnitList, DeskError>;
     /// Expired and soon-expiring units on hand.
@@ -355,8 +371,9 @@ pub enum DeskRequest {
     CheckPin {
         pin: String,
     },
-    /// Set a new PIN.
+    /// Set a new PIN, proving the current one (`None` only while no PIN is set).
     SetPin {
+        current: Option<String>,
         pin: String,
     },
     /// Write an export (reconciliation CSV, investigation record) to a file.
@@ -404,10 +421,7 @@ pub enum DeskReply {
     Outbox(OutboxStatus),
     Settings(DeskSettings),
     SettingsSaved,
-    /// `None` when no PIN was ever set (the gate then asks for a new one).
-    PinChecked {
-        accepted: Option<bool>,
-    },
+    PinChecked(PinVerdict),
     PinSet,
     Exported {
         path: PathBuf,
@@ -519,11 +533,9 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
         DeskRequest::SaveSettings(settings) => desk
             .save_settings(&settings)
             .map(|()| DeskReply::SettingsSaved),
-        DeskRequest::CheckPin { pin } => desk.pin_hash().map(|hash| DeskReply::PinChecked {
-            accepted: hash.map(|h| super::pin::verify(&pin, &h)),
-        }),
-        DeskRequest::SetPin { pin } => super::pin::hash(&pin)
-            .and_then(|hash| desk.set_pin_hash(&hash))
+        DeskRequest::CheckPin { pin } => desk.check_pin(&pin).map(DeskReply::PinChecked),
+        DeskRequest::SetPin { current, pin } => desk
+            .change_pin(current.as_deref(), &pin)
             .map(|()| DeskReply::PinSet),
         DeskRequest::Export { path, contents } => {
             export(&path, &contents).map(|()| DeskReply::Exported { path })

@@ -7,14 +7,14 @@
 
 use egui::{RichText, Ui};
 
+use std::time::Instant;
+
 use super::desk::{DeskRequest, PackFile, PharmacistAction};
 use super::investigation::{self, Classification, Reporter};
+use super::pin::MAX_PIN_LENGTH;
 use super::receiving::{big_button, file_safe, pack_fields_ui};
 use super::theme;
 use crate::verify::Status;
-
-/// The longest PIN the pad takes.
-const MAX_PIN_LENGTH: usize = 12;
 
 /// What the PIN screen shows.
 #[derive(Debug, Default)]
@@ -22,8 +22,12 @@ pub struct PinEntry {
     pub pin: String,
     /// Waiting for the worker to check the PIN.
     pub checking: bool,
-    /// No PIN was ever set: the next one entered becomes the PIN.
+    /// No PIN was ever set: the PIN entered (twice) becomes the PIN.
     pub setting_new: bool,
+    /// The new PIN as first entered, while the pad asks for it again.
+    pub first: Option<String>,
+    /// Until when the desk said it will not check a PIN (for the countdown; the desk decides).
+    pub locked_until: Option<Instant>,
     pub message: Option<String>,
 }
 
@@ -39,10 +43,13 @@ pub fn pin_ui(ui: &mut Ui, entry: &mut PinEntry, locked_for: Option<u64>) -> Opt
     let mut action = None;
     ui.vertical_centered(|ui| {
         ui.add_space(theme::GAP * 2.0);
-        let title = if entry.setting_new {
-            "Choose a pharmacist PIN (4 digits or more)"
-        } else {
-            "Pharmacist PIN"
+        let title = match (entry.setting_new, entry.first.is_some()) {
+            (true, false) => format!(
+                "Choose a pharmacist PIN ({} digits or more)",
+                super::pin::MIN_PIN_LENGTH
+            ),
+            (true, true) => "Enter the new PIN again".to_owned(),
+            (false, _) => "Pharmacist PIN".to_owned(),
         };
         ui.heading(title);
         // Read Enter before the field: a single-line field consumes it when it gives up focus.

@@ -1,10 +1,13 @@
 //! The settings screen (behind the PIN): site GLN, upstream URL and credentials file, scanner
 //! profile, camera on or off, and a new PIN. Values are checked before they are sent to the
-//! desk worker, so a typo in the GLN is caught at the desk, not at the next sync.
+//! desk worker, so a typo in the GLN is caught at the desk, not at the next sync. A new PIN is
+//! typed twice and needs the current one, as `tracedesk pin` does: an unlocked kiosk left
+//! alone is no way to take the PIN over.
 
 use egui::{RichText, Ui};
 
 use super::desk::{DeskRequest, DeskSettings};
+use super::pin::NewPin;
 use super::receiving::big_button;
 use super::theme;
 use crate::gs1::Gln;
@@ -14,7 +17,9 @@ use crate::gs1::Gln;
 pub struct SettingsForm {
     /// `None` until the worker answered.
     pub settings: Option<DeskSettings>,
+    pub current_pin: String,
     pub new_pin: String,
+    pub new_pin_again: String,
     pub message: Option<String>,
     /// The camera switch as the running kiosk started with it (a change needs a restart).
     pub camera_at_start: Option<bool>,
@@ -78,28 +83,37 @@ pub fn settings_ui(
                 );
             }
             ui.end_row();
-            ui.label("New PIN");
-            ui.add(
-                egui::TextEdit::singleline(&mut form.new_pin)
-                    .password(true)
-                    .desired_width(240.0),
-            );
-            ui.end_row();
+            for (label, field) in [
+                ("Current PIN", &mut form.current_pin),
+                ("New PIN", &mut form.new_pin),
+                ("New PIN again", &mut form.new_pin_again),
+            ] {
+                ui.label(label);
+                ui.add(
+                    egui::TextEdit::singleline(field)
+                        .password(true)
+                        .desired_width(240.0),
+                );
+                ui.end_row();
+            }
         });
     ui.add_space(theme::GAP);
     if big_button(ui, "Save").clicked() {
-        match check(settings) {
-            Ok(()) => {
+        match check(settings)
+            .and_then(|()| pin_change(&form.current_pin, &form.new_pin, &form.new_pin_again))
+        {
+            Ok(pin) => {
                 requests.push(DeskRequest::SaveSettings(settings.clone()));
-                if !form.new_pin.is_empty() {
-                    requests.push(DeskRequest::SetPin {
-                        pin: std::mem::take(&mut form.new_pin),
-                    });
+                if let Some(request) = pin {
+                    requests.push(request);
                 }
                 form.message = Some("Saving…".into());
             }
             Err(problem) => form.message = Some(problem),
         }
+        form.current_pin.clear();
+        form.new_pin.clear();
+        form.new_pin_again.clear();
     }
     if let Some(message) = &form.message {
         ui.label(
@@ -108,6 +122,21 @@ pub fn settings_ui(
                 .color(theme::WARN),
         );
     }
+}
+
+/// The PIN change the form asks for, if any, or what is wrong with it.
+fn pin_change(current: &str, new: &str, again: &str) -> Result<Option<DeskRequest>, String> {
+    if new.is_empty() && again.is_empty() {
+        return Ok(None);
+    }
+    NewPin::confirmed(new, again).map_err(|e| format!("New PIN: {e}"))?;
+    if current.is_empty() {
+        return Err("Type the current PIN to change it.".into());
+    }
+    Ok(Some(DeskRequest::SetPin {
+        current: Some(current.to_owned()),
+        pin: new.to_owned(),
+    }))
 }
 
 /// What is wrong with the settings, in words for the person typing them.
@@ -139,5 +168,20 @@ mod tests {
         assert_eq!(check(&s), Ok(()));
         s.upstream_url = "ftp://x".into();
         assert!(check(&s).is_err());
+    }
+
+    #[test]
+    fn a_new_pin_is_typed_twice_with_the_current_one() {
+        assert_eq!(pin_change("", "", ""), Ok(None));
+        assert!(pin_change("246813", "1357", "1357").is_err(), "too short");
+        assert!(pin_change("246813", "135790", "135791").is_err());
+        assert!(pin_change("", "135790", "135790").is_err());
+        assert_eq!(
+            pin_change("246813", "135790", "135790"),
+            Ok(Some(DeskRequest::SetPin {
+                current: Some("246813".into()),
+                pin: "135790".into(),
+            }))
+        );
     }
 }

@@ -4,36 +4,61 @@
 //! calls the store, and turns its answers into the plain values the screens draw.
 //!
 //! Pharmacist actions go through [`Store::record_action`], which records each with its EPCIS
-//! event and audit line in one transaction; the pack history is [`Store::unit_history`]; the
-//! outbox counters and last sync are the sync outbox's own status.
+//! event (naming [`KIOSK_ACTOR`] as who did it) and audit line in one transaction; the pack
+//! history is [`Store::unit_history`]; the outbox counters and last sync are the sync outbox's
+//! own status. PINs are checked and changed through [`super::pin`], on the desk's PIN clock.
 
-use chrono::{Local, NaiveDate, SecondsFormat};
+use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 
 use super::desk::{
     Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile, PackIdentity,
-    PharmacistAction, ProductLabel, RecallFile, RecalledLot, Reconciliation, ReconciliationLine,
-    Reports, ScanOutcome, ScanSource, ShipmentCounts, ShipmentSummary, UnitList, UnitQuery,
+    PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot, Reconciliation,
+    ReconciliationLine, Reports, ScanOutcome, ScanSource, ShipmentCounts, ShipmentSummary,
+    UnitList, UnitQuery,
 };
+use super::pin::{self, NewPin, PinError};
 use super::store_inventory;
 use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
 use crate::store::inventory::Happening;
 use crate::store::{self, HoldKind, ShelfAction, ShipmentId, Store, StoreError};
 use crate::sync::Outbox;
 
-/// Settings key of the pharmacist PIN's argon2 hash.
-const PIN_KEY: &str = "kiosk_pin_hash";
 /// Settings key of the camera switch.
 const CAMERA_KEY: &str = "kiosk_camera";
 
+/// Who the audit trail names for actions taken at the kiosk: only a pharmacist gets past the
+/// PIN to take them.
+pub const KIOSK_ACTOR: &str = "kiosk:pharmacist";
+
+/// The clock the PIN brake reads: the wall clock, or a hand-set one in tests.
+pub type PinClock = Box<dyn Fn() -> DateTime<Utc> + Send>;
+
 /// The store, as the kiosk's desk.
-#[derive(Debug)]
 pub struct StoreDesk {
     store: Store,
+    pin_clock: PinClock,
+}
+
+impl std::fmt::Debug for StoreDesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreDesk")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StoreDesk {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(mut store: Store) -> Self {
+        store.set_actor(KIOSK_ACTOR);
+        Self {
+            store,
+            pin_clock: Box::new(Utc::now),
+        }
+    }
+
+    /// Replace the clock the PIN brake reads.
+    pub fn set_pin_clock(&mut self, clock: PinClock) {
+        self.pin_clock = clock;
     }
 
     fn parse(bytes: &[u8]) -> ParsedScan {
@@ -337,12 +362,27 @@ impl Desk for StoreDesk {
         self.set_raw_setting(CAMERA_KEY, if settings.camera { "on" } else { "off" })
     }
 
-    fn pin_hash(&mut self) -> Result<Option<String>, DeskError> {
-        self.raw_setting(PIN_KEY)
+    fn check_pin(&mut self, pin: &str) -> Result<PinVerdict, DeskError> {
+        match pin::check(&mut self.store, pin, (self.pin_clock)()) {
+            Ok(()) => Ok(PinVerdict::Accepted),
+            Err(PinError::NotSet) => Ok(PinVerdict::NotSet),
+            Err(PinError::Wrong { wait }) => Ok(PinVerdict::Refused {
+                message: "Wrong PIN.".into(),
+                wait,
+            }),
+            Err(PinError::Locked { wait }) => Ok(PinVerdict::Refused {
+                message: "Not checked: too many wrong PINs.".into(),
+                wait: Some(wait),
+            }),
+            Err(e) => Err(DeskError(e.to_string())),
+        }
     }
 
-    fn set_pin_hash(&mut self, hash: &str) -> Result<(), DeskError> {
-        self.set_raw_setting(PIN_KEY, hash)
+    fn change_pin(&mut self, current: Option<&str>, new: &str) -> Result<(), DeskError> {
+        let now = (self.pin_clock)();
+        NewPin::parse(new)
+            .and_then(|new| pin::change(&mut self.store, current, &new, now))
+            .map_err(|e| DeskError(e.to_string()))
     }
 
     fn on_hand(&mut self, query: &UnitQuery) -> Result<UnitList, DeskError> {

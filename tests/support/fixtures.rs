@@ -41,6 +41,7 @@ pub fn desk_events(n: usize) -> Vec<QueuedEvent> {
                 } else {
                     Vec::new()
                 },
+                actor: None,
             };
             let event = build_event(&event).unwrap();
             QueuedEvent {

@@ -19,7 +19,7 @@ use tracedesk::ui::store_desk::StoreDesk;
 use tracedesk::ui::{Desk, KioskApp, KioskConfig};
 
 /// The PIN the test kiosks are set up with.
-pub const PIN: &str = "2468";
+pub const PIN: &str = "246813";
 
 pub struct Kiosk {
     pub harness: Harness<'static, KioskApp>,
@@ -77,8 +77,7 @@ pub fn kiosk() -> Kiosk {
 
 /// Sets the test PIN on a desk.
 pub fn with_pin(desk: &mut StoreDesk) {
-    let hash = tracedesk::ui::pin::hash(PIN).unwrap();
-    desk.set_pin_hash(&hash).unwrap();
+    desk.change_pin(None, PIN).unwrap();
 }
 
 impl Kiosk {
