@@ -101,6 +101,18 @@ fn printable(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// At most this many characters of a value are quoted in a message: enough to see what went
+/// wrong, and a long value quoted in every error would make the errors outgrow the scan.
+const QUOTED: usize = 40;
+
+/// [`printable`] of at most [`QUOTED`] bytes, with `…` when cut.
+fn quoted(bytes: &[u8]) -> String {
+    match bytes.get(..QUOTED) {
+        Some(head) if bytes.len() > QUOTED => format!("{}…", printable(head)),
+        _ => printable(bytes),
+    }
+}
+
 /// Read one AI at the start of `data`: its digits and definition.
 fn read_ai(data: &[u8], rules: &Rules) -> Result<(Ai, Option<&'static AiDef>), Gs1Error> {
     let Some(len) = data.get(..2).and_then(ai::ai_length) else {
@@ -205,7 +217,7 @@ pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
                          a separator (FNC1/GS) is probably missing, so the field boundary is unknown",
                         def.title,
                         value.len(),
-                        printable(value.as_bytes())
+                        quoted(value.as_bytes())
                     ),
                 ));
             }
@@ -230,6 +242,13 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
             "the scan holds no data",
         ));
     }
+    // Once for the whole text: values are then built byte by byte as characters.
+    if !text.is_ascii() {
+        return Err(Gs1Error::new(
+            ErrorCode::NonAsciiCharacter,
+            "the scan holds characters outside ASCII",
+        ));
+    }
     let mut elements = Vec::with_capacity(4);
     let mut pos = 0;
     while pos < bytes.len() {
@@ -250,7 +269,7 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
                 ErrorCode::UnknownAi,
                 format!(
                     "\"({})\" is not an Application Identifier",
-                    printable(digits)
+                    quoted(digits)
                 ),
             )
         })?;
@@ -278,12 +297,6 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
                     i += 1;
                 }
             }
-        }
-        if !text.is_ascii() {
-            return Err(Gs1Error::new(
-                ErrorCode::NonAsciiCharacter,
-                "the scan holds characters outside ASCII",
-            ));
         }
         if value.is_empty() {
             return Err(Gs1Error::new(
@@ -424,18 +437,19 @@ fn lint_error(ai: Ai, def: &AiDef, linter: Linter, text: &str, e: &lint::LintErr
 /// Check the message as a whole: repeated AIs agree, required AIs are present, exclusive AIs are
 /// not together. Returns every problem, not just the first.
 pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
+    let present = PresentAis::new(elements);
     let mut errors = Vec::new();
-    for (i, el) in elements.iter().enumerate() {
-        if let Some(prev) = elements
-            .get(..i)
-            .and_then(|s| s.iter().find(|p| p.ai == el.ai))
+    for el in elements {
+        if let Some(prev) = present.first(el.ai).and_then(|at| elements.get(at))
             && prev.value != el.value
         {
             errors.push(Gs1Error::new(
                 ErrorCode::DuplicateAi,
                 format!(
                     "({}) appears twice with different values (\"{}\" and \"{}\")",
-                    el.ai, prev.value, el.value
+                    el.ai,
+                    quoted(prev.value.as_bytes()),
+                    quoted(el.value.as_bytes())
                 ),
             ));
         }
@@ -443,28 +457,16 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
     if !rules.check_associations {
         return errors;
     }
-    let has = |pattern: &str| {
-        elements
-            .iter()
-            .any(|e| ai::matches_pattern_bytes(e.ai.as_bytes(), pattern))
-    };
     for (i, el) in elements.iter().enumerate() {
         let Some(def) = el.def else { continue };
         // A repeated AI is checked once, at its first occurrence.
-        if elements
-            .get(..i)
-            .is_some_and(|earlier| earlier.iter().any(|e| e.ai == el.ai))
-        {
+        if present.first(el.ai) != Some(i) {
             continue;
         }
         for group in def.requires {
-            let satisfied = group.iter().any(|alt| {
-                if alt.contains('+') {
-                    alt.split('+').all(&has)
-                } else {
-                    has(alt)
-                }
-            });
+            let satisfied = group
+                .iter()
+                .any(|alt| alt.split('+').all(|pattern| present.has(pattern)));
             if !satisfied {
                 errors.push(Gs1Error::new(
                     ErrorCode::MissingRequiredAi,
@@ -478,32 +480,86 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
             }
         }
         for pattern in def.excludes {
-            if let Some(other) = elements
-                .iter()
-                .find(|o| o.ai != el.ai && ai::matches_pattern_bytes(o.ai.as_bytes(), pattern))
-            {
-                // Report each pair once, from the first AI of the pair in the data.
-                let first_of_pair = elements
-                    .iter()
-                    .position(|e| e.ai == el.ai)
-                    .zip(elements.iter().position(|e| e.ai == other.ai))
-                    .is_some_and(|(a, b)| a < b);
-                let mutual = other.def.is_some_and(|d| {
+            // The other AI named by the pattern that comes first in the data.
+            let Some((other_ai, other_at)) = present
+                .matching(pattern)
+                .filter(|&(ai, _)| ai != el.ai)
+                .min_by_key(|&(_, at)| at)
+            else {
+                continue;
+            };
+            // Report each pair once, from the first AI of the pair in the data.
+            let first_of_pair = i < other_at;
+            let mutual = elements
+                .get(other_at)
+                .and_then(|other| other.def)
+                .is_some_and(|d| {
                     d.excludes
                         .iter()
                         .any(|p| ai::matches_pattern(el.ai.as_str(), p))
                 });
-                if first_of_pair || !mutual {
-                    errors.push(Gs1Error::new(
-                        ErrorCode::ExclusiveAis,
-                        format!("({}) and ({}) must not appear together", el.ai, other.ai),
-                    ));
-                }
+            if first_of_pair || !mutual {
+                errors.push(Gs1Error::new(
+                    ErrorCode::ExclusiveAis,
+                    format!("({}) and ({other_ai}) must not appear together", el.ai),
+                ));
             }
         }
     }
     errors.extend(digital_signature_needs_serialised_key(elements));
     errors
+}
+
+/// The distinct AIs of a message, each with the position of its first occurrence, sorted by AI.
+///
+/// Built once per message so that the whole-message checks look AIs up (binary search, or a
+/// range for an `n` pattern) instead of walking every element again for every element: a
+/// message of thousands of elements costs thousands of steps, not millions.
+struct PresentAis(Vec<(Ai, usize)>);
+
+impl PresentAis {
+    fn new(elements: &[Element]) -> PresentAis {
+        let mut by_ai: Vec<(Ai, usize)> = elements.iter().map(|e| e.ai).zip(0..).collect();
+        // (AI, position) pairs are unique, so an unstable sort is deterministic; the first
+        // occurrence of each AI sorts first and survives the dedup.
+        by_ai.sort_unstable();
+        by_ai.dedup_by_key(|&mut (ai, _)| ai);
+        PresentAis(by_ai)
+    }
+
+    /// Where `ai` first occurs, if it does.
+    fn first(&self, ai: Ai) -> Option<usize> {
+        let at = self.0.binary_search_by_key(&ai, |&(a, _)| a).ok()?;
+        self.0.get(at).map(|&(_, first)| first)
+    }
+
+    /// Whether any AI matches `pattern` (`n` for any digit).
+    fn has(&self, pattern: &str) -> bool {
+        self.matching(pattern).next().is_some()
+    }
+
+    /// The AIs matching `pattern`, with where each first occurs.
+    fn matching<'a>(&'a self, pattern: &'a str) -> impl Iterator<Item = (Ai, usize)> + 'a {
+        // Every match sorts between the pattern with `n` read as 0 and with `n` read as 9.
+        let bound = |fill: u8| {
+            let mut digits = [0u8; 4];
+            for (d, p) in digits.iter_mut().zip(pattern.bytes()) {
+                *d = if p == b'n' { fill } else { p };
+            }
+            Ai::new(digits.get(..pattern.len())?)
+        };
+        let (low, high) = (bound(b'0'), bound(b'9'));
+        let start = low.map_or(self.0.len(), |low| {
+            self.0.partition_point(|&(ai, _)| ai < low)
+        });
+        self.0
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .take_while(move |&(ai, _)| high.is_some_and(|high| ai <= high))
+            .filter(move |&(ai, _)| ai::matches_pattern_bytes(ai.as_bytes(), pattern))
+    }
 }
 
 /// A digital signature (8030) must sign a serialised key: GDTI (253), GCN (255) and GRAI (8003)
