@@ -98,6 +98,7 @@ fn read_scan_line(reader: &mut dyn BufRead) -> io::Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn lines_keep_blanks_and_drop_line_endings() {
@@ -112,6 +113,45 @@ mod tests {
                 b"\xff".to_vec(),
                 b"last".to_vec()
             ]
+        );
+    }
+
+    fn lines_of(reader: impl io::Read + 'static) -> Vec<Vec<u8>> {
+        ScanInput::from_reader(io::BufReader::new(reader))
+            .map(|l| l.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_overlong_line_is_cut_past_the_cap_and_the_next_line_follows() {
+        let huge = io::repeat(b'7').take(10 * 1024 * 1024);
+        let lines = lines_of(huge.chain(&b"\r\nnext\r\n"[..]));
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0], vec![b'7'; MAX_SCAN_BYTES + 1]);
+        assert_eq!(lines[1], b"next");
+        // The same without a line ending at all.
+        let lines = lines_of(io::repeat(b'7').take(10 * 1024 * 1024));
+        assert_eq!(lines, vec![vec![b'7'; MAX_SCAN_BYTES + 1]]);
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_cap_is_kept_whole_whatever_its_line_ending() {
+        let line = vec![b'7'; MAX_SCAN_BYTES];
+        for ending in [&b"\n"[..], b"\r\n"] {
+            let input = [&line[..], ending, b"next\n"].concat();
+            assert_eq!(
+                lines_of(io::Cursor::new(input)),
+                vec![line.clone(), b"next".to_vec()],
+                "{ending:?}"
+            );
+        }
+        assert_eq!(lines_of(io::Cursor::new(line.clone())), vec![line]);
+        // One byte more, then CR LF: the CR is still the line ending, the line is over the cap.
+        let mut input = vec![b'7'; MAX_SCAN_BYTES + 1];
+        input.extend_from_slice(b"\r\n");
+        assert_eq!(
+            lines_of(io::Cursor::new(input)),
+            vec![vec![b'7'; MAX_SCAN_BYTES + 1]]
         );
     }
 }

@@ -499,6 +499,25 @@ mod tests {
     }
 
     #[test]
+    fn a_long_stem_of_key_like_segments_is_stem() {
+        // Only the last key has a qualifier path that fits: everything before it is the stem.
+        let uri = format!(
+            "https://a{}/01/09506000134352/10/L?17=261231",
+            "/01/09506000134352".repeat(300)
+        );
+        assert_eq!(
+            dl(&uri).unwrap(),
+            vec![
+                ("01".into(), "09506000134352".into()),
+                ("10".into(), "L".into()),
+                ("17".into(), "261231".into()),
+            ]
+        );
+        let repeated = "https://a/01/09506000134352?17=261231&17=261231";
+        assert!(dl(repeated).unwrap_err().message.contains("more than once"));
+    }
+
+    #[test]
     fn escape_and_unescape_round_trip_cset82() {
         let value = "!\"%&'()*+,-./:;<=>?_AZaz09";
         assert_eq!(unescape(&escape(value), false).unwrap(), value);

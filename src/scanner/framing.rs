@@ -377,6 +377,54 @@ mod tests {
     }
 
     #[test]
+    fn the_default_cap_is_the_parsers_and_memory_stays_bounded() {
+        let profile = Profile::from_toml(
+            "name = \"t\"\nvendor = \"t\"\nsuffix = \"CR\"\naim_prefix = true\ngs_substitute = \"ctrl+]\"\n",
+        )
+        .unwrap();
+        let mut d = Deframer::new(FramingConfig::from_profile(&profile));
+        let t = Instant::now();
+        // 10 MB of a runaway line, fed as a serial port delivers it.
+        let chunk = vec![b'7'; 64 * 1024];
+        for _ in 0..160 {
+            assert!(d.push(&chunk, t).is_empty());
+            assert!(d.pending.capacity() <= MAX_SCAN_BYTES);
+        }
+        let events = d.push(b"\r]d2OK\r", t);
+        assert_eq!(
+            events,
+            vec![
+                FrameEvent::Overlong {
+                    dropped: 160 * 64 * 1024
+                },
+                FrameEvent::Scan(b"]d2OK".to_vec())
+            ]
+        );
+        let mut exact = vec![b'7'; MAX_SCAN_BYTES];
+        exact.push(b'\r');
+        assert_eq!(
+            d.push(&exact, t),
+            vec![FrameEvent::Scan(vec![b'7'; MAX_SCAN_BYTES])]
+        );
+    }
+
+    #[test]
+    fn no_configuration_lifts_the_cap() {
+        let mut d = Deframer::new(FramingConfig {
+            max_len: usize::MAX,
+            ..config(Suffix::Cr)
+        });
+        let mut input = vec![b'7'; MAX_SCAN_BYTES + 1];
+        input.push(b'\r');
+        assert_eq!(
+            d.push(&input, Instant::now()),
+            vec![FrameEvent::Overlong {
+                dropped: MAX_SCAN_BYTES + 1
+            }]
+        );
+    }
+
+    #[test]
     fn noise_is_garbage_not_a_scan() {
         let mut d = Deframer::new(config(Suffix::Cr));
         let events = d.push(b"\x00\xff\x13\x80\r]d2OK\r\xc3\x28\r", Instant::now());

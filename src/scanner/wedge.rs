@@ -864,6 +864,59 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_paste_is_dropped_without_being_kept_and_scanning_goes_on() {
+        let mut asm = WedgeAssembler::new(&profile(GsSubstitute::CtrlCloseBracket, Suffix::Cr));
+        let t = Instant::now();
+        let paste = format!("{}\r]d20109506000134352\r", "7".repeat(10 * 1024 * 1024));
+        let out = asm.feed(WedgeInput::Text(paste), t);
+        assert_eq!(out.len(), 2, "{:?}", out.first());
+        assert_eq!(
+            out[0],
+            WedgeOutput::Overlong {
+                dropped: 10 * 1024 * 1024
+            }
+        );
+        assert_eq!(scans(&out)[0].bytes, b"]d20109506000134352".to_vec());
+    }
+
+    #[test]
+    fn a_burst_past_the_cap_is_dropped_as_it_arrives_and_reported_when_it_ends() {
+        let mut asm = WedgeAssembler::new(&profile(GsSubstitute::CtrlCloseBracket, Suffix::None));
+        let start = Instant::now();
+        // A stuck key: one character every 2 ms, far past any barcode's length.
+        let (out, end) = burst(&mut asm, start, 2, chars(&"7".repeat(MAX_SCAN_BYTES + 500)));
+        assert!(out.is_empty(), "{:?}", out.first());
+        assert!(asm.pending.is_empty() && asm.pending.capacity() <= MAX_BURST_INPUTS);
+        let deadline = asm.next_deadline().unwrap();
+        assert!(deadline > end);
+        assert_eq!(
+            asm.poll(deadline),
+            vec![WedgeOutput::Overlong {
+                dropped: MAX_SCAN_BYTES + 500
+            }]
+        );
+        assert!(asm.next_deadline().is_none());
+        // Exactly the cap, with its GS, is still a scan.
+        let mut events = chars(&"7".repeat(MAX_SCAN_BYTES - 1));
+        events.push(WedgeInput::ctrl(WedgeKey::CloseBracket));
+        let (out, _) = burst(&mut asm, deadline + Duration::from_secs(1), 2, events);
+        assert!(out.is_empty());
+        let out = asm.poll(deadline + Duration::from_secs(60));
+        assert_eq!(scans(&out)[0].bytes.len(), MAX_SCAN_BYTES);
+    }
+
+    #[test]
+    fn endless_keys_without_text_are_dropped_too() {
+        let mut asm = WedgeAssembler::new(&profile(GsSubstitute::CtrlCloseBracket, Suffix::Cr));
+        let mut events = chars("]d2010950600013435210");
+        events.extend((0..MAX_BURST_INPUTS).map(|_| WedgeInput::key(WedgeKey::Other)));
+        events.push(WedgeInput::key(WedgeKey::Enter));
+        let (out, _) = burst(&mut asm, Instant::now(), 1, events);
+        assert_eq!(out, vec![WedgeOutput::Overlong { dropped: 21 }]);
+        assert!(asm.pending.capacity() <= MAX_BURST_INPUTS);
+    }
+
+    #[test]
     fn key_names_parse() {
         assert_eq!(WedgeKey::from_name("f8"), Some(WedgeKey::Function(8)));
         assert_eq!(WedgeKey::from_name("Enter"), Some(WedgeKey::Enter));
