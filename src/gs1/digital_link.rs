@@ -358,7 +358,7 @@ fn key_path_at(segments: &[&str], start: usize, opts: &DlOptions) -> Option<KeyP
     let sequences = def.dl_key?;
     // More qualifier pairs than the longest permitted sequence can never be in order: say so
     // before reading them, so that trying every start stays linear in the path's length.
-    let pairs = (segments.len().saturating_sub(start + 2) + 1) / 2;
+    let pairs = segments.len().saturating_sub(start + 2).div_ceil(2);
     let longest = sequences
         .iter()
         .map(|seq| seq.split(',').count())

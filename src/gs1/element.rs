@@ -563,8 +563,9 @@ impl PresentAis<'_> {
         match self {
             PresentAis::Few(elements) => elements
                 .iter()
-                .position(|e| matches(e.ai))
-                .and_then(|at| Some((elements.get(at)?.ai, at))),
+                .enumerate()
+                .find(|(_, e)| matches(e.ai))
+                .map(|(at, e)| (e.ai, at)),
             PresentAis::Many(by_ai) => {
                 // Every match sorts between the pattern with `n` read as 0 and as 9.
                 let (low, high) = pattern_bounds(pattern)?;
