@@ -222,6 +222,12 @@ fn syntax_engine_associations() {
             .map_err(|e| e.message)
             .and_then(|els| {
                 let errs = element::validate_message(&els, &rules);
+                // Long messages are checked through an index, short ones by search: padded
+                // with copies of its first element (which add no problem), the message must
+                // give the same errors.
+                let mut long = els.clone();
+                long.extend(std::iter::repeat_n(els[0].clone(), 32));
+                assert_eq!(element::validate_message(&long, &rules), errs, "{input}");
                 errs.first().map_or(Ok(()), |e| Err(e.message.clone()))
             });
         t.check(&line, got.is_ok() == expect_ok, &[], || {

@@ -9,6 +9,7 @@
 use super::ai::{self, AiDef};
 use super::element::{Ai, Element, Rules};
 use super::error::{ErrorCode, Gs1Error};
+use std::collections::BTreeSet;
 
 /// Options for Digital Link parsing beyond the strict defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -223,6 +224,8 @@ pub fn parse(uri: &str, rules: &Rules, opts: &DlOptions) -> Result<Vec<Element>,
     let (key_at, key, key_def, qualifiers) = find_key_path(&segments, opts)?;
 
     let mut elements = Vec::with_capacity(4 + query.matches('&').count());
+    // The AIs already taken, so a repeated one is found without walking all elements again.
+    let mut seen = BTreeSet::new();
     let key_value = segments.get(key_at + 1).copied().unwrap_or_default();
     let mut value = unescape(key_value, false)?;
     if key.as_str() == "01"
@@ -236,11 +239,13 @@ pub fn parse(uri: &str, rules: &Rules, opts: &DlOptions) -> Result<Vec<Element>,
         value,
         def: Some(key_def),
     });
+    seen.insert(key);
     for (i, (ai, def)) in qualifiers.iter().enumerate() {
         let raw = segments
             .get(key_at + 3 + 2 * i)
             .copied()
             .unwrap_or_default();
+        seen.insert(*ai);
         elements.push(Element {
             ai: *ai,
             value: unescape(raw, false)?,
@@ -267,13 +272,13 @@ pub fn parse(uri: &str, rules: &Rules, opts: &DlOptions) -> Result<Vec<Element>,
                 .flatten()
                 .map(|(ai, _)| ai)
             {
-                push_attribute(&mut elements, ai, raw, rules, &open_sequences)?;
+                push_attribute(&mut elements, &mut seen, ai, raw, rules, &open_sequences)?;
             }
             continue; // other non-numeric parameters are not GS1 data
         }
         let ai = Ai::new(name.as_bytes())
             .ok_or_else(|| dl_error(format!("\"{name}\" is not an Application Identifier")))?;
-        push_attribute(&mut elements, ai, raw, rules, &open_sequences)?;
+        push_attribute(&mut elements, &mut seen, ai, raw, rules, &open_sequences)?;
     }
     if opts.permit_zero_suppressed_gtin {
         for el in &mut elements {
@@ -287,6 +292,7 @@ pub fn parse(uri: &str, rules: &Rules, opts: &DlOptions) -> Result<Vec<Element>,
 
 fn push_attribute(
     elements: &mut Vec<Element>,
+    seen: &mut BTreeSet<Ai>,
     ai: Ai,
     raw: &str,
     rules: &Rules,
@@ -315,7 +321,7 @@ fn push_attribute(
             "({ai}) qualifies the primary key, so it belongs in the path, not the query"
         )));
     }
-    if elements.iter().any(|e| e.ai == ai) {
+    if !seen.insert(ai) {
         return Err(dl_error(format!(
             "({ai}) appears more than once in the Digital Link"
         )));
@@ -350,6 +356,17 @@ fn find_key_path(segments: &[&str], opts: &DlOptions) -> Result<KeyPath, Gs1Erro
 fn key_path_at(segments: &[&str], start: usize, opts: &DlOptions) -> Option<KeyPath> {
     let (key, def) = segment_ai(segments.get(start)?, opts)?;
     let sequences = def.dl_key?;
+    // More qualifier pairs than the longest permitted sequence can never be in order: say so
+    // before reading them, so that trying every start stays linear in the path's length.
+    let pairs = segments.len().saturating_sub(start + 2).div_ceil(2);
+    let longest = sequences
+        .iter()
+        .map(|seq| seq.split(',').count())
+        .max()
+        .unwrap_or(0);
+    if pairs > longest {
+        return None;
+    }
     let mut qualifiers = Vec::new();
     let mut i = start + 2;
     while i + 1 < segments.len() + 1 && i < segments.len() {
@@ -406,12 +423,11 @@ pub fn generate_with(
     let (fixed, variable): (Vec<&Element>, Vec<&Element>) = rest
         .into_iter()
         .partition(|e| e.def.is_some_and(|d| d.predefined));
-    let mut written: Vec<(Ai, &str)> = Vec::new();
+    let mut written: BTreeSet<(Ai, &str)> = BTreeSet::new();
     for el in fixed.into_iter().chain(variable) {
-        if written.contains(&(el.ai, el.value.as_str())) {
+        if !written.insert((el.ai, el.value.as_str())) {
             continue;
         }
-        written.push((el.ai, el.value.as_str()));
         if el.def.is_none() && !allow_unknown_attributes {
             return Err(dl_error(format!(
                 "({}) is not a known AI, so it cannot be a Digital Link attribute",
@@ -480,6 +496,25 @@ mod tests {
             generate(&els, None).unwrap(),
             "https://id.gs1.org/01/09506000134352/10/L%201/21/S?17=261231"
         );
+    }
+
+    #[test]
+    fn a_long_stem_of_key_like_segments_is_stem() {
+        // Only the last key has a qualifier path that fits: everything before it is the stem.
+        let uri = format!(
+            "https://a{}/01/09506000134352/10/L?17=261231",
+            "/01/09506000134352".repeat(300)
+        );
+        assert_eq!(
+            dl(&uri).unwrap(),
+            vec![
+                ("01".into(), "09506000134352".into()),
+                ("10".into(), "L".into()),
+                ("17".into(), "261231".into()),
+            ]
+        );
+        let repeated = "https://a/01/09506000134352?17=261231&17=261231";
+        assert!(dl(repeated).unwrap_err().message.contains("more than once"));
     }
 
     #[test]

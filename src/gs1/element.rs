@@ -9,7 +9,7 @@
 use super::ai::{self, AiDef, Cset};
 use super::error::{ErrorCode, Gs1Error};
 use super::lint::{self, Linter};
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// The GS1 separator (FNC1 as transmitted).
 pub const GS: u8 = 0x1D;
@@ -90,21 +90,35 @@ impl Default for Rules {
     }
 }
 
-fn printable(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|&b| match b {
-            GS => "<GS>".to_string(),
-            0x20..=0x7E => (b as char).to_string(),
-            _ => format!("<{b:02X}>"),
-        })
-        .collect()
+/// At most this many bytes of a value are quoted in a message: enough to see what went wrong,
+/// and a long value quoted in every error would make the errors outgrow the scan.
+const QUOTED: usize = 40;
+
+/// Bytes as a message quotes them: GS as `<GS>`, other non-printable bytes in hex, cut after
+/// [`QUOTED`] bytes with `…`.
+struct Quoted<'a>(&'a [u8]);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let head = self.0.get(..QUOTED).unwrap_or(self.0);
+        for &b in head {
+            match b {
+                GS => f.write_str("<GS>")?,
+                0x20..=0x7E => f.write_char(char::from(b))?,
+                _ => write!(f, "<{b:02X}>")?,
+            }
+        }
+        if head.len() < self.0.len() {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
 }
 
 /// Read one AI at the start of `data`: its digits and definition.
 fn read_ai(data: &[u8], rules: &Rules) -> Result<(Ai, Option<&'static AiDef>), Gs1Error> {
     let Some(len) = data.get(..2).and_then(ai::ai_length) else {
-        let shown = printable(data.get(..data.len().min(4)).unwrap_or_default());
+        let shown = Quoted(data.get(..data.len().min(4)).unwrap_or_default());
         return Err(Gs1Error::new(
             ErrorCode::UnknownAi,
             format!("no GS1 Application Identifier starts with \"{shown}\""),
@@ -116,7 +130,7 @@ fn read_ai(data: &[u8], rules: &Rules) -> Result<(Ai, Option<&'static AiDef>), G
             ErrorCode::TruncatedAi,
             format!(
                 "the data ends inside an Application Identifier (\"{}\")",
-                printable(data)
+                Quoted(data)
             ),
         ));
     };
@@ -205,7 +219,7 @@ pub fn split_raw(data: &[u8], rules: &Rules) -> Result<Vec<Element>, Gs1Error> {
                          a separator (FNC1/GS) is probably missing, so the field boundary is unknown",
                         def.title,
                         value.len(),
-                        printable(value.as_bytes())
+                        Quoted(value.as_bytes())
                     ),
                 ));
             }
@@ -230,6 +244,13 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
             "the scan holds no data",
         ));
     }
+    // Once for the whole text: values are then built byte by byte as characters.
+    if !text.is_ascii() {
+        return Err(Gs1Error::new(
+            ErrorCode::NonAsciiCharacter,
+            "the scan holds characters outside ASCII",
+        ));
+    }
     let mut elements = Vec::with_capacity(4);
     let mut pos = 0;
     while pos < bytes.len() {
@@ -248,10 +269,7 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
         let ai = Ai::new(digits).ok_or_else(|| {
             Gs1Error::new(
                 ErrorCode::UnknownAi,
-                format!(
-                    "\"({})\" is not an Application Identifier",
-                    printable(digits)
-                ),
+                format!("\"({})\" is not an Application Identifier", Quoted(digits)),
             )
         })?;
         let def = match ai::lookup(ai.as_str()) {
@@ -278,12 +296,6 @@ pub fn split_bracketed(text: &str, rules: &Rules) -> Result<Vec<Element>, Gs1Err
                     i += 1;
                 }
             }
-        }
-        if !text.is_ascii() {
-            return Err(Gs1Error::new(
-                ErrorCode::NonAsciiCharacter,
-                "the scan holds characters outside ASCII",
-            ));
         }
         if value.is_empty() {
             return Err(Gs1Error::new(
@@ -396,7 +408,7 @@ pub fn validate_value(element: &Element) -> Result<(), Gs1Error> {
 }
 
 fn bad_char(ai: Ai, value: &[u8], i: usize, cset: Cset) -> Gs1Error {
-    let shown = value.get(i).map(|&b| printable(&[b])).unwrap_or_default();
+    let shown = Quoted(value.get(i..=i).unwrap_or_default());
     Gs1Error::new(
         ErrorCode::InvalidCharacter,
         format!(
@@ -424,18 +436,22 @@ fn lint_error(ai: Ai, def: &AiDef, linter: Linter, text: &str, e: &lint::LintErr
 /// Check the message as a whole: repeated AIs agree, required AIs are present, exclusive AIs are
 /// not together. Returns every problem, not just the first.
 pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
+    let present = PresentAis::new(elements);
     let mut errors = Vec::new();
     for (i, el) in elements.iter().enumerate() {
-        if let Some(prev) = elements
-            .get(..i)
-            .and_then(|s| s.iter().find(|p| p.ai == el.ai))
+        if let Some(prev) = present
+            .first(el.ai)
+            .filter(|&first| first != i)
+            .and_then(|first| elements.get(first))
             && prev.value != el.value
         {
             errors.push(Gs1Error::new(
                 ErrorCode::DuplicateAi,
                 format!(
                     "({}) appears twice with different values (\"{}\" and \"{}\")",
-                    el.ai, prev.value, el.value
+                    el.ai,
+                    Quoted(prev.value.as_bytes()),
+                    Quoted(el.value.as_bytes())
                 ),
             ));
         }
@@ -443,26 +459,18 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
     if !rules.check_associations {
         return errors;
     }
-    let has = |pattern: &str| {
-        elements
-            .iter()
-            .any(|e| ai::matches_pattern_bytes(e.ai.as_bytes(), pattern))
-    };
     for (i, el) in elements.iter().enumerate() {
         let Some(def) = el.def else { continue };
         // A repeated AI is checked once, at its first occurrence.
-        if elements
-            .get(..i)
-            .is_some_and(|earlier| earlier.iter().any(|e| e.ai == el.ai))
-        {
+        if present.first(el.ai) != Some(i) {
             continue;
         }
         for group in def.requires {
             let satisfied = group.iter().any(|alt| {
                 if alt.contains('+') {
-                    alt.split('+').all(&has)
+                    alt.split('+').all(|pattern| present.has(pattern))
                 } else {
-                    has(alt)
+                    present.has(alt)
                 }
             });
             if !satisfied {
@@ -478,32 +486,113 @@ pub fn validate_message(elements: &[Element], rules: &Rules) -> Vec<Gs1Error> {
             }
         }
         for pattern in def.excludes {
-            if let Some(other) = elements
-                .iter()
-                .find(|o| o.ai != el.ai && ai::matches_pattern_bytes(o.ai.as_bytes(), pattern))
-            {
-                // Report each pair once, from the first AI of the pair in the data.
-                let first_of_pair = elements
-                    .iter()
-                    .position(|e| e.ai == el.ai)
-                    .zip(elements.iter().position(|e| e.ai == other.ai))
-                    .is_some_and(|(a, b)| a < b);
-                let mutual = other.def.is_some_and(|d| {
+            // The other AI named by the pattern that comes first in the data.
+            let Some((other_ai, other_at)) = present.first_match(pattern, Some(el.ai)) else {
+                continue;
+            };
+            // Report each pair once, from the first AI of the pair in the data.
+            let first_of_pair = i < other_at;
+            let mutual = elements
+                .get(other_at)
+                .and_then(|other| other.def)
+                .is_some_and(|d| {
                     d.excludes
                         .iter()
                         .any(|p| ai::matches_pattern(el.ai.as_str(), p))
                 });
-                if first_of_pair || !mutual {
-                    errors.push(Gs1Error::new(
-                        ErrorCode::ExclusiveAis,
-                        format!("({}) and ({}) must not appear together", el.ai, other.ai),
-                    ));
-                }
+            if first_of_pair || !mutual {
+                errors.push(Gs1Error::new(
+                    ErrorCode::ExclusiveAis,
+                    format!("({}) and ({other_ai}) must not appear together", el.ai),
+                ));
             }
         }
     }
     errors.extend(digital_signature_needs_serialised_key(elements));
     errors
+}
+
+/// The AIs of a message, for the whole-message checks to look AIs up in.
+///
+/// A real scan holds a handful of elements, searched directly. A longer message is indexed
+/// once (its distinct AIs sorted, each with where it first occurs) so that the checks never walk
+/// every element again for every element: thousands of elements cost thousands of steps, not
+/// millions.
+enum PresentAis<'a> {
+    Few(&'a [Element]),
+    Many(Vec<(Ai, usize)>),
+}
+
+/// Up to this many elements, searching beats building an index.
+const FEW_ELEMENTS: usize = 16;
+
+impl PresentAis<'_> {
+    fn new(elements: &[Element]) -> PresentAis<'_> {
+        if elements.len() <= FEW_ELEMENTS {
+            return PresentAis::Few(elements);
+        }
+        let mut by_ai: Vec<(Ai, usize)> = elements.iter().map(|e| e.ai).zip(0..).collect();
+        // (AI, position) pairs are unique, so an unstable sort is deterministic; the first
+        // occurrence of each AI sorts first and survives the dedup.
+        by_ai.sort_unstable();
+        by_ai.dedup_by_key(|&mut (ai, _)| ai);
+        PresentAis::Many(by_ai)
+    }
+
+    /// Where `ai` first occurs, if it does.
+    fn first(&self, ai: Ai) -> Option<usize> {
+        match self {
+            PresentAis::Few(elements) => elements.iter().position(|e| e.ai == ai),
+            PresentAis::Many(by_ai) => {
+                let at = by_ai.binary_search_by_key(&ai, |&(a, _)| a).ok()?;
+                by_ai.get(at).map(|&(_, first)| first)
+            }
+        }
+    }
+
+    /// Whether any AI matches `pattern` (`n` for any digit).
+    fn has(&self, pattern: &str) -> bool {
+        self.first_match(pattern, None).is_some()
+    }
+
+    /// Of the AIs matching `pattern` other than `except`, the one that occurs first in the data,
+    /// with where.
+    fn first_match(&self, pattern: &str, except: Option<Ai>) -> Option<(Ai, usize)> {
+        let matches =
+            |ai: Ai| Some(ai) != except && ai::matches_pattern_bytes(ai.as_bytes(), pattern);
+        match self {
+            PresentAis::Few(elements) => elements
+                .iter()
+                .enumerate()
+                .find(|(_, e)| matches(e.ai))
+                .map(|(at, e)| (e.ai, at)),
+            PresentAis::Many(by_ai) => {
+                // Every match sorts between the pattern with `n` read as 0 and as 9.
+                let (low, high) = pattern_bounds(pattern)?;
+                let start = by_ai.partition_point(|&(ai, _)| ai < low);
+                by_ai
+                    .get(start..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|&&(ai, _)| ai <= high)
+                    .filter(|&&(ai, _)| matches(ai))
+                    .min_by_key(|&&(_, at)| at)
+                    .copied()
+            }
+        }
+    }
+}
+
+/// The smallest and largest AI a pattern such as `31nn` can match.
+fn pattern_bounds(pattern: &str) -> Option<(Ai, Ai)> {
+    let len = u8::try_from(pattern.len())
+        .ok()
+        .filter(|l| (2..=4).contains(l))?;
+    let (mut low, mut high) = ([0u8; 4], [0u8; 4]);
+    for ((l, h), p) in low.iter_mut().zip(high.iter_mut()).zip(pattern.bytes()) {
+        (*l, *h) = if p == b'n' { (b'0', b'9') } else { (p, p) };
+    }
+    Some((Ai { digits: low, len }, Ai { digits: high, len }))
 }
 
 /// A digital signature (8030) must sign a serialised key: GDTI (253), GCN (255) and GRAI (8003)
@@ -690,10 +779,14 @@ mod tests {
     fn associations_are_enforced() {
         let msg = |s: &str| {
             let els = split_bracketed(s, &Rules::default()).unwrap();
-            validate_message(&els, &Rules::default())
-                .into_iter()
-                .map(|e| e.code)
-                .collect::<Vec<_>>()
+            let errors = validate_message(&els, &Rules::default());
+            // Long messages are checked through an index, short ones by search: padded with
+            // copies of its first element (which add no problem), the message must give the
+            // same errors.
+            let mut long = els.clone();
+            long.extend(std::iter::repeat_n(els[0].clone(), FEW_ELEMENTS));
+            assert_eq!(validate_message(&long, &Rules::default()), errors, "{s}");
+            errors.into_iter().map(|e| e.code).collect::<Vec<_>>()
         };
         assert_eq!(msg("(21)ABC"), vec![ErrorCode::MissingRequiredAi]);
         assert!(msg("(01)09506000134352(21)ABC").is_empty());
@@ -710,5 +803,50 @@ mod tests {
             msg("(7004)12(01)09506000134352"),
             vec![ErrorCode::MissingRequiredAi]
         );
+        // `n` patterns: a price needs a quantity (30 or 31nn...), two net weights in kg exclude
+        // each other (reported once).
+        assert_eq!(
+            msg("(01)09506000134352(3922)1234"),
+            vec![ErrorCode::MissingRequiredAi]
+        );
+        assert!(msg("(01)09506000134352(3103)000500(3922)1234").is_empty());
+        assert_eq!(
+            msg("(01)09506000134352(3102)000500(3103)000500"),
+            vec![ErrorCode::ExclusiveAis]
+        );
+    }
+
+    #[test]
+    fn long_messages_are_checked_like_short_ones() {
+        // Far more elements than a scan holds: every repeat of (10) with another value is a
+        // duplicate, reported once each, in data order; the required GTIN is found once.
+        let mut text = String::from("(21)S(01)09506000134352");
+        for i in 0..1000 {
+            text.push_str(&format!("(10)L{i}"));
+        }
+        let els = split_bracketed(&text, &Rules::default()).unwrap();
+        let errors = validate_message(&els, &Rules::default());
+        assert_eq!(errors.len(), 999);
+        assert!(errors.iter().all(|e| e.code == ErrorCode::DuplicateAi));
+        assert!(
+            errors[0].message.contains("\"L0\" and \"L1\""),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            errors[998].message.contains("\"L999\""),
+            "{}",
+            errors[998].message
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let long = "A".repeat(5000);
+        let els = split_bracketed(&format!("(90){long}(90)B"), &Rules::default()).unwrap();
+        let errors = validate_message(&els, &Rules::default());
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.len() < 200, "{}", errors[0].message);
+        assert!(errors[0].message.contains("AAAA…"), "{}", errors[0].message);
     }
 }

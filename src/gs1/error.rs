@@ -12,6 +12,8 @@ use std::fmt;
 pub enum ErrorCode {
     /// Nothing was scanned.
     EmptyScan,
+    /// Longer than any GS1 barcode or Digital Link can be ([`super::MAX_SCAN_BYTES`]).
+    TooLong,
     /// The bytes are not valid UTF-8.
     InvalidUtf8,
     /// A character outside ASCII, or a control character other than GS.
@@ -55,6 +57,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::EmptyScan => "empty_scan",
+            ErrorCode::TooLong => "too_long",
             ErrorCode::InvalidUtf8 => "invalid_utf8",
             ErrorCode::NonAsciiCharacter => "non_ascii_character",
             ErrorCode::UnknownSymbology => "unknown_symbology",

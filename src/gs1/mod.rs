@@ -15,6 +15,9 @@
 //! Keyboard-wedge damage (a GS sent as another key) is repaired before this module sees the
 //! bytes, by the scanner adapter using the scanner's profile.
 //!
+//! Every scan is capped at [`MAX_SCAN_BYTES`] and parsed in time linear in its length: a
+//! runaway line or a pasted file gets a `too_long` error, never a stall.
+//!
 //! It must never guess: when a separator is missing and a field boundary is ambiguous, the scan
 //! is rejected with a reason.
 
@@ -30,4 +33,4 @@ pub mod scan;
 pub use element::{Ai, Element, GS, Rules};
 pub use error::{ErrorCode, Gs1Error};
 pub use ident::{Gln, Gtin, IdentError, Ndc, NdcLayout, Sgtin, Sscc};
-pub use scan::{Form, ParseContext, ParsedScan, Symbology, parse};
+pub use scan::{Form, MAX_SCAN_BYTES, ParseContext, ParsedScan, Symbology, parse};

@@ -4,7 +4,8 @@
 //! none; a raw element string with GS separators; the bracketed form; a GS1 Digital Link URI;
 //! an ISO/IEC 15434 format 05 envelope. [`parse`] finds the form, splits the data into elements,
 //! checks every element and the message as a whole, and reports every problem with a stable code.
-//! It never guesses a field boundary and never panics, whatever the bytes.
+//! It never guesses a field boundary and never panics, whatever the bytes, and its work grows
+//! linearly with their length, which [`MAX_SCAN_BYTES`] caps before any of it starts.
 
 use super::date;
 use super::digital_link::{self, DlOptions};
@@ -215,12 +216,35 @@ fn check_bytes(bytes: &[u8]) -> Result<&str, Gs1Error> {
     ))
 }
 
+/// The most bytes one scan may hold, in any form; [`parse`] rejects anything longer as
+/// [`ErrorCode::TooLong`] before looking at it, and every path that assembles a scan (serial
+/// framing, keyboard wedge, command-line lines) stops buffering at this length.
+///
+/// No real symbol comes close: a GS1 DataMatrix holds at most 3116 characters, a QR Code at
+/// most 7089 digits (4296 other characters), and a Digital Link URI travels inside one of those.
+/// The bracketed form of the largest element string adds four characters per AI. Anything
+/// longer is a runaway line, a paste or an attack, and would only cost time and memory.
+pub const MAX_SCAN_BYTES: usize = 8 * 1024;
+
 /// Parse one scan.
 pub fn parse(bytes: &[u8], ctx: &ParseContext) -> ParsedScan {
     if bytes.is_empty() {
         return ParsedScan::failed(
             None,
             Gs1Error::new(ErrorCode::EmptyScan, "the scan holds no data"),
+        );
+    }
+    if bytes.len() > MAX_SCAN_BYTES {
+        return ParsedScan::failed(
+            None,
+            Gs1Error::new(
+                ErrorCode::TooLong,
+                format!(
+                    "the scan is too long: {} bytes seen, at most {MAX_SCAN_BYTES} accepted \
+                     (no GS1 barcode holds more)",
+                    bytes.len()
+                ),
+            ),
         );
     }
     let mut data = bytes;

@@ -13,7 +13,8 @@
 //!   holding other control bytes or invalid UTF-8 (line noise, a wrong baud rate) is reported as
 //!   [`FrameEvent::Garbage`], never passed on as a scan;
 //! - a runaway line is capped ([`FrameEvent::Overlong`]) and reading resumes at the next
-//!   suffix (or quiet gap);
+//!   suffix (or quiet gap); the cap never exceeds [`MAX_SCAN_BYTES`], the GS1 parser's own,
+//!   so memory stays bounded whatever the device sends;
 //! - it never panics, whatever the bytes.
 
 use std::collections::VecDeque;
@@ -21,9 +22,10 @@ use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use super::profile::{Profile, Suffix};
+use crate::gs1::MAX_SCAN_BYTES;
 
-/// The default cap on one scan's length. The largest DataMatrix holds 3116 bytes.
-pub const DEFAULT_MAX_SCAN_LEN: usize = 4096;
+/// The default cap on one scan's length: the parser's, as no longer scan could be parsed.
+pub const DEFAULT_MAX_SCAN_LEN: usize = MAX_SCAN_BYTES;
 
 const GS: u8 = 0x1D;
 const RS: u8 = 0x1E;
@@ -36,7 +38,8 @@ pub struct FramingConfig {
     pub suffix: Suffix,
     /// A scan without suffix ends after this much silence.
     pub inter_byte_timeout: Duration,
-    /// Longer lines are reported as [`FrameEvent::Overlong`] and dropped.
+    /// Longer lines are reported as [`FrameEvent::Overlong`] and dropped. Capped at
+    /// [`MAX_SCAN_BYTES`].
     pub max_len: usize,
 }
 
@@ -83,6 +86,10 @@ pub struct Deframer {
 impl Deframer {
     /// A deframer with nothing pending.
     pub fn new(config: FramingConfig) -> Self {
+        let config = FramingConfig {
+            max_len: config.max_len.min(MAX_SCAN_BYTES),
+            ..config
+        };
         Self {
             config,
             pending: Vec::new(),
@@ -366,6 +373,54 @@ mod tests {
         assert_eq!(
             d.push(&input, Instant::now()),
             vec![FrameEvent::Scan(vec![b'7'; 64])]
+        );
+    }
+
+    #[test]
+    fn the_default_cap_is_the_parsers_and_memory_stays_bounded() {
+        let profile = Profile::from_toml(
+            "name = \"t\"\nvendor = \"t\"\nsuffix = \"CR\"\naim_prefix = true\ngs_substitute = \"ctrl+]\"\n",
+        )
+        .unwrap();
+        let mut d = Deframer::new(FramingConfig::from_profile(&profile));
+        let t = Instant::now();
+        // 10 MB of a runaway line, fed as a serial port delivers it.
+        let chunk = vec![b'7'; 64 * 1024];
+        for _ in 0..160 {
+            assert!(d.push(&chunk, t).is_empty());
+            assert!(d.pending.capacity() <= MAX_SCAN_BYTES);
+        }
+        let events = d.push(b"\r]d2OK\r", t);
+        assert_eq!(
+            events,
+            vec![
+                FrameEvent::Overlong {
+                    dropped: 160 * 64 * 1024
+                },
+                FrameEvent::Scan(b"]d2OK".to_vec())
+            ]
+        );
+        let mut exact = vec![b'7'; MAX_SCAN_BYTES];
+        exact.push(b'\r');
+        assert_eq!(
+            d.push(&exact, t),
+            vec![FrameEvent::Scan(vec![b'7'; MAX_SCAN_BYTES])]
+        );
+    }
+
+    #[test]
+    fn no_configuration_lifts_the_cap() {
+        let mut d = Deframer::new(FramingConfig {
+            max_len: usize::MAX,
+            ..config(Suffix::Cr)
+        });
+        let mut input = vec![b'7'; MAX_SCAN_BYTES + 1];
+        input.push(b'\r');
+        assert_eq!(
+            d.push(&input, Instant::now()),
+            vec![FrameEvent::Overlong {
+                dropped: MAX_SCAN_BYTES + 1
+            }]
         );
     }
 

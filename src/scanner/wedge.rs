@@ -12,6 +12,9 @@
 //!   typed input ([`WedgeOutput::Typed`]), so the clerk can still type into a search field;
 //! - the scan ends at the profile's suffix key (Enter or Tab) or when the line has been quiet
 //!   for `quiet_timeout`;
+//! - a burst longer than any barcode ([`MAX_SCAN_BYTES`], e.g. a pasted file or a stuck key) is
+//!   dropped as it arrives and reported as [`WedgeOutput::Overlong`] when it ends, so memory
+//!   stays bounded;
 //! - the GS separator comes back from whatever the scanner sent: with egui-winit an ASCII
 //!   control character never arrives as text, so a GS typed as Ctrl+] reaches the app only as a
 //!   key press of `]` with Ctrl held, and Enter only as the Enter key; a scanner programmed to
@@ -28,6 +31,11 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::profile::{GsSubstitute, Profile, WedgeTiming, normalise, split_aim_prefix};
+use crate::gs1::MAX_SCAN_BYTES;
+
+/// The most inputs one burst may hold: each character of the longest scan may arrive as a key
+/// press and its text.
+const MAX_BURST_INPUTS: usize = 2 * MAX_SCAN_BYTES;
 
 /// A key the assembler cares about. Map every other key to [`WedgeKey::Other`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -175,6 +183,12 @@ pub enum WedgeOutput {
     Scan(WedgeScan),
     /// A person's input, passed through in order for the focused field.
     Typed(WedgeInput),
+    /// A burst longer than any barcode ([`MAX_SCAN_BYTES`]) was dropped: a paste, a stuck key
+    /// or a scanner gone wild, not a pack.
+    Overlong {
+        /// Bytes the burst held, all discarded.
+        dropped: usize,
+    },
 }
 
 /// Assembles keyboard-wedge scans. See the module documentation.
@@ -185,6 +199,10 @@ pub struct WedgeAssembler {
     timing: WedgeTiming,
     pending: Vec<WedgeInput>,
     pending_chars: usize,
+    /// Bytes the pending scan would hold (text and GS).
+    pending_bytes: usize,
+    /// Bytes dropped so far while the current burst is over-long.
+    dropped: Option<usize>,
     last_at: Option<Instant>,
     /// The last letter key and its Shift state, to compare with the text that follows.
     letter_key: Option<(char, bool)>,
@@ -200,6 +218,8 @@ impl WedgeAssembler {
             timing: profile.wedge,
             pending: Vec::new(),
             pending_chars: 0,
+            pending_bytes: 0,
+            dropped: None,
             last_at: None,
             letter_key: None,
             caps_evidence: None,
@@ -210,12 +230,12 @@ impl WedgeAssembler {
     pub fn feed(&mut self, input: WedgeInput, at: Instant) -> Vec<WedgeOutput> {
         let mut out = Vec::new();
         if let Some(last) = self.last_at
-            && !self.pending.is_empty()
+            && self.has_pending()
         {
             let gap = at.saturating_duration_since(last);
             // A scan in progress survives a short hiccup (USB or compositor latency); anything
             // slower than a scanner ends what was pending.
-            let in_scan = self.pending_chars >= self.timing.min_scan_length;
+            let in_scan = self.in_scan();
             if gap > self.timing.max_key_interval && !(in_scan && gap <= self.timing.quiet_timeout)
             {
                 out.extend(self.flush());
@@ -239,15 +259,14 @@ impl WedgeAssembler {
                 if Some(key) == self.suffix_key && !ctrl && !alt {
                     self.end_at_suffix(input, &mut out);
                 } else if self.is_gs_key(key, ctrl) {
-                    self.pending.push(input);
-                    self.pending_chars += 1;
+                    self.admit(1, 1, || input);
                 } else {
                     match key {
                         WedgeKey::Letter(c) if !ctrl && !alt => {
                             self.letter_key = Some((c, shift));
-                            self.pending.push(input);
+                            self.admit(0, 0, || input);
                         }
-                        WedgeKey::Other | WedgeKey::Letter(_) => self.pending.push(input),
+                        WedgeKey::Other | WedgeKey::Letter(_) => self.admit(0, 0, || input),
                         _ => {
                             // Scanners never press these: a person is at the keyboard.
                             out.extend(self.flush());
@@ -267,11 +286,11 @@ impl WedgeAssembler {
         let Some(last) = self.last_at else {
             return Vec::new();
         };
-        if self.pending.is_empty() {
+        if !self.has_pending() {
             return Vec::new();
         }
         let gap = now.saturating_duration_since(last);
-        let limit = if self.pending_chars >= self.timing.min_scan_length {
+        let limit = if self.in_scan() {
             self.timing.quiet_timeout
         } else {
             self.timing.max_key_interval
@@ -285,13 +304,59 @@ impl WedgeAssembler {
 
     /// When the next [`Self::poll`] could produce something, if anything is pending.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let last = self.last_at.filter(|_| !self.pending.is_empty())?;
-        let wait = if self.pending_chars >= self.timing.min_scan_length {
+        let last = self.last_at.filter(|_| self.has_pending())?;
+        let wait = if self.in_scan() {
             self.timing.quiet_timeout
         } else {
             self.timing.max_key_interval
         };
         last.checked_add(wait + Duration::from_millis(1))
+    }
+
+    /// Whether a burst is under way (possibly one being dropped).
+    fn has_pending(&self) -> bool {
+        !self.pending.is_empty() || self.dropped.is_some()
+    }
+
+    /// Whether the pending burst is long enough to be a scan rather than typing.
+    fn in_scan(&self) -> bool {
+        self.dropped.is_some() || self.pending_chars >= self.timing.min_scan_length
+    }
+
+    /// Adds one input holding `chars` characters in `bytes` bytes to the burst, or drops the
+    /// burst once it outgrows any barcode: from then on inputs are only counted, never kept
+    /// (`input` is not even built).
+    fn admit(&mut self, bytes: usize, chars: usize, input: impl FnOnce() -> WedgeInput) {
+        let total = self.pending_bytes.saturating_add(bytes);
+        if self.dropped.is_none()
+            && total <= MAX_SCAN_BYTES
+            && self.pending.len() < MAX_BURST_INPUTS
+        {
+            self.pending_bytes = total;
+            self.pending_chars += chars;
+            self.pending.push(input());
+        } else {
+            let dropped = self.dropped.map_or(total, |d| d.saturating_add(bytes));
+            self.reset_burst();
+            self.dropped = Some(dropped);
+        }
+    }
+
+    /// Forgets the pending burst.
+    fn reset_burst(&mut self) {
+        self.pending.clear();
+        self.pending_chars = 0;
+        self.pending_bytes = 0;
+        self.dropped = None;
+        self.caps_evidence = None;
+        self.letter_key = None;
+    }
+
+    /// Ends a burst that was dropped for its length.
+    fn take_overlong(&mut self) -> Option<WedgeOutput> {
+        let dropped = self.dropped?;
+        self.reset_burst();
+        Some(WedgeOutput::Overlong { dropped })
     }
 
     fn is_gs_key(&self, key: WedgeKey, ctrl: bool) -> bool {
@@ -316,33 +381,34 @@ impl WedgeAssembler {
             }
         }
         // Some platforms do deliver line endings, tabs or GS as text: honour them.
-        let mut segment = String::new();
-        for c in text.chars() {
-            let suffix_char = match self.suffix_key {
-                Some(WedgeKey::Enter) => c == '\r' || c == '\n',
-                Some(WedgeKey::Tab) => c == '\t',
-                _ => false,
-            };
-            if suffix_char {
-                self.push_text(std::mem::take(&mut segment));
-                let key = self.suffix_key.unwrap_or(WedgeKey::Enter);
-                self.end_at_suffix(WedgeInput::key(key), out);
-            } else {
-                segment.push(c);
-            }
+        let suffix_key = self.suffix_key;
+        let is_suffix = |c: char| match suffix_key {
+            Some(WedgeKey::Enter) => c == '\r' || c == '\n',
+            Some(WedgeKey::Tab) => c == '\t',
+            _ => false,
+        };
+        // Pieces are copied only when kept, so a huge paste is counted, never duplicated.
+        let mut rest = text.as_str();
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| is_suffix(c)) {
+            self.push_text(rest.get(..at).unwrap_or_default());
+            let key = suffix_key.unwrap_or(WedgeKey::Enter);
+            self.end_at_suffix(WedgeInput::key(key), out);
+            rest = rest.get(at + c.len_utf8()..).unwrap_or_default();
         }
-        self.push_text(segment);
+        self.push_text(rest);
     }
 
-    fn push_text(&mut self, text: String) {
+    fn push_text(&mut self, text: &str) {
         if !text.is_empty() {
-            self.pending_chars += text.chars().count();
-            self.pending.push(WedgeInput::Text(text));
+            let chars = text.chars().count();
+            self.admit(text.len(), chars, || WedgeInput::Text(text.to_owned()));
         }
     }
 
     fn end_at_suffix(&mut self, suffix: WedgeInput, out: &mut Vec<WedgeOutput>) {
-        if self.pending_chars >= self.timing.min_scan_length {
+        if let Some(overlong) = self.take_overlong() {
+            out.push(overlong);
+        } else if self.in_scan() {
             out.push(self.take_scan());
         } else {
             out.extend(self.take_typed());
@@ -352,7 +418,9 @@ impl WedgeAssembler {
     }
 
     fn flush(&mut self) -> Vec<WedgeOutput> {
-        if self.pending_chars >= self.timing.min_scan_length {
+        if let Some(overlong) = self.take_overlong() {
+            vec![overlong]
+        } else if self.in_scan() {
             vec![self.take_scan()]
         } else {
             self.take_typed()
@@ -360,10 +428,9 @@ impl WedgeAssembler {
     }
 
     fn take_typed(&mut self) -> Vec<WedgeOutput> {
-        self.pending_chars = 0;
-        self.caps_evidence = None;
-        self.letter_key = None;
-        self.pending.drain(..).map(WedgeOutput::Typed).collect()
+        let typed = std::mem::take(&mut self.pending);
+        self.reset_burst();
+        typed.into_iter().map(WedgeOutput::Typed).collect()
     }
 
     fn take_scan(&mut self) -> WedgeOutput {
@@ -378,8 +445,7 @@ impl WedgeAssembler {
         }
         let bytes = normalise(&raw, &self.gs);
         let warnings = damage_warnings(&bytes, self.caps_evidence.take());
-        self.pending_chars = 0;
-        self.letter_key = None;
+        self.reset_burst();
         WedgeOutput::Scan(WedgeScan { bytes, warnings })
     }
 }
@@ -514,7 +580,7 @@ mod tests {
         out.iter()
             .filter_map(|o| match o {
                 WedgeOutput::Scan(s) => Some(s),
-                WedgeOutput::Typed(_) => None,
+                WedgeOutput::Typed(_) | WedgeOutput::Overlong { .. } => None,
             })
             .collect()
     }
@@ -611,7 +677,7 @@ mod tests {
             .iter()
             .map(|o| match o {
                 WedgeOutput::Typed(i) => i.clone(),
-                WedgeOutput::Scan(_) => unreachable!(),
+                other => panic!("not typed: {other:?}"),
             })
             .collect();
         let mut expected = chars("12345678");
@@ -795,6 +861,59 @@ mod tests {
                 WedgeOutput::Typed(WedgeInput::key(WedgeKey::Backspace))
             ]
         );
+    }
+
+    #[test]
+    fn a_huge_paste_is_dropped_without_being_kept_and_scanning_goes_on() {
+        let mut asm = WedgeAssembler::new(&profile(GsSubstitute::CtrlCloseBracket, Suffix::Cr));
+        let t = Instant::now();
+        let paste = format!("{}\r]d20109506000134352\r", "7".repeat(10 * 1024 * 1024));
+        let out = asm.feed(WedgeInput::Text(paste), t);
+        assert_eq!(out.len(), 2, "{:?}", out.first());
+        assert_eq!(
+            out[0],
+            WedgeOutput::Overlong {
+                dropped: 10 * 1024 * 1024
+            }
+        );
+        assert_eq!(scans(&out)[0].bytes, b"]d20109506000134352".to_vec());
+    }
+
+    #[test]
+    fn a_burst_past_the_cap_is_dropped_as_it_arrives_and_reported_when_it_ends() {
+        let mut asm = WedgeAssembler::new(&profile(GsSubstitute::CtrlCloseBracket, Suffix::None));
+        let start = Instant::now();
+        // A stuck key: one character every 2 ms, far past any barcode's length.
+        let (out, end) = burst(&mut asm, start, 2, chars(&"7".repeat(MAX_SCAN_BYTES + 500)));
+        assert!(out.is_empty(), "{:?}", out.first());
+        assert!(asm.pending.is_empty() && asm.pending.capacity() <= MAX_BURST_INPUTS);
+        let deadline = asm.next_deadline().unwrap();
+        assert!(deadline > end);
+        assert_eq!(
+            asm.poll(deadline),
+            vec![WedgeOutput::Overlong {
+                dropped: MAX_SCAN_BYTES + 500
+            }]
+        );
+        assert!(asm.next_deadline().is_none());
+        // Exactly the cap, with its GS, is still a scan.
+        let mut events = chars(&"7".repeat(MAX_SCAN_BYTES - 1));
+        events.push(WedgeInput::ctrl(WedgeKey::CloseBracket));
+        let (out, _) = burst(&mut asm, deadline + Duration::from_secs(1), 2, events);
+        assert!(out.is_empty());
+        let out = asm.poll(deadline + Duration::from_secs(60));
+        assert_eq!(scans(&out)[0].bytes.len(), MAX_SCAN_BYTES);
+    }
+
+    #[test]
+    fn endless_keys_without_text_are_dropped_too() {
+        let mut asm = WedgeAssembler::new(&profile(GsSubstitute::CtrlCloseBracket, Suffix::Cr));
+        let mut events = chars("]d2010950600013435210");
+        events.extend((0..MAX_BURST_INPUTS).map(|_| WedgeInput::key(WedgeKey::Other)));
+        events.push(WedgeInput::key(WedgeKey::Enter));
+        let (out, _) = burst(&mut asm, Instant::now(), 1, events);
+        assert_eq!(out, vec![WedgeOutput::Overlong { dropped: 21 }]);
+        assert!(asm.pending.capacity() <= MAX_BURST_INPUTS);
     }
 
     #[test]

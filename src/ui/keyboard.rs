@@ -80,6 +80,10 @@ fn collect(outputs: Vec<WedgeOutput>, scans: &mut Vec<WedgeScan>, typed: &mut Ve
         match output {
             WedgeOutput::Scan(scan) => scans.push(scan),
             WedgeOutput::Typed(input) => typed.push(input),
+            WedgeOutput::Overlong { dropped } => tracing::warn!(
+                dropped,
+                "a keyboard burst longer than any barcode was ignored (a paste or a stuck key?)"
+            ),
         }
     }
 }
