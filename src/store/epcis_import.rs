@@ -1612,3 +1612,202 @@ fn apply_all(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    const HEAD: &str = r#"<e:EPCISDocument xmlns:e="urn:epcglobal:epcis:xsd:1" xmlns:m="urn:epcglobal:cbv:mda"><EPCISHeader><extension><EPCISMasterData><VocabularyList>"#;
+
+    fn document(master: &str, events: &str) -> String {
+        format!(
+            "{HEAD}{master}</VocabularyList></EPCISMasterData></extension></EPCISHeader>\
+             <EPCISBody><EventList>{events}</EventList></EPCISBody></e:EPCISDocument>"
+        )
+    }
+
+    fn event(body: &str) -> String {
+        format!(
+            "<ObjectEvent><eventTime>2026-01-02T08:00:00Z</eventTime>\
+             <eventTimeZoneOffset>+00:00</eventTimeZoneOffset>{body}</ObjectEvent>"
+        )
+    }
+
+    fn class(id: &str, attributes: &[(&str, &str)]) -> String {
+        let attributes: String = attributes
+            .iter()
+            .map(|(k, v)| format!(r#"<attribute id="urn:epcglobal:cbv:mda#{k}">{v}</attribute>"#))
+            .collect();
+        format!(r#"<VocabularyElement id="{id}">{attributes}</VocabularyElement>"#)
+    }
+
+    /// Every row of every table an import writes (lot rows excepted: an unreferenced one
+    /// changes no answer), as text.
+    fn snapshot(store: &Store) -> Vec<String> {
+        let tables = [
+            "units",
+            "container_units",
+            "container_containers",
+            "case_units",
+            "shipments",
+            "shipment_refs",
+            "transactions",
+            "lot_recalls",
+            "products",
+            "product_sources",
+            "parties",
+            "documents",
+        ];
+        let mut out = Vec::new();
+        for table in tables {
+            let mut stmt = store
+                .conn()
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .unwrap();
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut row = table.to_owned();
+                    for i in 0..columns {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        row.push_str(&format!(" | {v:?}"));
+                    }
+                    Ok(row)
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        out
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_failed_run_is_undone_to_the_last_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let first = document(
+            &format!(
+                r#"<Vocabulary type="urn:epcglobal:epcis:vtype:EPCClass"><VocabularyElementList>{}</VocabularyElementList></Vocabulary>
+                   <Vocabulary type="urn:epcglobal:epcis:vtype:Location"><VocabularyElementList>{}</VocabularyElementList></Vocabulary>"#,
+                class("urn:epc:idpat:sgtin:0812345.077777.*", &[("regulatedProductName", "Zentorin")]),
+                class("urn:epc:id:sgln:0812345.00001.0", &[("name", "Acme")]),
+            ),
+            &[
+                event(
+                    "<epcList><epc>urn:epc:id:sgtin:0812345.077777.A1</epc><epc>urn:epc:id:sgtin:0812345.077777.A2</epc></epcList>\
+                     <action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>\
+                     <extension><ilmd><m:lotNumber>L1</m:lotNumber><m:itemExpirationDate>2030-01-31</m:itemExpirationDate></ilmd></extension>",
+                ),
+                "<AggregationEvent><eventTime>2026-01-02T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+                 <parentID>urn:epc:id:sscc:0812345.1000000042</parentID><childEPCs><epc>urn:epc:id:sgtin:0812345.077777.A1</epc></childEPCs>\
+                 <action>ADD</action></AggregationEvent>"
+                    .to_owned(),
+                event(
+                    "<epcList><epc>urn:epc:id:sscc:0812345.1000000042</epc></epcList><action>OBSERVE</action>\
+                     <bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep>\
+                     <bizTransactionList><bizTransaction type=\"urn:epcglobal:cbv:btt:po\">PO-1</bizTransaction></bizTransactionList>",
+                ),
+            ]
+            .concat(),
+        );
+        store
+            .import_epcis([("first".to_owned(), first.as_bytes())], now())
+            .unwrap();
+        let before = snapshot(&store);
+
+        // A second document that touches everything the first wrote, and adds new rows.
+        let second = document(
+            &format!(
+                r#"<Vocabulary type="urn:epcglobal:epcis:vtype:EPCClass"><VocabularyElementList>{}{}</VocabularyElementList></Vocabulary>
+                   <Vocabulary type="urn:epcglobal:epcis:vtype:Location"><VocabularyElementList>{}{}</VocabularyElementList></Vocabulary>"#,
+                class(
+                    "urn:epc:idpat:sgtin:0812345.077777.*",
+                    &[("regulatedProductName", "Other"), ("strengthDescription", "25 mg")]
+                ),
+                class("urn:epc:idpat:sgtin:0812345.088888.*", &[("regulatedProductName", "New")]),
+                class("urn:epc:id:sgln:0812345.00001.0", &[("name", "Acme Renamed")]),
+                class("urn:epc:id:sgln:0812345.00002.0", &[("name", "Second site")]),
+            ),
+            &[
+                event(
+                    "<epcList><epc>urn:epc:id:sgtin:0812345.088888.N1</epc><epc>urn:epc:id:sgtin:0812345.077777.A2</epc></epcList>\
+                     <action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>\
+                     <extension><ilmd><m:lotNumber>L9</m:lotNumber></ilmd></extension>",
+                ),
+                event(
+                    "<epcList><epc>urn:epc:id:sgtin:0812345.077777.A1</epc><epc>urn:epc:class:lgtin:0812345.077777.L1</epc></epcList>\
+                     <action>OBSERVE</action><disposition>urn:epcglobal:cbv:disp:recalled</disposition>",
+                ),
+                "<AggregationEvent><eventTime>2026-01-02T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+                 <parentID>urn:epc:id:sscc:0812345.1000000042</parentID><action>DELETE</action></AggregationEvent>\
+                 <AggregationEvent><eventTime>2026-01-02T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+                 <parentID>urn:epc:id:sgtin:0812345.177777.C1</parentID><childEPCs><epc>urn:epc:id:sgtin:0812345.088888.N1</epc></childEPCs>\
+                 <action>ADD</action></AggregationEvent>"
+                    .to_owned(),
+                event(
+                    "<epcList><epc>urn:epc:id:sgtin:0812345.177777.C1</epc><epc>urn:epc:id:sgtin:0812345.077777.A2</epc></epcList>\
+                     <action>OBSERVE</action><bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep>\
+                     <bizTransactionList><bizTransaction type=\"urn:epcglobal:cbv:btt:po\">PO-2</bizTransaction>\
+                     <bizTransaction type=\"urn:epcglobal:cbv:btt:po\">PO-1</bizTransaction></bizTransactionList>",
+                ),
+            ]
+            .concat(),
+        );
+        let mut doc = spool(store.path(), 9, "second", second.as_bytes()).unwrap();
+        check(&mut doc).unwrap();
+        let conn = store.conn();
+        conn.execute(
+            "INSERT INTO import_runs (state, started_at) VALUES ('applying', 'now')",
+            [],
+        )
+        .unwrap();
+        let run = conn.last_insert_rowid();
+        let report = apply_all(
+            conn,
+            run,
+            std::slice::from_ref(&doc),
+            None,
+            now(),
+            EpcisImportReport::default(),
+        )
+        .unwrap();
+        assert!(
+            report.units.inserted >= 1 && report.units.updated >= 2,
+            "{report:?}"
+        );
+        assert_ne!(
+            snapshot(&store),
+            before,
+            "the second document changed nothing"
+        );
+
+        // As if the process died here: the next import undoes the run before it starts.
+        assert_eq!(recover(store.conn()).unwrap(), 1);
+        assert_eq!(snapshot(&store), before);
+        let undo_left: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM import_undo", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(undo_left, 0);
+    }
+
+    #[test]
+    fn class_ids_name_their_gtin() {
+        let g = class_gtin("urn:epc:idpat:sgtin:030001.0012345.*").unwrap();
+        assert_eq!(g.as_str(), "00300010123455");
+        assert_eq!(
+            class_gtin("urn:epc:class:lgtin:030001.0012345.A1")
+                .unwrap()
+                .as_str(),
+            "00300010123455"
+        );
+        assert!(class_gtin("urn:epc:idpat:sgtin:garbage").is_none());
+        assert!(class_gtin("urn:epc:id:sgln:030001.111111.0").is_none());
+    }
+}
