@@ -13,7 +13,8 @@
 //!   [`epcis`] (EPCIS 2.0 events and their CBV 2.0 hash IDs).
 //! - Adapters around the core, each owning one kind of I/O:
 //!   [`store`] (SQLite), [`scanner`] (serial and keyboard-wedge scanners), [`camera`]
-//!   (DataMatrix decoding from images and webcams), [`sync`] (the EPCIS capture client).
+//!   (DataMatrix decoding from images and webcams), [`sync`] (the EPCIS capture client),
+//!   [`inbox`] (partner documents dropped in a folder).
 //! - Edges: [`ui`] (the egui kiosk) and [`cli`] (the command line).
 //!
 //! Nothing in the core imports egui, rusqlite, serialport or reqwest.
@@ -22,6 +23,7 @@ pub mod camera;
 pub mod cli;
 pub mod epcis;
 pub mod gs1;
+pub mod inbox;
 pub mod scanner;
 pub mod store;
 pub mod sync;

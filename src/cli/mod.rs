@@ -21,6 +21,7 @@ mod dispense;
 mod events;
 mod find;
 mod import;
+mod inbox;
 mod input;
 mod inventory;
 mod kiosk;
@@ -192,6 +193,12 @@ pub enum Command {
         jsonld: bool,
         /// Scans; when none are given, stdin is read.
         scans: Vec<OsString>,
+    },
+    /// Import the documents waiting in the partner inbox (`config inbox_dir`) once each.
+    Inbox {
+        /// One JSON object per file.
+        #[arg(long)]
+        json: bool,
     },
     /// The trading-partner documents kept as received (TI/TS archive).
     Archive {
@@ -370,6 +377,7 @@ pub fn run() -> Result<ExitCode> {
             };
             trace::run(db, ScanInput::from_args_or_stdin(scans), format)
         }
+        Some(Command::Inbox { json }) => inbox::run(db, json),
         Some(Command::Archive { json, show, purge }) => archive::run(db, json, show, purge),
         Some(Command::Audit { scan }) => events::run(db, false, Some(scan.into_encoded_bytes())),
         Some(Command::Dispense { json, scans }) => dispense::run(

@@ -125,6 +125,7 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "company_prefix_len",
     "expiry_thresholds",
     "kiosk_camera",
+    "inbox_dir",
 ];
 
 /// The expiry watch horizons in days when `expiry_thresholds` is not set.
@@ -383,6 +384,16 @@ impl Store {
                 "on" | "off" => value.to_string(),
                 _ => return Err(invalid("must be on or off".into())),
             },
+            "inbox_dir" => {
+                let path = Path::new(value);
+                if !path.is_absolute() {
+                    return Err(invalid(format!("\"{value}\" is not an absolute path")));
+                }
+                if !path.is_dir() {
+                    return Err(invalid(format!("{value} is not a folder")));
+                }
+                value.to_string()
+            }
             // The PIN is changed only by whoever knows the current one (`tracedesk pin`, the
             // kiosk's settings): a hash written here would replace it without.
             _ if key == "kiosk_pin" || pin::PIN_KEYS.contains(&key) => {
