@@ -21,16 +21,19 @@
 //! - [`actions`]: pharmacist and shelf actions, each with its event.
 //! - [`inventory`]: units on hand, expiry watch, recall scope, search, reports, audit history.
 //! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
-//!   streaming transaction.
+//!   streaming transaction; [`bounded`] keeps their text within bounds.
+//! - [`recall`]: recall containment, a notice applied whole or not at all.
 //! - [`shipment`]: reconciliation of a shipment being received.
 //! - [`demo`]: a small store that shows every verdict.
 //! - [`synth`]: synthetic data at the scale of a busy pharmacy's year, for benchmarks.
 
 pub mod actions;
+pub mod bounded;
 pub mod demo;
 pub mod epcis_import;
 pub mod import;
 pub mod inventory;
+pub mod recall;
 pub mod schema;
 pub mod shipment;
 pub mod synth;
@@ -38,7 +41,8 @@ pub mod synth;
 pub use actions::{ActionRecord, HoldKind, MovementOutcome, ShelfAction};
 pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::EpcisImportReport;
-pub use import::{ImportCounts, ImportError};
+pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
+pub use recall::{AffectedUnit, Containment};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
 
 use crate::epcis::event::{
