@@ -1085,6 +1085,39 @@ mod tests {
     }
 
     #[test]
+    fn lots_follow_ai_10() {
+        assert_eq!(check_lot("23A45"), Ok(()));
+        assert_eq!(check_lot("A-1/B_2.x%\"!"), Ok(()));
+        assert_eq!(check_lot(&"L".repeat(20)), Ok(()));
+        assert!(check_lot(&"L".repeat(21)).is_err());
+        assert!(check_lot("LOT 1").is_err());
+        assert!(check_lot("LOTé").is_err());
+        assert_eq!(check_lot(""), Err("lot is empty".to_string()));
+    }
+
+    #[test]
+    fn a_row_laid_over_another_keeps_what_it_leaves_out() {
+        let known = ProductRow::new(
+            Some("59999-101-01".into()),
+            "Amoxicillin",
+            "500 mg",
+            "",
+            "Demo",
+        );
+        let partial = ProductRow::new(None, "Amoxicillin Trihydrate", "", "CAPSULE", "");
+        assert_eq!(
+            partial.over(known),
+            ProductRow::new(
+                Some("59999-101-01".into()),
+                "Amoxicillin Trihydrate",
+                "500 mg",
+                "CAPSULE",
+                "Demo"
+            )
+        );
+    }
+
+    #[test]
     fn product_ndcs() {
         assert!(valid_product_ndc("0002-1433"));
         assert!(valid_product_ndc("50090-123"));
