@@ -1,13 +1,17 @@
 //! `tracedesk recall [--json] [--gtin G] [--lot L] [--csv FILE] [--quarantine]`: recall
 //! containment. Lists every unit received here that the recall touches: on hand (with its
 //! shipment and tote), already dispensed or returned (with when). `--csv` takes the recall
-//! notice (`gtin,lot,reason`), records its lots as recalled (as `import recalls` does, so
-//! scans are refused from now on) and lists their units. `--quarantine` puts every affected
-//! unit still on hand on hold, each with its event.
+//! notice (`gtin,lot,reason`, read as `import recalls` reads it), records its lots as recalled
+//! (scans are refused from now on) and lists their units. `--quarantine` puts every affected
+//! unit still on hand on hold, each with its event. The whole recall is one transaction
+//! ([`Store::contain_recall`](crate::store::Store::contain_recall)): a bad notice line
+//! changes nothing, and the notice is opened and its header checked before the store is.
 
 use super::config::open_store;
+use super::import::open_input;
 use crate::gs1::Gtin;
-use crate::store::inventory::{InventoryItem, RecallQuery};
+use crate::store::RecallReader;
+use crate::store::inventory::RecallQuery;
 use crate::verify::StockState;
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -24,56 +28,34 @@ pub struct RecallArgs {
 }
 
 pub fn run(db: Option<PathBuf>, args: RecallArgs) -> Result<ExitCode> {
-    let mut store = open_store(db)?;
     let gtin = args
         .gtin
         .as_deref()
         .map(Gtin::parse)
         .transpose()
         .context("--gtin")?;
-    let mut queries = Vec::new();
-    if let Some(path) = &args.csv {
-        let text =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        store.import_recalls(text.as_slice(), &path.display().to_string())?;
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(text.as_slice());
-        for row in reader.deserialize::<(String, String, Option<String>)>() {
-            let (gtin, lot, _) = row.with_context(|| format!("{}", path.display()))?;
-            queries.push(RecallQuery {
-                gtin: Some(Gtin::parse(&gtin).with_context(|| format!("gtin {gtin}"))?),
-                lot: Some(lot),
-            });
-        }
-    }
-    if gtin.is_some() || args.lot.is_some() || queries.is_empty() {
-        queries.push(RecallQuery {
+    let notice = match &args.csv {
+        Some(path) => Some(RecallReader::new(
+            open_input(path)?,
+            &path.display().to_string(),
+        )?),
+        None => None,
+    };
+    // Without a notice and without --gtin/--lot: every unit recalled now.
+    let queries = if gtin.is_some() || args.lot.is_some() || notice.is_none() {
+        vec![RecallQuery {
             gtin,
             lot: args.lot,
-        });
-    }
-    let mut affected: Vec<InventoryItem> = Vec::new();
-    for query in &queries {
-        affected.extend(store.recall_scope(query)?);
-    }
-    let mut seen = std::collections::HashSet::new();
-    affected.retain(|u| seen.insert((u.gtin.clone(), u.serial.clone())));
-    let mut quarantined = std::collections::HashSet::new();
-    if args.quarantine {
-        let on_hand = affected
-            .iter()
-            .filter(|u| u.state == StockState::OnHand)
-            .map(InventoryItem::sgtin)
-            .collect::<Result<Vec<_>, _>>()?;
-        let now = chrono::Local::now().fixed_offset();
-        for (sgtin, _) in store.quarantine_all(&on_hand, "recall", now)? {
-            quarantined.insert((sgtin.gtin, sgtin.serial));
-        }
-    }
+        }]
+    } else {
+        Vec::new()
+    };
+    let now = args.quarantine.then(|| chrono::Local::now().fixed_offset());
+    let containment = open_store(db)?.contain_recall(notice, &queries, now)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
-    for unit in &affected {
-        let newly_held = quarantined.contains(&(unit.gtin.clone(), unit.serial.clone()));
+    for affected in &containment.affected {
+        let unit = &affected.item;
+        let newly_held = affected.quarantined_now;
         let status = if newly_held {
             "quarantined"
         } else {
@@ -118,8 +100,8 @@ pub fn run(db: Option<PathBuf>, args: RecallArgs) -> Result<ExitCode> {
     if !args.json {
         eprintln!(
             "{} affected units, {} quarantined now",
-            affected.len(),
-            quarantined.len()
+            containment.affected.len(),
+            containment.quarantined()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -207,6 +207,7 @@ impl super::Store {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+<<<<<<< HEAD
         let mut records = Vec::new();
         for sgtin in units {
             let (quarantined, suspect) = super::holds_in_force(&tx, &sgtin.gtin, &sgtin.serial)?;
@@ -223,6 +224,9 @@ impl super::Store {
             )?;
             records.push((sgtin.clone(), record));
         }
+=======
+        let records = quarantine_all_in(&tx, units, reason, now)?;
+>>>>>>> csv
         tx.commit()?;
         Ok(records)
     }
@@ -245,6 +249,31 @@ impl super::Store {
         tx.commit()?;
         Ok(outcome)
     }
+}
+
+/// [`Store::quarantine_all`] inside the caller's transaction (a recall applied whole).
+pub(crate) fn quarantine_all_in(
+    conn: &Connection,
+    units: &[Sgtin],
+    reason: &str,
+    now: DateTime<FixedOffset>,
+) -> Result<Vec<(Sgtin, ActionRecord)>, StoreError> {
+    let mut records = Vec::new();
+    for sgtin in units {
+        let (quarantined, suspect) = super::holds_in_force(conn, &sgtin.gtin, &sgtin.serial)?;
+        if quarantined || suspect {
+            continue;
+        }
+        let record = record_action_in(
+            conn,
+            sgtin,
+            ShelfAction::Hold(HoldKind::Quarantine),
+            Some(reason),
+            now,
+        )?;
+        records.push((sgtin.clone(), record));
+    }
+    Ok(records)
 }
 
 fn move_unit_in(

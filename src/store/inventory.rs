@@ -13,7 +13,7 @@ use crate::gs1::{Gtin, Ndc, Sgtin};
 use crate::verify::{Reason, StockState, UnitStatus};
 use chrono::{Days, NaiveDate};
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 /// Which units on hand to list; filters combine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -171,15 +171,61 @@ const RECALLED_UNITS: &str = "SELECT s2.gtin, s2.serial FROM lot_recalls lr
         CROSS JOIN stock s2 ON s2.lot = lr.lot AND s2.gtin = lr.gtin
     UNION SELECT u.gtin, u.serial FROM units u WHERE u.status <> 0 AND u.status = 1";
 
+fn stock_items(
+    conn: &Connection,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<InventoryItem>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next()? {
+        items.push(item_from_row(row)?);
+    }
+    Ok(items)
+}
+
+/// [`Store::recall_scope`](super::Store::recall_scope) on the caller's connection, so a recall
+/// can be found and contained inside one transaction.
+pub(crate) fn recall_scope_in(
+    conn: &Connection,
+    query: &RecallQuery,
+) -> Result<Vec<InventoryItem>, StoreError> {
+    let (from, terms, values) = match (&query.gtin, &query.lot) {
+        (None, None) => (
+            format!(
+                "(SELECT DISTINCT * FROM ({RECALLED_UNITS})) hit CROSS JOIN stock s
+                 ON s.gtin = hit.gtin AND s.serial = hit.serial"
+            ),
+            "1",
+            vec![],
+        ),
+        (Some(gtin), None) => (
+            "stock s".into(),
+            "s.gtin = ?1",
+            vec![Value::Integer(gtin_key(gtin))],
+        ),
+        (None, Some(lot)) => (
+            "stock s".into(),
+            "s.lot = ?1",
+            vec![Value::Text(lot.clone())],
+        ),
+        (Some(gtin), Some(lot)) => (
+            "stock s".into(),
+            "s.lot = ?1 AND s.gtin = ?2",
+            vec![Value::Text(lot.clone()), Value::Integer(gtin_key(gtin))],
+        ),
+    };
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM {from} LEFT JOIN shipments sh ON sh.id = s.shipment
+         WHERE {terms} ORDER BY +s.gtin, +s.serial"
+    );
+    stock_items(conn, &sql, values)
+}
+
 impl super::Store {
     fn stock_items(&self, sql: &str, values: Vec<Value>) -> Result<Vec<InventoryItem>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let mut rows = stmt.query(params_from_iter(values))?;
-        let mut items = Vec::new();
-        while let Some(row) = rows.next()? {
-            items.push(item_from_row(row)?);
-        }
-        Ok(items)
+        stock_items(self.conn(), sql, values)
     }
 
     /// Units on hand (received here, not since dispensed, returned, destroyed or
@@ -234,36 +280,7 @@ impl super::Store {
     /// shipment and tote), dispensed or returned (with when). Without a GTIN or lot: every
     /// unit recalled now (recalled lots and units a supplier reported recalled).
     pub fn recall_scope(&self, query: &RecallQuery) -> Result<Vec<InventoryItem>, StoreError> {
-        let (from, terms, values) = match (&query.gtin, &query.lot) {
-            (None, None) => (
-                format!(
-                    "(SELECT DISTINCT * FROM ({RECALLED_UNITS})) hit CROSS JOIN stock s
-                     ON s.gtin = hit.gtin AND s.serial = hit.serial"
-                ),
-                "1",
-                vec![],
-            ),
-            (Some(gtin), None) => (
-                "stock s".into(),
-                "s.gtin = ?1",
-                vec![Value::Integer(gtin_key(gtin))],
-            ),
-            (None, Some(lot)) => (
-                "stock s".into(),
-                "s.lot = ?1",
-                vec![Value::Text(lot.clone())],
-            ),
-            (Some(gtin), Some(lot)) => (
-                "stock s".into(),
-                "s.lot = ?1 AND s.gtin = ?2",
-                vec![Value::Text(lot.clone()), Value::Integer(gtin_key(gtin))],
-            ),
-        };
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM {from} LEFT JOIN shipments sh ON sh.id = s.shipment
-             WHERE {terms} ORDER BY +s.gtin, +s.serial"
-        );
-        self.stock_items(&sql, values)
+        recall_scope_in(self.conn(), query)
     }
 
     /// Units on hand by expiry: expired, and expiring within each of the configured

@@ -23,7 +23,8 @@
 //! - [`pin`]: the pharmacist PIN's hash and its brake on guessing, in the settings table.
 //! - [`inventory`]: units on hand, expiry watch, recall scope, search, reports, audit history.
 //! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
-//!   streaming transaction.
+//!   streaming transaction; [`bounded`] keeps their text within bounds.
+//! - [`recall`]: recall containment, a notice applied whole or not at all.
 //! - [`shipment`]: reconciliation of a shipment being received.
 //! - [`epcis_import`]: trading partners' EPCIS documents (any syntax), archived as received and
 //!   applied in short transactions that undo whole on failure.
@@ -32,11 +33,13 @@
 //! - [`synth`]: synthetic data at the scale of a busy pharmacy's year, for benchmarks.
 
 pub mod actions;
+pub mod bounded;
 pub mod demo;
 pub mod epcis_import;
 pub mod import;
 pub mod inventory;
 pub mod pin;
+pub mod recall;
 pub mod schema;
 pub mod shipment;
 pub mod synth;
@@ -45,8 +48,9 @@ pub mod trace;
 pub use actions::{ActionRecord, HoldKind, MovementOutcome, ShelfAction};
 pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::{ArchivedDocument, EpcisImportReport};
-pub use import::{ImportCounts, ImportError};
+pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
 pub use pin::PinRecord;
+pub use recall::{AffectedUnit, Containment};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
 
 use crate::epcis::event::{
