@@ -1113,3 +1113,406 @@ fn escape_into(out: &mut String, text: &str, attribute: bool) -> Result<(), Stri
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epcis::document::{DocumentFormat, DocumentHeader};
+    use crate::epcis::event::{
+        BizTransaction, BizTransactionKind, DeskAction, DeskEvent, Unit, build_event,
+        tracedesk_context,
+    };
+    use crate::epcis::event_hash_id;
+    use crate::epcis::read::{CollectingSink, SupplierEvent, read_document};
+    use chrono::NaiveDate;
+    use serde_json::json;
+
+    fn time() -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339("2026-03-02T09:15:30.250+01:00").unwrap()
+    }
+
+    fn desk_event(action: DeskAction) -> Value {
+        let input = DeskEvent {
+            action,
+            event_time: time(),
+            units: vec![
+                Unit {
+                    gtin: "00359999101015".into(),
+                    serial: "A/B<1>&\"x\"".into(),
+                },
+                Unit {
+                    gtin: "09506000134352".into(),
+                    serial: "S2".into(),
+                },
+            ],
+            read_point: Some("urn:epc:id:sgln:4012345.00011.0".into()),
+            biz_location: Some("https://id.gs1.org/414/4012345000115".into()),
+            biz_transactions: vec![
+                BizTransaction {
+                    kind: BizTransactionKind::PurchaseOrder,
+                    id: "urn:epcglobal:cbv:bt:4012345000009:PO4711&2".into(),
+                },
+                BizTransaction {
+                    kind: BizTransactionKind::DespatchAdvice,
+                    id: "urn:epcglobal:cbv:bt:4012345000009:ASN1".into(),
+                },
+            ],
+            lot: Some("L0T-7".into()),
+            expiry: NaiveDate::from_ymd_opt(2027, 1, 31),
+            failure_reasons: if action == DeskAction::VerificationFailed {
+                vec!["recalled".into(), "expired".into()]
+            } else {
+                vec![]
+            },
+        };
+        build_event(&input).unwrap()
+    }
+
+    /// An event carrying what 2.0 and 1.1/1.2 added, with its hash ID as `eventID`.
+    fn rich_event() -> Value {
+        let mut event = json!({
+            "@context": [{"ex": "https://example.com/ns/"}],
+            "type": "ObjectEvent",
+            "eventTime": "2026-03-02T09:15:30.250+01:00",
+            "recordTime": "2026-03-02T09:16:00.000+01:00",
+            "eventTimeZoneOffset": "+01:00",
+            "errorDeclaration": {
+                "declarationTime": "2026-03-03T10:00:00.000+01:00",
+                "reason": "incorrect_data",
+                "correctiveEventIDs": ["urn:uuid:404d95fc-9457-4a51-bd6a-0bba133845a8"],
+                "ex:by": "pharmacist"
+            },
+            "epcList": ["https://id.gs1.org/01/00359999101015/21/AMX0001"],
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "disposition": "https://ref.gs1.org/cbv/Disp-active",
+            "persistentDisposition": {"set": ["completeness_verified"], "unset": ["completeness_inferred"]},
+            "readPoint": {"id": "urn:epc:id:sgln:4012345.00011.0", "ex:shelf": "B2"},
+            "bizTransactionList": [{"type": "inv", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:INV1"}],
+            "quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": 2.5, "uom": "KGM"}],
+            "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:4012345.00000"}],
+            "destinationList": [{"type": "location", "destination": "urn:epc:id:sgln:4012345.00012.0"}],
+            "ilmd": {"cbvmda:lotNumber": "L1", "cbvmda:itemExpirationDate": "2027-01-31"},
+            "certificationInfo": "https://cert.example.com/1",
+            "ex:temperature": {"ex:value": 4, "ex:unit": "CEL"},
+            "tracedesk:failureReasons": ["a", "b"]
+        });
+        let id = event_hash_id(&event, &tracedesk_context()).unwrap();
+        event["eventID"] = json!(id);
+        event
+    }
+
+    fn write(header: Option<&Epcis12Header>, events: &[Value]) -> String {
+        let mut writer = Epcis12Writer::new(Vec::new(), time(), header).unwrap();
+        for event in events {
+            writer.event(event).unwrap();
+        }
+        String::from_utf8(writer.finish().unwrap()).unwrap()
+    }
+
+    fn read(xml: &str) -> CollectingSink {
+        let mut sink = CollectingSink::default();
+        let summary = read_document(xml.as_bytes(), &mut sink)
+            .unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        assert_eq!(summary.format, Some(DocumentFormat::Xml12));
+        sink
+    }
+
+    fn assert_same_ids(events: &[Value], read: &[SupplierEvent]) {
+        assert_eq!(read.len(), events.len());
+        for (event, back) in events.iter().zip(read) {
+            let id = event["eventID"].as_str().unwrap();
+            assert_eq!(back.event_id.as_deref(), Some(id));
+            assert_eq!(back.hash_id, id, "event {} changed in 1.2", back.index);
+        }
+    }
+
+    fn position(xml: &str, needle: &str) -> usize {
+        xml.find(needle)
+            .unwrap_or_else(|| panic!("no {needle} in\n{xml}"))
+    }
+
+    #[test]
+    fn every_desk_event_reads_back_with_its_id() {
+        let events: Vec<Value> = DeskAction::ALL.into_iter().map(desk_event).collect();
+        let xml = write(None, &events);
+        let back = read(&xml);
+        assert_same_ids(&events, &back.events);
+        assert_eq!(back.header.unwrap().creation_date, Some(time()));
+        let receipt = &back.events[0];
+        assert_eq!(receipt.biz_step.as_deref(), Some("receiving"));
+        assert_eq!(
+            receipt.epc_list,
+            [
+                "https://id.gs1.org/01/00359999101015/21/A%2FB%3C1%3E%26%22x%22",
+                "https://id.gs1.org/01/09506000134352/21/S2"
+            ]
+        );
+        assert_eq!(receipt.biz_transactions[0].kind.as_deref(), Some("po"));
+        assert_eq!(
+            receipt.biz_transactions[0].id,
+            "urn:epcglobal:cbv:bt:4012345000009:PO4711&2"
+        );
+        assert!(xml.contains("<bizStep>urn:epcglobal:cbv:bizstep:receiving</bizStep>"));
+        assert!(xml.contains("<disposition>urn:epcglobal:cbv:disp:in_progress</disposition>"));
+        assert!(xml.contains(r#"<bizTransaction type="urn:epcglobal:cbv:btt:po">"#));
+        assert!(xml.contains("PO4711&amp;2</bizTransaction>"));
+        assert!(xml.contains(
+            "<tracedesk:failureReasons>recalled</tracedesk:failureReasons>\n        \
+             <tracedesk:failureReasons>expired</tracedesk:failureReasons>"
+        ));
+    }
+
+    #[test]
+    fn fields_go_where_1_2_puts_them() {
+        let event = rich_event();
+        let xml = write(None, std::slice::from_ref(&event));
+        let order = [
+            "<eventTime>",
+            "<recordTime>",
+            "<eventTimeZoneOffset>",
+            "<baseExtension>",
+            "<eventID>",
+            "<errorDeclaration>",
+            "<declarationTime>",
+            "<reason>urn:epcglobal:cbv:er:incorrect_data</reason>",
+            "<correctiveEventIDs>",
+            "<ex:by>pharmacist</ex:by>",
+            "</baseExtension>",
+            "<epcList>",
+            "<action>ADD</action>",
+            "<bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>",
+            "<disposition>urn:epcglobal:cbv:disp:active</disposition>",
+            "<readPoint>",
+            "<ex:shelf>B2</ex:shelf>",
+            "<bizTransactionList>",
+            "<extension>",
+            "<quantityList>",
+            "<quantity>2.5</quantity>",
+            r#"<source type="urn:epcglobal:cbv:sdt:owning_party">"#,
+            r#"<destination type="urn:epcglobal:cbv:sdt:location">"#,
+            "<ilmd>",
+            "<cbvmda:lotNumber>L1</cbvmda:lotNumber>",
+            "</ilmd>",
+            "<extension>",
+            "<unset>urn:epcglobal:cbv:disp:completeness_inferred</unset>",
+            "<set>urn:epcglobal:cbv:disp:completeness_verified</set>",
+            "<certificationInfo>",
+            "</extension>",
+            "</extension>",
+            "<ex:temperature>",
+            "<ex:value>4</ex:value>",
+            "<tracedesk:failureReasons>a</tracedesk:failureReasons>",
+            "</ObjectEvent>",
+        ];
+        let mut at = 0;
+        for needle in order {
+            let found = xml[at..]
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing after byte {at}:\n{xml}"));
+            at += found + needle.len();
+        }
+        assert!(xml.contains(r#"<ObjectEvent xmlns:ex="https://example.com/ns/">"#));
+        let back = read(&xml);
+        assert_same_ids(std::slice::from_ref(&event), &back.events);
+        let back = &back.events[0];
+        assert_eq!(back.lot_number.as_deref(), Some("L1"));
+        assert_eq!(back.sources[0].kind.as_deref(), Some("owning_party"));
+        assert_eq!(back.persistent_disposition_set, ["completeness_verified"]);
+        assert_eq!(back.quantity_list[0].quantity, Some(2.5));
+    }
+
+    #[test]
+    fn other_event_types_take_their_1_2_places() {
+        let mut events = vec![
+            json!({
+                "type": "AggregationEvent",
+                "eventTime": "2026-03-02T09:15:30.250+01:00",
+                "eventTimeZoneOffset": "+01:00",
+                "parentID": "urn:epc:id:sscc:4012345.0000000001",
+                "childEPCs": ["urn:epc:id:sgtin:4012345.011111.1"],
+                "action": "ADD",
+                "bizStep": "packing",
+                "childQuantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": 10}]
+            }),
+            json!({
+                "type": "TransactionEvent",
+                "eventTime": "2026-03-02T09:15:30.250+01:00",
+                "eventTimeZoneOffset": "+01:00",
+                "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:PO1"}],
+                "epcList": ["urn:epc:id:sgtin:4012345.011111.1"],
+                "action": "ADD"
+            }),
+            json!({
+                "type": "TransformationEvent",
+                "eventTime": "2026-03-02T09:15:30.250+01:00",
+                "eventTimeZoneOffset": "+01:00",
+                "inputEPCList": ["urn:epc:id:sgtin:4012345.011111.1"],
+                "outputEPCList": ["urn:epc:id:sgtin:4012345.011111.2"],
+                "transformationID": "urn:epc:id:gdti:4012345.00001.1",
+                "ilmd": {"cbvmda:lotNumber": "L2"},
+                "persistentDisposition": {"set": ["active"]}
+            }),
+            json!({
+                "type": "AssociationEvent",
+                "eventTime": "2026-03-02T09:15:30.250+01:00",
+                "eventTimeZoneOffset": "+01:00",
+                "parentID": "urn:epc:id:grai:4012345.55555.987",
+                "childEPCs": ["urn:epc:id:giai:4000001.12345"],
+                "action": "ADD",
+                "bizStep": "assembling"
+            }),
+        ];
+        for event in &mut events {
+            let id = event_hash_id(event, &tracedesk_context()).unwrap();
+            event["eventID"] = json!(id);
+        }
+        let xml = write(None, &events);
+        assert!(position(&xml, "<parentID>") < position(&xml, "<childEPCs>"));
+        assert!(position(&xml, "<TransactionEvent>\n") < position(&xml, "<bizTransactionList>"));
+        assert!(
+            position(&xml, "<bizTransactionList>")
+                < position(&xml, "<epc>urn:epc:id:sgtin:4012345.011111.1</epc>\n        </epcList>")
+        );
+        assert!(xml.contains("<extension>\n        <TransformationEvent>"));
+        assert!(xml.contains("<extension>\n        <extension>\n          <AssociationEvent>"));
+        let back = read(&xml);
+        assert_same_ids(&events, &back.events);
+        assert_eq!(back.events[2].lot_number.as_deref(), Some("L2"));
+    }
+
+    #[test]
+    fn header_parts_read_back_and_name_units_by_urn() {
+        let header = Epcis12Header {
+            sbdh: Sbdh {
+                sender: "urn:epc:id:sgln:0359999.00000.0".into(),
+                receiver: "urn:epc:id:sgln:4012345.00011.0".into(),
+                instance_id: "TD-0001".into(),
+            },
+            products: vec![ProductMasterData {
+                id: "urn:epc:idpat:sgtin:0359999.010101.*".into(),
+                ndc: Some("59999-101-01".into()),
+                name: Some("Amoxicillin <500 mg>".into()),
+                manufacturer: Some("Demo & Sons".into()),
+                dosage_form: Some("CAPSULE".into()),
+                strength: Some("500 mg".into()),
+                net_content: None,
+            }],
+            parties: vec![PartyMasterData {
+                id: "urn:epc:id:sgln:0359999.00000.0".into(),
+                name: Some("Demo Pharma".into()),
+                street1: Some("1 Main St".into()),
+                city: Some("Springfield".into()),
+                state: Some("IL".into()),
+                postal_code: Some("62701".into()),
+                country: Some("US".into()),
+                ..Default::default()
+            }],
+            statement: Some(TransactionStatement {
+                affirmed: true,
+                legal_notice: Some("Seller has complied with FDCA Sec. 582.".into()),
+            }),
+        };
+        let events = [desk_event(DeskAction::ReceiveVerified)];
+        let xml = write(Some(&header), &events);
+        let back = read(&xml);
+        assert_same_ids(&events, &back.events);
+        // The pattern gives the company prefix length of the first unit's GTIN only.
+        assert_eq!(
+            back.events[0].epc_list,
+            [
+                "urn:epc:id:sgtin:0359999.010101.A%2FB%3C1%3E%26%22x%22",
+                "https://id.gs1.org/01/09506000134352/21/S2"
+            ]
+        );
+        let read_header = back.header.unwrap();
+        let expected = DocumentHeader {
+            format: Some(DocumentFormat::Xml12),
+            document_type: read_header.document_type.clone(),
+            creation_date: Some(time()),
+            sender: Some(header.sbdh.sender.clone()),
+            receiver: Some(header.sbdh.receiver.clone()),
+            instance_id: Some(header.sbdh.instance_id.clone()),
+            products: header.products.clone(),
+            parties: header.parties.clone(),
+            statement: header.statement.clone(),
+        };
+        assert_eq!(read_header, expected);
+        assert!(
+            position(&xml, "</sbdh:StandardBusinessDocumentHeader>")
+                < position(&xml, "<EPCISMasterData>")
+        );
+        assert!(position(&xml, "</extension>") < position(&xml, "<gs1ushc:dscsaTransactionStatement>"));
+    }
+
+    #[test]
+    fn prefix_lengths_come_from_valid_patterns_only() {
+        assert_eq!(
+            prefix_length("urn:epc:idpat:sgtin:0359999.010101.*"),
+            Some(("00359999101015".to_owned(), 7))
+        );
+        assert_eq!(
+            prefix_length("urn:epc:class:lgtin:4012345.012345.998877"),
+            Some(("04012345123456".to_owned(), 7))
+        );
+        for bad in [
+            "urn:epc:idpat:sgtin:0359999.01010.*",
+            "urn:epc:idpat:sgtin:03599.99010101.*",
+            "urn:epc:idpat:sgtin:0359999.0101a1.*",
+            "urn:epc:idpat:sgtin:",
+            "https://id.gs1.org/01/00359999101015",
+        ] {
+            assert_eq!(prefix_length(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_bad_event_is_refused_whole_and_named() {
+        let good = desk_event(DeskAction::Hold);
+        let mut control = good.clone();
+        control["tracedesk:lotNumber"] = json!("L\u{1}");
+        let mut unknown = good.clone();
+        unknown["colour"] = json!("red");
+        let mut undeclared = good.clone();
+        undeclared["ex:colour"] = json!("red");
+        let mut no_action = good.clone();
+        no_action.as_object_mut().unwrap().shift_remove("action");
+        let mut bad_type = good.clone();
+        bad_type["type"] = json!("QuantityEvent");
+
+        let mut writer = Epcis12Writer::new(Vec::new(), time(), None).unwrap();
+        let refusals = [
+            (&control, "tracedesk:lotNumber", "U+0001"),
+            (&unknown, "colour", "not a field of an EPCIS ObjectEvent"),
+            (&undeclared, "ex:colour", "prefix 'ex' is not declared"),
+            (&no_action, "action", "EPCIS 1.2 requires it"),
+            (&bad_type, "type", "not an EPCIS event type"),
+        ];
+        writer.event(&good).unwrap();
+        for (event, field, reason) in refusals {
+            let message = writer.event(event).unwrap_err().to_string();
+            assert!(message.starts_with("event 1 (ni:///sha-256;"), "{message}");
+            assert!(message.contains(field) && message.contains(reason), "{message}");
+        }
+        writer.event(&good).unwrap();
+        assert_eq!(writer.events_written(), 2);
+        let xml = String::from_utf8(writer.finish().unwrap()).unwrap();
+        assert_eq!(read(&xml).events.len(), 2);
+    }
+
+    #[test]
+    fn text_that_xml_would_change_is_escaped() {
+        let mut event = desk_event(DeskAction::Hold);
+        event["tracedesk:note"] = json!("a\r\nb <c> & \"d\"\t");
+        let id = event_hash_id(&event, &tracedesk_context()).unwrap();
+        event["eventID"] = json!(id);
+        let xml = write(None, std::slice::from_ref(&event));
+        assert!(xml.contains("<tracedesk:note>a&#13;\nb &lt;c&gt; &amp; \"d\"\t</tracedesk:note>"));
+        assert_same_ids(std::slice::from_ref(&event), &read(&xml).events);
+
+        let mut out = String::new();
+        escape_into(&mut out, "x\"\n\t\r", true).unwrap();
+        assert_eq!(out, "x&quot;&#10;&#9;&#13;");
+        assert!(escape_into(&mut String::new(), "\u{FFFF}", false).is_err());
+    }
+}
