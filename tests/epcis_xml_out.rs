@@ -165,10 +165,21 @@ fn events_xml_is_epcis_1_2_with_every_event_and_id() {
 fn a_units_audit_export_in_xml_holds_its_events_only() {
     let dir = tempfile::tempdir().unwrap();
     let (db, genuine) = store_with_events(dir.path());
-    let json = json_lines(&tracedesk(&db, &["events", "--json", "--unit", &genuine], b""));
-    let steps: Vec<&str> = json.iter().map(|e| e["bizStep"].as_str().unwrap()).collect();
+    let json = json_lines(&tracedesk(
+        &db,
+        &["events", "--json", "--unit", &genuine],
+        b"",
+    ));
+    let steps: Vec<&str> = json
+        .iter()
+        .map(|e| e["bizStep"].as_str().unwrap())
+        .collect();
     assert_eq!(steps, ["receiving", "dispensing"]);
-    let xml = stdout(tracedesk(&db, &["events", "--xml", "--unit", &genuine], b""));
+    let xml = stdout(tracedesk(
+        &db,
+        &["events", "--xml", "--unit", &genuine],
+        b"",
+    ));
     check_xml(&xml, dir.path());
     let back = assert_ids_survive(&xml, &event_ids(&json));
     for event in &back.events {
@@ -215,7 +226,10 @@ fn the_schema_check_refuses_an_invalid_document() {
     std::fs::write(&file, broken).unwrap();
     let xsd = schema(&dir.path().join("xsd")).unwrap();
     let checked = xmllint(&["--noout", "--schema", xsd.to_str().unwrap()], &file);
-    assert!(!checked.status.success(), "xmllint accepted a misordered event");
+    assert!(
+        !checked.status.success(),
+        "xmllint accepted a misordered event"
+    );
 }
 
 /// What `trace --xml` sends a partner: an SBDH, master data, the DSCSA statement, and events

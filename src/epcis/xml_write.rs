@@ -337,7 +337,7 @@ fn write_header(xml: &mut Xml, header: &Epcis12Header, created: &str) -> Fallibl
     let sbdh = &header.sbdh;
     xml.open("EPCISHeader", &[])?;
     xml.open("sbdh:StandardBusinessDocumentHeader", &[])?;
-    xml.leaf("sbdh:HeaderVersion", &[], "1.0")?;
+    header_leaf(xml, "sbdh:HeaderVersion", &[], "1.0")?;
     for (role, id) in [
         ("sbdh:Sender", &sbdh.sender),
         ("sbdh:Receiver", &sbdh.receiver),
@@ -348,16 +348,16 @@ fn write_header(xml: &mut Xml, header: &Epcis12Header, created: &str) -> Fallibl
             "GS1"
         };
         xml.open(role, &[])?;
-        xml.leaf("sbdh:Identifier", &[("Authority", authority)], id)
-            .map_err(|p| Problem::new(role, p.reason))?;
+        header_leaf(xml, "sbdh:Identifier", &[("Authority", authority)], id)
+            .map_err(|p| Problem::new(format!("{role}/{}", p.field), p.reason))?;
         xml.close(role);
     }
     xml.open("sbdh:DocumentIdentification", &[])?;
-    xml.leaf("sbdh:Standard", &[], "EPCglobal")?;
-    xml.leaf("sbdh:TypeVersion", &[], "1.0")?;
-    xml.leaf("sbdh:InstanceIdentifier", &[], &sbdh.instance_id)?;
-    xml.leaf("sbdh:Type", &[], "Events")?;
-    xml.leaf("sbdh:CreationDateAndTime", &[], created)?;
+    header_leaf(xml, "sbdh:Standard", &[], "EPCglobal")?;
+    header_leaf(xml, "sbdh:TypeVersion", &[], "1.0")?;
+    header_leaf(xml, "sbdh:InstanceIdentifier", &[], &sbdh.instance_id)?;
+    header_leaf(xml, "sbdh:Type", &[], "Events")?;
+    header_leaf(xml, "sbdh:CreationDateAndTime", &[], created)?;
     xml.close("sbdh:DocumentIdentification");
     xml.close("sbdh:StandardBusinessDocumentHeader");
 
@@ -407,14 +407,20 @@ fn write_header(xml: &mut Xml, header: &Epcis12Header, created: &str) -> Fallibl
     if let Some(statement) = &header.statement {
         xml.open("gs1ushc:dscsaTransactionStatement", &[])?;
         let affirmed = if statement.affirmed { "true" } else { "false" };
-        xml.leaf("gs1ushc:affirmTransactionStatement", &[], affirmed)?;
+        header_leaf(xml, "gs1ushc:affirmTransactionStatement", &[], affirmed)?;
         if let Some(notice) = &statement.legal_notice {
-            xml.leaf("gs1ushc:legalNotice", &[], notice)?;
+            header_leaf(xml, "gs1ushc:legalNotice", &[], notice)?;
         }
         xml.close("gs1ushc:dscsaTransactionStatement");
     }
     xml.close("EPCISHeader");
     Ok(())
+}
+
+/// A header element; a problem names it.
+fn header_leaf(xml: &mut Xml, name: &str, attributes: &[(&str, &str)], text: &str) -> Fallible {
+    xml.leaf(name, attributes, text)
+        .map_err(|p| Problem::new(format!("{name}{}", p.field), p.reason))
 }
 
 /// One `Vocabulary` with its elements and their non-empty `cbvmda` attributes; nothing when
@@ -430,7 +436,8 @@ fn vocabulary<'a>(
     xml.open("Vocabulary", &[("type", vocabulary_type)])?;
     xml.open("VocabularyElementList", &[])?;
     for (id, attributes) in elements {
-        xml.open("VocabularyElement", &[("id", id)])?;
+        xml.open("VocabularyElement", &[("id", id)])
+            .map_err(|p| Problem::new(format!("VocabularyElement{}", p.field), p.reason))?;
         for (name, value) in attributes {
             let Some(value) = value else { continue };
             let attribute_id = format!("{MDA_ATTRIBUTE}{name}");
@@ -1050,7 +1057,8 @@ impl Xml {
             self.text.push(' ');
             self.text.push_str(key);
             self.text.push_str("=\"");
-            escape_into(&mut self.text, value, true).map_err(|r| Problem::new(*key, r))?;
+            escape_into(&mut self.text, value, true)
+                .map_err(|r| Problem::new(format!("@{key}"), r))?;
             self.text.push('"');
         }
         Ok(())
@@ -1212,8 +1220,8 @@ mod tests {
 
     fn read(xml: &str) -> CollectingSink {
         let mut sink = CollectingSink::default();
-        let summary = read_document(xml.as_bytes(), &mut sink)
-            .unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        let summary =
+            read_document(xml.as_bytes(), &mut sink).unwrap_or_else(|e| panic!("{e}\n{xml}"));
         assert_eq!(summary.format, Some(DocumentFormat::Xml12));
         sink
     }
@@ -1372,7 +1380,10 @@ mod tests {
         assert!(position(&xml, "<TransactionEvent>\n") < position(&xml, "<bizTransactionList>"));
         assert!(
             position(&xml, "<bizTransactionList>")
-                < position(&xml, "<epc>urn:epc:id:sgtin:4012345.011111.1</epc>\n        </epcList>")
+                < position(
+                    &xml,
+                    "<epc>urn:epc:id:sgtin:4012345.011111.1</epc>\n        </epcList>"
+                )
         );
         assert!(xml.contains("<extension>\n        <TransformationEvent>"));
         assert!(xml.contains("<extension>\n        <extension>\n          <AssociationEvent>"));
@@ -1442,7 +1453,37 @@ mod tests {
             position(&xml, "</sbdh:StandardBusinessDocumentHeader>")
                 < position(&xml, "<EPCISMasterData>")
         );
-        assert!(position(&xml, "</extension>") < position(&xml, "<gs1ushc:dscsaTransactionStatement>"));
+        assert!(
+            position(&xml, "</extension>") < position(&xml, "<gs1ushc:dscsaTransactionStatement>")
+        );
+    }
+
+    #[test]
+    fn a_header_xml_cannot_carry_is_refused_by_name() {
+        let mut header = Epcis12Header::new(Sbdh {
+            sender: "urn:epc:id:sgln:0359999.00000.0".into(),
+            receiver: "urn:epc:id:sgln:4012345.00011.0".into(),
+            instance_id: "TD\u{7}1".into(),
+        });
+        let message = Epcis12Writer::new(Vec::new(), time(), Some(&header))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "header: sbdh:InstanceIdentifier: holds the character U+0007, which XML cannot carry"
+        );
+        header.sbdh.instance_id = "TD-1".into();
+        header.parties.push(PartyMasterData {
+            id: "urn:epc:id:sgln:0359999.00000.\u{0}".into(),
+            ..Default::default()
+        });
+        let message = Epcis12Writer::new(Vec::new(), time(), Some(&header))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("header: VocabularyElement@id: "),
+            "{message}"
+        );
     }
 
     #[test]
@@ -1492,7 +1533,10 @@ mod tests {
         for (event, field, reason) in refusals {
             let message = writer.event(event).unwrap_err().to_string();
             assert!(message.starts_with("event 1 (ni:///sha-256;"), "{message}");
-            assert!(message.contains(field) && message.contains(reason), "{message}");
+            assert!(
+                message.contains(field) && message.contains(reason),
+                "{message}"
+            );
         }
         writer.event(&good).unwrap();
         assert_eq!(writer.events_written(), 2);
