@@ -131,6 +131,20 @@ impl Problem {
             reason: reason.into(),
         }
     }
+
+    /// This problem, found inside `outer`: `readPoint.ex:shelf`, `epcList[2]`,
+    /// `bizTransactionList[0]@type`.
+    fn within(self, outer: &str) -> Problem {
+        let field = match self.field.chars().next() {
+            None => outer.to_owned(),
+            Some('[' | '@' | '.') => format!("{outer}{}", self.field),
+            Some(_) => format!("{outer}.{}", self.field),
+        };
+        Problem {
+            field,
+            reason: self.reason,
+        }
+    }
 }
 
 type Fallible<T = ()> = Result<T, Problem>;
@@ -349,7 +363,7 @@ fn write_header(xml: &mut Xml, header: &Epcis12Header, created: &str) -> Fallibl
         };
         xml.open(role, &[])?;
         header_leaf(xml, "sbdh:Identifier", &[("Authority", authority)], id)
-            .map_err(|p| Problem::new(format!("{role}/{}", p.field), p.reason))?;
+            .map_err(|p| p.within(role))?;
         xml.close(role);
     }
     xml.open("sbdh:DocumentIdentification", &[])?;
@@ -419,8 +433,7 @@ fn write_header(xml: &mut Xml, header: &Epcis12Header, created: &str) -> Fallibl
 
 /// A header element; a problem names it.
 fn header_leaf(xml: &mut Xml, name: &str, attributes: &[(&str, &str)], text: &str) -> Fallible {
-    xml.leaf(name, attributes, text)
-        .map_err(|p| Problem::new(format!("{name}{}", p.field), p.reason))
+    xml.leaf(name, attributes, text).map_err(|p| p.within(name))
 }
 
 /// One `Vocabulary` with its elements and their non-empty `cbvmda` attributes; nothing when
@@ -437,7 +450,7 @@ fn vocabulary<'a>(
     xml.open("VocabularyElementList", &[])?;
     for (id, attributes) in elements {
         xml.open("VocabularyElement", &[("id", id)])
-            .map_err(|p| Problem::new(format!("VocabularyElement{}", p.field), p.reason))?;
+            .map_err(|p| p.within("VocabularyElement"))?;
         for (name, value) in attributes {
             let Some(value) = value else { continue };
             let attribute_id = format!("{MDA_ATTRIBUTE}{name}");
@@ -699,79 +712,65 @@ impl<W: Write> EventWriter<'_, W> {
                 _ => Ok(()),
             };
         };
-        let at = |p: Problem| Problem::new(format!("{name}{}", p.field), p.reason);
+        self.value(xml, name, value, required)
+            .map_err(|p| p.within(name))
+    }
+
+    /// Writes a standard field's value; problems are named relative to the field.
+    fn value(&self, xml: &mut Xml, name: &str, value: &Value, required: bool) -> Fallible {
         match name {
             "epcList" | "childEPCs" | "inputEPCList" | "outputEPCList" => {
                 xml.open(name, &[])?;
-                for (i, epc) in array(value).map_err(at)?.iter().enumerate() {
-                    let epc = text(epc).map_err(|p| at(indexed(i, p)))?;
+                for (i, epc) in array(value)?.iter().enumerate() {
+                    let epc = text(epc).map_err(|p| indexed(i, p))?;
                     xml.leaf("epc", &[], &self.writer.epc(epc))
-                        .map_err(|p| at(indexed(i, p)))?;
+                        .map_err(|p| indexed(i, p))?;
                 }
                 xml.close(name);
             }
-            "parentID" => xml.leaf(name, &[], &self.writer.epc(text(value).map_err(at)?))?,
+            "parentID" => xml.leaf(name, &[], &self.writer.epc(text(value)?))?,
             "quantityList" | "childQuantityList" | "inputQuantityList" | "outputQuantityList" => {
-                self.quantity_list(xml, name, value).map_err(at)?
+                self.quantity_list(xml, name, value)?
             }
-            "bizStep" => vocabulary_leaf(xml, name, Vocabulary::BizStep, value).map_err(at)?,
-            "disposition" => {
-                vocabulary_leaf(xml, name, Vocabulary::Disposition, value).map_err(at)?
+            "bizStep" => vocabulary_leaf(xml, name, Vocabulary::BizStep, value)?,
+            "disposition" => vocabulary_leaf(xml, name, Vocabulary::Disposition, value)?,
+            "readPoint" | "bizLocation" => self.location(xml, name, value)?,
+            "bizTransactionList" => {
+                let kinds = Vocabulary::BizTransactionType;
+                self.typed_list(xml, name, "bizTransaction", kinds, value, required)?
             }
-            "readPoint" | "bizLocation" => self.location(xml, name, value).map_err(at)?,
-            "bizTransactionList" => self
-                .typed_list(
-                    xml,
-                    name,
-                    "bizTransaction",
-                    Vocabulary::BizTransactionType,
-                    value,
-                    required,
-                )
-                .map_err(at)?,
-            "sourceList" => self
-                .typed_list(
-                    xml,
-                    name,
-                    "source",
-                    Vocabulary::SourceDestinationType,
-                    value,
-                    false,
-                )
-                .map_err(at)?,
-            "destinationList" => self
-                .typed_list(
-                    xml,
-                    name,
-                    "destination",
-                    Vocabulary::SourceDestinationType,
-                    value,
-                    false,
-                )
-                .map_err(at)?,
+            "sourceList" | "destinationList" => {
+                let item = if name == "sourceList" {
+                    "source"
+                } else {
+                    "destination"
+                };
+                let kinds = Vocabulary::SourceDestinationType;
+                self.typed_list(xml, name, item, kinds, value, false)?
+            }
             "ilmd" => {
                 let ilmd = value
                     .as_object()
-                    .ok_or_else(|| Problem::new("", "is not an object"))
-                    .map_err(at)?;
+                    .ok_or_else(|| Problem::new("", "is not an object"))?;
                 xml.open(name, &[])?;
                 for (key, value) in ilmd.iter().filter(|(k, _)| !k.starts_with('@')) {
-                    self.extension(xml, key, value).map_err(at)?;
+                    self.extension(xml, key, value)?;
                 }
                 xml.close(name);
             }
-            "persistentDisposition" => self.persistent_disposition(xml, value).map_err(at)?,
+            "persistentDisposition" => self.persistent_disposition(xml, value)?,
             "certificationInfo" => {
                 let items = match value {
                     Value::Array(items) => items.as_slice(),
                     single => std::slice::from_ref(single),
                 };
-                for item in items {
-                    xml.leaf(name, &[], text(item).map_err(at)?)?;
+                for (i, item) in items.iter().enumerate() {
+                    let item = text(item).map_err(|p| indexed(i, p))?;
+                    xml.leaf(name, &[], item).map_err(|p| indexed(i, p))?;
                 }
             }
             // eventTime, recordTime, eventTimeZoneOffset, eventID, action, transformationID
-            _ => xml.leaf(name, &[], text(value).map_err(at)?)?,
+            _ => xml.leaf(name, &[], text(value)?)?,
         }
         Ok(())
     }
@@ -873,7 +872,7 @@ impl<W: Write> EventWriter<'_, W> {
     }
 
     fn error_declaration(&self, xml: &mut Xml, value: &Value) -> Fallible {
-        let at = |p: Problem| Problem::new(format!("errorDeclaration{}", p.field), p.reason);
+        let at = |p: Problem| p.within("errorDeclaration");
         let map = value
             .as_object()
             .ok_or_else(|| at(Problem::new("", "is not an object")))?;
@@ -929,14 +928,14 @@ impl<W: Write> EventWriter<'_, W> {
                 xml.open(name, &[])?;
                 for (child, value) in children.iter().filter(|(k, _)| !k.starts_with('@')) {
                     self.extension_at(xml, child, value, depth + 1)
-                        .map_err(|p| Problem::new(format!("{key}.{}", p.field), p.reason))?;
+                        .map_err(|p| p.within(key))?;
                 }
                 xml.close(name);
             }
             Value::Null => xml.empty(name),
             scalar => xml
                 .leaf(name, &[], &scalar_text(scalar))
-                .map_err(|p| Problem::new(key, p.reason))?,
+                .map_err(|p| p.within(key))?,
         }
         Ok(())
     }
@@ -965,7 +964,7 @@ impl<W: Write> EventWriter<'_, W> {
 }
 
 fn indexed(i: usize, p: Problem) -> Problem {
-    Problem::new(format!("[{i}]{}", p.field), p.reason)
+    p.within(&format!("[{i}]"))
 }
 
 fn array(value: &Value) -> Fallible<&Vec<Value>> {
@@ -1520,6 +1519,12 @@ mod tests {
         no_action.as_object_mut().unwrap().shift_remove("action");
         let mut bad_type = good.clone();
         bad_type["type"] = json!("QuantityEvent");
+        let mut bad_epc = good.clone();
+        bad_epc["epcList"][1] = json!("urn:epc:id:sgtin:1.2.\u{1b}");
+        let mut bad_type_attribute = good.clone();
+        bad_type_attribute["bizTransactionList"][1]["type"] = json!("x\u{8}");
+        let mut nested = good.clone();
+        nested["readPoint"]["ex:shelf"] = json!({"tracedesk:row": "\u{2}"});
 
         let mut writer = Epcis12Writer::new(Vec::new(), time(), None).unwrap();
         let refusals = [
@@ -1528,6 +1533,17 @@ mod tests {
             (&undeclared, "ex:colour", "prefix 'ex' is not declared"),
             (&no_action, "action", "EPCIS 1.2 requires it"),
             (&bad_type, "type", "not an EPCIS event type"),
+            (&bad_epc, "epcList[1]: ", "U+001B"),
+            (
+                &bad_type_attribute,
+                "bizTransactionList[1]@type: ",
+                "U+0008",
+            ),
+            (
+                &nested,
+                "readPoint.ex:shelf: ",
+                "prefix 'ex' is not declared",
+            ),
         ];
         writer.event(&good).unwrap();
         for (event, field, reason) in refusals {
