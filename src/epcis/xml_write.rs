@@ -25,6 +25,10 @@
 //!   the pattern gives that length and the unit is written as a URN; otherwise its GS1 Digital
 //!   Link URI stays, which the 1.2 schema accepts (an `epc` is any string).
 //!
+//! An event 1.2 cannot carry (an unknown field, `sensorElementList`, a prefix with no namespace,
+//! a character XML cannot hold) is refused whole, its field named by path
+//! (`bizTransactionList[0]@type`); what was written before stays a well-formed prefix.
+//!
 //! The optional [`Epcis12Header`] carries the SBDH (1.2 requires one in every header), the
 //! master data (`EPCClass` and `Location` vocabularies with `cbvmda` attributes) and the GS1 US
 //! `dscsaTransactionStatement`, from the same types the readers fill
@@ -268,6 +272,11 @@ impl<W: Write> Epcis12Writer<W> {
             .ok_or_else(|| Problem::new("type", format!("'{kind}' is not an EPCIS event type")))?;
         let namespaces = Namespaces::of_event(fields.get("@context"))?;
         for key in fields.keys() {
+            if key == "sensorElementList" {
+                // Sensor data exists only in 2.0; GS1's 1.2 form of it is a draft no 1.2
+                // partner reads, so say so rather than send something half-understood.
+                return Err(Problem::new(key.as_str(), "cannot be written in EPCIS 1.2"));
+            }
             if !is_extension_key(key) && !layout.knows(key) {
                 return Err(Problem::new(
                     key.as_str(),
