@@ -27,7 +27,7 @@
 //!
 //! An event 1.2 cannot carry (an unknown field, `sensorElementList`, a prefix with no namespace,
 //! a character XML cannot hold) is refused whole, its field named by path
-//! (`bizTransactionList[0]@type`); what was written before stays a well-formed prefix.
+//! (`bizTransactionList[0]@type`): nothing of it is written, and the writer can go on.
 //!
 //! The optional [`Epcis12Header`] carries the SBDH (1.2 requires one in every header), the
 //! master data (`EPCClass` and `Location` vocabularies with `cbvmda` attributes) and the GS1 US
@@ -1532,6 +1532,8 @@ mod tests {
         bad_epc["epcList"][1] = json!("urn:epc:id:sgtin:1.2.\u{1b}");
         let mut bad_type_attribute = good.clone();
         bad_type_attribute["bizTransactionList"][1]["type"] = json!("x\u{8}");
+        let mut sensors = good.clone();
+        sensors["sensorElementList"] = json!([]);
         let mut nested = good.clone();
         nested["readPoint"]["ex:shelf"] = json!({"tracedesk:row": "\u{2}"});
 
@@ -1552,6 +1554,11 @@ mod tests {
                 &nested,
                 "readPoint.ex:shelf: ",
                 "prefix 'ex' is not declared",
+            ),
+            (
+                &sensors,
+                "sensorElementList: ",
+                "cannot be written in EPCIS 1.2",
             ),
         ];
         writer.event(&good).unwrap();
