@@ -171,8 +171,11 @@ pub enum Command {
     /// The recorded EPCIS events.
     Events {
         /// One complete event per line instead of one EPCISDocument.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "xml")]
         json: bool,
+        /// One EPCIS 1.2 XML document, for partners who still exchange 1.2.
+        #[arg(long)]
+        xml: bool,
         /// Only this unit's events (its audit export).
         #[arg(long, value_name = "SCAN")]
         unit: Option<OsString>,
@@ -354,8 +357,13 @@ pub fn run() -> Result<ExitCode> {
                 recalled,
             },
         ),
-        Some(Command::Events { json, unit }) => {
-            events::run(db, json, unit.map(OsString::into_encoded_bytes))
+        Some(Command::Events { json, xml, unit }) => {
+            let format = match (json, xml) {
+                (true, _) => events::Format::Lines,
+                (false, true) => events::Format::Xml12,
+                (false, false) => events::Format::Document,
+            };
+            events::run(db, format, unit.map(OsString::into_encoded_bytes))
         }
         Some(Command::Trace {
             json,
@@ -379,7 +387,11 @@ pub fn run() -> Result<ExitCode> {
         }
         Some(Command::Inbox { json }) => inbox::run(db, json),
         Some(Command::Archive { json, show, purge }) => archive::run(db, json, show, purge),
-        Some(Command::Audit { scan }) => events::run(db, false, Some(scan.into_encoded_bytes())),
+        Some(Command::Audit { scan }) => events::run(
+            db,
+            events::Format::Document,
+            Some(scan.into_encoded_bytes()),
+        ),
         Some(Command::Dispense { json, scans }) => dispense::run(
             db,
             ScanInput::from_args_or_stdin(scans),

@@ -7,6 +7,7 @@
 //! - [`read`]: reads supplier EPCIS documents (1.2 XML, 2.0 XML, 2.0 JSON-LD, recognised by
 //!   content) event by event, in constant memory, into one model.
 //! - [`xml_read`]: the streaming XML reader behind it.
+//! - [`xml_write`]: writes events as one EPCIS 1.2 XML document, streaming, for partners on 1.2.
 //! - [`document`]: the document header: SBDH parties, master data, the DSCSA statement.
 //! - [`epc`]: EPC URNs and GS1 Digital Link URIs as typed identifiers.
 //! - [`vocab`]: the CBV words and their URIs.
@@ -21,6 +22,7 @@ pub mod hash;
 pub mod read;
 pub mod vocab;
 pub mod xml_read;
+pub mod xml_write;
 
 pub use epc::{Epc, EpcError, parse_epc};
 pub use hash::{Context, HashError, event_hash_id, prehash};

@@ -207,26 +207,7 @@ impl super::Store {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-<<<<<<< HEAD
-        let mut records = Vec::new();
-        for sgtin in units {
-            let (quarantined, suspect) = super::holds_in_force(&tx, &sgtin.gtin, &sgtin.serial)?;
-            if quarantined || suspect {
-                continue;
-            }
-            let record = record_action_in(
-                &tx,
-                sgtin,
-                ShelfAction::Hold(HoldKind::Quarantine),
-                Some(reason),
-                actor.as_deref(),
-                now,
-            )?;
-            records.push((sgtin.clone(), record));
-        }
-=======
-        let records = quarantine_all_in(&tx, units, reason, now)?;
->>>>>>> csv
+        let records = quarantine_all_in(&tx, units, reason, actor.as_deref(), now)?;
         tx.commit()?;
         Ok(records)
     }
@@ -256,6 +237,7 @@ pub(crate) fn quarantine_all_in(
     conn: &Connection,
     units: &[Sgtin],
     reason: &str,
+    actor: Option<&str>,
     now: DateTime<FixedOffset>,
 ) -> Result<Vec<(Sgtin, ActionRecord)>, StoreError> {
     let mut records = Vec::new();
@@ -269,6 +251,7 @@ pub(crate) fn quarantine_all_in(
             sgtin,
             ShelfAction::Hold(HoldKind::Quarantine),
             Some(reason),
+            actor,
             now,
         )?;
         records.push((sgtin.clone(), record));

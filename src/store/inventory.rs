@@ -454,38 +454,77 @@ impl super::Store {
 
     /// Every event recorded here, oldest first.
     pub fn events(&self) -> Result<Vec<StoredEvent>, StoreError> {
-        self.stored_events(
-            "SELECT event_id, kind, json, created_at FROM events ORDER BY created_at, rowid",
-            params![],
-        )
+        let mut events = Vec::new();
+        self.for_each_event(|e| {
+            events.push(e);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(events)
     }
 
     /// The events recorded here about one unit (receipts, refusals, actions), oldest first.
     pub fn unit_events(&self, sgtin: &Sgtin) -> Result<Vec<StoredEvent>, StoreError> {
-        self.stored_events(
+        let mut events = Vec::new();
+        self.for_each_unit_event(sgtin, |e| {
+            events.push(e);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(events)
+    }
+
+    /// Hands every event recorded here to `f`, oldest first, one row at a time: an export of
+    /// a store with millions of events holds one of them in memory, not all. Stops at the
+    /// first error `f` returns.
+    pub fn for_each_event<E: From<StoreError>>(
+        &self,
+        f: impl FnMut(StoredEvent) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.each_stored_event(
+            "SELECT event_id, kind, json, created_at FROM events ORDER BY created_at, rowid",
+            params![],
+            f,
+        )
+    }
+
+    /// [`Self::for_each_event`] for the events about one unit.
+    pub fn for_each_unit_event<E: From<StoreError>>(
+        &self,
+        sgtin: &Sgtin,
+        f: impl FnMut(StoredEvent) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.each_stored_event(
             "SELECT event_id, kind, json, created_at FROM events WHERE event_id IN (
                  SELECT event_id FROM receipts WHERE gtin = ?1 AND serial = ?2
                  UNION SELECT event_id FROM actions WHERE gtin = ?1 AND serial = ?2)
              ORDER BY created_at, rowid",
             params![gtin_key(&sgtin.gtin), sgtin.serial],
+            f,
         )
     }
 
-    fn stored_events(
+    fn each_stored_event<E: From<StoreError>>(
         &self,
         sql: &str,
         values: impl rusqlite::Params,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt.query_map(values, |r| {
-            Ok(StoredEvent {
-                event_id: r.get(0)?,
-                kind: r.get(1)?,
-                json: r.get(2)?,
-                created_at: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        mut f: impl FnMut(StoredEvent) -> Result<(), E>,
+    ) -> Result<(), E> {
+        fn next(rows: &mut rusqlite::Rows<'_>) -> Result<Option<StoredEvent>, StoreError> {
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            Ok(Some(StoredEvent {
+                event_id: row.get(0)?,
+                kind: row.get(1)?,
+                json: row.get(2)?,
+                created_at: row.get(3)?,
+            }))
+        }
+        let mut stmt = self.conn().prepare_cached(sql).map_err(StoreError::from)?;
+        let mut rows = stmt.query(values).map_err(StoreError::from)?;
+        while let Some(event) = next(&mut rows)? {
+            f(event)?;
+        }
+        Ok(())
     }
 
     /// A unit's whole story here: the supplier's announcement, every scan at the desk and

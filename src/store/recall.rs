@@ -57,6 +57,7 @@ impl super::Store {
         quarantine_at: Option<DateTime<FixedOffset>>,
     ) -> Result<Containment, StoreError> {
         let writes = notice.is_some() || quarantine_at.is_some();
+        let actor = self.actor().map(str::to_owned);
         let tx = self.conn_mut().transaction_with_behavior(if writes {
             TransactionBehavior::Immediate
         } else {
@@ -94,7 +95,7 @@ impl super::Store {
                 .filter(|u| u.state == StockState::OnHand)
                 .map(InventoryItem::sgtin)
                 .collect::<Result<Vec<_>, _>>()?;
-            held = quarantine_all_in(&tx, &on_hand, RECALL_HOLD_REASON, now)?
+            held = quarantine_all_in(&tx, &on_hand, RECALL_HOLD_REASON, actor.as_deref(), now)?
                 .into_iter()
                 .map(|(sgtin, _)| sgtin)
                 .collect();
