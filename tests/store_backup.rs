@@ -110,12 +110,7 @@ fn synth_scan(spec: &SynthSpec, index: u64) -> ParsedScan {
 
 fn receive_synth(store: &mut Store, spec: &SynthSpec, index: u64) {
     let receipt = store
-        .receive(
-            &synth_scan(spec, index),
-            None,
-            day(),
-            at(9).fixed_offset(),
-        )
+        .receive(&synth_scan(spec, index), None, day(), at(9).fixed_offset())
         .unwrap();
     assert!(receipt.accepted(), "{:?}", receipt.assessment.verdict);
 }
@@ -137,8 +132,15 @@ fn a_restored_backup_answers_and_exports_exactly_as_the_store_it_copies() {
 
     let copy = dir.path().join("copy.db");
     let out = tracedesk(&live, &["backup", copy.to_str().unwrap()], b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), copy.to_str().unwrap());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        copy.to_str().unwrap()
+    );
     // One self-contained file: no write-ahead log to carry along.
     assert_eq!(integrity(&copy), "ok");
     let conn = Connection::open_with_flags(&copy, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
@@ -150,7 +152,11 @@ fn a_restored_backup_answers_and_exports_exactly_as_the_store_it_copies() {
 
     let restored = dir.path().join("restored.db");
     let out = tracedesk(&restored, &["restore", copy.to_str().unwrap()], b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for args in [
         &["verify", "--json"][..],
         &["events", "--json"][..],
@@ -200,6 +206,32 @@ fn restoring_over_a_store_keeps_the_old_one_beside_it() {
 }
 
 #[test]
+fn restoring_over_a_store_left_by_a_crash_keeps_what_its_log_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    let spec = synth_store(&live, 500);
+    let mut store = Store::open(&live).unwrap();
+    let copy = store.backup_to(&dir.path().join("copy.db"), at(2)).unwrap();
+    receive_synth(&mut store, &spec, 3);
+    // The receipt is in the write-ahead log only (the store checkpoints when idle, not at each
+    // commit): both files copied now are what a power cut leaves.
+    let crashed = dir.path().join("crashed.db");
+    let crashed_wal = dir.path().join("crashed.db-wal");
+    fs::copy(&live, &crashed).unwrap();
+    fs::copy(dir.path().join("live.db-wal"), &crashed_wal).unwrap();
+    assert!(fs::metadata(&crashed_wal).unwrap().len() > 0);
+    drop(store);
+
+    let restored = backup::restore(&copy, &crashed, at(3)).unwrap();
+    let kept = restored.previous.unwrap();
+    assert_eq!(integrity(&kept), "ok");
+    assert_eq!(count(&kept, "SELECT count(*) FROM receipts"), 1);
+    // No log of the old store is left beside the new one.
+    assert!(fs::metadata(&crashed_wal).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound));
+    assert_eq!(Store::open(&crashed).unwrap().receipt_count().unwrap(), 0);
+}
+
+#[test]
 fn a_backup_taken_while_receipts_are_written_is_one_consistent_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let live = dir.path().join("live.db");
@@ -230,9 +262,15 @@ fn a_backup_taken_while_receipts_are_written_is_one_consistent_snapshot() {
     stop.store(true, Ordering::SeqCst);
     writer.join().unwrap();
 
-    assert!(after > before, "no receipt was written while the backup ran");
+    assert!(
+        after > before,
+        "no receipt was written while the backup ran"
+    );
     assert_eq!(integrity(&copy), "ok");
-    assert_eq!(count(&copy, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    assert_eq!(
+        count(&copy, "SELECT count(*) FROM pragma_foreign_key_check"),
+        0
+    );
     // Every receipt committed before the backup started is there, and what is there is a
     // prefix of the receipts (one snapshot), each with its event and outbox row.
     let receipts = count(&copy, "SELECT count(*) FROM receipts");
@@ -260,7 +298,11 @@ fn a_backup_killed_midway_leaves_the_previous_backup_and_the_store_intact() {
     let spec = synth_store(&live, 100_000);
     let dest = dir.path().join("backup.db");
     let out = tracedesk(&live, &["backup", dest.to_str().unwrap()], b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let previous = sha(&dest);
     // The store moves on, so a new backup would differ from the previous one.
     let mut store = Store::open(&live).unwrap();
@@ -280,8 +322,7 @@ fn a_backup_killed_midway_leaves_the_previous_backup_and_the_store_intact() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     // Kill it as soon as the copy has begun writing (or whenever it is, if it ended first).
-    while child.try_wait().unwrap().is_none()
-        && !fs::metadata(&partial).is_ok_and(|m| m.len() > 0)
+    while child.try_wait().unwrap().is_none() && !fs::metadata(&partial).is_ok_and(|m| m.len() > 0)
     {
         assert!(Instant::now() < deadline, "the backup never started");
         std::thread::sleep(Duration::from_millis(1));
@@ -304,7 +345,11 @@ fn a_backup_killed_midway_leaves_the_previous_backup_and_the_store_intact() {
     assert_eq!(integrity(&live), "ok");
     // The next backup takes over what the killed one left.
     let out = tracedesk(&live, &["backup", dest.to_str().unwrap()], b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(integrity(&dest), "ok");
     assert_eq!(count(&dest, "SELECT count(*) FROM receipts"), 1);
     assert!(!partial.exists());
@@ -407,10 +452,18 @@ fn restore_refuses_while_another_process_has_the_store_open() {
     assert!(stderr.contains("is open in another process"), "{stderr}");
     assert_eq!(store.receipt_count().unwrap(), 1);
     drop(store);
-    assert!(!listing(dir.path()).iter().any(|n| n.contains("before-restore")));
+    assert!(
+        !listing(dir.path())
+            .iter()
+            .any(|n| n.contains("before-restore"))
+    );
 
     let out = tracedesk(&live, &["restore", copy.to_str().unwrap()], b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(Store::open(&live).unwrap().receipt_count().unwrap(), 0);
     let kept: Vec<String> = listing(dir.path())
         .into_iter()
@@ -418,7 +471,10 @@ fn restore_refuses_while_another_process_has_the_store_open() {
         .collect();
     assert_eq!(kept.len(), 1);
     // The store it replaced, with the receipt made after the backup.
-    assert_eq!(count(&dir.path().join(&kept[0]), "SELECT count(*) FROM receipts"), 1);
+    assert_eq!(
+        count(&dir.path().join(&kept[0]), "SELECT count(*) FROM receipts"),
+        1
+    );
 }
 
 #[test]
@@ -431,7 +487,11 @@ fn daily_backups_keep_the_newest_and_record_their_outcome() {
     fs::write(backups.join("notes.txt"), b"not a backup").unwrap();
     fs::write(backups.join("tracedesk-important.db"), b"not ours either").unwrap();
     // What a copy killed half-way leaves behind.
-    fs::write(backups.join(".tracedesk-20291231-020000.db.partial"), b"half").unwrap();
+    fs::write(
+        backups.join(".tracedesk-20291231-020000.db.partial"),
+        b"half",
+    )
+    .unwrap();
     let mut store = Store::open(&live).unwrap();
     assert!(matches!(
         store.daily_backup(at(2)).unwrap(),

@@ -70,7 +70,9 @@ const FILE_TIME: &str = "%Y%m%d-%H%M%S";
 const PARTIAL_SUFFIX: &str = ".partial";
 
 /// Tables every TraceDesk store has had since schema version 1.
-const REQUIRED_TABLES: [&str; 6] = ["settings", "products", "units", "receipts", "events", "outbox"];
+const REQUIRED_TABLES: [&str; 6] = [
+    "settings", "products", "units", "receipts", "events", "outbox",
+];
 
 /// What can go wrong with a backup or a restore, in the user's terms.
 ///
@@ -191,7 +193,10 @@ pub enum DailyBackup {
     /// The last good backup is recent enough.
     NotDue,
     /// A backup was written to `path`; older ones beyond `backup_keep` were removed.
-    Made { path: PathBuf, removed: Vec<PathBuf> },
+    Made {
+        path: PathBuf,
+        removed: Vec<PathBuf>,
+    },
     /// The backup failed; the failure is recorded in the settings.
     Failed(BackupError),
 }
@@ -363,7 +368,7 @@ pub fn prune_backups(dir: &Path, keep: u32) -> Result<Vec<PathBuf>, BackupError>
             Partial::remove_if_abandoned(&entry.path());
         }
     }
-    backups.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    backups.sort_unstable_by_key(|(at, _)| std::cmp::Reverse(*at));
     let mut removed = Vec::new();
     for (_, path) in backups.into_iter().skip(keep as usize) {
         fs::remove_file(&path).map_err(io_error("remove", &path))?;
@@ -503,16 +508,8 @@ fn check_store_file(path: &Path) -> Result<i64, BackupError> {
             error,
         },
     };
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(not_a_database)?;
-    if version > schema::VERSION {
-        return Err(BackupError::TooNew {
-            path: path.to_path_buf(),
-            found: version,
-            supported: schema::VERSION,
-        });
-    }
+    // Tables first: another program's database with a high user_version is not "a newer
+    // TraceDesk".
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
         .and_then(|mut stmt| {
@@ -524,15 +521,26 @@ fn check_store_file(path: &Path) -> Result<i64, BackupError> {
         .into_iter()
         .filter(|t| !tables.iter().any(|have| have == t))
         .collect();
-    if !missing.is_empty() || version < 1 {
-        let reason = if missing.is_empty() {
-            "it has no schema version".to_string()
-        } else {
-            format!("it has no {} table", missing.join(", "))
-        };
+    if !missing.is_empty() {
         return Err(BackupError::NotTraceDesk {
             path: path.to_path_buf(),
-            reason,
+            reason: format!("it has no {} table", missing.join(", ")),
+        });
+    }
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(not_a_database)?;
+    if version > schema::VERSION {
+        return Err(BackupError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            supported: schema::VERSION,
+        });
+    }
+    if version < 1 {
+        return Err(BackupError::NotTraceDesk {
+            path: path.to_path_buf(),
+            reason: "it has no schema version".into(),
         });
     }
     // At most a few problems: the first say enough, and a badly damaged file has millions.
@@ -621,7 +629,10 @@ fn keep_previous(db: &Path, now: DateTime<Utc>) -> Result<PathBuf, BackupError> 
     Err(BackupError::Io {
         action: "find a free name to keep",
         path: db.to_path_buf(),
-        error: io::Error::new(io::ErrorKind::AlreadyExists, "too many restores this second"),
+        error: io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "too many restores this second",
+        ),
     })
 }
 
@@ -702,9 +713,7 @@ impl Partial {
     /// changes, from its previous content to the whole copy.
     fn commit(mut self, dest: &Path) -> Result<(), BackupError> {
         remove_companions(&self.path);
-        self.file
-            .sync_all()
-            .map_err(io_error("sync", &self.path))?;
+        self.file.sync_all().map_err(io_error("sync", &self.path))?;
         fs::rename(&self.path, dest).map_err(io_error("rename the copy to", dest))?;
         self.committed = true;
         sync_parent(dest)

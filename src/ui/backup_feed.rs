@@ -93,5 +93,7 @@ pub fn backup_state(status: &BackupStatus, now: DateTime<Utc>) -> BackupState {
 
 /// A backup's time as the status bar shows it: local time to the minute.
 pub fn shown_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+    at.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }

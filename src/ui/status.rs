@@ -221,7 +221,8 @@ mod tests {
         assert_eq!(line, "Last backup: 2030-01-01 02:00, more than 2 days ago");
         assert_eq!(colour, Some(theme::WARN));
         // A failure is shown even while the last good backup is recent.
-        let (line, colour) = backup_line(&state(Some("2030-01-01 02:00"), false, Some("disk full")));
+        let (line, colour) =
+            backup_line(&state(Some("2030-01-01 02:00"), false, Some("disk full")));
         assert_eq!(
             line,
             "Backup failed: disk full (last backup: 2030-01-01 02:00)"
