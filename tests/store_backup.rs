@@ -374,6 +374,21 @@ fn a_second_copy_to_the_same_destination_is_refused_while_one_runs() {
     assert_eq!(integrity(&dest), "ok");
 }
 
+#[test]
+fn a_backup_never_replaces_the_store_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    let spec = synth_store(&live, 100);
+    let mut store = Store::open(&live).unwrap();
+    receive_synth(&mut store, &spec, 3);
+    drop(store);
+    let out = tracedesk(&live, &["backup", live.to_str().unwrap()], b"");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is the store itself"), "{stderr}");
+    assert_eq!(Store::open(&live).unwrap().receipt_count().unwrap(), 1);
+}
+
 /// 64 KiB that no one would take for a database (xorshift, so the test is repeatable).
 fn noise() -> Vec<u8> {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;

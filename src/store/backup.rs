@@ -127,10 +127,8 @@ pub enum BackupError {
     Busy { path: PathBuf },
     #[error("the copy of {} did not finish: the store stayed locked", path.display())]
     Stalled { path: PathBuf },
-    #[error("{} is the store itself; restore from a backup file", path.display())]
+    #[error("{} is the store itself; name another file", path.display())]
     SameFile { path: PathBuf },
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> BackupError {
@@ -233,6 +231,11 @@ impl Store {
         } else {
             dest.to_path_buf()
         };
+        // Renamed over the store, the copy would leave every open connection writing to a file
+        // no longer there.
+        if same_file(&dest, self.path()) {
+            return Err(BackupError::SameFile { path: dest });
+        }
         let partial = Partial::claim(&dest)?;
         copy_database(self.conn(), self.path(), &partial.path)?;
         let found = check_store_file(&partial.path)?;
@@ -381,15 +384,12 @@ pub fn prune_backups(dir: &Path, keep: u32) -> Result<Vec<PathBuf>, BackupError>
 /// `<db>.before-restore-YYYYMMDD-HHMMSS` (from `now`). `src` is checked before anything is
 /// touched; nothing changes when it is refused or when another process has `db` open.
 pub fn restore(src: &Path, db: &Path, now: DateTime<Utc>) -> Result<Restored, BackupError> {
-    let db_exists = db.exists();
-    if db_exists
-        && let (Ok(a), Ok(b)) = (src.canonicalize(), db.canonicalize())
-        && a == b
-    {
+    if same_file(src, db) {
         return Err(BackupError::SameFile {
             path: src.to_path_buf(),
         });
     }
+    let db_exists = db.exists();
     let schema_version = check_store_file(src)?;
     if db_exists {
         // Refuse early, before minutes of copying, when the kiosk is running; checked again
@@ -641,6 +641,11 @@ fn copy_new(from: &Path, to: &Path) -> io::Result<()> {
     let mut target = OpenOptions::new().write(true).create_new(true).open(to)?;
     io::copy(&mut source, &mut target)?;
     target.sync_all()
+}
+
+/// Both paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
 
 /// `path` with `suffix` added to its file name (`store.db` + `-wal`).
