@@ -232,7 +232,12 @@ fn a_wholesalers_1_2_document_fills_the_cache_traces_and_is_archived_as_received
     tracedesk::epcis::read::read_document(xml.as_bytes(), &mut sink).unwrap();
     let header = sink.header.unwrap();
     assert!(header.statement.unwrap().affirmed);
-    assert!(header.parties.iter().any(|p| p.name.as_deref() == Some("Acme Wholesale")));
+    assert!(
+        header
+            .parties
+            .iter()
+            .any(|p| p.name.as_deref() == Some("Acme Wholesale"))
+    );
     let shipping = &sink.events[0];
     assert_eq!(shipping.biz_step.as_deref(), Some("shipping"));
     assert_eq!(shipping.drop_shipment, Some(true));
@@ -253,7 +258,11 @@ fn check_against_the_1_2_schema(file: &Path, scratch: &Path) {
             .expect("xmllint (libxml2-utils) is needed")
     };
     let out = lint(&["--noout"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let Some(source) = std::env::var_os("TRACEDESK_EPCIS12_XSD_DIR") else {
         eprintln!("notice: TRACEDESK_EPCIS12_XSD_DIR is not set; EPCIS 1.2 schema check skipped");
         return;
@@ -271,7 +280,11 @@ fn check_against_the_1_2_schema(file: &Path, scratch: &Path) {
     }
     let xsd = schemas.join("EPCglobal-epcis-1_2.xsd");
     let out = lint(&["--noout", "--schema", xsd.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

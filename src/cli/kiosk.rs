@@ -55,6 +55,10 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     config.windowed = std::env::var_os("TRACEDESK_WINDOWED").is_some_and(|v| v == "1");
     config.screenshot_dir = std::env::var_os("TRACEDESK_SCREENSHOT_DIR").map(PathBuf::from);
     let mut feeds: Vec<ui::Feed> = sync_feed(&path).into_iter().collect();
+    feeds.push(ui::backup_feed::backup_feed(
+        path.clone(),
+        Box::new(chrono::Utc::now),
+    ));
     if camera_on {
         let device = std::env::var_os("TRACEDESK_CAMERA")
             .map_or_else(|| PathBuf::from("/dev/video0"), PathBuf::from);

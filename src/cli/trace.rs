@@ -515,9 +515,9 @@ impl DocumentBuilder {
     fn xml(&self, store: &Store, out: &mut impl Write) -> Result<()> {
         use crate::epcis::document::{PartyMasterData, ProductMasterData, TransactionStatement};
         use crate::epcis::xml_write::{Epcis12Header, Epcis12Writer, Sbdh};
-        let site = store
-            .site_gln()?
-            .context("set the site GLN first (tracedesk config site_gln GLN): it signs the answer")?;
+        let site = store.site_gln()?.context(
+            "set the site GLN first (tracedesk config site_gln GLN): it signs the answer",
+        )?;
         let now = chrono::Local::now().fixed_offset();
         let mut header = Epcis12Header::new(Sbdh {
             sender: site.as_str().to_owned(),
@@ -540,7 +540,10 @@ impl DocumentBuilder {
                 });
             }
             for t in &trace.transactions {
-                for p in [&t.seller, &t.buyer, &t.ship_from, &t.ship_to].into_iter().flatten() {
+                for p in [&t.seller, &t.buyer, &t.ship_from, &t.ship_to]
+                    .into_iter()
+                    .flatten()
+                {
                     if seen.insert(p.id.clone()) {
                         header.parties.push(PartyMasterData {
                             id: p.id.clone(),

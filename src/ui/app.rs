@@ -19,7 +19,7 @@ use super::pharmacist::{self, Pharmacist, PinAction, PinEntry};
 use super::receiving::{self, Card, Receiving, big_button};
 use super::settings::{self, SettingsForm};
 use super::sound::Chimes;
-use super::status::{self, CameraState, SerialScanner, StatusBar, UpstreamState};
+use super::status::{self, BackupState, CameraState, SerialScanner, StatusBar, UpstreamState};
 use super::theme;
 use crate::gs1::{self, ParseContext};
 use crate::scanner::ScannerEvent;
@@ -86,6 +86,8 @@ pub enum KioskEvent {
     Upstream(UpstreamState),
     /// From the camera worker: the device's state.
     Camera(CameraState),
+    /// From the backup thread: the daily backups' state.
+    Backup(BackupState),
 }
 
 /// Which screen is open.
@@ -482,6 +484,7 @@ impl KioskApp {
             KioskEvent::CameraScan(bytes) => self.scanned(bytes, Vec::new(), ScanSource::Camera),
             KioskEvent::Upstream(state) => self.status.upstream = state,
             KioskEvent::Camera(state) => self.status.camera = state,
+            KioskEvent::Backup(state) => self.status.backup = Some(state),
         }
     }
 

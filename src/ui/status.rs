@@ -1,10 +1,12 @@
-//! The status bar, always visible: scanner, upstream and the events waiting to be sent.
+//! The status bar, always visible: scanner, upstream, the events waiting to be sent, and the
+//! last backup.
 //!
 //! Offline is a normal state at a pharmacy desk: receipts are recorded locally and sent later,
 //! so offline is shown calmly (blue, with the number of events waiting), not as an error. Only
 //! parked events, which upstream refused and a person must look at, are shown in amber. Expired
 //! stock on the shelf and the units expiring within 30 days are counted here too, so nobody has
-//! to open the inventory to notice them.
+//! to open the inventory to notice them. The store is the only copy of receipts not yet synced:
+//! a backup older than two days, or a failed one with its reason, is shown in amber too.
 
 use egui::{RichText, Ui};
 
@@ -49,6 +51,43 @@ pub enum CameraState {
     Unavailable { reason: String },
 }
 
+/// Daily backups, as the backup thread last reported ([`super::backup_feed`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BackupState {
+    /// A backup directory is configured.
+    pub configured: bool,
+    /// When the last good backup was made, as shown (local time).
+    pub last_ok: Option<String>,
+    /// The last good backup is more than two days old, or there is none.
+    pub stale: bool,
+    /// Why the last attempt failed, when it did.
+    pub error: Option<String>,
+}
+
+/// The backup's line in the status bar, and its chip colour when it needs looking at (`None`:
+/// a quiet label).
+pub fn backup_line(state: &BackupState) -> (String, Option<egui::Color32>) {
+    let last = state.last_ok.as_deref().unwrap_or("never");
+    if let Some(error) = &state.error {
+        return (
+            format!("Backup failed: {error} (last backup: {last})"),
+            Some(theme::WARN),
+        );
+    }
+    match (state.stale, &state.last_ok, state.configured) {
+        (false, _, _) => (format!("Last backup: {last}"), None),
+        (true, Some(_), _) => (
+            format!("Last backup: {last}, more than 2 days ago"),
+            Some(theme::WARN),
+        ),
+        (true, None, true) => ("Last backup: never".into(), Some(theme::WARN)),
+        (true, None, false) => (
+            "Last backup: never (no backup directory: tracedesk config backup_dir DIR)".into(),
+            Some(theme::WARN),
+        ),
+    }
+}
+
 /// What the status bar shows.
 #[derive(Debug, Clone, Default)]
 pub struct StatusBar {
@@ -60,6 +99,8 @@ pub struct StatusBar {
     pub camera: CameraState,
     /// Expired and soon-expiring units on hand, once the desk counted them.
     pub expiry: Option<ExpiryWatch>,
+    /// The daily backups, once the backup thread reported.
+    pub backup: Option<BackupState>,
     /// The desk worker stopped: nothing can be recorded.
     pub desk_down: bool,
     /// The last scanner or desk warning.
@@ -140,8 +181,63 @@ pub fn status_ui(ui: &mut Ui, status: &StatusBar) {
         }
         let last = outbox.last_sync.as_deref().unwrap_or("never");
         ui.label(small(format!("Last sync: {last}")).color(theme::MUTED));
+        if let Some(backup) = &status.backup {
+            match backup_line(backup) {
+                (line, Some(colour)) => chip(ui, line, colour),
+                (line, None) => {
+                    ui.label(small(line).color(theme::MUTED));
+                }
+            }
+        }
         if let Some(warning) = &status.warning {
             chip(ui, warning.clone(), theme::WARN);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(last_ok: Option<&str>, stale: bool, error: Option<&str>) -> BackupState {
+        BackupState {
+            configured: true,
+            last_ok: last_ok.map(str::to_owned),
+            stale,
+            error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_recent_backup_is_a_quiet_label() {
+        let (line, colour) = backup_line(&state(Some("2030-01-01 02:00"), false, None));
+        assert_eq!(line, "Last backup: 2030-01-01 02:00");
+        assert_eq!(colour, None);
+    }
+
+    #[test]
+    fn a_stale_or_failed_backup_is_a_warning() {
+        let (line, colour) = backup_line(&state(Some("2030-01-01 02:00"), true, None));
+        assert_eq!(line, "Last backup: 2030-01-01 02:00, more than 2 days ago");
+        assert_eq!(colour, Some(theme::WARN));
+        // A failure is shown even while the last good backup is recent.
+        let (line, colour) =
+            backup_line(&state(Some("2030-01-01 02:00"), false, Some("disk full")));
+        assert_eq!(
+            line,
+            "Backup failed: disk full (last backup: 2030-01-01 02:00)"
+        );
+        assert_eq!(colour, Some(theme::WARN));
+    }
+
+    #[test]
+    fn no_backup_ever_says_how_to_configure_one() {
+        let unconfigured = BackupState {
+            configured: false,
+            ..state(None, true, None)
+        };
+        let (line, colour) = backup_line(&unconfigured);
+        assert!(line.contains("tracedesk config backup_dir"), "{line}");
+        assert_eq!(colour, Some(theme::WARN));
+    }
 }
