@@ -1261,10 +1261,8 @@ fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
             })?
             .collect::<Result<_, _>>()?;
         if rows.is_empty() {
-            conn.execute(
-                "UPDATE import_runs SET state = 'rolled_back' WHERE id = ?1",
-                [run],
-            )?;
+            // Undone: nothing of the run is left, not even its bookkeeping.
+            conn.execute("DELETE FROM import_runs WHERE id = ?1", [run])?;
             conn.execute_batch("COMMIT")?;
             return Ok(());
         }
@@ -1354,10 +1352,18 @@ fn recover(conn: &Connection) -> Result<usize, StoreError> {
         tracing::warn!(run, "undoing an import that did not finish");
         roll_back(conn, *run)?;
     }
+    // A finished run whose undo rows were still being dropped when the process died.
+    let finished: Vec<i64> = conn
+        .prepare("SELECT id FROM import_runs WHERE state = 'done'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for run in finished {
+        forget_undo(conn, run)?;
+    }
     Ok(runs.len())
 }
 
-/// Drops a finished run's undo rows in short transactions.
+/// Drops a finished run's undo rows in short transactions, then the run itself.
 fn forget_undo(conn: &Connection, run: i64) -> Result<(), StoreError> {
     loop {
         conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -1366,10 +1372,12 @@ fn forget_undo(conn: &Connection, run: i64) -> Result<(), StoreError> {
                  (SELECT seq FROM import_undo WHERE run = ?1 LIMIT 20000)",
             [run],
         )?;
-        conn.execute_batch("COMMIT")?;
         if n == 0 {
+            conn.execute("DELETE FROM import_runs WHERE id = ?1", [run])?;
+            conn.execute_batch("COMMIT")?;
             return Ok(());
         }
+        conn.execute_batch("COMMIT")?;
         std::thread::sleep(YIELD);
     }
 }

@@ -267,7 +267,7 @@ pub const MIGRATIONS: &[&str] = &[
     -- process dies before it is done.
     CREATE TABLE import_runs (
         id         INTEGER PRIMARY KEY,
-        state      TEXT NOT NULL,          -- applying | done | rolled_back
+        state      TEXT NOT NULL,          -- applying | done (a row lives only while it works)
         started_at TEXT NOT NULL
     );
     CREATE TABLE import_undo (
