@@ -268,7 +268,14 @@ pub fn read_jsonld_document<R: Read, S: DocumentSink>(
         header: None,
         header_sent: false,
         failure: None,
+        budget: None,
     };
+    let budget = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let reader = EventBudget {
+        inner: reader,
+        used: std::rc::Rc::clone(&budget),
+    };
+    walker.budget = Some(budget);
     let mut de = serde_json::Deserializer::from_reader(reader);
     let result = DocumentSeed(&mut walker)
         .deserialize(&mut de)
@@ -324,6 +331,34 @@ struct Walker<'s, S: DocumentSink> {
     header_sent: bool,
     /// Set when the walk must stop for a reason that is not a JSON error.
     failure: Option<ReadError<S::Error>>,
+    /// Bytes read since the last event was delivered (see [`EventBudget`]).
+    budget: Option<std::rc::Rc<std::cell::Cell<u64>>>,
+}
+
+/// The most JSON one event (or the part of a document before its first event) may take: room
+/// for a shipping event listing millions of EPCs, not for an unbounded one, since an event is
+/// held whole in memory while it is read.
+pub const MAX_JSON_EVENT_BYTES: u64 = 128 << 20;
+
+/// Counts the bytes read since the walker last reset the count, and refuses to read on past
+/// [`MAX_JSON_EVENT_BYTES`].
+struct EventBudget<R> {
+    inner: R,
+    used: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for EventBudget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.used.get() > MAX_JSON_EVENT_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("an event longer than {MAX_JSON_EVENT_BYTES} bytes"),
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.used.set(self.used.get() + n as u64);
+        Ok(n)
+    }
 }
 
 impl<S: DocumentSink> Walker<'_, S> {
@@ -367,6 +402,9 @@ impl<S: DocumentSink> Walker<'_, S> {
 
     /// Converts and delivers one event; `false` when reading must stop.
     fn deliver(&mut self, raw: Value) -> bool {
+        if let Some(budget) = &self.budget {
+            budget.set(0);
+        }
         if !self.send_header() {
             return false;
         }
