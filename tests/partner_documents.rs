@@ -172,12 +172,7 @@ fn a_wholesalers_1_2_document_fills_the_cache_traces_and_is_archived_as_received
     assert_eq!(t["invoice"], "urn:epcglobal:cbv:bt:0812345000016:INV-77");
     assert_eq!(t["drop_shipment"], true);
     assert_eq!(t["statement_affirmed"], true);
-    assert!(
-        t["date"]
-            .as_str()
-            .unwrap()
-            .starts_with("2026-01-05T09:30:00")
-    );
+    assert!(t["date"].as_str().unwrap().starts_with("2026-01-05T09:30:00"));
 
     // The archive holds the document byte for byte, under its digest, for six years.
     let archive = one_line(&db, &["archive", "--json"]);
@@ -193,9 +188,8 @@ fn a_wholesalers_1_2_document_fills_the_cache_traces_and_is_archived_as_received
     let received = chrono::DateTime::parse_from_rfc3339(archive["received_at"].as_str().unwrap())
         .unwrap()
         .date_naive();
-    let retain =
-        chrono::NaiveDate::parse_from_str(archive["retain_until"].as_str().unwrap(), "%Y-%m-%d")
-            .unwrap();
+    let retain = chrono::NaiveDate::parse_from_str(archive["retain_until"].as_str().unwrap(), "%Y-%m-%d")
+        .unwrap();
     assert!(retain >= received + chrono::Months::new(72), "{archive}");
     let id = archive["id"].to_string();
     let out = tracedesk(&db, &["archive", "--show", &id], b"");
@@ -206,21 +200,13 @@ fn a_wholesalers_1_2_document_fills_the_cache_traces_and_is_archived_as_received
 
     // The same document again: still one archive entry, the same cache.
     run_ok(&db, &["import", "epcis", file.to_str().unwrap()]);
-    assert_eq!(
-        json_lines(&tracedesk(&db, &["archive", "--json"], b"")).len(),
-        1
-    );
+    assert_eq!(json_lines(&tracedesk(&db, &["archive", "--json"], b"")).len(), 1);
 
     // The EPCIS 2.0 answer to a request carries the shipping event, master data and statement.
     let jsonld: Value = serde_json::from_str(&run_ok(&db, &["trace", "--jsonld", &scan])).unwrap();
     let events = jsonld["epcisBody"]["eventList"].as_array().unwrap();
     assert_eq!(events[0]["bizStep"], "shipping");
-    assert!(
-        events[0]["eventID"]
-            .as_str()
-            .unwrap()
-            .starts_with("ni:///sha-256;")
-    );
+    assert!(events[0]["eventID"].as_str().unwrap().starts_with("ni:///sha-256;"));
     assert_eq!(
         jsonld["epcisHeader"]["gs1ushc:dscsaTransactionStatement"]["gs1ushc:affirmTransactionStatement"],
         true
@@ -231,49 +217,24 @@ fn a_wholesalers_1_2_document_fills_the_cache_traces_and_is_archived_as_received
 fn a_bad_or_truncated_document_is_refused_whole_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("desk.db");
-    let expiry = (today() + chrono::Days::new(400))
-        .format("%Y-%m-%d")
-        .to_string();
+    let expiry = (today() + chrono::Days::new(400)).format("%Y-%m-%d").to_string();
     let doc = wholesaler_document(&expiry, "ZL2601");
     let cases = [
-        (
-            "truncated",
-            doc[..doc.len() * 2 / 3].to_owned(),
-            "ends early",
-        ),
+        ("truncated", doc[..doc.len() * 2 / 3].to_owned(), "ends early"),
         // A GS inside the lot: a scan could never carry it.
-        (
-            "lot with GS",
-            wholesaler_document(&expiry, "ZL&#x1D;26"),
-            "lotNumber",
-        ),
-        (
-            "long lot",
-            wholesaler_document(&expiry, &"L".repeat(21)),
-            "lotNumber",
-        ),
+        ("lot with GS", wholesaler_document(&expiry, "ZL&#x1D;26"), "lotNumber"),
+        ("long lot", wholesaler_document(&expiry, &"L".repeat(21)), "lotNumber"),
         (
             "bad check digit",
             doc.replacen(
                 "<epc>urn:epc:id:sgtin:0812345.077777.P2</epc></epcList>",
-                &format!(
-                    "<epc>https://id.gs1.org/01/{}/21/P2</epc></epcList>",
-                    bad_gtin()
-                ),
+                &format!("<epc>https://id.gs1.org/01/{}/21/P2</epc></epcList>", bad_gtin()),
                 1,
             ),
             "check digit",
         ),
-        (
-            "not EPCIS",
-            "<html><body>hello</body></html>".to_owned(),
-            "not an EPCIS document",
-        ),
-        (
-            "impossible date",
-            wholesaler_document("2026-02-30", "ZL2601"),
-            "itemExpirationDate",
-        ),
+        ("not EPCIS", "<html><body>hello</body></html>".to_owned(), "not an EPCIS document"),
+        ("impossible date", wholesaler_document("2026-02-30", "ZL2601"), "itemExpirationDate"),
     ];
     run_ok(&db, &["config", "site_gln", &gtin("098765400001")]);
     for (what, text, message) in cases {
@@ -284,24 +245,15 @@ fn a_bad_or_truncated_document_is_refused_whole_and_changes_nothing() {
         assert!(!out.status.success(), "{what} was accepted");
         assert!(stderr.contains(message), "{what}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{what}: {stderr}");
-        assert!(
-            json_lines(&tracedesk(&db, &["archive", "--json"], b"")).is_empty(),
-            "{what}"
-        );
+        assert!(json_lines(&tracedesk(&db, &["archive", "--json"], b"")).is_empty(), "{what}");
         let g = gtin("0081234577777");
         let verdict = one_line(&db, &["verify", "--json", &format!("(01){g}(21)P1")]);
-        assert_eq!(
-            verdict["reasons"][0], "no_match_gtin_serial",
-            "{what}: {verdict}"
-        );
+        assert_eq!(verdict["reasons"][0], "no_match_gtin_serial", "{what}: {verdict}");
         // No scratch copy is left beside the store.
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .filter_map(|e| e.ok())
-            .filter(|e| {
-                e.file_name().to_string_lossy().contains(".import-")
-                    && !e.file_name().to_string_lossy().ends_with("import-lock")
-            })
+            .filter(|e| e.file_name().to_string_lossy().contains(".import-") && !e.file_name().to_string_lossy().ends_with("import-lock"))
             .collect();
         assert!(leftovers.is_empty(), "{what}: {leftovers:?}");
     }
@@ -322,18 +274,14 @@ fn receiving_goes_on_while_a_big_document_imports() {
         r#"<e:EPCISDocument xmlns:e="urn:epcglobal:epcis:xsd:1" xmlns:m="urn:epcglobal:cbv:mda"><EPCISBody><EventList><ObjectEvent><eventTime>2026-01-02T08:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList>"#,
     );
     for i in 0..n {
-        doc.push_str(&format!(
-            "<epc>urn:epc:id:sgtin:0812345.077777.B{i:06}</epc>"
-        ));
+        doc.push_str(&format!("<epc>urn:epc:id:sgtin:0812345.077777.B{i:06}</epc>"));
     }
     doc.push_str("</epcList><action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep><extension><ilmd><m:lotNumber>B1</m:lotNumber></ilmd></extension></ObjectEvent></EventList></EPCISBody></e:EPCISDocument>");
     let file = dir.path().join("big.xml");
     std::fs::write(&file, doc).unwrap();
     let importer = {
         let db = db.clone();
-        std::thread::spawn(move || {
-            tracedesk(&db, &["import", "epcis", file.to_str().unwrap()], b"")
-        })
+        std::thread::spawn(move || tracedesk(&db, &["import", "epcis", file.to_str().unwrap()], b""))
     };
     let scans: Vec<String> = demo.scans.iter().map(|s| s.scan.clone()).collect();
     let mut answered = 0;
@@ -341,10 +289,7 @@ fn receiving_goes_on_while_a_big_document_imports() {
         let scan = &scans[answered % scans.len()];
         let out = tracedesk(&db, &["receive", "--json", scan], b"");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "receive failed during the import: {stderr}"
-        );
+        assert!(out.status.success(), "receive failed during the import: {stderr}");
         assert!(!stderr.contains("locked"), "{stderr}");
         answered += 1;
         if answered > 400 {
@@ -352,15 +297,8 @@ fn receiving_goes_on_while_a_big_document_imports() {
         }
     }
     let import = importer.join().unwrap();
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
     let g = gtin("0081234577777");
-    let last = one_line(
-        &db,
-        &["verify", "--json", &format!("(01){g}(21)B{:06}", n - 1)],
-    );
+    let last = one_line(&db, &["verify", "--json", &format!("(01){g}(21)B{:06}", n - 1)]);
     assert_ne!(last["reasons"][0], "no_match_gtin_serial", "{last}");
 }
