@@ -37,8 +37,8 @@ fn read(relative: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 /// Commands the scripts may run that would change the machine: each is a stub that appends its
-/// name and arguments to the log. `getent` answers from `known`; `deb-systemd-helper
-/// was-enabled` from `was_enabled`.
+/// name and arguments to the log (`deb-systemd-helper was-enabled` answers from
+/// [`System::was_enabled`]). `getent` is a stub too, logging and answering from [`System::known`].
 const STUBS: &[&str] = &[
     "adduser",
     "deluser",
