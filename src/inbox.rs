@@ -156,8 +156,15 @@ pub fn process(
     Ok(outcomes)
 }
 
-fn import_one(store: &mut Store, file: &Path, name: &str, now: DateTime<Utc>) -> Result<String, String> {
-    let size = fs::metadata(file).map_err(|e| format!("cannot read {name}: {e}"))?.len();
+fn import_one(
+    store: &mut Store,
+    file: &Path,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let size = fs::metadata(file)
+        .map_err(|e| format!("cannot read {name}: {e}"))?
+        .len();
     if size > MAX_FILE_BYTES {
         return Err(format!("{name} is larger than {MAX_FILE_BYTES} bytes"));
     }
@@ -198,7 +205,13 @@ mod tests {
         let outcomes = process(&mut store, &inbox, later).unwrap();
         assert_eq!(outcomes.len(), 2, "{outcomes:?}");
         assert_eq!(outcomes[0].name, "a-good.xml");
-        assert!(outcomes[0].result.as_ref().unwrap().starts_with("1 events, 1 units new"));
+        assert!(
+            outcomes[0]
+                .result
+                .as_ref()
+                .unwrap()
+                .starts_with("1 events, 1 units new")
+        );
         assert_eq!(outcomes[0].moved_to, inbox.join("done/a-good.xml"));
         let reason = outcomes[1].result.as_ref().unwrap_err();
         assert!(reason.contains("ends early"), "{reason}");

@@ -14,7 +14,8 @@ pub fn run(db: Option<PathBuf>, json: bool) -> Result<ExitCode> {
     let dir = store
         .setting("inbox_dir")?
         .context("no inbox is set: tracedesk config inbox_dir /path/to/folder")?;
-    let outcomes = crate::inbox::process(&mut store, std::path::Path::new(&dir), chrono::Utc::now())?;
+    let outcomes =
+        crate::inbox::process(&mut store, std::path::Path::new(&dir), chrono::Utc::now())?;
     let mut out = io::stdout().lock();
     let mut failed = false;
     for o in &outcomes {

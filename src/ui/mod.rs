@@ -11,8 +11,8 @@
 //! ## Threads
 //!
 //! The UI thread never touches SQLite, a serial port or the network. [`desk`] owns the store
-//! on a worker thread and answers requests over channels; the serial scanner worker and the
-//! sync worker send [`KioskEvent`]s. In eframe 0.37 [`App::logic`](eframe::App::logic) drains
+//! on a worker thread and answers requests over channels; the serial scanner worker, the
+//! sync worker and the inbox worker send [`KioskEvent`]s. In eframe 0.37 [`App::logic`](eframe::App::logic) drains
 //! those channels and [`App::ui`](eframe::App::ui) draws; wedge keys are taken in
 //! `raw_input_hook`, before any widget sees them ([`keyboard`]).
 //!
@@ -24,11 +24,13 @@
 //! - [`desk`]: the worker and the [`Desk`] trait the store implements ([`store_desk`], with
 //!   the inventory queries in [`store_inventory`]).
 //! - [`camera_feed`]: the camera worker as a [`Feed`], when settings switch it on.
+//! - [`inbox_watch`]: the partner inbox, imported on a thread of its own.
 //! - [`keyboard`], [`pin`], [`sound`], [`investigation`], [`theme`].
 
 pub mod app;
 pub mod camera_feed;
 pub mod desk;
+pub mod inbox_watch;
 pub mod inventory;
 pub mod investigation;
 pub mod keyboard;

@@ -4,11 +4,13 @@
 //! so offline is shown calmly (blue, with the number of events waiting), not as an error. Only
 //! parked events, which upstream refused and a person must look at, are shown in amber. Expired
 //! stock on the shelf and the units expiring within 30 days are counted here too, so nobody has
-//! to open the inventory to notice them.
+//! to open the inventory to notice them. The partner inbox shows its last import, and a refused
+//! document (or an inbox that cannot be read) in amber until a document imports again.
 
 use egui::{RichText, Ui};
 
 use super::desk::{ExpiryWatch, OutboxStatus};
+use super::inbox_watch::InboxEvent;
 use super::theme;
 
 /// Where the upstream EPCIS repository stands, as the sync worker last reported.
@@ -49,6 +51,31 @@ pub enum CameraState {
     Unavailable { reason: String },
 }
 
+/// The partner inbox as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InboxStatus {
+    /// The last document imported and when (local time, `HH:MM`).
+    pub last_import: Option<(String, String)>,
+    /// What went wrong since then, as the line to show.
+    pub problem: Option<String>,
+}
+
+impl InboxStatus {
+    /// Takes in what the inbox worker reported.
+    pub fn update(&mut self, event: InboxEvent) {
+        match event {
+            InboxEvent::Imported { name, at, .. } => {
+                self.last_import = Some((name, at.format("%H:%M").to_string()));
+                self.problem = None;
+            }
+            InboxEvent::Refused { name, reason } => {
+                self.problem = Some(format!("Inbox: REFUSED {name} — {reason}"));
+            }
+            InboxEvent::Unavailable { error } => self.problem = Some(format!("Inbox: {error}")),
+        }
+    }
+}
+
 /// What the status bar shows.
 #[derive(Debug, Clone, Default)]
 pub struct StatusBar {
@@ -60,6 +87,7 @@ pub struct StatusBar {
     pub camera: CameraState,
     /// Expired and soon-expiring units on hand, once the desk counted them.
     pub expiry: Option<ExpiryWatch>,
+    pub inbox: InboxStatus,
     /// The desk worker stopped: nothing can be recorded.
     pub desk_down: bool,
     /// The last scanner or desk warning.
@@ -140,8 +168,51 @@ pub fn status_ui(ui: &mut Ui, status: &StatusBar) {
         }
         let last = outbox.last_sync.as_deref().unwrap_or("never");
         ui.label(small(format!("Last sync: {last}")).color(theme::MUTED));
+        if let Some((name, at)) = &status.inbox.last_import {
+            ui.label(small(format!("Inbox: imported {name} at {at}")).color(theme::MUTED));
+        }
+        if let Some(problem) = &status.inbox.problem {
+            chip(ui, problem.clone(), theme::WARN);
+        }
         if let Some(warning) = &status.warning {
             chip(ui, warning.clone(), theme::WARN);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    #[test]
+    fn a_refusal_stays_until_a_document_imports_again() {
+        let at = DateTime::parse_from_rfc3339("2026-03-02T10:42:00+01:00").unwrap();
+        let mut inbox = InboxStatus::default();
+        inbox.update(InboxEvent::Imported {
+            name: "a.xml".into(),
+            at,
+            summary: "1 events".into(),
+        });
+        assert_eq!(inbox.last_import, Some(("a.xml".into(), "10:42".into())));
+        inbox.update(InboxEvent::Refused {
+            name: "b.xml".into(),
+            reason: "b.xml ends early".into(),
+        });
+        inbox.update(InboxEvent::Unavailable {
+            error: "cannot read the inbox /x: gone".into(),
+        });
+        assert_eq!(
+            inbox.problem.as_deref(),
+            Some("Inbox: cannot read the inbox /x: gone")
+        );
+        assert_eq!(inbox.last_import, Some(("a.xml".into(), "10:42".into())));
+        inbox.update(InboxEvent::Imported {
+            name: "c.xml".into(),
+            at: at + chrono::TimeDelta::minutes(5),
+            summary: "1 events".into(),
+        });
+        assert_eq!(inbox.problem, None);
+        assert_eq!(inbox.last_import, Some(("c.xml".into(), "10:47".into())));
+    }
 }
