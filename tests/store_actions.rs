@@ -180,7 +180,10 @@ fn a_version_1_file_upgrades_with_its_receipts_in_stock_and_holds_in_the_audit_t
         .unwrap();
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        tracedesk::store::schema::VERSION
+    );
     let on_hand = store
         .inventory(&InventoryFilter::default(), today())
         .unwrap();

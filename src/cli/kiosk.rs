@@ -57,6 +57,10 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     // Watched always: the setting is read on each pass, so a folder set later needs no restart.
     config.inbox = Some(ui::inbox_watch::InboxWatch::new(path.clone()));
     let mut feeds: Vec<ui::Feed> = sync_feed(&path).into_iter().collect();
+    feeds.push(ui::backup_feed::backup_feed(
+        path.clone(),
+        Box::new(chrono::Utc::now),
+    ));
     if camera_on {
         let device = std::env::var_os("TRACEDESK_CAMERA")
             .map_or_else(|| PathBuf::from("/dev/video0"), PathBuf::from);

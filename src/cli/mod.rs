@@ -14,6 +14,7 @@
 //! account in its event (`tracedesk:actor` = `cli:<user>`).
 
 mod archive;
+mod backup;
 mod config;
 mod decode;
 mod demo;
@@ -274,6 +275,13 @@ pub enum Command {
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
+    /// Copy the store, consistent while the kiosk works, to DEST (a file, or a directory to
+    /// write tracedesk-YYYYMMDD-HHMMSS.db into); DEST keeps its previous content until the copy
+    /// is whole and checked.
+    Backup { dest: PathBuf },
+    /// Replace the store with a backup, after checking it; the store it replaces is kept as
+    /// <db>.before-restore-YYYYMMDD-HHMMSS. The kiosk and `sync` must be stopped.
+    Restore { src: PathBuf },
     /// Fill a store with synthetic supplier data, for benchmarks (10M units by default).
     #[command(hide = true)]
     Synth {
@@ -438,6 +446,8 @@ pub fn run() -> Result<ExitCode> {
             };
             report::run(db, format, days)
         }
+        Some(Command::Backup { dest }) => backup::backup(db, dest),
+        Some(Command::Restore { src }) => backup::restore(db, src),
         Some(Command::Synth {
             units,
             products,

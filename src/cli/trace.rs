@@ -444,10 +444,61 @@ impl DocumentBuilder {
         Ok(document)
     }
 
+    /// The EPCIS 1.2 XML answer, for partners and regulators who still exchange 1.2: the same
+    /// events, master data and statement as the JSON-LD answer, from this desk to itself (the
+    /// requester is not known here; the SBDH needs a receiver).
     fn xml(&self, store: &Store, out: &mut impl Write) -> Result<()> {
-        let _ = (store, out);
-        anyhow::bail!(
-            "EPCIS 1.2 XML traces are not available in this build; use --jsonld (EPCIS 2.0)"
-        )
+        use crate::epcis::document::{PartyMasterData, ProductMasterData, TransactionStatement};
+        use crate::epcis::xml_write::{Epcis12Header, Epcis12Writer, Sbdh};
+        let site = store.site_gln()?.context(
+            "set the site GLN first (tracedesk config site_gln GLN): it signs the answer",
+        )?;
+        let now = chrono::Local::now().fixed_offset();
+        let mut header = Epcis12Header::new(Sbdh {
+            sender: site.as_str().to_owned(),
+            receiver: site.as_str().to_owned(),
+            instance_id: format!("trace-{}", now.format("%Y%m%dT%H%M%S%.3f")),
+        });
+        let mut seen = std::collections::BTreeSet::new();
+        for (unit, trace) in &self.units {
+            if let Some(p) = &trace.product
+                && seen.insert(unit.gtin.as_str().to_owned())
+            {
+                header.products.push(ProductMasterData {
+                    id: format!("https://id.gs1.org/01/{}", unit.gtin.as_str()),
+                    ndc: p.ndc.clone(),
+                    name: p.name.clone(),
+                    manufacturer: p.manufacturer.clone(),
+                    dosage_form: p.dosage_form.clone(),
+                    strength: p.strength.clone(),
+                    net_content: p.container_size.clone(),
+                });
+            }
+            for t in &trace.transactions {
+                for p in [&t.seller, &t.buyer, &t.ship_from, &t.ship_to]
+                    .into_iter()
+                    .flatten()
+                {
+                    if seen.insert(p.id.clone()) {
+                        header.parties.push(PartyMasterData {
+                            id: p.id.clone(),
+                            name: p.name.clone(),
+                            street1: p.address.clone(),
+                            ..Default::default()
+                        });
+                    }
+                }
+            }
+        }
+        header.statement = self.statement().map(|affirmed| TransactionStatement {
+            affirmed,
+            legal_notice: None,
+        });
+        let mut writer = Epcis12Writer::new(out, now, Some(&header))?;
+        for event in self.events(store)? {
+            writer.event(&event)?;
+        }
+        writer.finish()?;
+        Ok(())
     }
 }

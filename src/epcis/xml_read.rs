@@ -275,6 +275,8 @@ fn resolved<E: std::error::Error + 'static>(
 }
 
 type Attributes = Vec<(Option<String>, String, String)>;
+/// An element's namespace (if any) and local name.
+type ElementName = (Option<String>, String);
 
 /// The element's (namespace, local name) and its attributes, namespace declarations left out.
 fn element<R: BufRead, E: std::error::Error + 'static>(
@@ -282,7 +284,7 @@ fn element<R: BufRead, E: std::error::Error + 'static>(
     ns: &Option<String>,
     start: &BytesStart<'_>,
     line: u64,
-) -> Result<((Option<String>, String), Attributes), ReadError<E>> {
+) -> Result<(ElementName, Attributes), ReadError<E>> {
     let local = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
     let mut attributes = Vec::new();
     for attribute in start.attributes() {
@@ -395,7 +397,7 @@ impl<S: DocumentSink> Walker<'_, S> {
 
     fn start(
         &mut self,
-        (ns, local): (Option<String>, String),
+        (ns, local): ElementName,
         attributes: Attributes,
         line: u64,
     ) -> Result<(), ReadError<S::Error>> {

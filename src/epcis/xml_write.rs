@@ -1150,6 +1150,7 @@ mod tests {
     fn desk_event(action: DeskAction) -> Value {
         let input = DeskEvent {
             action,
+            actor: Some("cli:clerk".into()),
             event_time: time(),
             units: vec![
                 Unit {

@@ -527,7 +527,7 @@ impl Writer<'_> {
     /// Ends the chunk when it has held the lock long enough, and lets a waiting writer in.
     fn tick(&mut self) -> Result<(), StoreError> {
         self.writes += 1;
-        if self.writes % 64 == 0 && self.chunk_started.elapsed() >= CHUNK {
+        if self.writes.is_multiple_of(64) && self.chunk_started.elapsed() >= CHUNK {
             self.commit()?;
             std::thread::sleep(YIELD);
             self.begin()?;
@@ -1190,7 +1190,8 @@ impl Applier<'_, '_> {
         let conn = self.w.conn;
         let gln = party_gln(&p.id);
         let address = p.address();
-        let existing: Option<(Option<String>, Option<String>, Option<String>, Option<i64>)> = conn
+        type PartyRow = (Option<String>, Option<String>, Option<String>, Option<i64>);
+        let existing: Option<PartyRow> = conn
             .prepare_cached("SELECT gln, name, address, document FROM parties WHERE id = ?1")?
             .query_row([&p.id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))

@@ -29,10 +29,13 @@
 //! - [`epcis_import`]: trading partners' EPCIS documents (any syntax), archived as received and
 //!   applied in short transactions that undo whole on failure.
 //! - [`trace`]: a unit's transaction history (TI/TS) for `tracedesk trace`.
+//! - [`backup`]: online backups that never leave a half-made file, checked restores, and the
+//!   daily backups' retention and record.
 //! - [`demo`]: a small store that shows every verdict.
 //! - [`synth`]: synthetic data at the scale of a busy pharmacy's year, for benchmarks.
 
 pub mod actions;
+pub mod backup;
 pub mod bounded;
 pub mod demo;
 pub mod epcis_import;
@@ -46,6 +49,7 @@ pub mod synth;
 pub mod trace;
 
 pub use actions::{ActionRecord, HoldKind, MovementOutcome, ShelfAction};
+pub use backup::{BackupError, BackupStatus, DailyBackup, Restored};
 pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::{ArchivedDocument, EpcisImportReport};
 pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
@@ -130,6 +134,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "expiry_thresholds",
     "kiosk_camera",
     "inbox_dir",
+    backup::DIR_KEY,
+    backup::KEEP_KEY,
 ];
 
 /// The expiry watch horizons in days when `expiry_thresholds` is not set.
@@ -398,6 +404,19 @@ impl Store {
                 }
                 value.to_string()
             }
+            // Absolute, because the kiosk and the command line may run from any directory.
+            backup::DIR_KEY => {
+                if !Path::new(value).is_absolute() {
+                    return Err(invalid(format!(
+                        "\"{value}\" is not an absolute path; write e.g. /var/backups/tracedesk"
+                    )));
+                }
+                value.to_string()
+            }
+            backup::KEEP_KEY => match value.parse::<u32>() {
+                Ok(n @ 1..=365) => n.to_string(),
+                _ => return Err(invalid("keep 1 to 365 backups".into())),
+            },
             // The PIN is changed only by whoever knows the current one (`tracedesk pin`, the
             // kiosk's settings): a hash written here would replace it without.
             _ if key == "kiosk_pin" || pin::PIN_KEYS.contains(&key) => {

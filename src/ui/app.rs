@@ -20,7 +20,7 @@ use super::pharmacist::{self, Pharmacist, PinAction, PinEntry};
 use super::receiving::{self, Card, Receiving, big_button};
 use super::settings::{self, SettingsForm};
 use super::sound::Chimes;
-use super::status::{self, CameraState, SerialScanner, StatusBar, UpstreamState};
+use super::status::{self, BackupState, CameraState, SerialScanner, StatusBar, UpstreamState};
 use super::theme;
 use crate::gs1::{self, ParseContext};
 use crate::scanner::ScannerEvent;
@@ -93,6 +93,8 @@ pub enum KioskEvent {
     Upstream(UpstreamState),
     /// From the camera worker: the device's state.
     Camera(CameraState),
+    /// From the backup thread: the daily backups' state.
+    Backup(BackupState),
     /// From the inbox worker: a partner document imported or refused.
     Inbox(InboxEvent),
 }
@@ -503,6 +505,7 @@ impl KioskApp {
             KioskEvent::CameraScan(bytes) => self.scanned(bytes, Vec::new(), ScanSource::Camera),
             KioskEvent::Upstream(state) => self.status.upstream = state,
             KioskEvent::Camera(state) => self.status.camera = state,
+            KioskEvent::Backup(state) => self.status.backup = Some(state),
             KioskEvent::Inbox(event) => self.status.inbox.update(event),
         }
     }

@@ -11,8 +11,10 @@
 //! ## Threads
 //!
 //! The UI thread never touches SQLite, a serial port or the network. [`desk`] owns the store
-//! on a worker thread and answers requests over channels; the serial scanner worker, the
-//! sync worker and the inbox worker send [`KioskEvent`]s. In eframe 0.37 [`App::logic`](eframe::App::logic) drains
+//! on a worker thread and answers requests over channels; the serial scanner worker, the sync
+//! worker, the backup thread and the inbox worker (each of those two with its own store
+//! connection, so a backup or a partner's document never delays a receipt) send
+//! [`KioskEvent`]s. In eframe 0.37 [`App::logic`](eframe::App::logic) drains
 //! those channels and [`App::ui`](eframe::App::ui) draws; wedge keys are taken in
 //! `raw_input_hook`, before any widget sees them ([`keyboard`]).
 //!
@@ -24,10 +26,12 @@
 //! - [`desk`]: the worker and the [`Desk`] trait the store implements ([`store_desk`], with
 //!   the inventory queries in [`store_inventory`]).
 //! - [`camera_feed`]: the camera worker as a [`Feed`], when settings switch it on.
+//! - [`backup_feed`]: the daily backup on a thread of its own, as a [`Feed`].
 //! - [`inbox_watch`]: the partner inbox, imported on a thread of its own.
 //! - [`keyboard`], [`pin`], [`sound`], [`investigation`], [`theme`].
 
 pub mod app;
+pub mod backup_feed;
 pub mod camera_feed;
 pub mod desk;
 pub mod inbox_watch;
@@ -48,7 +52,7 @@ use std::path::PathBuf;
 
 pub use app::{KioskApp, KioskConfig, KioskEvent};
 pub use desk::{Desk, DeskError};
-pub use status::{CameraState, UpstreamState};
+pub use status::{BackupState, CameraState, UpstreamState};
 
 use crate::scanner::serial::{self, SerialConfig};
 
