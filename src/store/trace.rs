@@ -289,7 +289,7 @@ mod tests {
     use crate::gs1::Gtin;
 
     fn unit() -> Sgtin {
-        Sgtin::new(Gtin::parse("00812345777770").unwrap(), "P1").unwrap()
+        Sgtin::new(Gtin::parse("00812345777772").unwrap(), "P1").unwrap()
     }
 
     fn records(text: &str) -> Vec<csv::StringRecord> {
@@ -330,7 +330,7 @@ mod tests {
         let row = &rows[1];
         assert_eq!(row.len(), header.len());
         let field = |name: &str| &row[header.iter().position(|h| h == name).unwrap()];
-        assert_eq!(field("gtin"), "00812345777770");
+        assert_eq!(field("gtin"), "00812345777772");
         assert_eq!(field("seller_name"), "Acme, \"the\" Wholesaler");
         assert_eq!(field("seller_address"), "1 Main St\nColumbus OH");
         assert_eq!(field("po"), "PO-5511");

@@ -120,7 +120,7 @@ pub struct PackFile {
     pub history: Vec<HistoryEntry>,
     /// What trading partners said about the unit (DSCSA TI/TS); `None` when the scan names no
     /// unit or no partner announced it.
-    pub trace: Option<UnitTrace>,
+    pub trace: Option<Box<UnitTrace>>,
 }
 
 /// A unit's transaction history, with the unit it is about (the export names both).

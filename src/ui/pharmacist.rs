@@ -225,7 +225,7 @@ fn file_ui(ui: &mut Ui, file: &PackFile, export_dir: &Path, requests: &mut Vec<D
                 });
             }
             ui.add_space(theme::GAP);
-            trace_ui(ui, file.trace.as_ref(), export_dir, requests);
+            trace_ui(ui, file.trace.as_deref(), export_dir, requests);
         });
 }
 
@@ -313,12 +313,13 @@ fn transaction_ui(ui: &mut Ui, n: usize, t: &TraceTransaction) {
             .font(theme::mono(theme::SMALL_SIZE))
             .color(theme::MUTED),
     );
-    ui.label(body(format!("{} → {}", party(&t.seller), party(&t.buyer))).strong());
     let reference = |r: &Option<String>| r.clone().unwrap_or_else(|| "—".into());
     egui::Grid::new(("transaction", n))
         .num_columns(2)
         .show(ui, |ui| {
             for (label, value) in [
+                ("Seller", party(&t.seller)),
+                ("Buyer", party(&t.buyer)),
                 ("Ship from", party(&t.ship_from)),
                 ("Ship to", party(&t.ship_to)),
                 ("PO", reference(&t.po)),

@@ -274,7 +274,10 @@ impl Desk for StoreDesk {
             Ok(sgtin) => {
                 let history = self.history(&sgtin)?;
                 let trace = self.store.trace(&sgtin).map_err(desk_error)?;
-                (history, trace.map(|trace| UnitTrace { unit: sgtin, trace }))
+                (
+                    history,
+                    trace.map(|trace| Box::new(UnitTrace { unit: sgtin, trace })),
+                )
             }
             Err(_) => (Vec::new(), None),
         };
