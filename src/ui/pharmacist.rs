@@ -225,7 +225,7 @@ fn file_ui(ui: &mut Ui, file: &PackFile, export_dir: &Path, requests: &mut Vec<D
                 });
             }
             ui.add_space(theme::GAP);
-            trace_ui(ui, file.trace.as_deref(), export_dir, requests);
+            ui.scope(|ui| trace_ui(ui, file.trace.as_deref(), export_dir, requests));
         });
 }
 
@@ -257,6 +257,7 @@ fn trace_ui(
         }
     });
     let body = |text: String| RichText::new(text).font(theme::font(theme::SMALL_SIZE));
+    ui.spacing_mut().item_spacing.y = theme::GAP * 0.25;
     let Some(UnitTrace { trace, .. }) = unit_trace else {
         ui.label(body("No transaction data for this pack".into()));
         return;
@@ -314,8 +315,11 @@ fn transaction_ui(ui: &mut Ui, n: usize, t: &TraceTransaction) {
             .color(theme::MUTED),
     );
     let reference = |r: &Option<String>| r.clone().unwrap_or_else(|| "—".into());
+    // Read, not touched: rows as tight as text, not touch targets.
     egui::Grid::new(("transaction", n))
         .num_columns(2)
+        .spacing([theme::GAP, theme::GAP * 0.25])
+        .min_row_height(theme::SMALL_SIZE)
         .show(ui, |ui| {
             for (label, value) in [
                 ("Seller", party(&t.seller)),
