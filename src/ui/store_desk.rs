@@ -5,8 +5,9 @@
 //!
 //! Pharmacist actions go through [`Store::record_action`], which records each with its EPCIS
 //! event (naming [`KIOSK_ACTOR`] as who did it) and audit line in one transaction; the pack
-//! history is [`Store::unit_history`] and its partners' transactions [`Store::trace`]; the outbox counters and last sync are the sync outbox's
-//! own status. PINs are checked and changed through [`super::pin`], on the desk's PIN clock.
+//! history is [`Store::unit_history`] and its partners' transactions [`Store::trace`]; the
+//! outbox counters and last sync are the sync outbox's own status. PINs are checked and changed
+//! through [`super::pin`], on the desk's PIN clock.
 
 use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 
