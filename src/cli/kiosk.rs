@@ -54,6 +54,8 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     }
     config.windowed = std::env::var_os("TRACEDESK_WINDOWED").is_some_and(|v| v == "1");
     config.screenshot_dir = std::env::var_os("TRACEDESK_SCREENSHOT_DIR").map(PathBuf::from);
+    // Watched always: the setting is read on each pass, so a folder set later needs no restart.
+    config.inbox = Some(ui::inbox_watch::InboxWatch::new(path.clone()));
     let mut feeds: Vec<ui::Feed> = sync_feed(&path).into_iter().collect();
     feeds.push(ui::backup_feed::backup_feed(
         path.clone(),

@@ -12,7 +12,7 @@ use super::input::ScanInput;
 use crate::epcis::hash::Context as HashContext;
 use crate::gs1::{self, ParseContext, ParsedScan, Sgtin};
 use crate::store::Store;
-use crate::store::trace::{Trace, TraceParty, TraceTransaction};
+use crate::store::trace::{self as unit_trace, Trace, TraceParty, TraceTransaction};
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 use std::io::{self, Write};
@@ -136,78 +136,13 @@ pub fn trace_json(
     Value::Object(obj)
 }
 
-const CSV_HEADER: &str = "gtin,serial,lot,expiry,ndc,name,strength,dosage_form,container_size,\
-manufacturer,date,seller_gln,seller_name,seller_address,buyer_gln,buyer_name,buyer_address,\
-ship_from_gln,ship_from_name,ship_from_address,ship_to_gln,ship_to_name,ship_to_address,po,\
-invoice,desadv,drop_shipment,statement_affirmed,document";
-
-fn csv_field(value: Option<&str>) -> String {
-    let v = value.unwrap_or("");
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_owned()
-    }
-}
-
-fn csv_rows(unit: &Sgtin, trace: &Trace) -> Vec<String> {
-    let product = trace.product.clone().unwrap_or_default();
-    let head = [
-        Some(unit.gtin.as_str()),
-        Some(unit.serial.as_str()),
-        trace.lot.as_deref(),
-        trace.expiry.as_deref(),
-        product.ndc.as_deref(),
-        product.name.as_deref(),
-        product.strength.as_deref(),
-        product.dosage_form.as_deref(),
-        product.container_size.as_deref(),
-        product.manufacturer.as_deref(),
-    ]
-    .map(csv_field)
-    .join(",");
-    let party = |p: &Option<TraceParty>| {
-        [
-            csv_field(p.as_ref().and_then(|p| p.gln.as_deref())),
-            csv_field(p.as_ref().and_then(|p| p.name.as_deref())),
-            csv_field(p.as_ref().and_then(|p| p.address.as_deref())),
-        ]
-        .join(",")
-    };
-    let flag = |b: Option<bool>| b.map(|b| b.to_string());
-    if trace.transactions.is_empty() {
-        return vec![format!("{head}{}", ",".repeat(19))];
-    }
-    trace
-        .transactions
-        .iter()
-        .map(|t| {
-            [
-                head.clone(),
-                csv_field(Some(&t.date)),
-                party(&t.seller),
-                party(&t.buyer),
-                party(&t.ship_from),
-                party(&t.ship_to),
-                csv_field(t.po.as_deref()),
-                csv_field(t.invoice.as_deref()),
-                csv_field(t.desadv.as_deref()),
-                csv_field(flag(t.drop_shipment).as_deref()),
-                csv_field(flag(t.statement_affirmed).as_deref()),
-                csv_field(t.document.map(|d| d.to_string()).as_deref()),
-            ]
-            .join(",")
-        })
-        .collect()
-}
-
 pub fn run(db: Option<PathBuf>, input: ScanInput, format: Format) -> Result<ExitCode> {
     let store = open_store(db)?;
     let ctx = ParseContext::new(super::today());
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut document = DocumentBuilder::default();
     if format == Format::Csv {
-        writeln!(out, "{CSV_HEADER}")?;
+        writeln!(out, "{}", unit_trace::CSV_HEADER)?;
     }
     for line in input {
         let bytes = line.context("reading scans from stdin")?;
@@ -236,7 +171,7 @@ pub fn run(db: Option<PathBuf>, input: ScanInput, format: Format) -> Result<Exit
             }
             Format::Csv => match (&unit, &trace) {
                 (Some(unit), Some(trace)) => {
-                    for row in csv_rows(unit, trace) {
+                    for row in unit_trace::csv_rows(unit, trace) {
                         writeln!(out, "{row}")?;
                     }
                 }

@@ -2,6 +2,9 @@
 //! request: the product, its lot and expiry, and each transaction that brought it here, with
 //! the parties' names and addresses from the partners' master data and the document that said
 //! so. Primary-key lookups only, so a trace answers in milliseconds at ten million units.
+//!
+//! [`csv_rows`] is the one CSV writer of a trace, shared by `tracedesk trace --csv` and the
+//! kiosk's export.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -60,6 +63,87 @@ pub struct Trace {
     pub product: Option<TraceProduct>,
     /// Oldest first.
     pub transactions: Vec<TraceTransaction>,
+}
+
+/// The header of a trace CSV: one row per transaction, the unit and product repeated on each.
+pub const CSV_HEADER: &str = "gtin,serial,lot,expiry,ndc,name,strength,dosage_form,container_size,\
+manufacturer,date,seller_gln,seller_name,seller_address,buyer_gln,buyer_name,buyer_address,\
+ship_from_gln,ship_from_name,ship_from_address,ship_to_gln,ship_to_name,ship_to_address,po,\
+invoice,desadv,drop_shipment,statement_affirmed,document";
+
+fn csv_field(value: Option<&str>) -> String {
+    let v = value.unwrap_or("");
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_owned()
+    }
+}
+
+/// A unit's trace as CSV rows under [`CSV_HEADER`]: one per transaction, or one with the
+/// transaction columns empty when none is recorded. `tracedesk trace --csv` and the kiosk's
+/// export both write these, so a file from either reads the same.
+pub fn csv_rows(unit: &Sgtin, trace: &Trace) -> Vec<String> {
+    let product = trace.product.clone().unwrap_or_default();
+    let head = [
+        Some(unit.gtin.as_str()),
+        Some(unit.serial.as_str()),
+        trace.lot.as_deref(),
+        trace.expiry.as_deref(),
+        product.ndc.as_deref(),
+        product.name.as_deref(),
+        product.strength.as_deref(),
+        product.dosage_form.as_deref(),
+        product.container_size.as_deref(),
+        product.manufacturer.as_deref(),
+    ]
+    .map(csv_field)
+    .join(",");
+    let party = |p: &Option<TraceParty>| {
+        [
+            csv_field(p.as_ref().and_then(|p| p.gln.as_deref())),
+            csv_field(p.as_ref().and_then(|p| p.name.as_deref())),
+            csv_field(p.as_ref().and_then(|p| p.address.as_deref())),
+        ]
+        .join(",")
+    };
+    let flag = |b: Option<bool>| b.map(|b| b.to_string());
+    if trace.transactions.is_empty() {
+        // The transaction columns (date, four parties of three, six references), empty.
+        return vec![format!("{head}{}", ",".repeat(19))];
+    }
+    trace
+        .transactions
+        .iter()
+        .map(|t| {
+            [
+                head.clone(),
+                csv_field(Some(&t.date)),
+                party(&t.seller),
+                party(&t.buyer),
+                party(&t.ship_from),
+                party(&t.ship_to),
+                csv_field(t.po.as_deref()),
+                csv_field(t.invoice.as_deref()),
+                csv_field(t.desadv.as_deref()),
+                csv_field(flag(t.drop_shipment).as_deref()),
+                csv_field(flag(t.statement_affirmed).as_deref()),
+                csv_field(t.document.map(|d| d.to_string()).as_deref()),
+            ]
+            .join(",")
+        })
+        .collect()
+}
+
+/// A whole CSV file for one unit: the header, then its rows, each line ending in a newline.
+pub fn csv_document(unit: &Sgtin, trace: &Trace) -> String {
+    let mut out = String::from(CSV_HEADER);
+    out.push('\n');
+    for row in csv_rows(unit, trace) {
+        out.push_str(&row);
+        out.push('\n');
+    }
+    out
 }
 
 impl super::Store {
@@ -196,5 +280,72 @@ impl super::Store {
             name,
             address,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gs1::Gtin;
+
+    fn unit() -> Sgtin {
+        Sgtin::new(Gtin::parse("00812345777772").unwrap(), "P1").unwrap()
+    }
+
+    fn records(text: &str) -> Vec<csv::StringRecord> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes())
+            .records()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_row_has_the_header_s_columns_and_awkward_names_survive() {
+        let seller = TraceParty {
+            id: "urn:epc:id:sgln:0812345.00001.0".into(),
+            gln: Some("0812345000016".into()),
+            name: Some("Acme, \"the\" Wholesaler".into()),
+            address: Some("1 Main St\nColumbus OH".into()),
+        };
+        let trace = Trace {
+            lot: Some("ZL2601".into()),
+            expiry: Some("2027-03-31".into()),
+            product: None,
+            transactions: vec![TraceTransaction {
+                date: "2026-01-05T09:30:00-05:00".into(),
+                seller: Some(seller),
+                po: Some("PO-5511".into()),
+                drop_shipment: Some(true),
+                statement_affirmed: Some(false),
+                document: Some(7),
+                ..TraceTransaction::default()
+            }],
+        };
+        let header = records(CSV_HEADER).remove(0);
+        let rows = records(&csv_document(&unit(), &trace));
+        assert_eq!(rows.len(), 2, "header and one transaction");
+        assert_eq!(rows[0], header);
+        let row = &rows[1];
+        assert_eq!(row.len(), header.len());
+        let field = |name: &str| &row[header.iter().position(|h| h == name).unwrap()];
+        assert_eq!(field("gtin"), "00812345777772");
+        assert_eq!(field("seller_name"), "Acme, \"the\" Wholesaler");
+        assert_eq!(field("seller_address"), "1 Main St\nColumbus OH");
+        assert_eq!(field("po"), "PO-5511");
+        assert_eq!(field("drop_shipment"), "true");
+        assert_eq!(field("statement_affirmed"), "false");
+        assert_eq!(field("document"), "7");
+
+        let bare = Trace {
+            transactions: Vec::new(),
+            ..trace
+        };
+        let rows = records(&csv_document(&unit(), &bare));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].len(), header.len());
+        assert_eq!(&rows[1][2], "ZL2601");
+        assert!(rows[1].iter().skip(10).all(str::is_empty));
     }
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use egui::{Color32, RawInput, RichText, Ui};
 
 use super::desk::{self, Desk, DeskHandle, DeskReply, DeskRequest, PinVerdict, ScanSource};
+use super::inbox_watch::{self, InboxEvent, InboxWatch, InboxWorker};
 use super::inventory::{self, Inventory, Tab};
 use super::keyboard::WedgeKeys;
 use super::pharmacist::{self, Pharmacist, PinAction, PinEntry};
@@ -47,6 +48,10 @@ pub struct KioskConfig {
     pub silent: bool,
     /// Where F12 saves screenshots of the window (documentation; hidden option).
     pub screenshot_dir: Option<PathBuf>,
+    /// Where the pharmacist's exports (trace, investigation record) are written.
+    pub export_dir: PathBuf,
+    /// The partner inbox to watch, if any ([`inbox_watch`]).
+    pub inbox: Option<InboxWatch>,
 }
 
 impl KioskConfig {
@@ -65,6 +70,8 @@ impl KioskConfig {
             windowed: false,
             silent: false,
             screenshot_dir: None,
+            export_dir: super::default_export_dir(),
+            inbox: None,
         }
     }
 }
@@ -88,6 +95,8 @@ pub enum KioskEvent {
     Camera(CameraState),
     /// From the backup thread: the daily backups' state.
     Backup(BackupState),
+    /// From the inbox worker: a partner document imported or refused.
+    Inbox(InboxEvent),
 }
 
 /// Which screen is open.
@@ -142,6 +151,7 @@ pub struct KioskApp {
     profiles: Vec<String>,
     screenshot_dir: Option<PathBuf>,
     screenshots: usize,
+    export_dir: PathBuf,
     pub screen: Screen,
     pub receiving: Receiving,
     pub pharmacist: Pharmacist,
@@ -154,6 +164,8 @@ pub struct KioskApp {
     last_expiry: Option<Instant>,
     sized_to_monitor: bool,
     requests: Vec<DeskRequest>,
+    /// Stops the inbox worker when the app goes.
+    _inbox: Option<InboxWorker>,
 }
 
 impl KioskApp {
@@ -168,6 +180,10 @@ impl KioskApp {
         let wake_ctx = ctx.clone();
         let desk = desk::spawn(desk, reply_tx, move || wake_ctx.request_repaint());
         let (events_tx, events) = mpsc::channel();
+        let inbox = config.inbox.and_then(|watch| {
+            let wake_ctx = ctx.clone();
+            inbox_watch::spawn(watch, events_tx.clone(), move || wake_ctx.request_repaint())
+        });
         let chimes = if config.silent {
             Chimes::silent()
         } else {
@@ -188,6 +204,7 @@ impl KioskApp {
             profiles: config.profiles,
             screenshot_dir: config.screenshot_dir,
             screenshots: 0,
+            export_dir: config.export_dir,
             screen: Screen::Receiving,
             receiving: Receiving::default(),
             pharmacist: Pharmacist::default(),
@@ -200,6 +217,7 @@ impl KioskApp {
             last_expiry: None,
             sized_to_monitor: config.windowed,
             requests: Vec::new(),
+            _inbox: inbox,
         };
         app.desk.send(DeskRequest::Outbox);
         app
@@ -409,6 +427,9 @@ impl KioskApp {
                 if request == "inspect" {
                     self.pharmacist.loading = false;
                 }
+                if request == "save settings" {
+                    self.settings.message = Some(format!("Not saved: {error}"));
+                }
                 if self.screen == Screen::Inventory {
                     self.inventory.message = Some(format!("Could not {request}: {error}"));
                 }
@@ -485,6 +506,7 @@ impl KioskApp {
             KioskEvent::Upstream(state) => self.status.upstream = state,
             KioskEvent::Camera(state) => self.status.camera = state,
             KioskEvent::Backup(state) => self.status.backup = Some(state),
+            KioskEvent::Inbox(event) => self.status.inbox.update(event),
         }
     }
 
@@ -713,7 +735,13 @@ impl eframe::App for KioskApp {
             Screen::Pharmacist => {
                 let today = chrono::Local::now().date_naive();
                 egui::CentralPanel::default().show(ui, |ui| {
-                    pharmacist::pharmacist_ui(ui, &mut self.pharmacist, today, &mut requests)
+                    pharmacist::pharmacist_ui(
+                        ui,
+                        &mut self.pharmacist,
+                        today,
+                        &self.export_dir,
+                        &mut requests,
+                    )
                 });
             }
             Screen::Inventory => {

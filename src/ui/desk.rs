@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use crate::gs1::Sgtin;
+use crate::store::trace::Trace;
 use crate::verify::Verdict;
 
 /// Where a scan came from (shown on the card, and the wedge is the only one with warnings).
@@ -116,6 +118,16 @@ pub struct PackFile {
     pub product: Option<ProductLabel>,
     pub errors: Vec<String>,
     pub history: Vec<HistoryEntry>,
+    /// What trading partners said about the unit (DSCSA TI/TS); `None` when the scan names no
+    /// unit or no partner announced it.
+    pub trace: Option<Box<UnitTrace>>,
+}
+
+/// A unit's transaction history, with the unit it is about (the export names both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitTrace {
+    pub unit: Sgtin,
+    pub trace: Trace,
 }
 
 /// What a pharmacist can do with a suspect pack.
@@ -165,6 +177,8 @@ pub struct DeskSettings {
     pub credentials_file: String,
     pub scanner_profile: String,
     pub camera: bool,
+    /// The folder partners' documents are dropped in (empty: no inbox).
+    pub inbox_dir: String,
 }
 
 /// Which units on hand the pharmacist asks for, as typed; the desk reads the GTIN (or NDC).

@@ -124,6 +124,7 @@ mod tests {
                 at: "2026-01-02T03:04:05Z".into(),
                 what: "Shipped by Acme".into(),
             }],
+            trace: None,
         };
         let reporter = Reporter {
             company: "Main St Pharmacy".into(),

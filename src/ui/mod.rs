@@ -12,8 +12,9 @@
 //!
 //! The UI thread never touches SQLite, a serial port or the network. [`desk`] owns the store
 //! on a worker thread and answers requests over channels; the serial scanner worker, the sync
-//! worker and the backup thread (with its own store connection, so a backup never delays a
-//! receipt) send [`KioskEvent`]s. In eframe 0.37 [`App::logic`](eframe::App::logic) drains
+//! worker, the backup thread and the inbox worker (each of those two with its own store
+//! connection, so a backup or a partner's document never delays a receipt) send
+//! [`KioskEvent`]s. In eframe 0.37 [`App::logic`](eframe::App::logic) drains
 //! those channels and [`App::ui`](eframe::App::ui) draws; wedge keys are taken in
 //! `raw_input_hook`, before any widget sees them ([`keyboard`]).
 //!
@@ -26,12 +27,14 @@
 //!   the inventory queries in [`store_inventory`]).
 //! - [`camera_feed`]: the camera worker as a [`Feed`], when settings switch it on.
 //! - [`backup_feed`]: the daily backup on a thread of its own, as a [`Feed`].
+//! - [`inbox_watch`]: the partner inbox, imported on a thread of its own.
 //! - [`keyboard`], [`pin`], [`sound`], [`investigation`], [`theme`].
 
 pub mod app;
 pub mod backup_feed;
 pub mod camera_feed;
 pub mod desk;
+pub mod inbox_watch;
 pub mod inventory;
 pub mod investigation;
 pub mod keyboard;

@@ -1,19 +1,23 @@
 //! The pharmacist's side: the PIN gate, and the check of a suspect pack.
 //!
-//! A scanned pack shows its verdict and whole history (supplier events, receipts here, holds);
-//! the pharmacist can quarantine it with a reason, release it, mark it illegitimate or record
-//! its destruction. Each action goes to the desk worker, which records an event and an audit
+//! A scanned pack shows its verdict and whole history (supplier events, receipts here, holds),
+//! and what trading partners said about it (DSCSA TI/TS: product, lot, expiry, each transaction
+//! with its parties, references and statement), which the pharmacist can export as the same CSV
+//! `tracedesk trace --csv` writes. The pharmacist can quarantine the pack with a reason, release
+//! it, mark it illegitimate or record its destruction. Each action goes to the desk worker, which records an event and an audit
 //! line; the screen then reloads the pack's history, so what is shown is what was recorded.
 
 use egui::{RichText, Ui};
 
+use std::path::Path;
 use std::time::Instant;
 
-use super::desk::{DeskRequest, PackFile, PharmacistAction};
+use super::desk::{DeskRequest, PackFile, PharmacistAction, UnitTrace};
 use super::investigation::{self, Classification, Reporter};
 use super::pin::MAX_PIN_LENGTH;
 use super::receiving::{big_button, file_safe, pack_fields_ui};
 use super::theme;
+use crate::store::trace::{self, TraceParty, TraceTransaction};
 use crate::verify::Status;
 
 /// What the PIN screen shows.
@@ -146,11 +150,12 @@ pub struct Pharmacist {
     pub notice: Option<String>,
 }
 
-/// The pharmacist screen. `site_gln` fills the investigation record.
+/// The pharmacist screen; exports are written to `export_dir`.
 pub fn pharmacist_ui(
     ui: &mut Ui,
     state: &mut Pharmacist,
     today: chrono::NaiveDate,
+    export_dir: &Path,
     requests: &mut Vec<DeskRequest>,
 ) {
     ui.heading("Pharmacist check");
@@ -168,12 +173,12 @@ pub fn pharmacist_ui(
     };
     ui.columns(2, |columns| {
         let [left, right] = columns else { return };
-        file_ui(left, &file);
-        actions_ui(right, state, &file, today, requests);
+        file_ui(left, &file, export_dir, requests);
+        actions_ui(right, state, &file, today, export_dir, requests);
     });
 }
 
-fn file_ui(ui: &mut Ui, file: &PackFile) {
+fn file_ui(ui: &mut Ui, file: &PackFile, export_dir: &Path, requests: &mut Vec<DeskRequest>) {
     let (fill, headline) = match file.verdict.status {
         Status::Verified => (theme::PASS, "No problem found"),
         Status::Failed => (theme::FAIL, "Problem found"),
@@ -198,14 +203,14 @@ fn file_ui(ui: &mut Ui, file: &PackFile) {
         pack_fields_ui(ui, file.product.as_ref(), &file.pack);
     });
     ui.add_space(theme::GAP);
-    ui.label(
-        RichText::new("History")
-            .font(theme::font(theme::BODY_SIZE))
-            .color(theme::MUTED),
-    );
     egui::ScrollArea::vertical()
         .id_salt("history")
         .show(ui, |ui| {
+            ui.label(
+                RichText::new("History")
+                    .font(theme::font(theme::BODY_SIZE))
+                    .color(theme::MUTED),
+            );
             if file.history.is_empty() {
                 ui.label("Nothing recorded about this pack.");
             }
@@ -219,7 +224,148 @@ fn file_ui(ui: &mut Ui, file: &PackFile) {
                     ui.label(RichText::new(&entry.what).font(theme::font(theme::SMALL_SIZE)));
                 });
             }
+            ui.add_space(theme::GAP);
+            ui.scope(|ui| trace_ui(ui, file.trace.as_deref(), export_dir, requests));
         });
+}
+
+/// What trading partners said about the pack, and the button that exports it.
+fn trace_ui(
+    ui: &mut Ui,
+    unit_trace: Option<&UnitTrace>,
+    export_dir: &Path,
+    requests: &mut Vec<DeskRequest>,
+) {
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new("Transactions (DSCSA TI/TS)")
+                .font(theme::font(theme::BODY_SIZE))
+                .color(theme::MUTED),
+        );
+        if let Some(UnitTrace { unit, trace }) = unit_trace
+            && big_button(ui, "Export trace").clicked()
+        {
+            let name = format!(
+                "trace-{}-{}.csv",
+                file_safe(unit.gtin.as_str()),
+                file_safe(&unit.serial)
+            );
+            requests.push(DeskRequest::Export {
+                path: export_dir.join(name),
+                contents: trace::csv_document(unit, trace),
+            });
+        }
+    });
+    let body = |text: String| RichText::new(text).font(theme::font(theme::SMALL_SIZE));
+    ui.spacing_mut().item_spacing.y = theme::GAP * 0.25;
+    let Some(UnitTrace { trace, .. }) = unit_trace else {
+        ui.label(body("No transaction data for this pack".into()));
+        return;
+    };
+    let known = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    match &trace.product {
+        Some(p) => {
+            let described = [&p.name, &p.strength, &p.dosage_form]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let size = p
+                .container_size
+                .as_ref()
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default();
+            ui.label(body(format!("{described}{size}")).strong());
+            ui.label(body(format!(
+                "NDC {} · made by {}",
+                known(&p.ndc),
+                known(&p.manufacturer)
+            )));
+        }
+        None => {
+            ui.label(body("Product not in master data".into()));
+        }
+    }
+    ui.label(body(format!(
+        "Lot {} · Expiry {}",
+        known(&trace.lot),
+        known(&trace.expiry)
+    )));
+    if trace.transactions.is_empty() {
+        ui.label(body("No transaction data for this pack".into()));
+    }
+    for (n, t) in trace.transactions.iter().enumerate() {
+        ui.add_space(theme::GAP * 0.5);
+        theme::card(theme::PANEL)
+            .inner_margin(theme::GAP * 0.75)
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                transaction_ui(ui, n, t);
+            });
+    }
+}
+
+/// One transaction: who sold to whom, where it went, its references and statement.
+fn transaction_ui(ui: &mut Ui, n: usize, t: &TraceTransaction) {
+    let body = |text: String| RichText::new(text).font(theme::font(theme::SMALL_SIZE));
+    ui.label(
+        RichText::new(&t.date)
+            .font(theme::mono(theme::SMALL_SIZE))
+            .color(theme::MUTED),
+    );
+    let reference = |r: &Option<String>| r.clone().unwrap_or_else(|| "—".into());
+    // Read, not touched: rows as tight as text, not touch targets.
+    egui::Grid::new(("transaction", n))
+        .num_columns(2)
+        .spacing([theme::GAP, theme::GAP * 0.25])
+        .min_row_height(theme::SMALL_SIZE)
+        .show(ui, |ui| {
+            for (label, value) in [
+                ("Seller", party(&t.seller)),
+                ("Buyer", party(&t.buyer)),
+                ("Ship from", party(&t.ship_from)),
+                ("Ship to", party(&t.ship_to)),
+                ("PO", reference(&t.po)),
+                ("Invoice", reference(&t.invoice)),
+                ("ASN", reference(&t.desadv)),
+                (
+                    "Document",
+                    t.document.map_or_else(|| "—".into(), |d| d.to_string()),
+                ),
+            ] {
+                ui.label(body(label.into()).color(theme::MUTED));
+                ui.label(body(value));
+                ui.end_row();
+            }
+        });
+    if t.drop_shipment == Some(true) {
+        ui.label(body(
+            "Drop shipment: shipped by the manufacturer directly".into(),
+        ));
+    }
+    match t.statement_affirmed {
+        Some(true) => ui.label(body("Transaction statement affirmed".into())),
+        Some(false) => {
+            ui.label(body("Transaction statement NOT affirmed".into()).color(theme::WARN))
+        }
+        None => ui.label(body("No transaction statement".into()).color(theme::WARN)),
+    };
+}
+
+/// A party as a person reads it: its name and address, else its GLN, else the identifier sent.
+fn party(p: &Option<TraceParty>) -> String {
+    let Some(p) = p else {
+        return "—".into();
+    };
+    match (&p.name, &p.address) {
+        (Some(name), Some(address)) => format!("{name}, {address}"),
+        (Some(name), None) => name.clone(),
+        (None, _) => p
+            .gln
+            .as_ref()
+            .map_or_else(|| p.id.clone(), |gln| format!("GLN {gln}")),
+    }
 }
 
 fn actions_ui(
@@ -227,6 +373,7 @@ fn actions_ui(
     state: &mut Pharmacist,
     file: &PackFile,
     today: chrono::NaiveDate,
+    export_dir: &Path,
     requests: &mut Vec<DeskRequest>,
 ) {
     let identified = file.pack.gtin.is_some() && file.pack.serial.is_some();
@@ -320,7 +467,7 @@ fn actions_ui(
             file_safe(file.pack.serial.as_deref().unwrap_or("unknown"))
         );
         requests.push(DeskRequest::Export {
-            path: super::default_export_dir().join(name),
+            path: export_dir.join(name),
             contents,
         });
     }

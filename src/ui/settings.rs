@@ -1,8 +1,9 @@
-//! The settings screen (behind the PIN): site GLN, upstream URL and credentials file, scanner
-//! profile, camera on or off, and a new PIN. Values are checked before they are sent to the
-//! desk worker, so a typo in the GLN is caught at the desk, not at the next sync. A new PIN is
-//! typed twice and needs the current one, as `tracedesk pin` does: an unlocked kiosk left
-//! alone is no way to take the PIN over.
+//! The settings screen (behind the PIN): site GLN, upstream URL and credentials file, the
+//! partner inbox folder, scanner profile, camera on or off, and a new PIN. Values are checked
+//! before they are sent to the desk worker, so a typo in the GLN is caught at the desk, not at
+//! the next sync; the inbox folder is checked by the store (it must exist), whose refusal is
+//! shown here. A new PIN is typed twice and needs the current one, as `tracedesk pin` does: an
+//! unlocked kiosk left alone is no way to take the PIN over.
 
 use egui::{RichText, Ui};
 
@@ -57,6 +58,13 @@ pub fn settings_ui(
             ui.end_row();
             ui.label("Credentials file");
             ui.add(egui::TextEdit::singleline(&mut settings.credentials_file).desired_width(620.0));
+            ui.end_row();
+            ui.label("Partner inbox folder");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.inbox_dir)
+                    .desired_width(620.0)
+                    .hint_text("/srv/tracedesk/inbox"),
+            );
             ui.end_row();
             ui.label("Scanner profile");
             egui::ComboBox::from_id_salt("profile")

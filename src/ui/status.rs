@@ -1,16 +1,19 @@
-//! The status bar, always visible: scanner, upstream, the events waiting to be sent, and the
-//! last backup.
+//! The status bar, always visible: scanner, upstream, the events waiting to be sent, the last
+//! backup and the partner inbox.
 //!
 //! Offline is a normal state at a pharmacy desk: receipts are recorded locally and sent later,
 //! so offline is shown calmly (blue, with the number of events waiting), not as an error. Only
 //! parked events, which upstream refused and a person must look at, are shown in amber. Expired
 //! stock on the shelf and the units expiring within 30 days are counted here too, so nobody has
 //! to open the inventory to notice them. The store is the only copy of receipts not yet synced:
-//! a backup older than two days, or a failed one with its reason, is shown in amber too.
+//! a backup older than two days, or a failed one with its reason, is shown in amber too. The
+//! partner inbox shows its last import, and a refused document (or an inbox that cannot be
+//! read) in amber until a document imports again.
 
 use egui::{RichText, Ui};
 
 use super::desk::{ExpiryWatch, OutboxStatus};
+use super::inbox_watch::InboxEvent;
 use super::theme;
 
 /// Where the upstream EPCIS repository stands, as the sync worker last reported.
@@ -88,6 +91,31 @@ pub fn backup_line(state: &BackupState) -> (String, Option<egui::Color32>) {
     }
 }
 
+/// The partner inbox as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InboxStatus {
+    /// The last document imported and when (local time, `HH:MM`).
+    pub last_import: Option<(String, String)>,
+    /// What went wrong since then, as the line to show.
+    pub problem: Option<String>,
+}
+
+impl InboxStatus {
+    /// Takes in what the inbox worker reported.
+    pub fn update(&mut self, event: InboxEvent) {
+        match event {
+            InboxEvent::Imported { name, at, .. } => {
+                self.last_import = Some((name, at.format("%H:%M").to_string()));
+                self.problem = None;
+            }
+            InboxEvent::Refused { name, reason } => {
+                self.problem = Some(format!("Inbox: REFUSED {name} — {reason}"));
+            }
+            InboxEvent::Unavailable { error } => self.problem = Some(format!("Inbox: {error}")),
+        }
+    }
+}
+
 /// What the status bar shows.
 #[derive(Debug, Clone, Default)]
 pub struct StatusBar {
@@ -101,6 +129,7 @@ pub struct StatusBar {
     pub expiry: Option<ExpiryWatch>,
     /// The daily backups, once the backup thread reported.
     pub backup: Option<BackupState>,
+    pub inbox: InboxStatus,
     /// The desk worker stopped: nothing can be recorded.
     pub desk_down: bool,
     /// The last scanner or desk warning.
@@ -189,6 +218,12 @@ pub fn status_ui(ui: &mut Ui, status: &StatusBar) {
                 }
             }
         }
+        if let Some((name, at)) = &status.inbox.last_import {
+            ui.label(small(format!("Inbox: imported {name} at {at}")).color(theme::MUTED));
+        }
+        if let Some(problem) = &status.inbox.problem {
+            chip(ui, problem.clone(), theme::WARN);
+        }
         if let Some(warning) = &status.warning {
             chip(ui, warning.clone(), theme::WARN);
         }
@@ -228,6 +263,41 @@ mod tests {
             "Backup failed: disk full (last backup: 2030-01-01 02:00)"
         );
         assert_eq!(colour, Some(theme::WARN));
+    }
+
+    #[test]
+    fn an_inbox_refusal_stays_until_a_document_imports_again() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:42:00+01:00").unwrap();
+        let mut inbox = InboxStatus::default();
+        inbox.update(InboxEvent::Imported {
+            name: "a.xml".into(),
+            at,
+            summary: "1 events".into(),
+        });
+        assert_eq!(inbox.last_import, Some(("a.xml".into(), "10:42".into())));
+        inbox.update(InboxEvent::Refused {
+            name: "b.xml".into(),
+            reason: "b.xml ends early".into(),
+        });
+        assert_eq!(
+            inbox.problem.as_deref(),
+            Some("Inbox: REFUSED b.xml — b.xml ends early")
+        );
+        inbox.update(InboxEvent::Unavailable {
+            error: "cannot read the inbox /x: gone".into(),
+        });
+        assert_eq!(
+            inbox.problem.as_deref(),
+            Some("Inbox: cannot read the inbox /x: gone")
+        );
+        assert_eq!(inbox.last_import, Some(("a.xml".into(), "10:42".into())));
+        inbox.update(InboxEvent::Imported {
+            name: "c.xml".into(),
+            at: at + chrono::TimeDelta::minutes(5),
+            summary: "1 events".into(),
+        });
+        assert_eq!(inbox.problem, None);
+        assert_eq!(inbox.last_import, Some(("c.xml".into(), "10:47".into())));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //!
 //! Pharmacist actions go through [`Store::record_action`], which records each with its EPCIS
 //! event (naming [`KIOSK_ACTOR`] as who did it) and audit line in one transaction; the pack
-//! history is [`Store::unit_history`]; the outbox counters and last sync are the sync outbox's
-//! own status. PINs are checked and changed through [`super::pin`], on the desk's PIN clock.
+//! history is [`Store::unit_history`] and its partners' transactions [`Store::trace`]; the
+//! outbox counters and last sync are the sync outbox's own status. PINs are checked and changed
+//! through [`super::pin`], on the desk's PIN clock.
 
 use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 
@@ -14,7 +15,7 @@ use super::desk::{
     Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile, PackIdentity,
     PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot, Reconciliation,
     ReconciliationLine, Reports, ScanOutcome, ScanSource, ShipmentCounts, ShipmentSummary,
-    UnitList, UnitQuery,
+    UnitList, UnitQuery, UnitTrace,
 };
 use super::pin::{self, NewPin, PinError};
 use super::store_inventory;
@@ -270,9 +271,16 @@ impl Desk for StoreDesk {
             .verify(&scan, None, today())
             .map_err(desk_error)?;
         let pack = pack_identity(&scan);
-        let history = match sgtin_of(&pack) {
-            Ok(sgtin) => self.history(&sgtin)?,
-            Err(_) => Vec::new(),
+        let (history, trace) = match sgtin_of(&pack) {
+            Ok(sgtin) => {
+                let history = self.history(&sgtin)?;
+                let trace = self.store.trace(&sgtin).map_err(desk_error)?;
+                (
+                    history,
+                    trace.map(|trace| Box::new(UnitTrace { unit: sgtin, trace })),
+                )
+            }
+            Err(_) => (Vec::new(), None),
         };
         Ok(PackFile {
             verdict: assessment.verdict,
@@ -280,6 +288,7 @@ impl Desk for StoreDesk {
             errors: scan_errors(&scan),
             pack,
             history,
+            trace,
         })
     }
 
@@ -344,11 +353,15 @@ impl Desk for StoreDesk {
             credentials_file: get("credentials_file")?,
             scanner_profile: get("scanner_profile")?,
             camera: get(CAMERA_KEY)? == "on",
+            inbox_dir: get("inbox_dir")?,
         })
     }
 
     fn save_settings(&mut self, settings: &DeskSettings) -> Result<(), DeskError> {
+        // The inbox folder first: the store checks it exists, which the form cannot, and a
+        // refusal then leaves every setting as it was.
         for (key, value) in [
+            ("inbox_dir", &settings.inbox_dir),
             ("site_gln", &settings.site_gln),
             ("upstream_url", &settings.upstream_url),
             ("credentials_file", &settings.credentials_file),

@@ -27,11 +27,22 @@ pub struct Kiosk {
     /// The expiry (YYMMDD) of the demo store's saleable packs, read from the scans the demo
     /// returned, so scans typed by a test match the data whatever day it runs.
     pub expiry: String,
+    /// Where the kiosk writes its exports.
+    pub exports: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 /// A kiosk on a demo store; `setup` may prepare the store, then the desk.
 pub fn kiosk_on(prepare: impl FnOnce(&mut Store), setup: impl FnOnce(&mut StoreDesk)) -> Kiosk {
+    kiosk_configured(prepare, setup, |_, _| {})
+}
+
+/// [`kiosk_on`], and `configure` may change the kiosk's configuration (given the store's path).
+pub fn kiosk_configured(
+    prepare: impl FnOnce(&mut Store),
+    setup: impl FnOnce(&mut StoreDesk),
+    configure: impl FnOnce(&mut KioskConfig, &Path),
+) -> Kiosk {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let mut store = Store::open(&db).unwrap();
@@ -56,6 +67,9 @@ pub fn kiosk_on(prepare: impl FnOnce(&mut Store), setup: impl FnOnce(&mut StoreD
     let mut config = KioskConfig::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"));
     config.windowed = true;
     config.silent = true;
+    let exports = dir.path().join("exports");
+    config.export_dir = exports.clone();
+    configure(&mut config, &db);
     let harness = Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))
         .build_eframe(move |cc| KioskApp::new(&cc.egui_ctx, desk, config));
@@ -63,6 +77,7 @@ pub fn kiosk_on(prepare: impl FnOnce(&mut Store), setup: impl FnOnce(&mut StoreD
         harness,
         db,
         expiry,
+        exports,
         _dir: dir,
     }
 }
