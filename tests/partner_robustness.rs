@@ -20,10 +20,41 @@ const RECALLS: &str = "gtin,lot,reason\n00812345777772,L1,contamination\n";
 /// parsers find interesting.
 fn mutate(rng: &mut StdRng, input: &[u8]) -> Vec<u8> {
     const TOKENS: &[&[u8]] = &[
-        b"<", b">", b"</", b"/>", b"&", b"&amp;", b"&#0;", b"&#x1D;", b"&bogus;", b"\"", b"'",
-        b"<![CDATA[", b"]]>", b"<!--", b"-->", b"<!DOCTYPE x>", b"xmlns:e=\"\"", b"{", b"}",
-        b"[", b"]", b",", b":", b"\\u0000", b"\x00", b"\x1d", b"\n", b"\r", b"\xff\xfe",
-        b"epc", b"extension", b"EventList", b"1e999", b"-0", b"\"\"",
+        b"<",
+        b">",
+        b"</",
+        b"/>",
+        b"&",
+        b"&amp;",
+        b"&#0;",
+        b"&#x1D;",
+        b"&bogus;",
+        b"\"",
+        b"'",
+        b"<![CDATA[",
+        b"]]>",
+        b"<!--",
+        b"-->",
+        b"<!DOCTYPE x>",
+        b"xmlns:e=\"\"",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b",",
+        b":",
+        b"\\u0000",
+        b"\x00",
+        b"\x1d",
+        b"\n",
+        b"\r",
+        b"\xff\xfe",
+        b"epc",
+        b"extension",
+        b"EventList",
+        b"1e999",
+        b"-0",
+        b"\"\"",
     ];
     let mut out = input.to_vec();
     for _ in 0..rng.random_range(1..=4) {
@@ -74,7 +105,10 @@ fn mutated_epcis_documents_never_panic_the_readers() {
         }
     }
     // Most mutations break the document; the readers said so instead of guessing.
-    assert!(refused > 2500, "{refused} of 5000 mutated documents refused");
+    assert!(
+        refused > 2500,
+        "{refused} of 5000 mutated documents refused"
+    );
 }
 
 #[test]
@@ -104,12 +138,19 @@ fn refused_partner_files_leave_the_store_as_it_was() {
             0 | 1 => store
                 .import_epcis([(name.to_owned(), input.as_slice())], now)
                 .map(|r| r.events),
-            2 => store.import_products(input.as_slice(), name).map(|c| c.total()),
-            _ => store.import_recalls(input.as_slice(), name).map(|c| c.total()),
+            2 => store
+                .import_products(input.as_slice(), name)
+                .map(|c| c.total()),
+            _ => store
+                .import_recalls(input.as_slice(), name)
+                .map(|c| c.total()),
         };
         if let Err(e) = result {
             let message = e.to_string();
-            assert!(!message.is_empty() && !message.contains('\n'), "{message:?}");
+            assert!(
+                !message.is_empty() && !message.contains('\n'),
+                "{message:?}"
+            );
             assert_eq!(counts(&store), before, "round {round}: {message}");
         }
     }
