@@ -131,6 +131,11 @@ pub trait DocumentSink {
     type Error: std::error::Error + 'static;
     fn header(&mut self, header: DocumentHeader) -> Result<(), Self::Error>;
     fn event(&mut self, event: SupplierEvent) -> Result<(), Self::Error>;
+    /// Called before the reader starts reading an event (which may take a while for an event
+    /// listing many EPCs): a sink holding a lock can let go of it here.
+    fn event_starts(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// A sink that keeps everything (for tests and small documents).
@@ -561,7 +566,17 @@ impl<'de, S: DocumentSink> Visitor<'de> for EventListSeed<'_, '_, S> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.0.in_event_list = true;
         // One event in memory at a time: each is converted, handed over and dropped.
-        while let Some(event) = seq.next_element::<Value>()? {
+        loop {
+            if let Err(source) = self.0.sink.event_starts() {
+                self.0.failure = Some(ReadError::Rejected {
+                    index: self.0.next_index,
+                    source,
+                });
+                return Err(stop());
+            }
+            let Some(event) = seq.next_element::<Value>()? else {
+                break;
+            };
             if !self.0.deliver(event) {
                 return Err(stop());
             }

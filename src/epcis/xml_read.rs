@@ -526,6 +526,12 @@ impl<S: DocumentSink> Walker<'_, S> {
             Some(Place::Body) => Place::Body,
             Some(Place::EventList) if no_ns && local == "extension" => Place::EventList,
             Some(Place::EventList) if no_ns && is_event_name(&local) => {
+                self.sink
+                    .event_starts()
+                    .map_err(|source| ReadError::Rejected {
+                        index: self.next_index,
+                        source,
+                    })?;
                 self.event_line = line;
                 self.event_fields = 0;
                 return self.start_in_event(&ns, &local, attributes, line);

@@ -511,17 +511,29 @@ struct Writer<'c> {
     chunk_started: Instant,
     writes: u32,
     chunks: u32,
+    open: bool,
 }
 
 impl Writer<'_> {
     fn begin(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.chunk_started = Instant::now();
+        self.open = true;
         Ok(())
     }
 
+    /// Opens a transaction for the write about to be made, if none is open: the lock is taken
+    /// only when there is something to write, never while a document is being read.
+    fn ensure(&mut self) -> Result<(), StoreError> {
+        if self.open { Ok(()) } else { self.begin() }
+    }
+
     fn commit(&mut self) -> Result<(), StoreError> {
+        if !self.open {
+            return Ok(());
+        }
         self.conn.execute_batch("COMMIT")?;
+        self.open = false;
         self.chunks += 1;
         // Copy the log into the database here, a few chunks at a time and outside the write
         // lock: left to SQLite's automatic checkpoint, the clerk's next receipt could be the
@@ -536,10 +548,9 @@ impl Writer<'_> {
     /// Ends the chunk when it has held the lock long enough, and lets a waiting writer in.
     fn tick(&mut self) -> Result<(), StoreError> {
         self.writes += 1;
-        if self.writes.is_multiple_of(64) && self.chunk_started.elapsed() >= CHUNK {
+        if self.open && self.writes.is_multiple_of(64) && self.chunk_started.elapsed() >= CHUNK {
             self.commit()?;
             std::thread::sleep(YIELD);
-            self.begin()?;
         }
         Ok(())
     }
@@ -618,6 +629,10 @@ impl DocumentSink for Applier<'_, '_> {
     fn event(&mut self, event: SupplierEvent) -> Result<(), StoreError> {
         self.apply(&event)
     }
+    fn event_starts(&mut self) -> Result<(), StoreError> {
+        // Reading the next event may take a second for a big one: not with the lock held.
+        self.w.commit()
+    }
 }
 
 impl Applier<'_, '_> {
@@ -657,6 +672,7 @@ impl Applier<'_, '_> {
     }
 
     fn write_unit(&mut self, unit: &UnitAnnouncement<'_>) -> Result<(), StoreError> {
+        self.w.ensure()?;
         let (change, prior) = self.units.write_tracked(self.w.conn, unit)?;
         match (change, prior) {
             (Change::Inserted, _) => self
@@ -776,6 +792,7 @@ impl Applier<'_, '_> {
     }
 
     fn aggregate_sscc(&mut self, event: &SupplierEvent, parent: i64) -> Result<bool, StoreError> {
+        self.w.ensure()?;
         let conn = self.w.conn;
         if event.action == Some(Action::Delete) {
             let mut gone_units: Vec<(i64, String)> = Vec::new();
@@ -869,8 +886,9 @@ impl Applier<'_, '_> {
         case_gtin: i64,
         case_serial: &str,
     ) -> Result<bool, StoreError> {
-        let conn = self.w.conn;
         let mut children = Self::units(event.child_epcs.iter())?;
+        self.w.ensure()?;
+        let conn = self.w.conn;
         if event.action == Some(Action::Delete) {
             if children.is_empty() {
                 children = conn
@@ -976,6 +994,7 @@ impl Applier<'_, '_> {
         refs.push(("event".into(), event.hash_id.clone()));
         let ref_slices: Vec<(&str, &str)> =
             refs.iter().map(|(k, r)| (k.as_str(), r.as_str())).collect();
+        self.w.ensure()?;
         let (shipment, created, added) =
             upsert_shipment_tracked(self.w.conn, &ref_slices, Some("epcis"), self.now)?;
         if created {
@@ -1064,6 +1083,7 @@ impl Applier<'_, '_> {
         for text in classes {
             if let Epc::Lgtin { gtin: g, lot } = epc(text)? {
                 let g = gtin(&g)?;
+                self.w.ensure()?;
                 let inserted = self
                     .w
                     .conn
@@ -1107,6 +1127,7 @@ impl Applier<'_, '_> {
             return Ok(());
         };
         let key = gtin_key(&g);
+        self.w.ensure()?;
         let conn = self.w.conn;
         type Row = [Option<String>; 6];
         let existing: Option<Row> = conn
@@ -1196,6 +1217,7 @@ impl Applier<'_, '_> {
     }
 
     fn party(&mut self, p: &PartyMasterData) -> Result<(), StoreError> {
+        self.w.ensure()?;
         let conn = self.w.conn;
         let gln = party_gln(&p.id);
         let address = p.address();
@@ -1607,6 +1629,7 @@ fn apply_all(
             chunk_started: Instant::now(),
             writes: 0,
             chunks: 0,
+            open: false,
         };
         w.begin()?;
         let (document, _) = archive(conn, &w, doc, now)?;
@@ -1621,6 +1644,7 @@ fn apply_all(
             document: Some(document),
         };
         applier.master_data()?;
+        applier.w.commit()?;
         let file = File::open(&doc.raw).map_err(|source| ImportError::Read {
             source_name: doc.name.clone(),
             source,
