@@ -27,11 +27,12 @@ use quick_xml::name::ResolveResult;
 use super::document::{DocumentFormat, DocumentHeader, TransactionStatement, VocabularyElement};
 use super::hash::hash_id_of_fields;
 use super::hash::prehash::Field;
+use super::hash::xml::expand_value;
 use super::read::{
     Action, DocumentSink, EventType, QuantityElement, ReadError, ReadSummary, SupplierEvent,
     TypedReference,
 };
-use super::vocab::{CBV, GS1_VOC, Vocabulary};
+use super::vocab::{GS1_VOC, Vocabulary};
 
 /// The longest single token (tag or text run) accepted.
 pub const MAX_TOKEN_BYTES: u64 = 1 << 20;
@@ -330,17 +331,6 @@ fn qualified(ns: &Option<String>, local: &str) -> String {
         Some(ns) => format!("{{{ns}}}{local}"),
         None => local.to_owned(),
     }
-}
-
-/// `gs1:` and `cbv:` CURIEs in values, expanded as the hash's XML reading does.
-fn expand_value(value: &str) -> String {
-    let mut out = value.to_owned();
-    for (prefix, uri) in [("gs1:", GS1_VOC), ("cbv:", CBV)] {
-        if out.starts_with(prefix) {
-            out = out.replace(prefix, uri);
-        }
-    }
-    out
 }
 
 pub(crate) fn is_epcis_namespace(ns: Option<&str>) -> bool {

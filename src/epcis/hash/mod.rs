@@ -19,7 +19,7 @@ mod canon;
 mod dl;
 mod json;
 pub(crate) mod prehash;
-mod xml;
+pub(crate) mod xml;
 
 use std::collections::BTreeMap;
 

@@ -112,7 +112,8 @@ fn leading_text(node: Node<'_, '_>) -> String {
     text
 }
 
-fn expand_value(value: &str) -> String {
+/// `gs1:` and `cbv:` CURIEs in a value, expanded (the streaming reader shares this rule).
+pub(crate) fn expand_value(value: &str) -> String {
     let mut out = value.to_owned();
     for (prefix, uri) in [("gs1:", GS1_VOC), ("cbv:", CBV)] {
         if out.starts_with(prefix) {
