@@ -10,20 +10,26 @@
 //!
 //! - Pure core (values in, values out; no I/O, no clock, no threads):
 //!   [`gs1`] (turning scanner bytes into validated identifiers), [`verify`] (verdict rules),
-//!   [`epcis`] (EPCIS 2.0 events and their CBV 2.0 hash IDs).
+//!   [`epcis`] (EPCIS 2.0 events and their CBV 2.0 hash IDs), [`exceptions`] (DSCSA
+//!   receiving exceptions and the PDG messages about them).
 //! - Adapters around the core, each owning one kind of I/O:
 //!   [`store`] (SQLite), [`scanner`] (serial and keyboard-wedge scanners), [`camera`]
 //!   (DataMatrix decoding from images and webcams), [`sync`] (the EPCIS capture client),
-//!   [`inbox`] (partner documents dropped in a folder).
+//!   [`inbox`] (partner documents dropped in a folder), [`router`] (asking manufacturers through
+//!   a verification router).
+//! - Use cases that join adapters, written once for both edges: [`desk`].
 //! - Edges: [`ui`] (the egui kiosk) and [`cli`] (the command line).
 //!
 //! Nothing in the core imports egui, rusqlite, serialport or reqwest.
 
 pub mod camera;
 pub mod cli;
+pub mod desk;
 pub mod epcis;
+pub mod exceptions;
 pub mod gs1;
 pub mod inbox;
+pub mod router;
 pub mod scanner;
 pub mod store;
 pub mod sync;

@@ -54,7 +54,7 @@ pub fn run(
     if receive {
         super::receive::run(db, input, None, json)
     } else {
-        super::verify::run(db, input, json)
+        super::verify::run(db, input, json, None)
     }
 }
 

@@ -89,6 +89,13 @@ pub enum Command {
     Verify {
         #[arg(long)]
         json: bool,
+        /// Also ask the manufacturer through the verification router (GS1 Lightweight
+        /// Messaging); the local verdict stands whatever the router does.
+        #[arg(long)]
+        online: bool,
+        /// Why the manufacturer is asked: dscsaSaleableReturn (the default), dscsaSuspect...
+        #[arg(long, requires = "online")]
+        context: Option<String>,
         scans: Vec<OsString>,
     },
     /// Verify scans and record each receipt durably before printing its verdict.
@@ -330,9 +337,17 @@ pub fn run() -> Result<ExitCode> {
             parse::run(ScanInput::from_args_or_stdin(scans), json, hri)
         }
         Some(Command::Import { what }) => import::run(db, what),
-        Some(Command::Verify { json, scans }) => {
-            verify::run(db, ScanInput::from_args_or_stdin(scans), json)
-        }
+        Some(Command::Verify {
+            json,
+            online,
+            context,
+            scans,
+        }) => verify::run(
+            db,
+            ScanInput::from_args_or_stdin(scans),
+            json,
+            online.then_some(verify::Online { context }),
+        ),
         Some(Command::Receive {
             shipment,
             json,

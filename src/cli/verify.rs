@@ -1,13 +1,19 @@
-//! `tracedesk verify [--json] [SCAN...]`: read-only verdicts, one line per input line.
+//! `tracedesk verify [--json] [--online [--context CONTEXT]] [SCAN...]`: read-only verdicts,
+//! one line per input line.
+//!
+//! With `--online` each unit's line also carries the manufacturer's answer through the
+//! verification router (`lms`), or why there is none; the local verdict stands either way.
 //!
 //! A scan of a case or tote label (SSCC) known from aggregation data answers for every unit it
 //! holds: one line for the SSCC, with the children's count and the union of their reasons.
 
 use super::config::open_store;
 use super::input::ScanInput;
+use crate::desk::online::{self, OnlineError};
 use crate::gs1::{self, ParseContext, ParsedScan, Sscc};
+use crate::router::VerificationRouter;
 use crate::store::{Assessment, Store};
-use crate::verify::{Reason, Verdict};
+use crate::verify::{ProductIdentifier, Reason, Verdict, lms};
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 use std::io::{self, Write};
@@ -103,10 +109,33 @@ pub fn container_label(scan: &ParsedScan) -> Option<Sscc> {
     }
 }
 
-pub fn run(db: Option<PathBuf>, input: ScanInput, json: bool) -> Result<ExitCode> {
-    let store = open_store(db)?;
+/// `--online`: ask the manufacturer too, in this context.
+pub struct Online {
+    pub context: Option<String>,
+}
+
+pub fn run(
+    db: Option<PathBuf>,
+    input: ScanInput,
+    json: bool,
+    online: Option<Online>,
+) -> Result<ExitCode> {
+    let mut store = open_store(db)?;
     let today = super::today();
     let ctx = ParseContext::new(today);
+    let online = match online {
+        None => None,
+        Some(o) => {
+            let context = match o.context.as_deref() {
+                Some(word) => lms::Context::parse(word)?,
+                None => lms::Context::saleable_return(),
+            };
+            // A router that cannot be set up (a credential file gone) is said on each line,
+            // like one that cannot be reached: the local verdicts still come.
+            let router = online::configured_router(&store).map_err(|e| e.to_string());
+            Some((context, router))
+        }
+    };
     let mut out = io::BufWriter::new(io::stdout().lock());
     for line in input {
         let bytes = line.context("reading scans from stdin")?;
@@ -115,11 +144,25 @@ pub fn run(db: Option<PathBuf>, input: ScanInput, json: bool) -> Result<ExitCode
             Some(sscc) => verify_container(&store, &scan, &sscc, today, json)?,
             None => {
                 let assessment = store.verify(&scan, None, today)?;
+                let lms = online.as_ref().map(|(context, router)| {
+                    ask_manufacturer(&mut store, router, &scan, context.clone())
+                });
                 if json {
-                    Value::Object(verdict_json(&scan, &assessment.verdict, Some(&assessment)))
-                        .to_string()
+                    let mut obj = verdict_json(&scan, &assessment.verdict, Some(&assessment));
+                    if let Some(lms) = &lms {
+                        obj.insert("lms".into(), lms_json(lms));
+                    }
+                    Value::Object(obj).to_string()
                 } else {
-                    verdict_text(&scan, &assessment.verdict, Some(&assessment))
+                    let mut text = verdict_text(&scan, &assessment.verdict, Some(&assessment));
+                    if let Some(lms) = &lms {
+                        text.push_str("  |  ");
+                        text.push_str(&match lms {
+                            Ok(answer) => answer.summary(),
+                            Err(error) => format!("Manufacturer not asked: {error}"),
+                        });
+                    }
+                    text
                 }
             }
         };
@@ -127,6 +170,44 @@ pub fn run(db: Option<PathBuf>, input: ScanInput, json: bool) -> Result<ExitCode
         out.flush()?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn ask_manufacturer(
+    store: &mut Store,
+    router: &Result<Option<VerificationRouter>, String>,
+    scan: &ParsedScan,
+    context: lms::Context,
+) -> Result<lms::Answer, String> {
+    let router = match router {
+        Ok(Some(router)) => router,
+        Ok(None) => return Err(OnlineError::NoRouter.to_string()),
+        Err(error) => return Err(error.clone()),
+    };
+    let Some(pid) = ProductIdentifier::from_scan(scan) else {
+        return Err("the scan is not a valid GS1 product identifier".into());
+    };
+    online::ask(
+        store,
+        router,
+        &pid,
+        context,
+        chrono::Local::now().fixed_offset(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The `lms` member of a verdict line (DESIGN.md section 6).
+pub fn lms_json(lms: &Result<lms::Answer, String>) -> Value {
+    match lms {
+        Ok(a) => json!({
+            "verified": a.verified,
+            "verificationFailureReason": a.failure_reason,
+            "additionalInfo": a.additional_info,
+            "responderGLN": a.responder_gln,
+            "corrUUID": a.corr_uuid,
+        }),
+        Err(error) => json!({ "error": error }),
+    }
 }
 
 fn verify_container(

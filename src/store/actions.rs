@@ -34,6 +34,10 @@ pub enum HoldKind {
     Suspect,
     /// Confirmed illegitimate (DSCSA): kept out of stock; verifies as `suspect`.
     Illegitimate,
+    /// Received without data announcing it (or with data that disagrees): on hand in the
+    /// "pending data" place, not sellable, released by itself when the data arrives; verifies
+    /// as `quarantined` meanwhile.
+    PendingData,
 }
 
 impl HoldKind {
@@ -43,6 +47,7 @@ impl HoldKind {
             HoldKind::Quarantine => "quarantined",
             HoldKind::Suspect => "suspect",
             HoldKind::Illegitimate => "illegitimate",
+            HoldKind::PendingData => "pending_data",
         }
     }
 
@@ -52,6 +57,7 @@ impl HoldKind {
             "quarantined" | "quarantine" => Some(HoldKind::Quarantine),
             "suspect" => Some(HoldKind::Suspect),
             "illegitimate" => Some(HoldKind::Illegitimate),
+            "pending_data" => Some(HoldKind::PendingData),
             _ => None,
         }
     }
@@ -91,6 +97,7 @@ impl ShelfAction {
             ShelfAction::Hold(HoldKind::Quarantine) => "hold",
             ShelfAction::Hold(HoldKind::Suspect) => "hold_suspect",
             ShelfAction::Hold(HoldKind::Illegitimate) => "hold_illegitimate",
+            ShelfAction::Hold(HoldKind::PendingData) => "hold_pending_data",
             ShelfAction::Release => "release",
             ShelfAction::Dispense => "dispense",
             ShelfAction::Decommission => "decommission",
@@ -106,6 +113,7 @@ impl ShelfAction {
             ShelfAction::Hold(HoldKind::Quarantine) => "Quarantined",
             ShelfAction::Hold(HoldKind::Suspect) => "Held as suspect",
             ShelfAction::Hold(HoldKind::Illegitimate) => "Marked illegitimate",
+            ShelfAction::Hold(HoldKind::PendingData) => "Held: waiting for its data",
             ShelfAction::Release => "Hold released",
             ShelfAction::Dispense => "Dispensed",
             ShelfAction::Decommission => "Decommissioned",
@@ -121,6 +129,7 @@ impl ShelfAction {
             ShelfAction::Hold(HoldKind::Quarantine),
             ShelfAction::Hold(HoldKind::Suspect),
             ShelfAction::Hold(HoldKind::Illegitimate),
+            ShelfAction::Hold(HoldKind::PendingData),
             ShelfAction::Release,
             ShelfAction::Dispense,
             ShelfAction::Decommission,
@@ -346,7 +355,7 @@ pub(crate) fn stocked_unit(
 }
 
 /// Record one action inside the caller's transaction; `actor` (who did it) goes into the event.
-fn record_action_in(
+pub(crate) fn record_action_in(
     conn: &Connection,
     sgtin: &Sgtin,
     action: ShelfAction,

@@ -1536,9 +1536,16 @@ impl super::Store {
         }
         let result = apply_all(conn, run, &spooled, site_gln, now, report);
         match result {
-            Ok(report) => {
+            Ok(mut report) => {
                 conn.execute("UPDATE import_runs SET state = 'done' WHERE id = ?1", [run])?;
                 forget_undo(conn, run)?;
+                // Late data: packs held for it are released now (their own transactions).
+                let released = self.release_arrived_data(now.date_naive(), now.fixed_offset())?;
+                if released > 0 {
+                    report.notes.push(format!(
+                        "{released} held pack(s) released to stock: their data arrived"
+                    ));
+                }
                 Ok(report)
             }
             Err(e) => {

@@ -26,6 +26,10 @@
 //!   streaming transaction; [`bounded`] keeps their text within bounds.
 //! - [`recall`]: recall containment, a notice applied whole or not at all.
 //! - [`shipment`]: reconciliation of a shipment being received.
+//! - [`exceptions`]: exception cases (packs and data that disagree), the packs held for their
+//!   data, and the PDG report and response about them.
+//! - [`verification`]: questions asked of manufacturers through a verification router, queued
+//!   while it cannot be reached.
 //! - [`epcis_import`]: trading partners' EPCIS documents (any syntax), archived as received and
 //!   applied in short transactions that undo whole on failure.
 //! - [`trace`]: a unit's transaction history (TI/TS) for `tracedesk trace`.
@@ -39,6 +43,7 @@ pub mod backup;
 pub mod bounded;
 pub mod demo;
 pub mod epcis_import;
+pub mod exceptions;
 pub mod import;
 pub mod inventory;
 pub mod pin;
@@ -47,15 +52,18 @@ pub mod schema;
 pub mod shipment;
 pub mod synth;
 pub mod trace;
+pub mod verification;
 
 pub use actions::{ActionRecord, HoldKind, MovementOutcome, ShelfAction};
 pub use backup::{BackupError, BackupStatus, DailyBackup, Restored};
 pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::{ArchivedDocument, EpcisImportReport};
+pub use exceptions::{CaseFilter, CaseLogLine, ClosedShipment, ExceptionCase, ResponseOutcome};
 pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
 pub use pin::PinRecord;
 pub use recall::{AffectedUnit, Containment};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
+pub use verification::VerificationRecord;
 
 use crate::epcis::event::{
     self as desk_event, BizTransaction, BizTransactionKind, DeskAction, DeskEvent,
@@ -114,6 +122,29 @@ pub enum StoreError {
     Event(String),
     #[error("{0} is not on hold; nothing to release")]
     NotHeld(String),
+    #[error("there is no exception case {0}")]
+    NoSuchCase(i64),
+    #[error("exception case {0} is already resolved")]
+    CaseClosed(i64),
+    #[error(
+        "exception case {case} ({kind}) cannot be resolved as {decision}: a held pack is \
+         returned, quarantined_suspect or destroyed; a case without a pack is settled or \
+         dismissed"
+    )]
+    InvalidDecision {
+        case: i64,
+        kind: &'static str,
+        decision: &'static str,
+    },
+    #[error(
+        "no contact e-mail for the exception report: pass --contact EMAIL or set \
+         `tracedesk config contact_email EMAIL`"
+    )]
+    NoContact,
+    #[error("the PDG response names exception case {0}, which no report from this store named")]
+    UnknownExceptionCase(String),
+    #[error("the PDG response names exception item {0}, which is not in its case")]
+    UnknownExceptionItem(String),
     #[error("store: {0}")]
     Sql(rusqlite::Error),
 }
@@ -136,6 +167,10 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "inbox_dir",
     backup::DIR_KEY,
     backup::KEEP_KEY,
+    exceptions::GRACE_KEY,
+    exceptions::CONTACT_KEY,
+    crate::router::ROUTER_KEY,
+    crate::router::CREDENTIALS_KEY,
 ];
 
 /// The expiry watch horizons in days when `expiry_thresholds` is not set.
@@ -168,6 +203,9 @@ pub struct Receipt {
     pub receipt_id: Option<i64>,
     /// The EPCIS event recorded (and queued for sync) for an accepted unit.
     pub event_id: Option<String>,
+    /// The pack is kept, held in the "pending data" place, with an exception case open: it
+    /// came without data announcing it, or with data that disagrees.
+    pub held_for_data: bool,
 }
 
 impl Receipt {
@@ -413,6 +451,23 @@ impl Store {
                 }
                 value.to_string()
             }
+            exceptions::GRACE_KEY => exceptions::parse_grace_days(value)
+                .map_err(invalid)?
+                .to_string(),
+            exceptions::CONTACT_KEY => exceptions::parse_contact_email(value).map_err(invalid)?,
+            crate::router::ROUTER_KEY => {
+                crate::router::parse_router_url(value).map_err(|e| invalid(e.to_string()))?
+            }
+            crate::router::CREDENTIALS_KEY => {
+                // Only the path is stored: the credential itself never enters the database.
+                let path = Path::new(value);
+                if !path.is_absolute() {
+                    return Err(invalid(format!("\"{value}\" is not an absolute path")));
+                }
+                crate::router::RouterCredential::from_file(path)
+                    .map_err(|e| invalid(e.to_string()))?;
+                value.to_string()
+            }
             backup::KEEP_KEY => match value.parse::<u32>() {
                 Ok(n @ 1..=365) => n.to_string(),
                 _ => return Err(invalid("keep 1 to 365 backups".into())),
@@ -526,11 +581,12 @@ impl Store {
         today: NaiveDate,
         now: DateTime<FixedOffset>,
     ) -> Result<Receipt, StoreError> {
+        let actor = self.actor.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pid = ProductIdentifier::from_scan(scan);
-        let context = ReceiptContext::new(&tx, shipment, now)?;
+        let context = ReceiptContext::new(&tx, shipment, now, actor)?;
         let receipt = receive_unit(&tx, pid.as_ref(), &context, today)?;
         tx.commit()?;
         Ok(receipt)
@@ -545,13 +601,14 @@ impl Store {
         today: NaiveDate,
         now: DateTime<FixedOffset>,
     ) -> Result<Option<ContainerReceipt>, StoreError> {
+        let actor = self.actor.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Some(units) = container_units(&tx, sscc)? else {
             return Ok(None);
         };
-        let context = ReceiptContext::new(&tx, shipment, now)?;
+        let context = ReceiptContext::new(&tx, shipment, now, actor)?;
         let mut children = Vec::with_capacity(units.len());
         for sgtin in units {
             let pid = vouched_identifier(&tx, &sgtin)?;
@@ -708,7 +765,7 @@ fn holds_in_force(
     let (mut quarantined, mut suspect) = (false, false);
     while let Some(row) = rows.next()? {
         match HoldKind::from_code(&row.get::<_, String>(0)?) {
-            Some(HoldKind::Quarantine) | None => quarantined = true,
+            Some(HoldKind::Quarantine | HoldKind::PendingData) | None => quarantined = true,
             Some(HoldKind::Suspect | HoldKind::Illegitimate) => suspect = true,
         }
     }
@@ -778,10 +835,11 @@ fn assess(
     })
 }
 
-/// What every receipt of one `receive` call shares: where, when, against which shipment.
-struct ReceiptContext {
+/// What every receipt of one `receive` call shares: where, when, against which shipment, who.
+pub(crate) struct ReceiptContext {
     shipment: Option<ShipmentId>,
     now: DateTime<FixedOffset>,
+    actor: Option<String>,
     /// The site's GLN as a Digital Link URI, for the event's read point and business location.
     site: Option<String>,
     /// The shipment's PO and ASN references that are URIs, for the event.
@@ -789,10 +847,11 @@ struct ReceiptContext {
 }
 
 impl ReceiptContext {
-    fn new(
+    pub(crate) fn new(
         conn: &Connection,
         shipment: Option<ShipmentId>,
         now: DateTime<FixedOffset>,
+        actor: Option<String>,
     ) -> Result<ReceiptContext, StoreError> {
         let site = site_location(conn)?;
         let mut transactions = Vec::new();
@@ -820,6 +879,7 @@ impl ReceiptContext {
         Ok(ReceiptContext {
             shipment,
             now,
+            actor,
             site,
             transactions,
         })
@@ -861,6 +921,7 @@ fn receive_unit(
             assessment,
             receipt_id: None,
             event_id: None,
+            held_for_data: false,
         });
     };
     let verdict = &assessment.verdict;
@@ -897,8 +958,32 @@ fn receive_unit(
             assessment,
             receipt_id: Some(receipt_id),
             event_id: Some(event_id),
+            held_for_data: false,
         });
     }
+    let (receipt_id, event_id) = record_receipt_in(conn, pid, serial, context, verdict)?;
+    let held_for_data =
+        !verified && exceptions::hold_for_data_in(conn, pid, serial, &assessment, context)?;
+    Ok(Receipt {
+        assessment,
+        receipt_id: Some(receipt_id),
+        event_id: Some(event_id),
+        held_for_data,
+    })
+}
+
+/// Records one receipt inside the caller's transaction: its event (a receiving event when
+/// verified, a failed-verification event otherwise) with the outbox row, the receipt row, and
+/// for a verified unit its place in the stock. Returns the receipt row and the event ID.
+pub(crate) fn record_receipt_in(
+    conn: &Connection,
+    pid: &ProductIdentifier,
+    serial: &str,
+    context: &ReceiptContext,
+    verdict: &Verdict,
+) -> Result<(i64, String), StoreError> {
+    let verified = verdict.is_verified();
+    let reasons: Vec<&str> = verdict.reasons.iter().map(|r| r.code()).collect();
     let event = DeskEvent {
         action: if verified {
             DeskAction::ReceiveVerified
@@ -929,7 +1014,25 @@ fn receive_unit(
     };
     let event_id = record_event(conn, &event, kind)?;
     let created = timestamp(context.now);
-    let receipt_id = insert_receipt(conn, &event_id)?;
+    conn.prepare_cached(
+        "INSERT INTO receipts
+             (gtin, serial, lot, expiry, shipment, received_at, accepted, status, reasons,
+              event_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        gtin_key(&pid.gtin),
+        serial,
+        pid.lot,
+        pid.expiry.map(iso_date),
+        context.shipment.map(|s| s.0),
+        created,
+        verified,
+        verdict.status.as_str(),
+        reasons.join(" "),
+        event_id,
+    ])?;
+    let receipt_id = conn.last_insert_rowid();
     if verified {
         // A unit restocked as a saleable return before it was ever received here already has
         // a stock row: it is simply on hand again.
@@ -947,11 +1050,7 @@ fn receive_unit(
             created,
         ])?;
     }
-    Ok(Receipt {
-        assessment,
-        receipt_id: Some(receipt_id),
-        event_id: Some(event_id),
-    })
+    Ok((receipt_id, event_id))
 }
 
 /// How long a refused scan repeated unchanged adds no new event: at most one

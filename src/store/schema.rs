@@ -278,6 +278,110 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX import_undo_by_run ON import_undo(run, seq);
     ",
+    // Version 4: DSCSA exceptions (product and data that disagree) and the questions asked of
+    // manufacturers through a verification router.
+    "
+    -- A shipment is closed once: what is still different then becomes exception cases.
+    ALTER TABLE shipments ADD COLUMN closed_at TEXT;
+    ALTER TABLE shipments ADD COLUMN closed_by TEXT;
+    -- The PDG exception case this shipment's report and the partner's response share.
+    ALTER TABLE shipments ADD COLUMN exception_case_uuid TEXT;
+    -- Quantities a shipping event's quantityList gave per GTIN (for over- and under-shipment).
+    CREATE TABLE shipment_quantities (
+        shipment INTEGER NOT NULL REFERENCES shipments(id),
+        gtin     INTEGER NOT NULL,
+        quantity INTEGER NOT NULL,
+        PRIMARY KEY (shipment, gtin)
+    ) WITHOUT ROWID;
+
+    -- One case per difference; a unit's identifiers are those seen on the pack (scanned) or in
+    -- the data (announced), the data's own values for a misalignment in data_lot/data_expiry.
+    CREATE TABLE exception_cases (
+        id          INTEGER PRIMARY KEY,
+        item_uuid   TEXT NOT NULL UNIQUE,   -- the PDG exception_item_uuid
+        shipment    INTEGER REFERENCES shipments(id),
+        kind        TEXT NOT NULL,
+        gtin        INTEGER,
+        serial      TEXT,
+        lot         TEXT,
+        expiry      TEXT,
+        data_lot    TEXT,
+        data_expiry TEXT,
+        quantity_ordered  INTEGER,
+        quantity_received INTEGER,
+        note        TEXT,
+        status      TEXT NOT NULL DEFAULT 'open',
+        opened_at   TEXT NOT NULL,
+        opened_by   TEXT,
+        due_at      TEXT,                   -- end of the grace period of a pack held for data
+        reported_at TEXT,
+        resolved_at TEXT,
+        resolved_by TEXT,
+        resolution  TEXT
+    );
+    CREATE UNIQUE INDEX exception_cases_once ON exception_cases
+        (ifnull(shipment, 0), kind, ifnull(gtin, 0), ifnull(serial, ''))
+        WHERE kind <> 'damaged' OR serial IS NOT NULL;
+    CREATE INDEX exception_cases_open ON exception_cases(status, shipment);
+    CREATE INDEX exception_cases_by_unit ON exception_cases(gtin, serial);
+    -- The audit trail of every case: opened, reported, answered, resolved, by whom.
+    CREATE TABLE exception_log (
+        id     INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES exception_cases(id),
+        at     TEXT NOT NULL,
+        actor  TEXT,
+        action TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX exception_log_by_case ON exception_log(case_id);
+
+    -- Each question asked of a manufacturer (GS1 Lightweight Messaging) and its answer; a
+    -- question the router could not take waits here (state queued) to be asked again.
+    CREATE TABLE verification_requests (
+        id            INTEGER PRIMARY KEY,
+        gtin          INTEGER NOT NULL,
+        serial        TEXT NOT NULL,
+        lot           TEXT NOT NULL,
+        expiry        TEXT NOT NULL,
+        context       TEXT NOT NULL,
+        requestor     TEXT NOT NULL,        -- the site GLN that asked
+        corr_uuid     TEXT NOT NULL,
+        requested_at  TEXT NOT NULL,
+        state         TEXT NOT NULL,        -- queued | answered
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error    TEXT,
+        answered_at   TEXT,
+        verified      INTEGER,
+        failure_reason  TEXT,
+        additional_info TEXT,
+        responder_gln TEXT
+    );
+    CREATE INDEX verification_requests_queued ON verification_requests(next_attempt_at)
+        WHERE state = 'queued';
+    CREATE INDEX verification_requests_by_unit ON verification_requests(gtin, serial);
+
+    -- A suspect-product investigation: how many packages of the lot must be verified (DSCSA:
+    -- at least 3 or 10 %, whichever is greater; all when fewer than 3) and which were.
+    CREATE TABLE investigations (
+        id        INTEGER PRIMARY KEY,
+        gtin      INTEGER NOT NULL,
+        lot       TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        opened_by TEXT,
+        required  INTEGER NOT NULL,
+        closed_at TEXT,
+        UNIQUE (gtin, lot)
+    );
+    CREATE TABLE investigation_checks (
+        investigation INTEGER NOT NULL REFERENCES investigations(id),
+        serial    TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        verified  INTEGER,                  -- the manufacturer's answer; NULL while unanswered
+        request   INTEGER REFERENCES verification_requests(id),
+        PRIMARY KEY (investigation, serial)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.

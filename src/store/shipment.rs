@@ -209,7 +209,7 @@ pub(crate) fn find_shipment(
     Ok(id.map(ShipmentId))
 }
 
-fn shipment_info(conn: &Connection, id: ShipmentId) -> Result<ShipmentInfo, StoreError> {
+pub(crate) fn shipment_info(conn: &Connection, id: ShipmentId) -> Result<ShipmentInfo, StoreError> {
     let (name, source) = conn
         .prepare_cached("SELECT name, source FROM shipments WHERE id = ?1")?
         .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -131,6 +131,7 @@ impl StoreDesk {
                             HoldKind::Quarantine => "quarantined by a pharmacist",
                             HoldKind::Suspect => "suspect product",
                             HoldKind::Illegitimate => "illegitimate product",
+                            HoldKind::PendingData => "held until its data arrives",
                         };
                         match reason {
                             Some(reason) => format!("Held: {why}: {reason}"),

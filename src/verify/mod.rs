@@ -10,6 +10,8 @@
 //! Messaging words where they exist). Several reasons can hold at once; all are listed, in the
 //! order of [`Reason`]'s variants, so two runs on the same facts print the same line.
 
+pub mod lms;
+
 use crate::gs1::{Gtin, ParsedScan};
 use chrono::NaiveDate;
 use std::fmt;
