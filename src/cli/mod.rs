@@ -20,6 +20,7 @@ mod decode;
 mod demo;
 mod dispense;
 mod events;
+mod exceptions;
 mod find;
 mod import;
 mod inbox;
@@ -113,6 +114,10 @@ pub enum Command {
         id: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Close the shipment: what never came, what came without data and what came with
+        /// data that disagrees become exception cases.
+        #[arg(long, requires = "id", conflicts_with = "csv")]
+        close: bool,
         /// Print the reconciliation as CSV.
         #[arg(long, conflicts_with = "json")]
         csv: bool,
@@ -204,6 +209,20 @@ pub enum Command {
         jsonld: bool,
         /// Scans; when none are given, stdin is read.
         scans: Vec<OsString>,
+    },
+    /// DSCSA exception cases: list them, report them to a partner (PDG), apply a response,
+    /// resolve them.
+    Exceptions {
+        #[arg(long)]
+        json: bool,
+        /// Only the open cases.
+        #[arg(long)]
+        open: bool,
+        /// Only the cases of this shipment.
+        #[arg(long)]
+        shipment: Option<String>,
+        #[command(subcommand)]
+        action: Option<exceptions::ExceptionsCommand>,
     },
     /// Import the documents waiting in the partner inbox (`config inbox_dir`) once each.
     Inbox {
@@ -353,7 +372,24 @@ pub fn run() -> Result<ExitCode> {
             json,
             scans,
         }) => receive::run(db, ScanInput::from_args_or_stdin(scans), shipment, json),
-        Some(Command::Shipment { id, json, csv }) => shipment::run(db, id, json, csv),
+        Some(Command::Shipment {
+            id,
+            json,
+            close,
+            csv,
+        }) => match (close, id) {
+            (true, Some(id)) => shipment::close(db, &id, json),
+            (_, id) => shipment::run(db, id, json, csv),
+        },
+        Some(Command::Exceptions {
+            json,
+            open,
+            shipment,
+            action,
+        }) => match action {
+            Some(action) => exceptions::run(db, action),
+            None => exceptions::list(db, json, open, shipment),
+        },
         Some(Command::Config { key, value }) => config::run(db, key, value),
         Some(Command::Pin { stdin }) => pin::run(db, stdin),
         Some(Command::Decode { json, images }) => decode::run(images, json),

@@ -76,7 +76,17 @@ pub fn run(
                 let mut obj = verdict_json(&scan, &a.verdict, Some(a));
                 obj.insert("received".into(), json!(receipt.accepted()));
                 obj.insert("event_id".into(), json!(receipt.event_id));
-                let text = verdict_text(&scan, &a.verdict, Some(a));
+                // A pack refused only for its data is kept, held for the data: say where it goes.
+                obj.insert(
+                    "held".into(),
+                    json!(receipt.held_for_data.then_some("pending_data")),
+                );
+                let mut text = verdict_text(&scan, &a.verdict, Some(a));
+                if receipt.held_for_data {
+                    text.push_str(
+                        "  -> HELD: put it in the pending-data tote until its data arrives",
+                    );
+                }
                 (obj, text)
             }
         };

@@ -1,5 +1,6 @@
 //! `tracedesk shipment [ID] [--json|--csv]`: the reconciliation of a shipment (expected,
 //! received, rejected, missing, unexpected), or the list of shipments without an ID.
+//! `tracedesk shipment ID --close [--json]` closes it: its differences become exception cases.
 
 use super::config::open_store;
 use crate::store::{Reconciliation, ShipmentProgress, UnitState};
@@ -85,6 +86,64 @@ pub fn run(db: Option<PathBuf>, id: Option<String>, json: bool, csv: bool) -> Re
                 u.serial,
                 u.lot.as_deref().unwrap_or("?")
             )?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Closes a shipment and prints what it found: the counts and every case of the shipment.
+pub fn close(db: Option<PathBuf>, reference: &str, json: bool) -> Result<ExitCode> {
+    let mut store = open_store(db)?;
+    let id = store
+        .find_shipment(reference)?
+        .with_context(|| format!("no shipment is known as \"{reference}\""))?;
+    let closed = store.close_shipment(id, chrono::Local::now().fixed_offset())?;
+    let today = super::today();
+    let open = closed
+        .cases
+        .iter()
+        .filter(|c| c.status == crate::exceptions::CaseStatus::Open)
+        .count();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if json {
+        let mut obj = json!({
+            "id": closed.shipment.name,
+            "closed_at": closed.closed_at,
+            "already_closed": closed.already_closed,
+            "opened": closed.opened,
+            "resolved": closed.resolved,
+            "open_cases": open,
+            "cases": closed.cases.iter().map(|c| super::exceptions::case_json(c, today)).collect::<Vec<_>>(),
+        });
+        if let (Some(obj), Value::Object(counts)) =
+            (obj.as_object_mut(), progress_json(&closed.progress))
+        {
+            obj.extend(counts);
+        }
+        writeln!(out, "{obj}")?;
+    } else {
+        let p = closed.progress;
+        writeln!(
+            out,
+            "Shipment {} {}: expected {}, received {}, rejected {}, missing {}, unexpected {}; \
+             {} new case(s), {} open",
+            closed.shipment.name,
+            if closed.already_closed {
+                "closed again"
+            } else {
+                "closed"
+            },
+            p.expected,
+            p.received,
+            p.rejected,
+            p.missing,
+            p.unexpected,
+            closed.opened,
+            open
+        )?;
+        for case in &closed.cases {
+            writeln!(out, "  {}", super::exceptions::case_text(case, today))?;
         }
     }
     out.flush()?;

@@ -499,7 +499,11 @@ impl super::Store {
                         EXISTS (SELECT 1 FROM receipts r WHERE r.gtin = u.gtin
                                 AND r.serial = u.serial AND r.accepted = 1)
                  FROM units u LEFT JOIN lots l ON l.id = u.lot
-                 WHERE u.shipment = ?1 ORDER BY u.gtin, u.serial",
+                 WHERE u.shipment = ?1
+                   -- A serialised case is accounted for by the packs it holds.
+                   AND NOT EXISTS (SELECT 1 FROM case_units cu WHERE cu.case_gtin = u.gtin
+                                   AND cu.case_serial = u.serial)
+                 ORDER BY u.gtin, u.serial",
             )?;
             let mut rows = stmt.query([id.0])?;
             while let Some(r) = rows.next()? {
