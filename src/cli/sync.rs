@@ -37,6 +37,7 @@ const ONCE_MAX_WAIT: Duration = Duration::from_secs(60);
 
 pub fn run(db: Option<PathBuf>, upstream: Option<String>, once: bool) -> Result<ExitCode> {
     let mut store = open_store(db)?;
+    ask_queued_questions(&mut store);
     let upstream = configured_upstream(&store, upstream)?;
     let client = CaptureClient::new(upstream.clone())?;
 
@@ -53,6 +54,28 @@ pub fn run(db: Option<PathBuf>, upstream: Option<String>, once: bool) -> Result<
         drain_once(&mut store, client, &upstream)
     } else {
         run_until_stopped(&mut store, client, &upstream)
+    }
+}
+
+/// The manufacturer questions a router could not take earlier are asked again; a router that
+/// is still down costs one attempt, and the queue waits for the next round.
+fn ask_queued_questions(store: &mut Store) {
+    let router = match crate::desk::online::configured_router(store) {
+        Ok(Some(router)) => router,
+        Ok(None) => return,
+        Err(err) => {
+            eprintln!("note: queued verification questions not asked: {err}");
+            return;
+        }
+    };
+    let now = chrono::Local::now().fixed_offset();
+    match crate::desk::online::ask_queued(store, &router, now, 1000) {
+        Ok(round) if round.answered + round.still_queued + round.given_up > 0 => eprintln!(
+            "verification questions: {} answered, {} still queued, {} given up",
+            round.answered, round.still_queued, round.given_up
+        ),
+        Ok(_) => {}
+        Err(err) => eprintln!("note: queued verification questions not asked: {err}"),
     }
 }
 

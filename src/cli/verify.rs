@@ -109,6 +109,9 @@ pub fn container_label(scan: &ParsedScan) -> Option<Sscc> {
     }
 }
 
+/// How many queued questions one `verify --online` asks again before its own.
+const QUEUED_PER_RUN: usize = 20;
+
 /// `--online`: ask the manufacturer too, in this context.
 pub struct Online {
     pub context: Option<String>,
@@ -133,6 +136,18 @@ pub fn run(
             // A router that cannot be set up (a credential file gone) is said on each line,
             // like one that cannot be reached: the local verdicts still come.
             let router = online::configured_router(&store).map_err(|e| e.to_string());
+            if let Ok(Some(router)) = &router {
+                // Questions the router could not take earlier go first: it may be back.
+                let round = online::ask_queued(
+                    &mut store,
+                    router,
+                    chrono::Local::now().fixed_offset(),
+                    QUEUED_PER_RUN,
+                )?;
+                if round.answered > 0 {
+                    eprintln!("note: {} queued question(s) answered", round.answered);
+                }
+            }
             Some((context, router))
         }
     };

@@ -120,10 +120,11 @@ pub fn ask_queued(
                 let transient = error.is_transient();
                 store.retry_verification_later(record.id, &error.to_string(), transient, now)?;
                 if transient {
+                    // Still down: the rest wait, untouched, for the next round.
                     round.still_queued += 1;
-                } else {
-                    round.given_up += 1;
+                    break;
                 }
+                round.given_up += 1;
             }
         }
     }

@@ -119,7 +119,9 @@ impl super::Store {
         let at = timestamp(now);
         let (state, next, error) = match outcome {
             Ok(_) => ("answered", None, None),
-            Err(error) => ("queued", Some(timestamp(now + retry_delay(0))), Some(error)),
+            // Asked again at the next chance (the next online check, the sync worker's round);
+            // later failures back off.
+            Err(error) => ("queued", Some(timestamp(now)), Some(error)),
         };
         tx.prepare_cached(
             "INSERT INTO verification_requests
