@@ -378,6 +378,16 @@ fn help_commands() -> Commands {
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
             let name = format!("{prefix}{}", sub.get_name());
             if sub.has_subcommands() {
+                // A command that also runs on its own (`exceptions [--json]`) is one as well.
+                let own: BTreeSet<String> = sub
+                    .get_arguments()
+                    .filter(|a| !a.is_hide_set())
+                    .filter_map(|a| a.get_long())
+                    .map(|l| format!("--{l}"))
+                    .collect();
+                if !sub.is_subcommand_required_set() && !own.is_empty() {
+                    into.insert(name.clone(), own);
+                }
                 walk(sub, &format!("{name} "), into);
             } else {
                 let options = sub
