@@ -350,6 +350,8 @@ impl KioskApp {
             } => {
                 if closing {
                     self.receiving.closing = Some(reconciliation);
+                    // The new cases belong on the pharmacist's list too.
+                    self.send(DeskRequest::Exceptions);
                 }
             }
             DeskReply::Inspected(file) => {
@@ -414,6 +416,13 @@ impl KioskApp {
             }
             DeskReply::Found { text, units } => self.inventory.found = Some((text, units)),
             DeskReply::Reports(reports) => self.inventory.reports = Some(reports),
+            DeskReply::Exceptions(cases) => self.pharmacist.cases.open = Some(cases),
+            DeskReply::CaseResolved { id } => {
+                self.pharmacist.notice = Some(format!("Case #{id} resolved — recorded."));
+                self.send(DeskRequest::Exceptions);
+                self.send(DeskRequest::Outbox);
+            }
+            DeskReply::Manufacturer { pack, answer } => self.receiving.manufacturer(&pack, answer),
             DeskReply::Failed { request, error } => {
                 if request == "receive" {
                     self.receiving.in_flight = self.receiving.in_flight.saturating_sub(1);
@@ -476,7 +485,7 @@ impl KioskApp {
     fn open(&mut self, locked: Locked) {
         self.screen = locked.screen();
         match locked {
-            Locked::Pharmacist => {}
+            Locked::Pharmacist => self.send(DeskRequest::Exceptions),
             Locked::Settings => self.send(DeskRequest::LoadSettings),
             Locked::Inventory => {
                 self.inventory.message = None;

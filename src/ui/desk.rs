@@ -61,6 +61,12 @@ pub struct ScanOutcome {
     pub errors: Vec<String>,
     /// The receipt (and for an accepted unit its event) is committed.
     pub recorded: bool,
+    /// Refused only for its data: the pack is kept, held in the pending-data place, with an
+    /// exception case open.
+    pub held_for_data: bool,
+    /// The manufacturer's answer through the verification router, when it was asked (it comes
+    /// in a second reply, [`DeskReply::Manufacturer`]).
+    pub manufacturer: Option<String>,
 }
 
 /// Counters of the shipment being received.
@@ -99,6 +105,26 @@ pub struct ReconciliationLine {
 pub struct Reconciliation {
     pub shipment: ShipmentSummary,
     pub lines: Vec<ReconciliationLine>,
+    /// Once the shipment is closed: its exception cases.
+    pub cases: Vec<CaseLine>,
+}
+
+/// One exception case as the pharmacist screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLine {
+    pub id: i64,
+    pub kind: crate::exceptions::ExceptionKind,
+    /// The shipment's reference and name, when the case has one.
+    pub shipment: Option<(String, String)>,
+    pub pack: PackIdentity,
+    pub product: Option<String>,
+    /// Plain words: what differs (the data's lot and expiry, the quantities...).
+    pub detail: String,
+    pub age_days: i64,
+    /// Past its grace period: the pharmacist decides.
+    pub overdue: bool,
+    pub open: bool,
+    pub resolution: Option<crate::exceptions::Resolution>,
 }
 
 /// One entry of a pack's history.
@@ -350,6 +376,24 @@ pub trait Desk {
     fn search(&mut self, text: &str) -> Result<UnitList, DeskError>;
     /// The report numbers.
     fn reports(&mut self) -> Result<Reports, DeskError>;
+    /// Close a shipment: its differences become exception cases. Returns its reconciliation
+    /// with the cases.
+    fn close_shipment(&mut self, reference: &str) -> Result<Reconciliation, DeskError>;
+    /// The open exception cases, oldest first.
+    fn exceptions(&mut self) -> Result<Vec<CaseLine>, DeskError>;
+    /// A pharmacist's decision on a case.
+    fn resolve_case(
+        &mut self,
+        id: i64,
+        decision: crate::exceptions::Resolution,
+    ) -> Result<(), DeskError>;
+    /// Write the PDG exception report of a shipment's open cases into `dir`; returns the file.
+    fn exception_report(&mut self, reference: &str, dir: &Path) -> Result<PathBuf, DeskError>;
+    /// After a receipt: the manufacturer's answer, when a verification router is set and the
+    /// pack needs one (unknown here, suspect). `None` when nobody was asked.
+    fn ask_manufacturer(&mut self, _outcome: &ScanOutcome) -> Option<String> {
+        None
+    }
 }
 
 /// What the UI asks of the worker.
@@ -411,6 +455,15 @@ pub enum DeskRequest {
         text: String,
     },
     Reports,
+    Exceptions,
+    ResolveCase {
+        id: i64,
+        decision: crate::exceptions::Resolution,
+    },
+    ExceptionReport {
+        reference: String,
+        dir: PathBuf,
+    },
 }
 
 /// What the worker answers.
@@ -454,6 +507,15 @@ pub enum DeskReply {
         units: UnitList,
     },
     Reports(Reports),
+    Exceptions(Vec<CaseLine>),
+    CaseResolved {
+        id: i64,
+    },
+    /// The manufacturer's answer about the pack of an earlier [`DeskReply::Received`].
+    Manufacturer {
+        pack: PackIdentity,
+        answer: String,
+    },
     Failed {
         request: &'static str,
         error: DeskError,
@@ -499,10 +561,27 @@ where
         .spawn(move || {
             for request in inbox {
                 let reply = answer(&mut desk, request);
+                // The local verdict goes out first; the manufacturer's answer (up to 2 s) after.
+                let follow_up = match &reply {
+                    DeskReply::Received(outcome) => {
+                        desk.ask_manufacturer(outcome)
+                            .map(|answer| DeskReply::Manufacturer {
+                                pack: outcome.pack.clone(),
+                                answer,
+                            })
+                    }
+                    _ => None,
+                };
                 if replies.send(reply).is_err() {
                     break;
                 }
                 wake();
+                if let Some(follow_up) = follow_up {
+                    if replies.send(follow_up).is_err() {
+                        break;
+                    }
+                    wake();
+                }
             }
         })
         .map_err(|e| tracing::error!("cannot start the desk worker: {e}"))
@@ -532,11 +611,15 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
             desk.shipment(&reference).map(DeskReply::ShipmentRefreshed)
         }
         DeskRequest::Reconcile { reference, closing } => {
-            desk.reconcile(&reference)
-                .map(|reconciliation| DeskReply::Reconciled {
-                    reconciliation,
-                    closing,
-                })
+            let reconciliation = if closing {
+                desk.close_shipment(&reference)
+            } else {
+                desk.reconcile(&reference)
+            };
+            reconciliation.map(|reconciliation| DeskReply::Reconciled {
+                reconciliation,
+                closing,
+            })
         }
         DeskRequest::Inspect { bytes } => desk.inspect(&bytes).map(DeskReply::Inspected),
         DeskRequest::Act { pack, action } => desk
@@ -565,6 +648,13 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
             .search(&text)
             .map(|units| DeskReply::Found { text, units }),
         DeskRequest::Reports => desk.reports().map(DeskReply::Reports),
+        DeskRequest::Exceptions => desk.exceptions().map(DeskReply::Exceptions),
+        DeskRequest::ResolveCase { id, decision } => desk
+            .resolve_case(id, decision)
+            .map(|()| DeskReply::CaseResolved { id }),
+        DeskRequest::ExceptionReport { reference, dir } => desk
+            .exception_report(&reference, &dir)
+            .map(|path| DeskReply::Exported { path }),
     };
     result.unwrap_or_else(|error| {
         tracing::warn!("desk request {name} failed: {error}");
@@ -597,6 +687,9 @@ fn request_name(request: &DeskRequest) -> &'static str {
         DeskRequest::QuarantineLot { .. } => "quarantine the lot",
         DeskRequest::Search { .. } => "search",
         DeskRequest::Reports => "load reports",
+        DeskRequest::Exceptions => "list exception cases",
+        DeskRequest::ResolveCase { .. } => "resolve the case",
+        DeskRequest::ExceptionReport { .. } => "write the exception report",
     }
 }
 

@@ -34,6 +34,7 @@ pub mod app;
 pub mod backup_feed;
 pub mod camera_feed;
 pub mod desk;
+pub mod exceptions;
 pub mod inbox_watch;
 pub mod inventory;
 pub mod investigation;

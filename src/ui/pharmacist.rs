@@ -148,6 +148,8 @@ pub struct Pharmacist {
     /// Destroy asks twice.
     pub confirm_destroy: bool,
     pub notice: Option<String>,
+    /// The open exception cases, shown while no pack is scanned.
+    pub cases: super::exceptions::Cases,
 }
 
 /// The pharmacist screen; exports are written to `export_dir`.
@@ -169,6 +171,8 @@ pub fn pharmacist_ui(
             "Scan the suspect pack."
         };
         ui.label(RichText::new(text).font(theme::font(theme::HEADLINE_SIZE * 0.7)));
+        ui.add_space(theme::GAP);
+        super::exceptions::cases_ui(ui, &mut state.cases, export_dir, requests);
         return;
     };
     ui.columns(2, |columns| {

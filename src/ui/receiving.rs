@@ -46,6 +46,19 @@ pub enum Card {
 
 impl Receiving {
     /// Records a verdict that just arrived.
+    /// The manufacturer's answer about a pack just received: shown on its card and in the
+    /// recent list.
+    pub fn manufacturer(&mut self, pack: &super::desk::PackIdentity, answer: String) {
+        if let Some(Card::Verdict(outcome)) = &mut self.card
+            && &outcome.pack == pack
+        {
+            outcome.manufacturer = Some(answer.clone());
+        }
+        if let Some(recent) = self.recent.iter_mut().find(|o| &o.pack == pack) {
+            recent.manufacturer = Some(answer);
+        }
+    }
+
     pub fn answered(&mut self, outcome: ScanOutcome) {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.recent.push_front(outcome.clone());
@@ -149,6 +162,19 @@ pub fn verdict_card_ui(ui: &mut Ui, outcome: &ScanOutcome) {
         }
         for error in &outcome.errors {
             ui.label(RichText::new(error).font(theme::font(theme::BODY_SIZE)));
+        }
+        if outcome.held_for_data {
+            ui.label(
+                RichText::new(
+                    "KEEP IT: put the pack in the pending-data tote. It is released by itself \
+                     when its data arrives.",
+                )
+                .font(theme::font(theme::REASON_SIZE))
+                .strong(),
+            );
+        }
+        if let Some(answer) = &outcome.manufacturer {
+            ui.label(RichText::new(answer).font(theme::font(theme::BODY_SIZE)));
         }
         ui.add_space(theme::GAP);
         pack_fields_ui(ui, outcome.product.as_ref(), &outcome.pack);
@@ -391,6 +417,16 @@ pub fn counts_ui(ui: &mut Ui, counts: &ShipmentCounts) {
 fn reconciliation_ui(ui: &mut Ui, reconciliation: &Reconciliation) {
     ui.heading(format!("Shipment {} closed", reconciliation.shipment.name));
     counts_ui(ui, &reconciliation.shipment.counts);
+    let open = reconciliation.cases.iter().filter(|c| c.open).count();
+    if open > 0 {
+        ui.label(
+            RichText::new(format!(
+                "{open} exception case(s) for the pharmacist: the supplier gets a PDG report"
+            ))
+            .color(theme::WARN)
+            .strong(),
+        );
+    }
     let exceptions: Vec<_> = reconciliation
         .lines
         .iter()

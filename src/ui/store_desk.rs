@@ -12,17 +12,24 @@
 use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 
 use super::desk::{
-    Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile, PackIdentity,
-    PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot, Reconciliation,
-    ReconciliationLine, Reports, ScanOutcome, ScanSource, ShipmentCounts, ShipmentSummary,
-    UnitList, UnitQuery, UnitTrace,
+    CaseLine, Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile,
+    PackIdentity, PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot,
+    Reconciliation, ReconciliationLine, Reports, ScanOutcome, ScanSource, ShipmentCounts,
+    ShipmentSummary, UnitList, UnitQuery, UnitTrace,
 };
 use super::pin::{self, NewPin, PinError};
 use super::store_inventory;
+use crate::desk::online;
+use crate::exceptions::{CaseStatus, ExceptionKind, Resolution};
 use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
+use crate::store::exceptions::age_days;
 use crate::store::inventory::Happening;
 use crate::store::{self, HoldKind, ShelfAction, ShipmentId, Store, StoreError};
+use crate::store::{CaseFilter, ExceptionCase};
 use crate::sync::Outbox;
+use crate::verify::lms::Context;
+use crate::verify::{ProductIdentifier, Reason};
+use std::path::{Path, PathBuf};
 
 /// Settings key of the camera switch.
 const CAMERA_KEY: &str = "kiosk_camera";
@@ -213,6 +220,8 @@ impl Desk for StoreDesk {
             product,
             errors: scan_errors(&scan),
             recorded: receipt.receipt_id.is_some(),
+            held_for_data: receipt.held_for_data,
+            manufacturer: None,
         })
     }
 
@@ -262,6 +271,7 @@ impl Desk for StoreDesk {
                     state: u.state.as_str().to_owned(),
                 })
                 .collect(),
+            cases: Vec::new(),
         })
     }
 
@@ -425,5 +435,149 @@ impl Desk for StoreDesk {
 
     fn reports(&mut self) -> Result<Reports, DeskError> {
         store_inventory::reports(&self.store, today())
+    }
+
+    fn close_shipment(&mut self, reference: &str) -> Result<Reconciliation, DeskError> {
+        let id = self
+            .find(reference)?
+            .ok_or_else(|| DeskError(format!("no shipment {reference}")))?;
+        let closed = self
+            .store
+            .close_shipment(id, Local::now().fixed_offset())
+            .map_err(desk_error)?;
+        let mut reconciliation = self.reconcile(reference)?;
+        let today = today();
+        reconciliation.cases = closed
+            .cases
+            .iter()
+            .map(|c| self.case_line(c, today))
+            .collect();
+        Ok(reconciliation)
+    }
+
+    fn exceptions(&mut self) -> Result<Vec<CaseLine>, DeskError> {
+        let today = today();
+        let cases = self
+            .store
+            .exception_cases(CaseFilter {
+                shipment: None,
+                open_only: true,
+            })
+            .map_err(desk_error)?;
+        Ok(cases.iter().map(|c| self.case_line(c, today)).collect())
+    }
+
+    fn resolve_case(&mut self, id: i64, decision: Resolution) -> Result<(), DeskError> {
+        self.store
+            .resolve_case(id, decision, None, Local::now().fixed_offset())
+            .map(drop)
+            .map_err(desk_error)
+    }
+
+    fn exception_report(&mut self, reference: &str, dir: &Path) -> Result<PathBuf, DeskError> {
+        let id = self
+            .find(reference)?
+            .ok_or_else(|| DeskError(format!("no shipment {reference}")))?;
+        let report = self
+            .store
+            .exception_report(id, None, Local::now().fixed_offset())
+            .map_err(desk_error)?;
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| DeskError(format!("cannot write the report: {e}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DeskError(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join(format!(
+            "exceptions-{}.json",
+            super::receiving::file_safe(reference)
+        ));
+        std::fs::write(&path, format!("{text}\n"))
+            .map_err(|e| DeskError(format!("cannot write {}: {e}", path.display())))?;
+        Ok(path)
+    }
+
+    fn ask_manufacturer(&mut self, outcome: &ScanOutcome) -> Option<String> {
+        let needed = outcome
+            .verdict
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::NoMatchGtinSerial | Reason::Suspect));
+        if !needed || !outcome.recorded {
+            return None;
+        }
+        let context = if outcome.verdict.reasons.contains(&Reason::Suspect) {
+            Context::suspect()
+        } else {
+            Context::saleable_return()
+        };
+        let router = match online::configured_router(&self.store) {
+            Ok(Some(router)) => router,
+            Ok(None) => return None,
+            Err(e) => return Some(format!("Manufacturer not asked: {e}")),
+        };
+        let pid = ProductIdentifier {
+            gtin: Gtin::parse(outcome.pack.gtin.as_deref()?).ok()?,
+            serial: outcome.pack.serial.clone(),
+            lot: outcome.pack.lot.clone(),
+            expiry: outcome.pack.expiry,
+        };
+        Some(
+            match online::ask(
+                &mut self.store,
+                &router,
+                &pid,
+                context,
+                Local::now().fixed_offset(),
+            ) {
+                Ok(answer) => answer.summary(),
+                Err(e) => format!("Manufacturer not reached: {e}"),
+            },
+        )
+    }
+}
+
+impl StoreDesk {
+    fn case_line(&self, case: &ExceptionCase, today: NaiveDate) -> CaseLine {
+        let product = case
+            .gtin
+            .as_ref()
+            .and_then(|g| self.store.product(g).ok().flatten())
+            .and_then(|p| p.name);
+        let detail = match case.kind {
+            ExceptionKind::DataMisalignment => format!(
+                "pack: lot {} exp {}; data: lot {} exp {}",
+                case.lot.as_deref().unwrap_or("?"),
+                case.expiry.map_or("?".into(), |d| d.to_string()),
+                case.data_lot.as_deref().unwrap_or("?"),
+                case.data_expiry.map_or("?".into(), |d| d.to_string()),
+            ),
+            ExceptionKind::Overage | ExceptionKind::Shortage => format!(
+                "ordered {}, received {}",
+                case.quantity_ordered.unwrap_or_default(),
+                case.quantity_received.unwrap_or_default()
+            ),
+            ExceptionKind::Damaged => case.note.clone().unwrap_or_default(),
+            ExceptionKind::MissingProduct | ExceptionKind::MissingProductData => case
+                .lot
+                .as_deref()
+                .map(|l| format!("lot {l}"))
+                .unwrap_or_default(),
+        };
+        CaseLine {
+            id: case.id,
+            kind: case.kind,
+            shipment: case.shipment_name.clone().map(|name| (name.clone(), name)),
+            pack: PackIdentity {
+                gtin: case.gtin.as_ref().map(|g| g.as_str().to_owned()),
+                serial: case.serial.clone(),
+                lot: case.lot.clone(),
+                expiry: case.expiry,
+            },
+            product,
+            detail,
+            age_days: age_days(case, today),
+            overdue: case.overdue(today),
+            open: case.status == CaseStatus::Open,
+            resolution: case.resolution,
+        }
     }
 }
