@@ -225,7 +225,7 @@ mod tests {
 
     fn request() -> Request {
         Request {
-            gtin: Gtin::parse("00300010123457").unwrap(),
+            gtin: Gtin::parse("00300010123455").unwrap(),
             serial: "A/1 &?".into(),
             lot: "L%1".into(),
             expiry: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
@@ -239,7 +239,7 @@ mod tests {
     fn the_path_encodes_lot_and_serial() {
         assert_eq!(
             request().path_and_query(),
-            "gtin/00300010123457/lot/L%251/ser/A%2F1%20%26%3F?exp=270331\
+            "gtin/00300010123455/lot/L%251/ser/A%2F1%20%26%3F?exp=270331\
              &linkType=verificationService&context=dscsaSaleableReturn\
              &reqGLN=0399999999991&corrUUID=0b7c1d7e-1111-4a4a-9999-123456789abc"
         );
