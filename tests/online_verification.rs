@@ -395,3 +395,97 @@ fn without_a_router_the_line_says_so() {
     );
     assert!(!out.status.success());
 }
+
+/// A manufacturer's EPCIS 1.2 document: `serials` of product 0812345.077777 commissioned with
+/// lot `lot` and shipped to the pharmacy under `po`.
+fn shipped(serials: &[String], lot: &str, expiry: &str, po: &str) -> String {
+    let epcs: String = serials
+        .iter()
+        .map(|s| format!("<epc>urn:epc:id:sgtin:0812345.077777.{s}</epc>"))
+        .collect();
+    format!(
+        r#"<e:EPCISDocument xmlns:e="urn:epcglobal:epcis:xsd:1" xmlns:m="urn:epcglobal:cbv:mda" schemaVersion="1.2" creationDate="2026-01-05T10:00:00Z">
+<EPCISHeader><extension><EPCISMasterData><VocabularyList><Vocabulary type="urn:epcglobal:epcis:vtype:EPCClass"><VocabularyElementList>
+<VocabularyElement id="urn:epc:idpat:sgtin:0812345.077777.*"><attribute id="urn:epcglobal:cbv:mda#regulatedProductName">Zentorin</attribute></VocabularyElement>
+</VocabularyElementList></Vocabulary></VocabularyList></EPCISMasterData></extension></EPCISHeader>
+<EPCISBody><EventList>
+<ObjectEvent><eventTime>2026-01-02T08:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList>{epcs}</epcList><action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep><extension><ilmd><m:lotNumber>{lot}</m:lotNumber><m:itemExpirationDate>{expiry}</m:itemExpirationDate></ilmd></extension></ObjectEvent>
+<ObjectEvent><eventTime>2026-01-05T09:30:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList>{epcs}</epcList><action>OBSERVE</action><bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep><bizTransactionList><bizTransaction type="urn:epcglobal:cbv:btt:po">{po}</bizTransaction></bizTransactionList><extension><destinationList><destination type="urn:epcglobal:cbv:sdt:owning_party">urn:epc:id:sgln:0987654.00001.0</destination></destinationList></extension></ObjectEvent>
+</EventList></EPCISBody></e:EPCISDocument>"#
+    )
+}
+
+#[test]
+fn a_suspect_pack_puts_a_sample_of_its_lot_to_the_manufacturer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let (url, _seen) = responder();
+    let credential = dir.path().join("token");
+    std::fs::write(&credential, TOKEN).unwrap();
+    run_ok(&db, &["config", "site_gln", &check_digit("098765400001")]);
+    run_ok(&db, &["config", "verification_router", &url]);
+    run_ok(
+        &db,
+        &[
+            "config",
+            "verification_credentials_file",
+            credential.to_str().unwrap(),
+        ],
+    );
+    let expiry = today() + chrono::Days::new(300);
+    // Eleven packs the manufacturer vouches for, one it does not know.
+    let mut serials: Vec<String> = (1..=11).map(|i| format!("OK{i:02}")).collect();
+    serials.push("NOPE12".into());
+    let po = "urn:epcglobal:cbv:bt:0987654000019:PO-77";
+    let doc = dir.path().join("ti.xml");
+    std::fs::write(
+        &doc,
+        shipped(&serials, "L1", &expiry.format("%Y-%m-%d").to_string(), po),
+    )
+    .unwrap();
+    run_ok(&db, &["import", "epcis", doc.to_str().unwrap()]);
+    let g = check_digit("0081234577777");
+    let exp = expiry.format("%y%m%d").to_string();
+    let scan = |serial: &str| format!("(01){g}(21){serial}(10)L1(17){exp}");
+    let all: Vec<String> = serials.iter().map(|s| scan(s)).collect();
+    let received = json_lines(&tracedesk(
+        &db,
+        &["receive", "--shipment", po, "--json"],
+        all.join("\n").as_bytes(),
+    ));
+    assert!(received.iter().all(|r| r["status"] == "verified"));
+
+    let status = |db: &Path| {
+        json_lines(&tracedesk(
+            db,
+            &["investigate", "--json", &scan("OK01")],
+            b"",
+        ))[0]
+            .clone()
+    };
+    let first = status(&db);
+    assert_eq!(first["on_hand"], 12);
+    assert_eq!(first["required"], 3, "3 is more than 10 % of 12");
+    assert_eq!(first["checked"], 0);
+    // The suspect pack is held: it verifies as suspect now.
+    let held = &json_lines(&tracedesk(&db, &["verify", "--json", &scan("OK01")], b""))[0];
+    assert!(
+        held["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("suspect")),
+        "{held}"
+    );
+
+    let sample = [scan("OK02"), scan("OK03"), scan("NOPE12")].join("\n");
+    json_lines(&tracedesk(
+        &db,
+        &["verify", "--online", "--json", "--context", "dscsaSuspect"],
+        sample.as_bytes(),
+    ));
+    let after = status(&db);
+    assert_eq!(after["checked"], 3);
+    assert_eq!(after["failed"], 1);
+    assert_eq!(after["remaining"], 0);
+    assert_eq!(after["sample_done"], true);
+}

@@ -26,6 +26,7 @@ mod import;
 mod inbox;
 mod input;
 mod inventory;
+mod investigate;
 mod kiosk;
 mod listen;
 mod parse;
@@ -223,6 +224,16 @@ pub enum Command {
         shipment: Option<String>,
         #[command(subcommand)]
         action: Option<exceptions::ExceptionsCommand>,
+    },
+    /// Hold a pack as suspect product and show its lot's investigation: how many packages to
+    /// verify with the manufacturer (at least 3 or 10 %), how many were, how many failed.
+    Investigate {
+        #[arg(long)]
+        json: bool,
+        /// Why it is suspect (the hold's reason).
+        #[arg(long)]
+        reason: Option<String>,
+        scan: OsString,
     },
     /// Import the documents waiting in the partner inbox (`config inbox_dir`) once each.
     Inbox {
@@ -445,6 +456,9 @@ pub fn run() -> Result<ExitCode> {
             trace::run(db, ScanInput::from_args_or_stdin(scans), format)
         }
         Some(Command::Inbox { json }) => inbox::run(db, json),
+        Some(Command::Investigate { json, reason, scan }) => {
+            investigate::run(db, scan, reason, json)
+        }
         Some(Command::Archive { json, show, purge }) => archive::run(db, json, show, purge),
         Some(Command::Audit { scan }) => events::run(
             db,

@@ -403,6 +403,12 @@ pub(crate) fn record_action_in(
         .as_ref()
         .and_then(|s| s.expiry)
         .or_else(|| announced.as_ref().and_then(|u| u.expiry));
+    // A suspect pack puts its whole lot under investigation (DSCSA: verify a sample of it).
+    if action == ShelfAction::Hold(HoldKind::Suspect)
+        && let Some(lot) = &lot
+    {
+        super::investigation::open_in(conn, &sgtin.gtin, lot, actor, now)?;
+    }
     if let Some(state) = action.stock_state() {
         let changed = conn
             .prepare_cached(

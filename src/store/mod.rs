@@ -28,6 +28,7 @@
 //! - [`shipment`]: reconciliation of a shipment being received.
 //! - [`exceptions`]: exception cases (packs and data that disagree), the packs held for their
 //!   data, and the PDG report and response about them.
+//! - [`investigation`]: suspect-product investigations and the sample of the lot to verify.
 //! - [`verification`]: questions asked of manufacturers through a verification router, queued
 //!   while it cannot be reached.
 //! - [`epcis_import`]: trading partners' EPCIS documents (any syntax), archived as received and
@@ -46,6 +47,7 @@ pub mod epcis_import;
 pub mod exceptions;
 pub mod import;
 pub mod inventory;
+pub mod investigation;
 pub mod pin;
 pub mod recall;
 pub mod schema;
@@ -60,6 +62,7 @@ pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::{ArchivedDocument, EpcisImportReport};
 pub use exceptions::{CaseFilter, CaseLogLine, ClosedShipment, ExceptionCase, ResponseOutcome};
 pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
+pub use investigation::Investigation;
 pub use pin::PinRecord;
 pub use recall::{AffectedUnit, Containment};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};

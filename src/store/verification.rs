@@ -5,6 +5,7 @@
 //! earlier attempt still matches. An answer about a pack with an open exception case is added
 //! to that case's trail.
 
+use super::investigation::note_answer_in;
 use super::{StoreError, gtin_from_key, gtin_key, iso_date, parse_iso_date_opt, timestamp};
 use crate::gs1::{Gln, Sgtin};
 use crate::verify::lms::{self, Answer, Context};
@@ -146,6 +147,15 @@ impl super::Store {
         if let Ok(answer) = outcome {
             store_answer(&tx, id, answer, now)?;
             note_on_cases(&tx, request, answer, now)?;
+            note_answer_in(
+                &tx,
+                &request.gtin,
+                &request.serial,
+                &request.lot,
+                answer.verified && !answer.flags_illegitimate(),
+                id,
+                now,
+            )?;
         }
         tx.commit()?;
         Ok(id)
@@ -198,6 +208,16 @@ impl super::Store {
         .execute([id])?;
         store_answer(&tx, id, answer, now)?;
         note_on_cases(&tx, &record.request, answer, now)?;
+        let r = &record.request;
+        note_answer_in(
+            &tx,
+            &r.gtin,
+            &r.serial,
+            &r.lot,
+            answer.verified && !answer.flags_illegitimate(),
+            id,
+            now,
+        )?;
         tx.commit()?;
         Ok(())
     }
