@@ -76,3 +76,24 @@ fn a_pack_without_data_is_held_then_the_closed_shipments_cases_are_resolved() {
     assert_eq!(after.resolution.map(|r| r.code()), Some("returned"));
     assert_eq!(open(&k).len(), cases.len() - 1);
 }
+
+#[test]
+fn holding_a_pack_as_suspect_puts_its_lot_under_investigation() {
+    let mut k = kiosk_with(with_pin);
+    for serial in ["AMX0001", "AMX0002", "AMX0003"] {
+        k.receive(&k.pack(AMOXICILLIN, "LA2401", serial));
+        assert!(k.shows("VERIFIED"), "{serial}");
+    }
+    k.click("Pharmacist");
+    k.wait_for("Pharmacist PIN");
+    k.enter_pin(PIN);
+    k.wait_for("Pharmacist check");
+    k.scan(&k.pack(AMOXICILLIN, "LA2401", "AMX0002"));
+    k.wait_for("Hold as suspect");
+    k.click("Hold as suspect");
+    k.wait_for("Lot LA2401 is under investigation: verify 3 of the 3 packs on hand");
+    assert!(k.shows("0 done, 3 to go"));
+    // Without a router the pharmacist is told how to set one.
+    k.click("Ask the manufacturer");
+    k.wait_for("no verification router is set");
+}

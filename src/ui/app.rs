@@ -422,7 +422,15 @@ impl KioskApp {
                 self.send(DeskRequest::Exceptions);
                 self.send(DeskRequest::Outbox);
             }
-            DeskReply::Manufacturer { pack, answer } => self.receiving.manufacturer(&pack, answer),
+            DeskReply::Manufacturer { pack, answer } => {
+                if self.screen == Screen::Pharmacist {
+                    self.pharmacist.notice = Some(answer.clone());
+                    if let Some(bytes) = self.pharmacist.scanned.clone() {
+                        self.send(DeskRequest::Inspect { bytes });
+                    }
+                }
+                self.receiving.manufacturer(&pack, answer);
+            }
             DeskReply::Failed { request, error } => {
                 if request == "receive" {
                     self.receiving.in_flight = self.receiving.in_flight.saturating_sub(1);

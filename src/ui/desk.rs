@@ -147,6 +147,8 @@ pub struct PackFile {
     /// What trading partners said about the unit (DSCSA TI/TS); `None` when the scan names no
     /// unit or no partner announced it.
     pub trace: Option<Box<UnitTrace>>,
+    /// The suspect-product investigation of the pack's lot, in plain words, when one is open.
+    pub investigation: Option<String>,
 }
 
 /// A unit's transaction history, with the unit it is about (the export names both).
@@ -161,6 +163,9 @@ pub struct UnitTrace {
 pub enum PharmacistAction {
     /// Hold it pending investigation.
     Quarantine { reason: String },
+    /// Hold it as suspect product (DSCSA): its lot goes under investigation, a sample of it to
+    /// be verified with the manufacturer.
+    HoldSuspect { reason: String },
     /// Lift every hold.
     Release,
     /// Confirmed illegitimate product (DSCSA): stays out of stock, FDA notified.
@@ -174,6 +179,7 @@ impl PharmacistAction {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Quarantine { .. } => "Quarantined",
+            Self::HoldSuspect { .. } => "Held as suspect",
             Self::Release => "Released",
             Self::MarkIllegitimate { .. } => "Marked illegitimate",
             Self::Destroy => "Destroyed",
@@ -394,6 +400,8 @@ pub trait Desk {
     fn ask_manufacturer(&mut self, _outcome: &ScanOutcome) -> Option<String> {
         None
     }
+    /// The pharmacist asks the manufacturer about a pack (as suspect product when `suspect`).
+    fn verify_online(&mut self, pack: &PackIdentity, suspect: bool) -> Result<String, DeskError>;
 }
 
 /// What the UI asks of the worker.
@@ -456,6 +464,10 @@ pub enum DeskRequest {
     },
     Reports,
     Exceptions,
+    AskManufacturer {
+        pack: PackIdentity,
+        suspect: bool,
+    },
     ResolveCase {
         id: i64,
         decision: crate::exceptions::Resolution,
@@ -649,6 +661,9 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
             .map(|units| DeskReply::Found { text, units }),
         DeskRequest::Reports => desk.reports().map(DeskReply::Reports),
         DeskRequest::Exceptions => desk.exceptions().map(DeskReply::Exceptions),
+        DeskRequest::AskManufacturer { pack, suspect } => desk
+            .verify_online(&pack, suspect)
+            .map(|answer| DeskReply::Manufacturer { pack, answer }),
         DeskRequest::ResolveCase { id, decision } => desk
             .resolve_case(id, decision)
             .map(|()| DeskReply::CaseResolved { id }),
@@ -688,6 +703,7 @@ fn request_name(request: &DeskRequest) -> &'static str {
         DeskRequest::Search { .. } => "search",
         DeskRequest::Reports => "load reports",
         DeskRequest::Exceptions => "list exception cases",
+        DeskRequest::AskManufacturer { .. } => "ask the manufacturer",
         DeskRequest::ResolveCase { .. } => "resolve the case",
         DeskRequest::ExceptionReport { .. } => "write the exception report",
     }

@@ -125,6 +125,7 @@ mod tests {
                 what: "Shipped by Acme".into(),
             }],
             trace: None,
+            investigation: None,
         };
         let reporter = Reporter {
             company: "Main St Pharmacy".into(),

@@ -389,12 +389,8 @@ fn actions_ui(
             .hint_text("What is wrong with this pack?"),
     );
     let reason = state.reason.trim().to_owned();
-    let mut act = |action: PharmacistAction| {
-        requests.push(DeskRequest::Act {
-            pack: file.pack.clone(),
-            action,
-        });
-    };
+    let mut acts = Vec::new();
+    let mut act = |action: PharmacistAction| acts.push(action);
     ui.add_enabled_ui(identified, |ui| {
         ui.horizontal_wrapped(|ui| {
             if big_button(ui, "Quarantine").clicked() {
@@ -406,8 +402,23 @@ fn actions_ui(
                     });
                 }
             }
+            if big_button(ui, "Hold as suspect").clicked() {
+                act(PharmacistAction::HoldSuspect {
+                    reason: if reason.is_empty() {
+                        "suspect product".to_owned()
+                    } else {
+                        reason.clone()
+                    },
+                });
+            }
             if big_button(ui, "Release").clicked() {
                 act(PharmacistAction::Release);
+            }
+            if big_button(ui, "Ask the manufacturer").clicked() {
+                requests.push(DeskRequest::AskManufacturer {
+                    pack: file.pack.clone(),
+                    suspect: file.investigation.is_some(),
+                });
             }
             if big_button(ui, "Mark illegitimate").clicked() {
                 if reason.is_empty() {
@@ -431,6 +442,19 @@ fn actions_ui(
             }
         });
     });
+    for action in acts {
+        requests.push(DeskRequest::Act {
+            pack: file.pack.clone(),
+            action,
+        });
+    }
+    if let Some(investigation) = &file.investigation {
+        ui.label(
+            RichText::new(investigation)
+                .color(theme::WARN)
+                .font(theme::font(theme::BODY_SIZE)),
+        );
+    }
     if !identified {
         ui.label(
             RichText::new("This scan identifies no unit: nothing can be recorded.")

@@ -284,7 +284,22 @@ impl Desk for StoreDesk {
         let pack = pack_identity(&scan);
         let (history, trace) = match sgtin_of(&pack) {
             Ok(sgtin) => {
-                let history = self.history(&sgtin)?;
+                let mut history = self.history(&sgtin)?;
+                // What the manufacturer said about it, in time order with the rest.
+                for asked in self.store.unit_verifications(&sgtin).map_err(desk_error)? {
+                    let what = match &asked.answer {
+                        Some(answer) => answer.summary(),
+                        None => format!(
+                            "Manufacturer asked, no answer yet ({})",
+                            asked.last_error.as_deref().unwrap_or("waiting")
+                        ),
+                    };
+                    history.push(HistoryEntry {
+                        at: asked.requested_at.clone(),
+                        what: format!("{what} [{}]", asked.request.context),
+                    });
+                }
+                history.sort_by(|a, b| a.at.cmp(&b.at));
                 let trace = self.store.trace(&sgtin).map_err(desk_error)?;
                 (
                     history,
@@ -293,6 +308,36 @@ impl Desk for StoreDesk {
             }
             Err(_) => (Vec::new(), None),
         };
+        let lot = assessment
+            .unit
+            .as_ref()
+            .and_then(|u| u.lot.clone())
+            .or_else(|| pack.lot.clone());
+        let investigation = match (scan.gtin(), lot) {
+            (Some(gtin), Some(lot)) => self
+                .store
+                .investigation(&gtin, &lot)
+                .map_err(desk_error)?
+                .map(|i| {
+                    let mut text = format!(
+                        "Lot {} is under investigation: verify {} of the {} packs on hand with \
+                         the manufacturer; {} done, {} to go",
+                        i.lot,
+                        i.required,
+                        i.on_hand,
+                        i.checked,
+                        i.required.saturating_sub(i.checked)
+                    );
+                    if i.failed > 0 {
+                        text.push_str(&format!(
+                            "; {} FAILED: illegitimate product, export the Form 3911 record",
+                            i.failed
+                        ));
+                    }
+                    text
+                }),
+            _ => None,
+        };
         Ok(PackFile {
             verdict: assessment.verdict,
             product: self.product(scan.gtin().as_ref()),
@@ -300,6 +345,7 @@ impl Desk for StoreDesk {
             pack,
             history,
             trace,
+            investigation,
         })
     }
 
@@ -310,6 +356,12 @@ impl Desk for StoreDesk {
             PharmacistAction::Quarantine { reason } => self.store.record_action(
                 &sgtin,
                 ShelfAction::Hold(HoldKind::Quarantine),
+                Some(reason),
+                now,
+            ),
+            PharmacistAction::HoldSuspect { reason } => self.store.record_action(
+                &sgtin,
+                ShelfAction::Hold(HoldKind::Suspect),
                 Some(reason),
                 now,
             ),
@@ -493,6 +545,39 @@ impl Desk for StoreDesk {
         std::fs::write(&path, format!("{text}\n"))
             .map_err(|e| DeskError(format!("cannot write {}: {e}", path.display())))?;
         Ok(path)
+    }
+
+    fn verify_online(&mut self, pack: &PackIdentity, suspect: bool) -> Result<String, DeskError> {
+        let router = online::configured_router(&self.store)
+            .map_err(|e| DeskError(e.to_string()))?
+            .ok_or_else(|| {
+                DeskError("no verification router is set (Settings, or `tracedesk config`)".into())
+            })?;
+        let gtin = pack
+            .gtin
+            .as_deref()
+            .and_then(|g| Gtin::parse(g).ok())
+            .ok_or_else(|| DeskError("the scan has no valid GTIN".into()))?;
+        let pid = ProductIdentifier {
+            gtin,
+            serial: pack.serial.clone(),
+            lot: pack.lot.clone(),
+            expiry: pack.expiry,
+        };
+        let context = if suspect {
+            Context::suspect()
+        } else {
+            Context::saleable_return()
+        };
+        online::ask(
+            &mut self.store,
+            &router,
+            &pid,
+            context,
+            Local::now().fixed_offset(),
+        )
+        .map(|answer| answer.summary())
+        .map_err(|e| DeskError(e.to_string()))
     }
 
     fn ask_manufacturer(&mut self, outcome: &ScanOutcome) -> Option<String> {
