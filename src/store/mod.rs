@@ -21,6 +21,7 @@
 //! - [`actions`]: pharmacist and shelf actions, each with its event naming who acted
 //!   ([`Store::set_actor`]).
 //! - [`pin`]: the pharmacist PIN's hash and its brake on guessing, in the settings table.
+//! - [`next_step`]: what the clerk does with a refused pack, per reason, as the site words it.
 //! - [`inventory`]: units on hand, expiry watch, recall scope, search, reports, audit history.
 //! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
 //!   streaming transaction; [`bounded`] keeps their text within bounds.
@@ -41,6 +42,7 @@ pub mod demo;
 pub mod epcis_import;
 pub mod import;
 pub mod inventory;
+pub mod next_step;
 pub mod pin;
 pub mod recall;
 pub mod schema;
@@ -53,6 +55,7 @@ pub use backup::{BackupError, BackupStatus, DailyBackup, Restored};
 pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::{ArchivedDocument, EpcisImportReport};
 pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
+pub use next_step::NextSteps;
 pub use pin::PinRecord;
 pub use recall::{AffectedUnit, Containment};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
@@ -102,7 +105,11 @@ pub enum StoreError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("unknown setting \"{0}\"; known settings: {known}", known = KNOWN_SETTINGS.join(", "))]
+    #[error(
+        "unknown setting \"{0}\"; known settings: {known}, {prefix}<reason>",
+        known = KNOWN_SETTINGS.join(", "),
+        prefix = next_step::KEY_PREFIX
+    )]
     UnknownSetting(String),
     #[error("{key}: {message}")]
     InvalidSetting { key: String, message: String },
@@ -431,6 +438,11 @@ impl Store {
                     return Err(invalid("must not be empty".into()));
                 }
                 value.to_string()
+            }
+            // One setting per refusal reason; an empty text goes back to the default.
+            _ if next_step::is_key(key) => {
+                let reason = next_step::reason_of_key(key).map_err(invalid)?;
+                return self.set_next_step(reason, value);
             }
             _ => return Err(StoreError::UnknownSetting(key.to_string())),
         };

@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 
 use crate::gs1::Sgtin;
 use crate::store::trace::Trace;
-use crate::verify::Verdict;
+use crate::verify::{Reason, Verdict};
 
 /// Where a scan came from (shown on the card, and the wedge is the only one with warnings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,8 @@ pub struct ScanOutcome {
     pub errors: Vec<String>,
     /// The receipt (and for an accepted unit its event) is committed.
     pub recorded: bool,
+    /// What the clerk does with a refused pack, in the site's words (`None` when verified).
+    pub next_step: Option<String>,
 }
 
 /// Counters of the shipment being received.
@@ -179,6 +181,9 @@ pub struct DeskSettings {
     pub camera: bool,
     /// The folder partners' documents are dropped in (empty: no inbox).
     pub inbox_dir: String,
+    /// The site's instruction after a refusal, per reason, in [`Reason::ALL`]'s order; empty
+    /// where the site keeps the default ([`crate::store::next_step`]).
+    pub next_steps: Vec<(Reason, String)>,
 }
 
 /// Which units on hand the pharmacist asks for, as typed; the desk reads the GTIN (or NDC).

@@ -3,6 +3,7 @@
 //! Everything here draws from [`Receiving`] and asks for work by pushing
 //! [`DeskRequest`]s; nothing blocks. The card must be readable from a metre away by a clerk
 //! holding a pack: the headline in the verdict colour, every failure reason in plain words,
+//! on a refusal what to do with the pack now (the site's instruction for the gravest reason),
 //! then what identifies the pack.
 
 use std::collections::VecDeque;
@@ -150,6 +151,10 @@ pub fn verdict_card_ui(ui: &mut Ui, outcome: &ScanOutcome) {
         for error in &outcome.errors {
             ui.label(RichText::new(error).font(theme::font(theme::BODY_SIZE)));
         }
+        if let Some(step) = &outcome.next_step {
+            ui.add_space(theme::GAP * 0.5);
+            next_step_ui(ui, step);
+        }
         ui.add_space(theme::GAP);
         pack_fields_ui(ui, outcome.product.as_ref(), &outcome.pack);
         ui.add_space(theme::GAP * 0.5);
@@ -160,6 +165,23 @@ pub fn verdict_card_ui(ui: &mut Ui, outcome: &ScanOutcome) {
         };
         ui.label(RichText::new(recorded).font(theme::font(theme::SMALL_SIZE)));
     });
+}
+
+/// The physical next step after a refusal, boxed so it stands apart from the reasons.
+fn next_step_ui(ui: &mut Ui, step: &str) {
+    egui::Frame::new()
+        .fill(theme::NEXT_STEP)
+        .corner_radius(theme::ROUNDING)
+        .inner_margin(theme::GAP)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(
+                RichText::new("WHAT TO DO")
+                    .font(theme::font(theme::SMALL_SIZE))
+                    .strong(),
+            );
+            ui.label(RichText::new(step).font(theme::font(theme::NEXT_STEP_SIZE)));
+        });
 }
 
 /// Product name, strength, NDC, lot, expiry, serial (shared with the pharmacist screen).

@@ -7,7 +7,8 @@
 //! event (naming [`KIOSK_ACTOR`] as who did it) and audit line in one transaction; the pack
 //! history is [`Store::unit_history`] and its partners' transactions [`Store::trace`]; the
 //! outbox counters and last sync are the sync outbox's own status. PINs are checked and changed
-//! through [`super::pin`], on the desk's PIN clock.
+//! through [`super::pin`], on the desk's PIN clock. A refusal carries the site's instruction
+//! for the clerk ([`Store::next_steps`]).
 
 use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 
@@ -21,8 +22,11 @@ use super::pin::{self, NewPin, PinError};
 use super::store_inventory;
 use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
 use crate::store::inventory::Happening;
-use crate::store::{self, HoldKind, ShelfAction, ShipmentId, Store, StoreError};
+use crate::store::{
+    self, HoldKind, NextSteps, ShelfAction, ShipmentId, Store, StoreError, next_step,
+};
 use crate::sync::Outbox;
+use crate::verify::{Reason, Status, Verdict};
 
 /// Settings key of the camera switch.
 const CAMERA_KEY: &str = "kiosk_camera";
@@ -93,6 +97,20 @@ impl StoreDesk {
             strength: product.strength,
             ndc: product.ndc,
         })
+    }
+
+    /// The instruction for a refused pack. Read on every refusal, so a text changed through
+    /// `tracedesk config` shows at the next one; the receipt is already recorded, so a
+    /// setting the store cannot read falls back to the defaults rather than hide the verdict.
+    fn next_step(&self, verdict: &Verdict) -> Option<String> {
+        if verdict.status == Status::Verified {
+            return None;
+        }
+        let steps = self.store.next_steps().unwrap_or_else(|e| {
+            tracing::warn!("refusal instructions: {e}; showing the defaults");
+            NextSteps::default()
+        });
+        steps.for_reasons(&verdict.reasons).map(str::to_owned)
     }
 
     fn raw_setting(&self, key: &str) -> Result<Option<String>, DeskError> {
@@ -205,9 +223,11 @@ impl Desk for StoreDesk {
             strength: p.strength,
             ndc: p.ndc,
         });
+        let verdict = receipt.assessment.verdict;
         Ok(ScanOutcome {
+            next_step: self.next_step(&verdict),
             source,
-            verdict: receipt.assessment.verdict,
+            verdict,
             pack: pack_identity(&scan),
             product,
             errors: scan_errors(&scan),
@@ -354,10 +374,22 @@ impl Desk for StoreDesk {
             scanner_profile: get("scanner_profile")?,
             camera: get(CAMERA_KEY)? == "on",
             inbox_dir: get("inbox_dir")?,
+            next_steps: {
+                let steps = self.store.next_steps().map_err(desk_error)?;
+                Reason::ALL
+                    .into_iter()
+                    .map(|r| (r, steps.site_text(r).unwrap_or_default().to_owned()))
+                    .collect()
+            },
         })
     }
 
     fn save_settings(&mut self, settings: &DeskSettings) -> Result<(), DeskError> {
+        // Every instruction is checked before anything is written, like the inbox folder below.
+        for (reason, text) in &settings.next_steps {
+            next_step::check_text(text)
+                .map_err(|e| DeskError(format!("{}: {e}", next_step::key(*reason))))?;
+        }
         // The inbox folder first: the store checks it exists, which the form cannot, and a
         // refusal then leaves every setting as it was.
         for (key, value) in [
@@ -371,6 +403,11 @@ impl Desk for StoreDesk {
             if !value.trim().is_empty() {
                 self.store.set_setting(key, value).map_err(desk_error)?;
             }
+        }
+        for (reason, text) in &settings.next_steps {
+            self.store
+                .set_next_step(*reason, text)
+                .map_err(desk_error)?;
         }
         self.set_raw_setting(CAMERA_KEY, if settings.camera { "on" } else { "off" })
     }

@@ -23,6 +23,8 @@ pub const FAIL: Color32 = Color32::from_rgb(0xb0, 0x14, 0x1e);
 pub const WARN: Color32 = Color32::from_rgb(0xc7, 0x7c, 0x02);
 /// Calm information (offline is normal, not an error).
 pub const INFO: Color32 = Color32::from_rgb(0x2d, 0x5b, 0x9a);
+/// The "what to do" box inside a refusal card: darker than [`FAIL`], so it reads as its own block.
+pub const NEXT_STEP: Color32 = Color32::from_rgb(0x5c, 0x08, 0x0e);
 /// Text on the verdict colours.
 pub const ON_VERDICT: Color32 = Color32::WHITE;
 
@@ -30,6 +32,8 @@ pub const ON_VERDICT: Color32 = Color32::WHITE;
 pub const HEADLINE_SIZE: f32 = 72.0;
 /// Failure reasons on the verdict card.
 pub const REASON_SIZE: f32 = 38.0;
+/// The instruction after a refusal: smaller than the reasons, large enough to read at a metre.
+pub const NEXT_STEP_SIZE: f32 = 32.0;
 /// Screen titles.
 pub const HEADING_SIZE: f32 = 34.0;
 /// Body text and buttons.
