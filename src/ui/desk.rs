@@ -204,6 +204,8 @@ pub struct UnitQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockUnit {
     pub gtin: String,
+    /// The product's name and strength from the master data, when known.
+    pub product: Option<String>,
     pub serial: String,
     pub lot: Option<String>,
     /// ISO date.
@@ -282,11 +284,14 @@ pub struct RecallFile {
 /// The numbers behind the report charts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reports {
-    /// Per day: units accepted and refused.
+    /// How many days the receipts and failures cover, the desk's today included.
+    pub days: u32,
+    /// Every day of those, oldest first (zero counts included): units accepted and refused.
     pub receipts_per_day: Vec<(NaiveDate, u64, u64)>,
-    /// Refused scans by reason (plain words).
+    /// Refused scans over the same days by reason (plain words), most frequent first.
     pub failures_by_reason: Vec<(String, u64)>,
-    /// Units on hand by expiry band ("expired", "≤30 d"...), soonest first.
+    /// Units on hand by expiry band ("expired", "within 30 days", "in 31–60 days"...), soonest
+    /// first.
     pub expiry_horizon: Vec<(String, u64)>,
 }
 
@@ -353,8 +358,8 @@ pub trait Desk {
     fn quarantine_lot(&mut self, gtin: &str, lot: &str, reason: &str) -> Result<u64, DeskError>;
     /// Units found by product name, NDC (any form), GTIN, lot or serial.
     fn search(&mut self, text: &str) -> Result<UnitList, DeskError>;
-    /// The report numbers.
-    fn reports(&mut self) -> Result<Reports, DeskError>;
+    /// The report numbers; receipts and failures over the last `days` days, today included.
+    fn reports(&mut self, days: u32) -> Result<Reports, DeskError>;
 }
 
 /// What the UI asks of the worker.
@@ -415,7 +420,10 @@ pub enum DeskRequest {
     Search {
         text: String,
     },
-    Reports,
+    /// The report charts' numbers, receipts and failures over the last `days` days.
+    Reports {
+        days: u32,
+    },
 }
 
 /// What the worker answers.
@@ -569,7 +577,7 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
         DeskRequest::Search { text } => desk
             .search(&text)
             .map(|units| DeskReply::Found { text, units }),
-        DeskRequest::Reports => desk.reports().map(DeskReply::Reports),
+        DeskRequest::Reports { days } => desk.reports(days).map(DeskReply::Reports),
     };
     result.unwrap_or_else(|error| {
         tracing::warn!("desk request {name} failed: {error}");
@@ -601,7 +609,7 @@ fn request_name(request: &DeskRequest) -> &'static str {
         DeskRequest::Recall { .. } => "open the recall",
         DeskRequest::QuarantineLot { .. } => "quarantine the lot",
         DeskRequest::Search { .. } => "search",
-        DeskRequest::Reports => "load reports",
+        DeskRequest::Reports { .. } => "load reports",
     }
 }
 

@@ -28,11 +28,13 @@
 //! - [`camera_feed`]: the camera worker as a [`Feed`], when settings switch it on.
 //! - [`backup_feed`]: the daily backup on a thread of its own, as a [`Feed`].
 //! - [`inbox_watch`]: the partner inbox, imported on a thread of its own.
+//! - [`chart`]: the report charts, drawn to be read (whole-number counts, every label whole).
 //! - [`keyboard`], [`pin`], [`sound`], [`investigation`], [`theme`].
 
 pub mod app;
 pub mod backup_feed;
 pub mod camera_feed;
+pub mod chart;
 pub mod desk;
 pub mod inbox_watch;
 pub mod inventory;

@@ -1,6 +1,7 @@
 //! [`Desk`] on the SQLite [`Store`]: what the kiosk's worker thread runs in production.
 //!
-//! Turns scanner bytes into parsed scans (with today's date, read here on the worker thread),
+//! Turns scanner bytes into parsed scans (with today's date from the desk's day clock, read
+//! here on the worker thread),
 //! calls the store, and turns its answers into the plain values the screens draw.
 //!
 //! Pharmacist actions go through [`Store::record_action`], which records each with its EPCIS
@@ -38,10 +39,15 @@ pub const KIOSK_ACTOR: &str = "kiosk:pharmacist";
 /// The clock the PIN brake reads: the wall clock, or a hand-set one in tests.
 pub type PinClock = Box<dyn Fn() -> DateTime<Utc> + Send>;
 
+/// Where the desk reads today's date (verdicts, expiry, reports): the local calendar, or a
+/// fixed day in tests.
+pub type DayClock = Box<dyn Fn() -> NaiveDate + Send>;
+
 /// The store, as the kiosk's desk.
 pub struct StoreDesk {
     store: Store,
     pin_clock: PinClock,
+    day_clock: DayClock,
 }
 
 impl std::fmt::Debug for StoreDesk {
@@ -58,7 +64,17 @@ impl StoreDesk {
         Self {
             store,
             pin_clock: Box::new(Utc::now),
+            day_clock: Box::new(|| Local::now().date_naive()),
         }
+    }
+
+    /// Replace the clock today's date is read from.
+    pub fn set_day_clock(&mut self, clock: DayClock) {
+        self.day_clock = clock;
+    }
+
+    fn today(&self) -> NaiveDate {
+        (self.day_clock)()
     }
 
     /// Replace the clock the PIN brake reads.
@@ -66,8 +82,8 @@ impl StoreDesk {
         self.pin_clock = clock;
     }
 
-    fn parse(bytes: &[u8]) -> ParsedScan {
-        gs1::parse(bytes, &ParseContext::new(today()))
+    fn parse(&self, bytes: &[u8]) -> ParsedScan {
+        gs1::parse(bytes, &ParseContext::new(self.today()))
     }
 
     fn find(&self, reference: &str) -> Result<Option<ShipmentId>, DeskError> {
@@ -171,10 +187,6 @@ impl StoreDesk {
     }
 }
 
-fn today() -> NaiveDate {
-    Local::now().date_naive()
-}
-
 fn desk_error(e: StoreError) -> DeskError {
     DeskError(e.to_string())
 }
@@ -209,14 +221,14 @@ impl Desk for StoreDesk {
         source: ScanSource,
         shipment: Option<&str>,
     ) -> Result<ScanOutcome, DeskError> {
-        let scan = Self::parse(bytes);
+        let scan = self.parse(bytes);
         let shipment = match shipment {
             Some(reference) => self.find(reference)?,
             None => None,
         };
         let receipt = self
             .store
-            .receive(&scan, shipment, today(), Local::now().fixed_offset())
+            .receive(&scan, shipment, self.today(), Local::now().fixed_offset())
             .map_err(desk_error)?;
         let product = receipt.assessment.product.map(|p| ProductLabel {
             name: p.name,
@@ -236,7 +248,7 @@ impl Desk for StoreDesk {
     }
 
     fn shipment_for_scan(&mut self, bytes: &[u8]) -> Result<Option<ShipmentSummary>, DeskError> {
-        let scan = Self::parse(bytes);
+        let scan = self.parse(bytes);
         let reference = match scan.sscc() {
             Some(sscc) => sscc.as_str().to_owned(),
             None => super::printable(bytes),
@@ -285,10 +297,10 @@ impl Desk for StoreDesk {
     }
 
     fn inspect(&mut self, bytes: &[u8]) -> Result<PackFile, DeskError> {
-        let scan = Self::parse(bytes);
+        let scan = self.parse(bytes);
         let assessment = self
             .store
-            .verify(&scan, None, today())
+            .verify(&scan, None, self.today())
             .map_err(desk_error)?;
         let pack = pack_identity(&scan);
         let (history, trace) = match sgtin_of(&pack) {
@@ -436,11 +448,11 @@ impl Desk for StoreDesk {
     }
 
     fn on_hand(&mut self, query: &UnitQuery) -> Result<UnitList, DeskError> {
-        store_inventory::on_hand(&self.store, query, today())
+        store_inventory::on_hand(&self.store, query, self.today())
     }
 
     fn expiry_watch(&mut self) -> Result<ExpiryWatch, DeskError> {
-        store_inventory::expiry_watch(&self.store, today())
+        store_inventory::expiry_watch(&self.store, self.today())
     }
 
     fn recalled_lots(&mut self) -> Result<Vec<RecalledLot>, DeskError> {
@@ -459,7 +471,7 @@ impl Desk for StoreDesk {
         store_inventory::search(&self.store, text)
     }
 
-    fn reports(&mut self) -> Result<Reports, DeskError> {
-        store_inventory::reports(&self.store, today())
+    fn reports(&mut self, days: u32) -> Result<Reports, DeskError> {
+        store_inventory::reports(&self.store, self.today(), days)
     }
 }
