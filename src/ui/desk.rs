@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use crate::gs1::Sgtin;
+use crate::store::setup::SiteAnswers;
 use crate::store::trace::Trace;
 use crate::verify::{Reason, Verdict};
 
@@ -295,6 +296,16 @@ pub struct Reports {
     pub expiry_horizon: Vec<(String, u64)>,
 }
 
+/// A setup the desk wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupApplied {
+    pub name: String,
+    /// The site's SGLN, as its events name it.
+    pub sgln: String,
+    /// The scanner profile now in force, if one is set.
+    pub scanner_profile: Option<String>,
+}
+
 /// The desk's answer to a PIN typed at the pad.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinVerdict {
@@ -360,6 +371,14 @@ pub trait Desk {
     fn search(&mut self, text: &str) -> Result<UnitList, DeskError>;
     /// The report numbers; receipts and failures over the last `days` days, today included.
     fn reports(&mut self, days: u32) -> Result<Reports, DeskError>;
+    /// The site's setup answers in force, and whether a PIN is set.
+    fn setup_answers(&mut self) -> Result<(SiteAnswers, bool), DeskError>;
+    /// Check and write a setup; `pin` is the first PIN, only while none is set.
+    fn apply_setup(
+        &mut self,
+        answers: &SiteAnswers,
+        pin: Option<&str>,
+    ) -> Result<SetupApplied, DeskError>;
 }
 
 /// What the UI asks of the worker.
@@ -424,6 +443,13 @@ pub enum DeskRequest {
     Reports {
         days: u32,
     },
+    /// The setup answers in force, to run the setup again from.
+    LoadSetup,
+    /// Write a setup (and the first PIN, while none is set).
+    ApplySetup {
+        answers: SiteAnswers,
+        pin: Option<String>,
+    },
 }
 
 /// What the worker answers.
@@ -467,6 +493,11 @@ pub enum DeskReply {
         units: UnitList,
     },
     Reports(Reports),
+    SetupLoaded {
+        answers: SiteAnswers,
+        pin_set: bool,
+    },
+    SetupApplied(SetupApplied),
     Failed {
         request: &'static str,
         error: DeskError,
@@ -578,6 +609,12 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
             .search(&text)
             .map(|units| DeskReply::Found { text, units }),
         DeskRequest::Reports { days } => desk.reports(days).map(DeskReply::Reports),
+        DeskRequest::LoadSetup => desk
+            .setup_answers()
+            .map(|(answers, pin_set)| DeskReply::SetupLoaded { answers, pin_set }),
+        DeskRequest::ApplySetup { answers, pin } => desk
+            .apply_setup(&answers, pin.as_deref())
+            .map(DeskReply::SetupApplied),
     };
     result.unwrap_or_else(|error| {
         tracing::warn!("desk request {name} failed: {error}");
@@ -610,6 +647,8 @@ fn request_name(request: &DeskRequest) -> &'static str {
         DeskRequest::QuarantineLot { .. } => "quarantine the lot",
         DeskRequest::Search { .. } => "search",
         DeskRequest::Reports { .. } => "load reports",
+        DeskRequest::LoadSetup => "load the setup",
+        DeskRequest::ApplySetup { .. } => "save the setup",
     }
 }
 

@@ -23,6 +23,7 @@
 //! - [`app`]: [`KioskApp`], the eframe app and its state.
 //! - [`receiving`], [`pharmacist`], [`inventory`], [`settings`], [`status`]: one screen or bar
 //!   each, as `_ui` functions over plain state.
+//! - [`setup`]: the steps a new store opens on (site, PIN, scanner test, connections).
 //! - [`desk`]: the worker and the [`Desk`] trait the store implements ([`store_desk`], with
 //!   the inventory queries in [`store_inventory`]).
 //! - [`camera_feed`]: the camera worker as a [`Feed`], when settings switch it on.
@@ -44,6 +45,7 @@ pub mod pharmacist;
 pub mod pin;
 pub mod receiving;
 pub mod settings;
+pub mod setup;
 pub mod sound;
 pub mod status;
 pub mod store_desk;

@@ -1,6 +1,8 @@
 //! The settings screen (behind the PIN): site GLN, upstream URL and credentials file, the
 //! partner inbox folder, scanner profile, camera on or off, a new PIN, and what the clerk is
-//! told to do after each kind of refusal (empty: the default, shown greyed in the field). Values are checked
+//! told to do after each kind of refusal (empty: the default, shown greyed in the field).
+//! "Set up again" opens the setup steps ([`super::setup`]): the site's name, GLN and SGLN,
+//! and the scanner test. Values are checked
 //! before they are sent to the desk worker, so a typo in the GLN is caught at the desk, not at
 //! the next sync; the inbox folder is checked by the store (it must exist), whose refusal is
 //! shown here. A new PIN is typed twice and needs the current one, as `tracedesk pin` does: an
@@ -12,8 +14,7 @@ use super::desk::{DeskRequest, DeskSettings};
 use super::pin::NewPin;
 use super::receiving::big_button;
 use super::theme;
-use crate::gs1::Gln;
-use crate::store::next_step;
+use crate::store::{next_step, setup};
 
 /// The form's state.
 #[derive(Debug, Default)]
@@ -26,6 +27,8 @@ pub struct SettingsForm {
     pub message: Option<String>,
     /// The camera switch as the running kiosk started with it (a change needs a restart).
     pub camera_at_start: Option<bool>,
+    /// "Set up again" was pressed: the app opens the setup steps.
+    pub open_setup: bool,
 }
 
 /// The settings screen; `profiles` are the scanner profile names to offer.
@@ -35,7 +38,14 @@ pub fn settings_ui(
     profiles: &[String],
     requests: &mut Vec<DeskRequest>,
 ) {
-    ui.heading("Settings");
+    ui.horizontal(|ui| {
+        ui.heading("Settings");
+        ui.add_space(theme::GAP * 2.0);
+        // The site's name, GLN and SGLN, and the scanner test, are the setup's steps.
+        if big_button(ui, "Set up again").clicked() {
+            form.open_setup = true;
+        }
+    });
     if form.settings.is_none() {
         ui.label("Loading…");
         return;
@@ -190,6 +200,14 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// The PIN change the form asks for, if any, or what is wrong with it.
 fn pin_change(current: &str, new: &str, again: &str) -> Result<Option<DeskRequest>, String> {
     if new.is_empty() && again.is_empty() {
@@ -205,17 +223,14 @@ fn pin_change(current: &str, new: &str, again: &str) -> Result<Option<DeskReques
     }))
 }
 
-/// What is wrong with the settings, in words for the person typing them.
+/// What is wrong with the settings, in words for the person typing them (the setup's own
+/// checks, [`setup`]).
 pub fn check(settings: &DeskSettings) -> Result<(), String> {
     let gln = settings.site_gln.trim();
     if !gln.is_empty() {
-        Gln::parse(gln).map_err(|e| format!("Site GLN: {e}"))?;
+        setup::site_gln(gln).map_err(|e| capitalised(&e.to_string()))?;
     }
-    let url = settings.upstream_url.trim();
-    let web = url.starts_with("https://") || url.starts_with("http://");
-    if !url.is_empty() && !web {
-        return Err("Upstream URL must start with https://".into());
-    }
+    setup::upstream_url(&settings.upstream_url).map_err(|e| capitalised(&e.to_string()))?;
     for (reason, text) in &settings.next_steps {
         next_step::check_text(text)
             .map_err(|e| format!("After a refusal, \"{}\": {e}", reason.label()))?;

@@ -16,13 +16,14 @@ use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 use super::desk::{
     Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile, PackIdentity,
     PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot, Reconciliation,
-    ReconciliationLine, Reports, ScanOutcome, ScanSource, ShipmentCounts, ShipmentSummary,
-    UnitList, UnitQuery, UnitTrace,
+    ReconciliationLine, Reports, ScanOutcome, ScanSource, SetupApplied, ShipmentCounts,
+    ShipmentSummary, UnitList, UnitQuery, UnitTrace,
 };
 use super::pin::{self, NewPin, PinError};
 use super::store_inventory;
 use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
 use crate::store::inventory::Happening;
+use crate::store::setup::SiteAnswers;
 use crate::store::{
     self, HoldKind, NextSteps, ShelfAction, ShipmentId, Store, StoreError, next_step,
 };
@@ -473,5 +474,39 @@ impl Desk for StoreDesk {
 
     fn reports(&mut self, days: u32) -> Result<Reports, DeskError> {
         store_inventory::reports(&self.store, self.today(), days)
+    }
+
+    fn setup_answers(&mut self) -> Result<(SiteAnswers, bool), DeskError> {
+        let answers = self.store.site_answers().map_err(desk_error)?;
+        let pin_set = self.store.pin_record().map_err(desk_error)?.hash.is_some();
+        Ok((answers, pin_set))
+    }
+
+    fn apply_setup(
+        &mut self,
+        answers: &SiteAnswers,
+        pin: Option<&str>,
+    ) -> Result<SetupApplied, DeskError> {
+        // Everything is checked before anything is written: a refused PIN leaves the site as
+        // it was, and a PIN is never set over one in force (that needs the current PIN).
+        let setup = answers.check().map_err(|e| DeskError(e.to_string()))?;
+        let pin = pin
+            .map(|pin| NewPin::parse(pin).map_err(|e| DeskError(format!("PIN: {e}"))))
+            .transpose()?;
+        if pin.is_some() && self.store.pin_record().map_err(desk_error)?.hash.is_some() {
+            return Err(DeskError(
+                "a pharmacist PIN is already set: change it on the settings screen".into(),
+            ));
+        }
+        self.store.apply_site_setup(&setup).map_err(desk_error)?;
+        if let Some(pin) = pin {
+            pin::change(&mut self.store, None, &pin, (self.pin_clock)())
+                .map_err(|e| DeskError(e.to_string()))?;
+        }
+        Ok(SetupApplied {
+            sgln: setup.sgln(),
+            name: setup.name,
+            scanner_profile: self.raw_setting("scanner_profile")?,
+        })
     }
 }
