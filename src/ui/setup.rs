@@ -316,7 +316,7 @@ fn site_ui(ui: &mut Ui, flow: &mut SetupFlow) {
         let line = match (setup::site_gln(gln), setup::prefix_len(&answers.prefix_len)) {
             (Ok(gln), Ok(len)) => {
                 RichText::new(format!("SGLN in events: {}", setup::sgln(&gln, len)))
-                    .color(theme::PASS)
+                    .color(theme::GOOD_TEXT)
             }
             (Err(e), _) | (_, Err(e)) => RichText::new(capitalised(e)).color(theme::WARN),
         };
@@ -508,7 +508,7 @@ fn probe_report_ui(ui: &mut Ui, report: &ProbeReport) {
             ui.label(
                 RichText::new(format!("Scanner ready: profile {}.", profile.name))
                     .font(theme::font(theme::BODY_SIZE))
-                    .color(theme::PASS),
+                    .color(theme::GOOD_TEXT),
             );
         }
         Some(profile) => {
@@ -536,7 +536,7 @@ fn connections_ui(ui: &mut Ui, flow: &mut SetupFlow) {
     ui.label(
         RichText::new(
             "Both are optional: receipts are kept here until an upstream is set, and partner \
-             documents can be imported with `tracedesk import epcis`.",
+             documents can be imported with tracedesk import epcis.",
         )
         .color(theme::MUTED),
     );

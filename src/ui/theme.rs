@@ -19,6 +19,8 @@ pub const MUTED: Color32 = Color32::from_rgb(0xb0, 0xb8, 0xc4);
 pub const PASS: Color32 = Color32::from_rgb(0x0b, 0x7a, 0x2e);
 /// A refused unit.
 pub const FAIL: Color32 = Color32::from_rgb(0xb0, 0x14, 0x1e);
+/// Good news as text on the background ([`PASS`] is a fill, too dark to read as text).
+pub const GOOD_TEXT: Color32 = Color32::from_rgb(0x5f, 0xd3, 0x8a);
 /// Something to look at that is not a verdict: a damaged wedge scan, a parked event.
 pub const WARN: Color32 = Color32::from_rgb(0xc7, 0x7c, 0x02);
 /// Calm information (offline is normal, not an error).
