@@ -647,7 +647,7 @@ impl KioskApp {
 }
 
 /// An error message as a sentence on screen.
-fn capitalised(text: &str) -> String {
+pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

@@ -10,6 +10,7 @@
 
 use egui::{RichText, Ui};
 
+use super::app::capitalised;
 use super::desk::{DeskRequest, DeskSettings};
 use super::pin::NewPin;
 use super::receiving::big_button;
@@ -198,14 +199,6 @@ fn next_steps_ui(ui: &mut Ui, steps: &mut [(crate::verify::Reason, String)]) {
 /// become spaces.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// The PIN change the form asks for, if any, or what is wrong with it.

@@ -18,6 +18,7 @@
 
 use egui::{Color32, RichText, Sense, Ui, vec2};
 
+use super::app::capitalised;
 use super::desk::{DeskRequest, SetupApplied};
 use super::pin::NewPin;
 use super::receiving::big_button;
@@ -147,16 +148,16 @@ impl SetupFlow {
     fn check_step(&self) -> Result<(), String> {
         match self.step {
             Step::Site => {
-                setup::site_name(&self.answers.name).map_err(capitalised)?;
-                setup::site_gln(&self.answers.gln).map_err(capitalised)?;
-                setup::prefix_len(&self.answers.prefix_len).map_err(capitalised)?;
+                setup::site_name(&self.answers.name).map_err(sentence)?;
+                setup::site_gln(&self.answers.gln).map_err(sentence)?;
+                setup::prefix_len(&self.answers.prefix_len).map_err(sentence)?;
             }
             Step::Pin if self.pin_needed => {
                 NewPin::confirmed(&self.pin, &self.pin_again).map_err(|e| format!("PIN: {e}"))?;
             }
             Step::Pin | Step::Scanner => {}
             Step::Connections => {
-                setup::upstream_url(&self.answers.upstream_url).map_err(capitalised)?;
+                setup::upstream_url(&self.answers.upstream_url).map_err(sentence)?;
             }
         }
         Ok(())
@@ -182,13 +183,8 @@ impl SetupFlow {
     }
 }
 
-fn capitalised(e: setup::SetupError) -> String {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+fn sentence(e: setup::SetupError) -> String {
+    capitalised(&e.to_string())
 }
 
 /// The setup screens; `profiles` are the scanner profile names to offer.
@@ -318,7 +314,7 @@ fn site_ui(ui: &mut Ui, flow: &mut SetupFlow) {
                 RichText::new(format!("SGLN in events: {}", setup::sgln(&gln, len)))
                     .color(theme::GOOD_TEXT)
             }
-            (Err(e), _) | (_, Err(e)) => RichText::new(capitalised(e)).color(theme::WARN),
+            (Err(e), _) | (_, Err(e)) => RichText::new(sentence(e)).color(theme::WARN),
         };
         ui.label(line.font(theme::font(theme::BODY_SIZE)));
     }
@@ -421,7 +417,7 @@ fn scanner_ui(ui: &mut Ui, flow: &mut SetupFlow, profiles: &[String]) {
                 None => {}
                 Some(Err(e)) => {
                     ui.label(
-                        RichText::new(capitalised_text(&e.to_string()))
+                        RichText::new(capitalised(&e.to_string()))
                             .font(theme::font(theme::BODY_SIZE))
                             .color(theme::WARN),
                     );
@@ -449,14 +445,6 @@ fn scanner_ui(ui: &mut Ui, flow: &mut SetupFlow, profiles: &[String]) {
             });
         });
     });
-}
-
-fn capitalised_text(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 fn probe_report_ui(ui: &mut Ui, report: &ProbeReport) {
