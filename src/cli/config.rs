@@ -1,6 +1,10 @@
 //! `tracedesk config [KEY [VALUE]]`: show or set this site's settings, and opening the store
 //! for every subcommand that needs one.
 //!
+//! The refusal instructions (`next_step.<reason>`, [`crate::store::next_step`]) always have a
+//! text in force: the listing shows each, marked `(default)` where the site set none, and
+//! `config next_step.<reason> ""` goes back to the default.
+//!
 //! The pharmacist PIN is not a setting here: `config` says only whether one is set
 //! (`kiosk_pin`), never shows its hash and takes none, since writing a hash would replace the
 //! PIN without knowing it. `tracedesk pin` changes it, asking for the current one.
@@ -9,7 +13,8 @@
 //! without a PIN): the machine's account is the pharmacist role. So every store the command
 //! line opens names that account ([`cli_actor`]) as the actor of the actions it records.
 
-use crate::store::{KNOWN_SETTINGS, Store};
+use crate::store::{KNOWN_SETTINGS, Store, next_step};
+use crate::verify::Reason;
 use anyhow::{Context, Result, bail};
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -65,6 +70,19 @@ pub fn run(db: Option<PathBuf>, key: Option<String>, value: Option<String>) -> R
             }
             let pin = if pin_set(&store)? { "set" } else { "not set" };
             writeln!(out, "{PIN_STATUS_KEY} = {pin}")?;
+            let steps = store.next_steps()?;
+            for reason in Reason::ALL {
+                let key = next_step::key(reason);
+                match steps.site_text(reason) {
+                    Some(text) => writeln!(out, "{key} = {text}")?,
+                    None => writeln!(out, "{key} = {} (default)", steps.text(reason))?,
+                }
+            }
+        }
+        (Some(key), None) if next_step::is_key(key) => {
+            let reason =
+                next_step::reason_of_key(key).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+            writeln!(out, "{}", store.next_steps()?.text(reason))?;
         }
         (Some(PIN_STATUS_KEY), None) => {
             if !pin_set(&store)? {
@@ -79,8 +97,9 @@ pub fn run(db: Option<PathBuf>, key: Option<String>, value: Option<String>) -> R
         (Some(key), None) => {
             if !KNOWN_SETTINGS.contains(&key) {
                 bail!(
-                    "unknown setting \"{key}\"; known settings: {}, {PIN_STATUS_KEY}",
-                    KNOWN_SETTINGS.join(", ")
+                    "unknown setting \"{key}\"; known settings: {}, {PIN_STATUS_KEY}, {}<reason>",
+                    KNOWN_SETTINGS.join(", "),
+                    next_step::KEY_PREFIX
                 );
             }
             match store.setting(key)? {

@@ -1,5 +1,6 @@
 //! `tracedesk` with no subcommand: the kiosk, full screen, on the store given by `--db` (or the
-//! default one). `tracedesk --demo` fills a demo store first and opens the kiosk on it.
+//! default one). `tracedesk --demo` fills a demo store first and opens the kiosk on it. A store
+//! with no site GLN yet opens on the setup steps, except the demo store.
 //!
 //! Hidden environment switches for installers and documentation: `TRACEDESK_WINDOWED=1` opens a
 //! normal window instead of full screen; `TRACEDESK_SCREENSHOT_DIR=DIR` makes F12 save a PNG of
@@ -23,10 +24,17 @@ use crate::ui::{self, Desk, KioskConfig, KioskEvent, UpstreamState, store_desk::
 /// The PIN a demo store starts with (printed by `--demo`).
 pub const DEMO_PIN: &str = "123456";
 
+/// Whether the kiosk opens on the setup steps: a new store does (no site GLN yet); the demo
+/// store never does, it is for looking around.
+fn opens_on_setup(store: &Store, demo: bool) -> Result<bool> {
+    Ok(!demo && store.needs_setup()?)
+}
+
 /// Opens the kiosk on the store at `path`.
 pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     let mut store = Store::open(&path)?;
     let profile_name = store.setting("scanner_profile")?;
+    let first_run = opens_on_setup(&store, demo)?;
     if demo && store.pin_record()?.hash.is_none() {
         let pin = ui::pin::NewPin::parse(DEMO_PIN)?;
         ui::pin::change(&mut store, None, &pin, chrono::Utc::now())?;
@@ -52,6 +60,7 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     if let Some(profile) = chosen.filter(|_| serial.is_none()) {
         config.wedge_profile = profile.clone();
     }
+    config.first_run = first_run;
     config.windowed = std::env::var_os("TRACEDESK_WINDOWED").is_some_and(|v| v == "1");
     config.screenshot_dir = std::env::var_os("TRACEDESK_SCREENSHOT_DIR").map(PathBuf::from);
     // Watched always: the setting is read on each pass, so a folder set later needs no restart.
@@ -121,4 +130,21 @@ fn sync_feed(path: &Path) -> Option<ui::Feed> {
             tracing::warn!("cannot start the sync thread: {e}");
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_store_opens_on_setup_and_the_demo_never_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("k.db")).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        crate::store::create_demo(&mut store, day).unwrap();
+        assert!(opens_on_setup(&store, false).unwrap());
+        assert!(!opens_on_setup(&store, true).unwrap());
+        store.set_setting("site_gln", "0614141000029").unwrap();
+        assert!(!opens_on_setup(&store, false).unwrap());
+    }
 }

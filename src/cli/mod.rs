@@ -34,6 +34,7 @@ mod pin;
 mod recall;
 mod receive;
 mod report;
+mod setup;
 mod shipment;
 mod sync;
 mod synth;
@@ -130,6 +131,10 @@ pub enum Command {
         #[arg(long)]
         stdin: bool,
     },
+    /// Set this desk up: pharmacy name, site GLN (its SGLN shown), pharmacist PIN, scanner
+    /// test, upstream and partner inbox. Asks on a terminal; from a pipe, reads one answer a
+    /// line in that order.
+    Setup,
     /// Show or set this site's settings (site GLN, upstream URL...).
     Config {
         /// Setting to show or set; without it, show all.
@@ -403,6 +408,7 @@ pub fn run() -> Result<ExitCode> {
         },
         Some(Command::Config { key, value }) => config::run(db, key, value),
         Some(Command::Pin { stdin }) => pin::run(db, stdin),
+        Some(Command::Setup) => setup::run(db),
         Some(Command::Decode { json, images }) => decode::run(images, json),
         Some(Command::Sync { upstream, once }) => sync::run(db, upstream, once),
         Some(Command::Listen {

@@ -94,7 +94,7 @@ impl Drop for EchoOff {
 }
 
 /// Prompts on stderr and reads one line from the terminal without showing it.
-fn ask_hidden(prompt: &str) -> Result<String> {
+pub(super) fn ask_hidden(prompt: &str) -> Result<String> {
     use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
     let mut stderr = io::stderr();
     write!(stderr, "{prompt}")?;

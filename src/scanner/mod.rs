@@ -14,11 +14,14 @@
 //!   when the scanner is unplugged and plugged back, and reports [`ScannerEvent`]s on a channel.
 //! - [`wedge`]: a pure assembler that tells a keyboard-wedge scanner's key burst from a person
 //!   typing and turns it into a scan, warning about Caps Lock and keyboard-layout damage.
+//! - [`probe`]: the scanner test at setup: one known code scanned tells the suffix, AIM prefix
+//!   and GS substitute the scanner really sends, and the damage a layout or Caps Lock does.
 //!
 //! This module must never guess data: when input is damaged it reports it (a warning, a garbage
 //! event) instead of passing on bytes that might verify as the wrong pack.
 
 pub mod framing;
+pub mod probe;
 pub mod profile;
 pub mod serial;
 pub mod wedge;

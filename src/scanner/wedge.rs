@@ -452,11 +452,11 @@ impl WedgeAssembler {
 
 /// Characters a US-layout `]` becomes on common European layouts (German/Italian/Spanish `+`,
 /// French `$`, Swiss `¨`, Nordic `å`, ...).
-const MANGLED_AIM_FLAG: &[char] = &[
+pub(super) const MANGLED_AIM_FLAG: &[char] = &[
     '+', '$', '¨', '*', 'ü', 'Ü', 'å', 'Å', 'ç', '^', '`', '´', '#', 'ù',
 ];
 /// What the unshifted digit row types on AZERTY.
-const AZERTY_DIGITS: &str = "&é\"'(-è_çà";
+pub(super) const AZERTY_DIGITS: &str = "&é\"'(-è_çà";
 
 /// Looks for the tell-tale signs of Caps Lock and keyboard-layout damage in a wedge scan.
 fn damage_warnings(bytes: &[u8], caps_key_evidence: Option<String>) -> Vec<WedgeWarning> {

@@ -21,6 +21,9 @@
 //! - [`actions`]: pharmacist and shelf actions, each with its event naming who acted
 //!   ([`Store::set_actor`]).
 //! - [`pin`]: the pharmacist PIN's hash and its brake on guessing, in the settings table.
+//! - [`setup`]: a site's name, GLN and SGLN, upstream and inbox, checked in one place and
+//!   applied in one transaction (the kiosk's first run, `tracedesk setup`, `config`).
+//! - [`next_step`]: what the clerk does with a refused pack, per reason, as the site words it.
 //! - [`inventory`]: units on hand, expiry watch, recall scope, search, reports, audit history.
 //! - [`import`]: supplier files (product master data, recalls, EPCIS documents), each one
 //!   streaming transaction; [`bounded`] keeps their text within bounds.
@@ -48,9 +51,11 @@ pub mod exceptions;
 pub mod import;
 pub mod inventory;
 pub mod investigation;
+pub mod next_step;
 pub mod pin;
 pub mod recall;
 pub mod schema;
+pub mod setup;
 pub mod shipment;
 pub mod synth;
 pub mod trace;
@@ -63,6 +68,7 @@ pub use epcis_import::{ArchivedDocument, EpcisImportReport};
 pub use exceptions::{CaseFilter, CaseLogLine, ClosedShipment, ExceptionCase, ResponseOutcome};
 pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
 pub use investigation::Investigation;
+pub use next_step::NextSteps;
 pub use pin::PinRecord;
 pub use recall::{AffectedUnit, Containment};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
@@ -113,7 +119,11 @@ pub enum StoreError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("unknown setting \"{0}\"; known settings: {known}", known = KNOWN_SETTINGS.join(", "))]
+    #[error(
+        "unknown setting \"{0}\"; known settings: {known}, {prefix}<reason>",
+        known = KNOWN_SETTINGS.join(", "),
+        prefix = next_step::KEY_PREFIX
+    )]
     UnknownSetting(String),
     #[error("{key}: {message}")]
     InvalidSetting { key: String, message: String },
@@ -160,6 +170,7 @@ impl From<rusqlite::Error> for StoreError {
 
 /// Settings `tracedesk config` knows; values are checked before they are stored.
 pub const KNOWN_SETTINGS: &[&str] = &[
+    "site_name",
     "site_gln",
     "upstream_url",
     "credentials_file",
@@ -410,19 +421,20 @@ impl Store {
         };
         let value = value.trim();
         let stored = match key {
-            "site_gln" => Gln::parse(value)
-                .map_err(|e| invalid(format!("not a GLN: {e}")))?
+            // The setup's own checks, so `config` accepts exactly what setup does.
+            "site_name" => setup::site_name(value).map_err(|e| invalid(e.message))?,
+            "site_gln" => setup::site_gln(value)
+                .map_err(|e| invalid(e.message))?
                 .as_str()
                 .to_string(),
-            "upstream_url" => {
-                if !(value.starts_with("https://") || value.starts_with("http://")) {
-                    return Err(invalid(format!("\"{value}\" is not an http(s) URL")));
-                }
-                value.trim_end_matches('/').to_string()
-            }
-            "company_prefix_len" => match value.parse::<u8>() {
-                Ok(n @ 6..=12) => n.to_string(),
-                _ => return Err(invalid("a GS1 Company Prefix has 6 to 12 digits".into())),
+            "upstream_url" => setup::upstream_url(value)
+                .map_err(|e| invalid(e.message))?
+                .ok_or_else(|| invalid("must not be empty".into()))?,
+            "company_prefix_len" => match value {
+                "" => return Err(invalid("must not be empty".into())),
+                _ => setup::prefix_len(value)
+                    .map_err(|e| invalid(e.message))?
+                    .to_string(),
             },
             "expiry_thresholds" => {
                 let days = parse_thresholds(value).map_err(invalid)?;
@@ -435,16 +447,11 @@ impl Store {
                 "on" | "off" => value.to_string(),
                 _ => return Err(invalid("must be on or off".into())),
             },
-            "inbox_dir" => {
-                let path = Path::new(value);
-                if !path.is_absolute() {
-                    return Err(invalid(format!("\"{value}\" is not an absolute path")));
-                }
-                if !path.is_dir() {
-                    return Err(invalid(format!("{value} is not a folder")));
-                }
-                value.to_string()
-            }
+            "inbox_dir" => setup::inbox_dir(value)
+                .map_err(|e| invalid(e.message))?
+                .ok_or_else(|| invalid("must not be empty".into()))?
+                .to_string_lossy()
+                .into_owned(),
             // Absolute, because the kiosk and the command line may run from any directory.
             backup::DIR_KEY => {
                 if !Path::new(value).is_absolute() {
@@ -489,6 +496,11 @@ impl Store {
                     return Err(invalid("must not be empty".into()));
                 }
                 value.to_string()
+            }
+            // One setting per refusal reason; an empty text goes back to the default.
+            _ if next_step::is_key(key) => {
+                let reason = next_step::reason_of_key(key).map_err(invalid)?;
+                return self.set_next_step(reason, value);
             }
             _ => return Err(StoreError::UnknownSetting(key.to_string())),
         };

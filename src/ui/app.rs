@@ -15,15 +15,17 @@ use egui::{Color32, RawInput, RichText, Ui};
 use super::desk::{self, Desk, DeskHandle, DeskReply, DeskRequest, PinVerdict, ScanSource};
 use super::inbox_watch::{self, InboxEvent, InboxWatch, InboxWorker};
 use super::inventory::{self, Inventory, Tab};
-use super::keyboard::WedgeKeys;
+use super::keyboard::{ProbeKeys, WedgeKeys};
 use super::pharmacist::{self, Pharmacist, PinAction, PinEntry};
 use super::receiving::{self, Card, Receiving, big_button};
 use super::settings::{self, SettingsForm};
+use super::setup::{self, SetupAction, SetupFlow};
 use super::sound::Chimes;
 use super::status::{self, BackupState, CameraState, SerialScanner, StatusBar, UpstreamState};
 use super::theme;
 use crate::gs1::{self, ParseContext};
 use crate::scanner::ScannerEvent;
+use crate::scanner::probe;
 use crate::scanner::profile::{Profile, ProfileSet};
 use crate::verify::Status;
 
@@ -52,6 +54,8 @@ pub struct KioskConfig {
     pub export_dir: PathBuf,
     /// The partner inbox to watch, if any ([`inbox_watch`]).
     pub inbox: Option<InboxWatch>,
+    /// Open on the setup screens: the store is new (no site GLN). Never for a demo store.
+    pub first_run: bool,
 }
 
 impl KioskConfig {
@@ -72,6 +76,7 @@ impl KioskConfig {
             screenshot_dir: None,
             export_dir: super::default_export_dir(),
             inbox: None,
+            first_run: false,
         }
     }
 }
@@ -108,6 +113,8 @@ pub enum Screen {
     Pharmacist,
     Inventory,
     Settings,
+    /// The setup steps: a new store's first screen, or opened again from settings.
+    Setup,
 }
 
 /// The screens behind the PIN.
@@ -145,6 +152,8 @@ pub struct KioskApp {
     events_tx: Sender<KioskEvent>,
     events: Receiver<KioskEvent>,
     wedge: WedgeKeys,
+    /// The setup's scanner test, when it listens.
+    probe_keys: ProbeKeys,
     /// Scans taken by the input hook, waiting for `logic`.
     taken: Vec<(Vec<u8>, Vec<String>, ScanSource)>,
     chimes: Chimes,
@@ -158,6 +167,7 @@ pub struct KioskApp {
     pub inventory: Inventory,
     pub pin: PinEntry,
     pub settings: SettingsForm,
+    pub setup: SetupFlow,
     pub status: StatusBar,
     flash: Option<(Instant, Color32)>,
     last_outbox: Option<Instant>,
@@ -193,12 +203,14 @@ impl KioskApp {
             wedge_profile: config.wedge_profile.name.clone(),
             ..StatusBar::default()
         };
-        let app = Self {
+        let first_run = config.first_run;
+        let mut app = Self {
             desk,
             replies,
             events_tx,
             events,
             wedge: WedgeKeys::new(&config.wedge_profile),
+            probe_keys: ProbeKeys::default(),
             taken: Vec::new(),
             chimes,
             profiles: config.profiles,
@@ -211,6 +223,7 @@ impl KioskApp {
             inventory: Inventory::default(),
             pin: PinEntry::default(),
             settings: SettingsForm::default(),
+            setup: SetupFlow::default(),
             status,
             flash: None,
             last_outbox: None,
@@ -220,7 +233,36 @@ impl KioskApp {
             _inbox: inbox,
         };
         app.desk.send(DeskRequest::Outbox);
+        if first_run {
+            app.open_setup(SetupFlow::first_run());
+        }
         app
+    }
+
+    /// Opens the setup steps, starting from what the store holds.
+    fn open_setup(&mut self, flow: SetupFlow) {
+        self.setup = flow;
+        self.probe_keys.reset();
+        self.screen = Screen::Setup;
+        self.send(DeskRequest::LoadSetup);
+    }
+
+    /// The setup was written: its scanner profile takes over the wedge at once.
+    fn setup_applied(&mut self, applied: &super::desk::SetupApplied) {
+        self.setup.applied();
+        let profiles = crate::scanner::profile::ProfileSet::builtin();
+        // A serial scanner's profile needs the serial worker, which starts with the kiosk.
+        if let Some(profile) = applied
+            .scanner_profile
+            .as_deref()
+            .and_then(|name| profiles.get(name))
+            .filter(|p| p.cdc_ids().next().is_none())
+        {
+            self.wedge = WedgeKeys::new(profile);
+            self.status.wedge_profile = profile.name.clone();
+        }
+        self.receiving.notice = Some(setup::done_notice(applied));
+        self.screen = Screen::Receiving;
     }
 
     /// Where device and sync workers send their events (call `request_repaint` after).
@@ -290,7 +332,7 @@ impl KioskApp {
                 self.inventory.search = text.clone();
                 self.send(DeskRequest::Search { text });
             }
-            Screen::Pin(_) | Screen::Settings => {
+            Screen::Pin(_) | Screen::Settings | Screen::Setup => {
                 self.status.warning =
                     Some("Scan ignored: go back to Receiving to receive packs.".into());
             }
@@ -431,6 +473,8 @@ impl KioskApp {
                 }
                 self.receiving.manufacturer(&pack, answer);
             }
+            DeskReply::SetupLoaded { answers, pin_set } => self.setup.loaded(answers, pin_set),
+            DeskReply::SetupApplied(applied) => self.setup_applied(&applied),
             DeskReply::Failed { request, error } => {
                 if request == "receive" {
                     self.receiving.in_flight = self.receiving.in_flight.saturating_sub(1);
@@ -443,6 +487,10 @@ impl KioskApp {
                 }
                 if request == "inspect" {
                     self.pharmacist.loading = false;
+                }
+                if request == "save the setup" {
+                    self.setup.saving = false;
+                    self.setup.message = Some(format!("Not saved: {error}"));
                 }
                 if request == "save settings" {
                     self.settings.message = Some(format!("Not saved: {error}"));
@@ -535,6 +583,10 @@ impl KioskApp {
                     .strong(),
             );
             ui.add_space(theme::GAP * 2.0);
+            // The setup has its own way out.
+            if self.screen == Screen::Setup {
+                return;
+            }
             if self.screen != Screen::Receiving && big_button(ui, "Receiving").clicked() {
                 self.screen = Screen::Receiving;
                 self.pin = PinEntry::default();
@@ -589,6 +641,7 @@ impl KioskApp {
                     _ => "inventory",
                 },
                 Screen::Settings => "settings",
+                Screen::Setup => "setup",
             },
             self.screenshots
         );
@@ -611,7 +664,7 @@ impl KioskApp {
 }
 
 /// An error message as a sentence on screen.
-fn capitalised(text: &str) -> String {
+pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()
@@ -652,6 +705,15 @@ impl eframe::App for KioskApp {
                 });
                 self.screenshot(ctx);
             }
+        }
+        if self.screen == Screen::Setup && self.setup.listening {
+            if let Some((inputs, end)) = self.probe_keys.take(raw_input, now) {
+                self.setup.probed(probe::analyse(&inputs, end));
+            }
+            if let Some(deadline) = self.probe_keys.next_deadline() {
+                ctx.request_repaint_after(deadline.saturating_duration_since(now));
+            }
+            return;
         }
         for scan in self.wedge.take_scans(raw_input, text_focus, now) {
             let warnings = scan.warnings.iter().map(|w| w.to_string()).collect();
@@ -771,6 +833,29 @@ impl eframe::App for KioskApp {
                 egui::CentralPanel::default().show(ui, |ui| {
                     settings::settings_ui(ui, &mut self.settings, &self.profiles, &mut requests)
                 });
+                if std::mem::take(&mut self.settings.open_setup) {
+                    self.open_setup(SetupFlow::default());
+                }
+            }
+            Screen::Setup => {
+                let action = egui::CentralPanel::default()
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical()
+                            .id_salt("setup-scroll")
+                            .show(ui, |ui| {
+                                setup::setup_ui(ui, &mut self.setup, &self.profiles, &mut requests)
+                            })
+                            .inner
+                    })
+                    .inner;
+                if action == Some(SetupAction::Leave) {
+                    self.probe_keys.reset();
+                    if self.setup.first_run {
+                        self.screen = Screen::Receiving;
+                    } else {
+                        self.open(Locked::Settings);
+                    }
+                }
             }
         }
         for request in requests {

@@ -19,8 +19,9 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use crate::gs1::Sgtin;
+use crate::store::setup::SiteAnswers;
 use crate::store::trace::Trace;
-use crate::verify::Verdict;
+use crate::verify::{Reason, Verdict};
 
 /// Where a scan came from (shown on the card, and the wedge is the only one with warnings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,8 @@ pub struct ScanOutcome {
     /// The manufacturer's answer through the verification router, when it was asked (it comes
     /// in a second reply, [`DeskReply::Manufacturer`]).
     pub manufacturer: Option<String>,
+    /// What the clerk does with a refused pack, in the site's words (`None` when verified).
+    pub next_step: Option<String>,
 }
 
 /// Counters of the shipment being received.
@@ -211,6 +214,9 @@ pub struct DeskSettings {
     pub camera: bool,
     /// The folder partners' documents are dropped in (empty: no inbox).
     pub inbox_dir: String,
+    /// The site's instruction after a refusal, per reason, in [`Reason::ALL`]'s order; empty
+    /// where the site keeps the default ([`crate::store::next_step`]).
+    pub next_steps: Vec<(Reason, String)>,
 }
 
 /// Which units on hand the pharmacist asks for, as typed; the desk reads the GTIN (or NDC).
@@ -231,6 +237,8 @@ pub struct UnitQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockUnit {
     pub gtin: String,
+    /// The product's name and strength from the master data, when known.
+    pub product: Option<String>,
     pub serial: String,
     pub lot: Option<String>,
     /// ISO date.
@@ -309,12 +317,25 @@ pub struct RecallFile {
 /// The numbers behind the report charts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reports {
-    /// Per day: units accepted and refused.
+    /// How many days the receipts and failures cover, the desk's today included.
+    pub days: u32,
+    /// Every day of those, oldest first (zero counts included): units accepted and refused.
     pub receipts_per_day: Vec<(NaiveDate, u64, u64)>,
-    /// Refused scans by reason (plain words).
+    /// Refused scans over the same days by reason (plain words), most frequent first.
     pub failures_by_reason: Vec<(String, u64)>,
-    /// Units on hand by expiry band ("expired", "≤30 d"...), soonest first.
+    /// Units on hand by expiry band ("expired", "within 30 days", "in 31–60 days"...), soonest
+    /// first.
     pub expiry_horizon: Vec<(String, u64)>,
+}
+
+/// A setup the desk wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupApplied {
+    pub name: String,
+    /// The site's SGLN, as its events name it.
+    pub sgln: String,
+    /// The scanner profile now in force, if one is set.
+    pub scanner_profile: Option<String>,
 }
 
 /// The desk's answer to a PIN typed at the pad.
@@ -380,8 +401,6 @@ pub trait Desk {
     fn quarantine_lot(&mut self, gtin: &str, lot: &str, reason: &str) -> Result<u64, DeskError>;
     /// Units found by product name, NDC (any form), GTIN, lot or serial.
     fn search(&mut self, text: &str) -> Result<UnitList, DeskError>;
-    /// The report numbers.
-    fn reports(&mut self) -> Result<Reports, DeskError>;
     /// Close a shipment: its differences become exception cases. Returns its reconciliation
     /// with the cases.
     fn close_shipment(&mut self, reference: &str) -> Result<Reconciliation, DeskError>;
@@ -402,6 +421,16 @@ pub trait Desk {
     }
     /// The pharmacist asks the manufacturer about a pack (as suspect product when `suspect`).
     fn verify_online(&mut self, pack: &PackIdentity, suspect: bool) -> Result<String, DeskError>;
+    /// The report numbers; receipts and failures over the last `days` days, today included.
+    fn reports(&mut self, days: u32) -> Result<Reports, DeskError>;
+    /// The site's setup answers in force, and whether a PIN is set.
+    fn setup_answers(&mut self) -> Result<(SiteAnswers, bool), DeskError>;
+    /// Check and write a setup; `pin` is the first PIN, only while none is set.
+    fn apply_setup(
+        &mut self,
+        answers: &SiteAnswers,
+        pin: Option<&str>,
+    ) -> Result<SetupApplied, DeskError>;
 }
 
 /// What the UI asks of the worker.
@@ -462,7 +491,6 @@ pub enum DeskRequest {
     Search {
         text: String,
     },
-    Reports,
     Exceptions,
     AskManufacturer {
         pack: PackIdentity,
@@ -475,6 +503,17 @@ pub enum DeskRequest {
     ExceptionReport {
         reference: String,
         dir: PathBuf,
+    },
+    /// The report charts' numbers, receipts and failures over the last `days` days.
+    Reports {
+        days: u32,
+    },
+    /// The setup answers in force, to run the setup again from.
+    LoadSetup,
+    /// Write a setup (and the first PIN, while none is set).
+    ApplySetup {
+        answers: SiteAnswers,
+        pin: Option<String>,
     },
 }
 
@@ -528,6 +567,11 @@ pub enum DeskReply {
         pack: PackIdentity,
         answer: String,
     },
+    SetupLoaded {
+        answers: SiteAnswers,
+        pin_set: bool,
+    },
+    SetupApplied(SetupApplied),
     Failed {
         request: &'static str,
         error: DeskError,
@@ -659,7 +703,6 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
         DeskRequest::Search { text } => desk
             .search(&text)
             .map(|units| DeskReply::Found { text, units }),
-        DeskRequest::Reports => desk.reports().map(DeskReply::Reports),
         DeskRequest::Exceptions => desk.exceptions().map(DeskReply::Exceptions),
         DeskRequest::AskManufacturer { pack, suspect } => desk
             .verify_online(&pack, suspect)
@@ -670,6 +713,13 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
         DeskRequest::ExceptionReport { reference, dir } => desk
             .exception_report(&reference, &dir)
             .map(|path| DeskReply::Exported { path }),
+        DeskRequest::Reports { days } => desk.reports(days).map(DeskReply::Reports),
+        DeskRequest::LoadSetup => desk
+            .setup_answers()
+            .map(|(answers, pin_set)| DeskReply::SetupLoaded { answers, pin_set }),
+        DeskRequest::ApplySetup { answers, pin } => desk
+            .apply_setup(&answers, pin.as_deref())
+            .map(DeskReply::SetupApplied),
     };
     result.unwrap_or_else(|error| {
         tracing::warn!("desk request {name} failed: {error}");
@@ -701,11 +751,13 @@ fn request_name(request: &DeskRequest) -> &'static str {
         DeskRequest::Recall { .. } => "open the recall",
         DeskRequest::QuarantineLot { .. } => "quarantine the lot",
         DeskRequest::Search { .. } => "search",
-        DeskRequest::Reports => "load reports",
         DeskRequest::Exceptions => "list exception cases",
         DeskRequest::AskManufacturer { .. } => "ask the manufacturer",
         DeskRequest::ResolveCase { .. } => "resolve the case",
         DeskRequest::ExceptionReport { .. } => "write the exception report",
+        DeskRequest::Reports { .. } => "load reports",
+        DeskRequest::LoadSetup => "load the setup",
+        DeskRequest::ApplySetup { .. } => "save the setup",
     }
 }
 

@@ -4,14 +4,15 @@
 //! 30/60/90 days); recall containment (a recalled lot's units on hand with their shipment, the
 //! ones that already left, one button that quarantines every unit still here, CSV for the recall
 //! notice); search as a pharmacist asks (name, NDC in any form, GTIN, lot, serial); and reports
-//! drawn as charts with their numbers exportable as CSV.
+//! drawn as charts ([`super::chart`]) over 7, 30 or 90 days, with their numbers exportable as
+//! CSV. Unit lists name each unit's product beside its GTIN.
 //!
 //! Like every screen this only draws state and pushes [`DeskRequest`]s: all queries run on the
 //! desk worker. What the desk cannot answer is shown as the desk's own message, never filled in.
 
 use egui::{RichText, Ui};
-use egui_plot::{Bar, BarChart, Legend, Plot};
 
+use super::chart;
 use super::desk::{
     DeskRequest, ExpiryWatch, RecallFile, RecalledLot, Reports, StockUnit, UnitList, UnitMovement,
     UnitQuery,
@@ -53,10 +54,43 @@ impl Tab {
     }
 }
 
+/// How far back the receipts and failures charts look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReportRange {
+    Week,
+    #[default]
+    Month,
+    Quarter,
+}
+
+impl ReportRange {
+    pub const ALL: [ReportRange; 3] = [ReportRange::Week, ReportRange::Month, ReportRange::Quarter];
+
+    /// The days covered, today included.
+    pub fn days(self) -> u32 {
+        match self {
+            ReportRange::Week => 7,
+            ReportRange::Month => 30,
+            ReportRange::Quarter => 90,
+        }
+    }
+
+    /// The selector's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportRange::Week => "7 days",
+            ReportRange::Month => "30 days",
+            ReportRange::Quarter => "90 days",
+        }
+    }
+}
+
 /// The inventory area's state; the `Option`s are `None` until the desk answered.
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub tab: Tab,
+    /// The range the report charts cover.
+    pub report_range: ReportRange,
     pub query: UnitQuery,
     /// The "expiring within" filter's days while it is switched off.
     pub expiring_days: u32,
@@ -78,7 +112,9 @@ impl Inventory {
             Tab::Expiry => vec![DeskRequest::ExpiryWatch],
             Tab::Recalls => vec![DeskRequest::RecalledLots],
             Tab::Search => Vec::new(),
-            Tab::Reports => vec![DeskRequest::Reports],
+            Tab::Reports => vec![DeskRequest::Reports {
+                days: self.report_range.days(),
+            }],
         }
     }
 }
@@ -190,8 +226,12 @@ pub fn touch_checkbox(ui: &mut Ui, checked: &mut bool, text: &str) -> egui::Resp
     .inner
 }
 
-const COLUMNS: [(&str, f32); 8] = [
+/// The product's column: its name is words, not an identifier compared digit by digit.
+const PRODUCT_COLUMN: usize = 1;
+
+const COLUMNS: [(&str, f32); 9] = [
     ("GTIN", 190.0),
+    ("Product", 300.0),
     ("Serial", 190.0),
     ("Lot", 110.0),
     ("Expires", 130.0),
@@ -201,13 +241,15 @@ const COLUMNS: [(&str, f32); 8] = [
     ("Received", 250.0),
 ];
 
-fn row_ui(ui: &mut Ui, cells: [&str; 8], header: bool) {
+fn row_ui(ui: &mut Ui, cells: [&str; 9], header: bool) {
     ui.horizontal(|ui| {
-        for (text, (_, width)) in cells.into_iter().zip(COLUMNS) {
+        for (column, (text, (_, width))) in cells.into_iter().zip(COLUMNS).enumerate() {
             let text = if header {
                 RichText::new(text)
                     .font(theme::font(theme::SMALL_SIZE))
                     .color(theme::MUTED)
+            } else if column == PRODUCT_COLUMN {
+                RichText::new(text).font(theme::font(theme::SMALL_SIZE))
             } else {
                 RichText::new(text).font(theme::mono(theme::SMALL_SIZE))
             };
@@ -219,7 +261,7 @@ fn row_ui(ui: &mut Ui, cells: [&str; 8], header: bool) {
     });
 }
 
-fn unit_cells(unit: &StockUnit) -> ([&str; 7], String) {
+fn unit_cells(unit: &StockUnit) -> ([&str; 8], String) {
     let place = match (&unit.shipment, &unit.tote) {
         (Some(shipment), Some(tote)) => format!("{shipment} / {tote}"),
         (Some(one), None) | (None, Some(one)) => one.clone(),
@@ -228,6 +270,7 @@ fn unit_cells(unit: &StockUnit) -> ([&str; 7], String) {
     (
         [
             &unit.gtin,
+            unit.product.as_deref().unwrap_or("—"),
             &unit.serial,
             unit.lot.as_deref().unwrap_or(""),
             unit.expiry.as_deref().unwrap_or(""),
@@ -260,10 +303,13 @@ fn units_table_ui(ui: &mut Ui, id: &str, units: &[StockUnit]) {
                     .auto_shrink([false, true])
                     .show_rows(ui, row_height, units.len(), |ui, rows| {
                         for unit in units.get(rows).unwrap_or_default() {
-                            let ([gtin, serial, lot, expiry, status, state, received], place) =
-                                unit_cells(unit);
-                            let cells =
-                                [gtin, serial, lot, expiry, status, state, &place, received];
+                            let (
+                                [gtin, product, serial, lot, expiry, status, state, received],
+                                place,
+                            ) = unit_cells(unit);
+                            let cells = [
+                                gtin, product, serial, lot, expiry, status, state, &place, received,
+                            ];
                             row_ui(ui, cells, false);
                         }
                     });
@@ -466,34 +512,75 @@ fn search_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest>
 }
 
 fn reports_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest>) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Receipts and refusals over").font(theme::font(theme::BODY_SIZE)));
+        for range in ReportRange::ALL {
+            let text = RichText::new(range.label()).font(theme::font(theme::BODY_SIZE));
+            let button = egui::Button::selectable(state.report_range == range, text).min_size(
+                egui::vec2(theme::TOUCH_TARGET.x * 0.7, theme::TOUCH_TARGET.y),
+            );
+            if ui.add(button).clicked() && state.report_range != range {
+                state.report_range = range;
+                requests.push(DeskRequest::Reports { days: range.days() });
+            }
+        }
+        if let Some(reports) = &state.reports {
+            ui.add_space(theme::GAP);
+            if big_button(ui, "Export CSV").clicked() {
+                requests.push(DeskRequest::Export {
+                    path: super::default_export_dir().join("reports.csv"),
+                    contents: reports_csv(reports),
+                });
+            }
+        }
+    });
     let Some(reports) = &state.reports else {
         if state.message.is_none() {
             ui.label("Loading…");
         }
         return;
     };
-    if big_button(ui, "Export CSV").clicked() {
-        requests.push(DeskRequest::Export {
-            path: super::default_export_dir().join("reports.csv"),
-            contents: reports_csv(reports),
-        });
-    }
-    let height = ((ui.available_height() - theme::GAP * 4.0) / 2.0).max(160.0);
+    egui::ScrollArea::vertical()
+        .id_salt("reports")
+        .auto_shrink([false, false])
+        .show(ui, |ui| report_charts_ui(ui, reports));
+}
+
+fn report_charts_ui(ui: &mut Ui, reports: &Reports) {
+    let height = ((ui.available_height() - theme::GAP * 6.0) * 0.55).max(220.0);
+    let days = reports.days;
     ui.columns(2, |columns| {
         let [left, right] = columns else { return };
-        chart_title(left, "Receipts per day");
-        receipts_chart_ui(left, reports, height);
-        chart_title(right, "Verification failures by reason");
-        labelled_bars_ui(
+        chart_title(left, &format!("Units received per day, last {days} days"));
+        chart::day_bars_ui(left, &reports.receipts_per_day, height);
+        chart_title(right, &format!("Refusals by reason, last {days} days"));
+        let anything_received = reports
+            .receipts_per_day
+            .iter()
+            .any(|(_, ok, bad)| ok + bad > 0);
+        let empty = if anything_received {
+            format!("No pack was refused in the last {days} days.")
+        } else {
+            "Refusals show here by reason once packs are scanned.".to_owned()
+        };
+        chart::labelled_bars_ui(
             right,
-            "failures",
             &reports.failures_by_reason,
             theme::FAIL,
             height,
+            &empty,
         );
     });
-    chart_title(ui, "Expiry horizon (units on hand)");
-    labelled_bars_ui(ui, "horizon", &reports.expiry_horizon, theme::WARN, height);
+    ui.add_space(theme::GAP);
+    chart_title(ui, "Expiry horizon: units on hand by when they expire");
+    chart::labelled_bars_ui(
+        ui,
+        &reports.expiry_horizon,
+        theme::WARN,
+        height * 0.6,
+        "No unit on hand has expired or expires within the watched days \
+         (config expiry_thresholds).",
+    );
 }
 
 fn chart_title(ui: &mut Ui, title: &str) {
@@ -502,75 +589,6 @@ fn chart_title(ui: &mut Ui, title: &str) {
             .font(theme::font(theme::BODY_SIZE))
             .color(theme::MUTED),
     );
-}
-
-fn receipts_chart_ui(ui: &mut Ui, reports: &Reports, height: f32) {
-    let days = &reports.receipts_per_day;
-    let accepted: Vec<Bar> = days
-        .iter()
-        .enumerate()
-        .map(|(i, (_, ok, _))| Bar::new(i as f64, *ok as f64).width(0.8))
-        .collect();
-    let refused: Vec<Bar> = days
-        .iter()
-        .enumerate()
-        .map(|(i, (_, _, bad))| Bar::new(i as f64, *bad as f64).width(0.8))
-        .collect();
-    let accepted = BarChart::new("Accepted", accepted).color(theme::PASS);
-    let refused = BarChart::new("Refused", refused)
-        .color(theme::FAIL)
-        .stack_on(&[&accepted]);
-    let labels: Vec<String> = days
-        .iter()
-        .map(|(d, _, _)| d.format("%m-%d").to_string())
-        .collect();
-    Plot::new("receipts")
-        .height(height)
-        .legend(Legend::default())
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .x_axis_formatter(move |mark, _| axis_label(&labels, mark.value))
-        .show(ui, |plot| {
-            plot.bar_chart(accepted);
-            plot.bar_chart(refused);
-        });
-}
-
-/// The category name under a bar at `value`, when `value` is a whole bar position.
-fn axis_label(labels: &[String], value: f64) -> String {
-    if value < 0.0 || value.fract() != 0.0 {
-        return String::new();
-    }
-    labels.get(value as usize).cloned().unwrap_or_default()
-}
-
-fn labelled_bars_ui(
-    ui: &mut Ui,
-    id: &str,
-    values: &[(String, u64)],
-    colour: egui::Color32,
-    height: f32,
-) {
-    if values.is_empty() {
-        ui.label("Nothing to show yet.");
-        return;
-    }
-    let bars: Vec<Bar> = values
-        .iter()
-        .enumerate()
-        .map(|(i, (name, n))| Bar::new(i as f64, *n as f64).name(name).width(0.7))
-        .collect();
-    let labels: Vec<String> = values.iter().map(|(name, _)| name.clone()).collect();
-    Plot::new(id)
-        .height(height)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .x_axis_formatter(move |mark, _| axis_label(&labels, mark.value))
-        .show(ui, |plot| {
-            plot.bar_chart(BarChart::new(id, bars).color(colour))
-        });
 }
 
 fn csv_text(rows: Vec<Vec<String>>) -> String {
@@ -706,6 +724,7 @@ mod tests {
             },
             on_hand: vec![StockUnit {
                 gtin: "00359999101015".into(),
+                product: Some("Amoxicillin 500 mg/1".into()),
                 serial: "AMX, 1".into(),
                 lot: Some("LA2401".into()),
                 expiry: Some("2028-10-24".into()),
@@ -739,23 +758,15 @@ mod tests {
     #[test]
     fn the_reports_csv_has_a_row_per_bar() {
         let reports = Reports {
+            days: 1,
             receipts_per_day: vec![(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), 40, 2)],
             failures_by_reason: vec![("Recalled lot".into(), 2)],
-            expiry_horizon: vec![("expired".into(), 1), ("≤30 d".into(), 5)],
+            expiry_horizon: vec![("expired".into(), 1), ("within 30 days".into(), 5)],
         };
         let csv = reports_csv(&reports);
         assert!(csv.contains("receipts per day,2026-03-01,40,2\n"));
         assert!(csv.contains("failures by reason,Recalled lot,2,\n"));
-        assert!(csv.contains("expiry horizon,≤30 d,5,\n"));
+        assert!(csv.contains("expiry horizon,within 30 days,5,\n"));
         assert_eq!(csv.lines().count(), 5);
-    }
-
-    #[test]
-    fn axis_labels_only_under_whole_bars() {
-        let labels = vec!["a".to_owned(), "b".to_owned()];
-        assert_eq!(axis_label(&labels, 1.0), "b");
-        assert_eq!(axis_label(&labels, 0.5), "");
-        assert_eq!(axis_label(&labels, -1.0), "");
-        assert_eq!(axis_label(&labels, 7.0), "");
     }
 }

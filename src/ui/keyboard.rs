@@ -10,11 +10,16 @@
 //! egui-winit never delivers ASCII control characters as text: a wedge GS arrives only as the
 //! `]` key with Ctrl held, Enter only as the Enter key. Tests must feed those key events, not a
 //! text `"\x1D"`, or they prove nothing about a real scanner.
+//!
+//! During the setup's scanner test [`ProbeKeys`] takes the keys instead, raw: the test wants
+//! to see what the scanner sends before any profile interprets it.
 
 use std::time::{Duration, Instant};
 
 use egui::{Event, Key, Modifiers, RawInput};
 
+use crate::gs1::MAX_SCAN_BYTES;
+use crate::scanner::probe::ProbeEnd;
 use crate::scanner::profile::Profile;
 use crate::scanner::wedge::{WedgeAssembler, WedgeInput, WedgeKey, WedgeOutput, WedgeScan};
 
@@ -170,6 +175,70 @@ fn egui_event(input: WedgeInput) -> Option<Event> {
             ..Modifiers::default()
         },
     })
+}
+
+/// How long the scanner test waits after the last key before it takes a burst without suffix
+/// as whole: far longer than any scanner's gap between keys, short enough to feel immediate.
+const PROBE_QUIET: Duration = Duration::from_millis(400);
+
+/// The scanner test's keys ([`crate::scanner::probe`]): every scanner-relevant event of one
+/// burst, exactly as it arrived, until Enter, Tab or a pause. While it listens no key reaches
+/// the wedge or a widget, so nothing of the test code is read as a pack.
+#[derive(Debug, Default)]
+pub struct ProbeKeys {
+    inputs: Vec<WedgeInput>,
+    last: Option<Instant>,
+}
+
+impl ProbeKeys {
+    /// Takes the keys out of `raw`; returns the burst once it ended by `now`.
+    pub fn take(
+        &mut self,
+        raw: &mut RawInput,
+        now: Instant,
+    ) -> Option<(Vec<WedgeInput>, ProbeEnd)> {
+        let mut ended = None;
+        raw.events.retain(|event| {
+            let Some(input) = wedge_input(event) else {
+                return true;
+            };
+            if ended.is_some() {
+                // After the end: not the test's, left to the frame.
+                return true;
+            }
+            match input {
+                WedgeInput::Key {
+                    key: WedgeKey::Enter,
+                    ..
+                } => ended = Some(ProbeEnd::Enter),
+                WedgeInput::Key {
+                    key: WedgeKey::Tab, ..
+                } => ended = Some(ProbeEnd::Tab),
+                input if self.inputs.len() < 2 * MAX_SCAN_BYTES => self.inputs.push(input),
+                // Longer than any barcode: counted as the test's failure, never kept.
+                _ => {}
+            }
+            self.last = Some(now);
+            false
+        });
+        let quiet = self
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) > PROBE_QUIET);
+        let end = ended.or_else(|| quiet.then_some(ProbeEnd::Quiet))?;
+        self.last = None;
+        Some((std::mem::take(&mut self.inputs), end))
+    }
+
+    /// When a burst without suffix will count as ended, if one is under way.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.last
+            .and_then(|last| last.checked_add(PROBE_QUIET + Duration::from_millis(1)))
+    }
+
+    /// Forgets a burst under way (the test was left).
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
 }
 
 /// The events a US-layout keyboard-wedge scanner produces through egui-winit for `data`:

@@ -23,16 +23,19 @@
 //! - [`app`]: [`KioskApp`], the eframe app and its state.
 //! - [`receiving`], [`pharmacist`], [`inventory`], [`settings`], [`status`]: one screen or bar
 //!   each, as `_ui` functions over plain state.
+//! - [`setup`]: the steps a new store opens on (site, PIN, scanner test, connections).
 //! - [`desk`]: the worker and the [`Desk`] trait the store implements ([`store_desk`], with
 //!   the inventory queries in [`store_inventory`]).
 //! - [`camera_feed`]: the camera worker as a [`Feed`], when settings switch it on.
 //! - [`backup_feed`]: the daily backup on a thread of its own, as a [`Feed`].
 //! - [`inbox_watch`]: the partner inbox, imported on a thread of its own.
+//! - [`chart`]: the report charts, drawn to be read (whole-number counts, every label whole).
 //! - [`keyboard`], [`pin`], [`sound`], [`investigation`], [`theme`].
 
 pub mod app;
 pub mod backup_feed;
 pub mod camera_feed;
+pub mod chart;
 pub mod desk;
 pub mod exceptions;
 pub mod inbox_watch;
@@ -43,6 +46,7 @@ pub mod pharmacist;
 pub mod pin;
 pub mod receiving;
 pub mod settings;
+pub mod setup;
 pub mod sound;
 pub mod status;
 pub mod store_desk;

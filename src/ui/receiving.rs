@@ -3,6 +3,7 @@
 //! Everything here draws from [`Receiving`] and asks for work by pushing
 //! [`DeskRequest`]s; nothing blocks. The card must be readable from a metre away by a clerk
 //! holding a pack: the headline in the verdict colour, every failure reason in plain words,
+//! on a refusal what to do with the pack now (the site's instruction for the gravest reason),
 //! then what identifies the pack.
 
 use std::collections::VecDeque;
@@ -176,6 +177,15 @@ pub fn verdict_card_ui(ui: &mut Ui, outcome: &ScanOutcome) {
         if let Some(answer) = &outcome.manufacturer {
             ui.label(RichText::new(answer).font(theme::font(theme::BODY_SIZE)));
         }
+        // A held pack's next step is the pending-data tote, said above.
+        if let Some(step) = outcome
+            .next_step
+            .as_ref()
+            .filter(|_| !outcome.held_for_data)
+        {
+            ui.add_space(theme::GAP * 0.5);
+            next_step_ui(ui, step);
+        }
         ui.add_space(theme::GAP);
         pack_fields_ui(ui, outcome.product.as_ref(), &outcome.pack);
         ui.add_space(theme::GAP * 0.5);
@@ -186,6 +196,23 @@ pub fn verdict_card_ui(ui: &mut Ui, outcome: &ScanOutcome) {
         };
         ui.label(RichText::new(recorded).font(theme::font(theme::SMALL_SIZE)));
     });
+}
+
+/// The physical next step after a refusal, boxed so it stands apart from the reasons.
+fn next_step_ui(ui: &mut Ui, step: &str) {
+    egui::Frame::new()
+        .fill(theme::NEXT_STEP)
+        .corner_radius(theme::ROUNDING)
+        .inner_margin(theme::GAP)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(
+                RichText::new("WHAT TO DO")
+                    .font(theme::font(theme::SMALL_SIZE))
+                    .strong(),
+            );
+            ui.label(RichText::new(step).font(theme::font(theme::NEXT_STEP_SIZE)));
+        });
 }
 
 /// Product name, strength, NDC, lot, expiry, serial (shared with the pharmacist screen).

@@ -1,5 +1,8 @@
 //! The settings screen (behind the PIN): site GLN, upstream URL and credentials file, the
-//! partner inbox folder, scanner profile, camera on or off, and a new PIN. Values are checked
+//! partner inbox folder, scanner profile, camera on or off, a new PIN, and what the clerk is
+//! told to do after each kind of refusal (empty: the default, shown greyed in the field).
+//! "Set up again" opens the setup steps ([`super::setup`]): the site's name, GLN and SGLN,
+//! and the scanner test. Values are checked
 //! before they are sent to the desk worker, so a typo in the GLN is caught at the desk, not at
 //! the next sync; the inbox folder is checked by the store (it must exist), whose refusal is
 //! shown here. A new PIN is typed twice and needs the current one, as `tracedesk pin` does: an
@@ -7,11 +10,12 @@
 
 use egui::{RichText, Ui};
 
+use super::app::capitalised;
 use super::desk::{DeskRequest, DeskSettings};
 use super::pin::NewPin;
 use super::receiving::big_button;
 use super::theme;
-use crate::gs1::Gln;
+use crate::store::{next_step, setup};
 
 /// The form's state.
 #[derive(Debug, Default)]
@@ -24,6 +28,8 @@ pub struct SettingsForm {
     pub message: Option<String>,
     /// The camera switch as the running kiosk started with it (a change needs a restart).
     pub camera_at_start: Option<bool>,
+    /// "Set up again" was pressed: the app opens the setup steps.
+    pub open_setup: bool,
 }
 
 /// The settings screen; `profiles` are the scanner profile names to offer.
@@ -33,9 +39,31 @@ pub fn settings_ui(
     profiles: &[String],
     requests: &mut Vec<DeskRequest>,
 ) {
-    ui.heading("Settings");
-    let Some(settings) = form.settings.as_mut() else {
+    ui.horizontal(|ui| {
+        ui.heading("Settings");
+        ui.add_space(theme::GAP * 2.0);
+        // The site's name, GLN and SGLN, and the scanner test, are the setup's steps.
+        if big_button(ui, "Set up again").clicked() {
+            form.open_setup = true;
+        }
+    });
+    if form.settings.is_none() {
         ui.label("Loading…");
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("settings-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| form_ui(ui, form, profiles, requests));
+}
+
+fn form_ui(
+    ui: &mut Ui,
+    form: &mut SettingsForm,
+    profiles: &[String],
+    requests: &mut Vec<DeskRequest>,
+) {
+    let Some(settings) = form.settings.as_mut() else {
         return;
     };
     egui::Grid::new("settings")
@@ -106,7 +134,12 @@ pub fn settings_ui(
             }
         });
     ui.add_space(theme::GAP);
+    next_steps_ui(ui, &mut settings.next_steps);
+    ui.add_space(theme::GAP);
     if big_button(ui, "Save").clicked() {
+        for (_, text) in &mut settings.next_steps {
+            *text = one_line(text);
+        }
         match check(settings)
             .and_then(|()| pin_change(&form.current_pin, &form.new_pin, &form.new_pin_again))
         {
@@ -132,6 +165,42 @@ pub fn settings_ui(
     }
 }
 
+/// The instruction per refusal reason; a field left empty shows (and keeps) the default.
+fn next_steps_ui(ui: &mut Ui, steps: &mut [(crate::verify::Reason, String)]) {
+    egui::CollapsingHeader::new(
+        RichText::new("After a refusal: what the clerk is told to do")
+            .font(theme::font(theme::BODY_SIZE)),
+    )
+    .id_salt("next-steps")
+    .show(ui, |ui| {
+        ui.label(
+            RichText::new("Leave a field empty to keep the default shown in grey.")
+                .color(theme::MUTED),
+        );
+        egui::Grid::new("next-steps-grid")
+            .num_columns(2)
+            .spacing([theme::GAP, theme::GAP * 0.5])
+            .show(ui, |ui| {
+                for (reason, text) in steps.iter_mut() {
+                    ui.label(reason.label());
+                    ui.add(
+                        egui::TextEdit::multiline(text)
+                            .desired_rows(2)
+                            .desired_width(760.0)
+                            .hint_text(next_step::default_step(*reason)),
+                    );
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+/// A field typed in a multi-line box as the one line an instruction is: line breaks and tabs
+/// become spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The PIN change the form asks for, if any, or what is wrong with it.
 fn pin_change(current: &str, new: &str, again: &str) -> Result<Option<DeskRequest>, String> {
     if new.is_empty() && again.is_empty() {
@@ -147,16 +216,17 @@ fn pin_change(current: &str, new: &str, again: &str) -> Result<Option<DeskReques
     }))
 }
 
-/// What is wrong with the settings, in words for the person typing them.
+/// What is wrong with the settings, in words for the person typing them (the setup's own
+/// checks, [`setup`]).
 pub fn check(settings: &DeskSettings) -> Result<(), String> {
     let gln = settings.site_gln.trim();
     if !gln.is_empty() {
-        Gln::parse(gln).map_err(|e| format!("Site GLN: {e}"))?;
+        setup::site_gln(gln).map_err(|e| capitalised(&e.to_string()))?;
     }
-    let url = settings.upstream_url.trim();
-    let web = url.starts_with("https://") || url.starts_with("http://");
-    if !url.is_empty() && !web {
-        return Err("Upstream URL must start with https://".into());
+    setup::upstream_url(&settings.upstream_url).map_err(|e| capitalised(&e.to_string()))?;
+    for (reason, text) in &settings.next_steps {
+        next_step::check_text(text)
+            .map_err(|e| format!("After a refusal, \"{}\": {e}", reason.label()))?;
     }
     Ok(())
 }

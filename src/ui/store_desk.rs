@@ -1,21 +1,23 @@
 //! [`Desk`] on the SQLite [`Store`]: what the kiosk's worker thread runs in production.
 //!
-//! Turns scanner bytes into parsed scans (with today's date, read here on the worker thread),
+//! Turns scanner bytes into parsed scans (with today's date from the desk's day clock, read
+//! here on the worker thread),
 //! calls the store, and turns its answers into the plain values the screens draw.
 //!
 //! Pharmacist actions go through [`Store::record_action`], which records each with its EPCIS
 //! event (naming [`KIOSK_ACTOR`] as who did it) and audit line in one transaction; the pack
 //! history is [`Store::unit_history`] and its partners' transactions [`Store::trace`]; the
 //! outbox counters and last sync are the sync outbox's own status. PINs are checked and changed
-//! through [`super::pin`], on the desk's PIN clock.
+//! through [`super::pin`], on the desk's PIN clock. A refusal carries the site's instruction
+//! for the clerk ([`Store::next_steps`]).
 
 use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 
 use super::desk::{
     CaseLine, Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile,
     PackIdentity, PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot,
-    Reconciliation, ReconciliationLine, Reports, ScanOutcome, ScanSource, ShipmentCounts,
-    ShipmentSummary, UnitList, UnitQuery, UnitTrace,
+    Reconciliation, ReconciliationLine, Reports, ScanOutcome, ScanSource, SetupApplied,
+    ShipmentCounts, ShipmentSummary, UnitList, UnitQuery, UnitTrace,
 };
 use super::pin::{self, NewPin, PinError};
 use super::store_inventory;
@@ -24,11 +26,14 @@ use crate::exceptions::{CaseStatus, ExceptionKind, Resolution};
 use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
 use crate::store::exceptions::age_days;
 use crate::store::inventory::Happening;
-use crate::store::{self, HoldKind, ShelfAction, ShipmentId, Store, StoreError};
+use crate::store::setup::SiteAnswers;
+use crate::store::{
+    self, HoldKind, NextSteps, ShelfAction, ShipmentId, Store, StoreError, next_step,
+};
 use crate::store::{CaseFilter, ExceptionCase};
 use crate::sync::Outbox;
 use crate::verify::lms::Context;
-use crate::verify::{ProductIdentifier, Reason};
+use crate::verify::{ProductIdentifier, Reason, Status, Verdict};
 use std::path::{Path, PathBuf};
 
 /// Settings key of the camera switch.
@@ -41,10 +46,15 @@ pub const KIOSK_ACTOR: &str = "kiosk:pharmacist";
 /// The clock the PIN brake reads: the wall clock, or a hand-set one in tests.
 pub type PinClock = Box<dyn Fn() -> DateTime<Utc> + Send>;
 
+/// Where the desk reads today's date (verdicts, expiry, reports): the local calendar, or a
+/// fixed day in tests.
+pub type DayClock = Box<dyn Fn() -> NaiveDate + Send>;
+
 /// The store, as the kiosk's desk.
 pub struct StoreDesk {
     store: Store,
     pin_clock: PinClock,
+    day_clock: DayClock,
 }
 
 impl std::fmt::Debug for StoreDesk {
@@ -61,7 +71,17 @@ impl StoreDesk {
         Self {
             store,
             pin_clock: Box::new(Utc::now),
+            day_clock: Box::new(|| Local::now().date_naive()),
         }
+    }
+
+    /// Replace the clock today's date is read from.
+    pub fn set_day_clock(&mut self, clock: DayClock) {
+        self.day_clock = clock;
+    }
+
+    fn today(&self) -> NaiveDate {
+        (self.day_clock)()
     }
 
     /// Replace the clock the PIN brake reads.
@@ -69,8 +89,8 @@ impl StoreDesk {
         self.pin_clock = clock;
     }
 
-    fn parse(bytes: &[u8]) -> ParsedScan {
-        gs1::parse(bytes, &ParseContext::new(today()))
+    fn parse(&self, bytes: &[u8]) -> ParsedScan {
+        gs1::parse(bytes, &ParseContext::new(self.today()))
     }
 
     fn find(&self, reference: &str) -> Result<Option<ShipmentId>, DeskError> {
@@ -100,6 +120,20 @@ impl StoreDesk {
             strength: product.strength,
             ndc: product.ndc,
         })
+    }
+
+    /// The instruction for a refused pack. Read on every refusal, so a text changed through
+    /// `tracedesk config` shows at the next one; the receipt is already recorded, so a
+    /// setting the store cannot read falls back to the defaults rather than hide the verdict.
+    fn next_step(&self, verdict: &Verdict) -> Option<String> {
+        if verdict.status == Status::Verified {
+            return None;
+        }
+        let steps = self.store.next_steps().unwrap_or_else(|e| {
+            tracing::warn!("refusal instructions: {e}; showing the defaults");
+            NextSteps::default()
+        });
+        steps.for_reasons(&verdict.reasons).map(str::to_owned)
     }
 
     fn raw_setting(&self, key: &str) -> Result<Option<String>, DeskError> {
@@ -161,10 +195,6 @@ impl StoreDesk {
     }
 }
 
-fn today() -> NaiveDate {
-    Local::now().date_naive()
-}
-
 fn desk_error(e: StoreError) -> DeskError {
     DeskError(e.to_string())
 }
@@ -199,23 +229,25 @@ impl Desk for StoreDesk {
         source: ScanSource,
         shipment: Option<&str>,
     ) -> Result<ScanOutcome, DeskError> {
-        let scan = Self::parse(bytes);
+        let scan = self.parse(bytes);
         let shipment = match shipment {
             Some(reference) => self.find(reference)?,
             None => None,
         };
         let receipt = self
             .store
-            .receive(&scan, shipment, today(), Local::now().fixed_offset())
+            .receive(&scan, shipment, self.today(), Local::now().fixed_offset())
             .map_err(desk_error)?;
         let product = receipt.assessment.product.map(|p| ProductLabel {
             name: p.name,
             strength: p.strength,
             ndc: p.ndc,
         });
+        let verdict = receipt.assessment.verdict;
         Ok(ScanOutcome {
+            next_step: self.next_step(&verdict),
             source,
-            verdict: receipt.assessment.verdict,
+            verdict,
             pack: pack_identity(&scan),
             product,
             errors: scan_errors(&scan),
@@ -226,7 +258,7 @@ impl Desk for StoreDesk {
     }
 
     fn shipment_for_scan(&mut self, bytes: &[u8]) -> Result<Option<ShipmentSummary>, DeskError> {
-        let scan = Self::parse(bytes);
+        let scan = self.parse(bytes);
         let reference = match scan.sscc() {
             Some(sscc) => sscc.as_str().to_owned(),
             None => super::printable(bytes),
@@ -276,10 +308,10 @@ impl Desk for StoreDesk {
     }
 
     fn inspect(&mut self, bytes: &[u8]) -> Result<PackFile, DeskError> {
-        let scan = Self::parse(bytes);
+        let scan = self.parse(bytes);
         let assessment = self
             .store
-            .verify(&scan, None, today())
+            .verify(&scan, None, self.today())
             .map_err(desk_error)?;
         let pack = pack_identity(&scan);
         let (history, trace) = match sgtin_of(&pack) {
@@ -417,10 +449,22 @@ impl Desk for StoreDesk {
             scanner_profile: get("scanner_profile")?,
             camera: get(CAMERA_KEY)? == "on",
             inbox_dir: get("inbox_dir")?,
+            next_steps: {
+                let steps = self.store.next_steps().map_err(desk_error)?;
+                Reason::ALL
+                    .into_iter()
+                    .map(|r| (r, steps.site_text(r).unwrap_or_default().to_owned()))
+                    .collect()
+            },
         })
     }
 
     fn save_settings(&mut self, settings: &DeskSettings) -> Result<(), DeskError> {
+        // Every instruction is checked before anything is written, like the inbox folder below.
+        for (reason, text) in &settings.next_steps {
+            next_step::check_text(text)
+                .map_err(|e| DeskError(format!("{}: {e}", next_step::key(*reason))))?;
+        }
         // The inbox folder first: the store checks it exists, which the form cannot, and a
         // refusal then leaves every setting as it was.
         for (key, value) in [
@@ -434,6 +478,11 @@ impl Desk for StoreDesk {
             if !value.trim().is_empty() {
                 self.store.set_setting(key, value).map_err(desk_error)?;
             }
+        }
+        for (reason, text) in &settings.next_steps {
+            self.store
+                .set_next_step(*reason, text)
+                .map_err(desk_error)?;
         }
         self.set_raw_setting(CAMERA_KEY, if settings.camera { "on" } else { "off" })
     }
@@ -462,11 +511,11 @@ impl Desk for StoreDesk {
     }
 
     fn on_hand(&mut self, query: &UnitQuery) -> Result<UnitList, DeskError> {
-        store_inventory::on_hand(&self.store, query, today())
+        store_inventory::on_hand(&self.store, query, self.today())
     }
 
     fn expiry_watch(&mut self) -> Result<ExpiryWatch, DeskError> {
-        store_inventory::expiry_watch(&self.store, today())
+        store_inventory::expiry_watch(&self.store, self.today())
     }
 
     fn recalled_lots(&mut self) -> Result<Vec<RecalledLot>, DeskError> {
@@ -485,8 +534,42 @@ impl Desk for StoreDesk {
         store_inventory::search(&self.store, text)
     }
 
-    fn reports(&mut self) -> Result<Reports, DeskError> {
-        store_inventory::reports(&self.store, today())
+    fn reports(&mut self, days: u32) -> Result<Reports, DeskError> {
+        store_inventory::reports(&self.store, self.today(), days)
+    }
+
+    fn setup_answers(&mut self) -> Result<(SiteAnswers, bool), DeskError> {
+        let answers = self.store.site_answers().map_err(desk_error)?;
+        let pin_set = self.store.pin_record().map_err(desk_error)?.hash.is_some();
+        Ok((answers, pin_set))
+    }
+
+    fn apply_setup(
+        &mut self,
+        answers: &SiteAnswers,
+        pin: Option<&str>,
+    ) -> Result<SetupApplied, DeskError> {
+        // Everything is checked before anything is written: a refused PIN leaves the site as
+        // it was, and a PIN is never set over one in force (that needs the current PIN).
+        let setup = answers.check().map_err(|e| DeskError(e.to_string()))?;
+        let pin = pin
+            .map(|pin| NewPin::parse(pin).map_err(|e| DeskError(format!("PIN: {e}"))))
+            .transpose()?;
+        if pin.is_some() && self.store.pin_record().map_err(desk_error)?.hash.is_some() {
+            return Err(DeskError(
+                "a pharmacist PIN is already set: change it on the settings screen".into(),
+            ));
+        }
+        self.store.apply_site_setup(&setup).map_err(desk_error)?;
+        if let Some(pin) = pin {
+            pin::change(&mut self.store, None, &pin, (self.pin_clock)())
+                .map_err(|e| DeskError(e.to_string()))?;
+        }
+        Ok(SetupApplied {
+            sgln: setup.sgln(),
+            name: setup.name,
+            scanner_profile: self.raw_setting("scanner_profile")?,
+        })
     }
 
     fn close_shipment(&mut self, reference: &str) -> Result<Reconciliation, DeskError> {
@@ -498,7 +581,7 @@ impl Desk for StoreDesk {
             .close_shipment(id, Local::now().fixed_offset())
             .map_err(desk_error)?;
         let mut reconciliation = self.reconcile(reference)?;
-        let today = today();
+        let today = self.today();
         reconciliation.cases = closed
             .cases
             .iter()
@@ -508,7 +591,7 @@ impl Desk for StoreDesk {
     }
 
     fn exceptions(&mut self) -> Result<Vec<CaseLine>, DeskError> {
-        let today = today();
+        let today = self.today();
         let cases = self
             .store
             .exception_cases(CaseFilter {

@@ -7,6 +7,8 @@
 //! `quarantine_all`, which records an EPCIS event per unit; this only turns the store's types
 //! into the kiosk's plain values and caps lists at a screenful.
 
+use std::collections::HashMap;
+
 use chrono::{Days, Local, NaiveDate};
 
 use super::desk::{
@@ -20,8 +22,8 @@ use crate::verify::StockState;
 
 /// The most units one answer carries: a screenful to scroll, not the whole store.
 pub const MAX_LISTED: usize = 2_000;
-/// How many days the receipt and failure reports cover, today included.
-pub const REPORT_DAYS: u64 = 30;
+/// The longest range the receipt and failure reports cover, in days (a year and a day).
+pub const MAX_REPORT_DAYS: u32 = 366;
 
 fn desk_error(e: StoreError) -> DeskError {
     DeskError(e.to_string())
@@ -41,8 +43,9 @@ pub fn product_gtin(text: &str) -> Result<Gtin, DeskError> {
     }
 }
 
-fn unit(item: InventoryItem) -> StockUnit {
+fn unit(item: InventoryItem, product: Option<String>) -> StockUnit {
     StockUnit {
+        product,
         gtin: item.gtin.as_str().to_owned(),
         serial: item.serial,
         lot: item.lot,
@@ -56,10 +59,31 @@ fn unit(item: InventoryItem) -> StockUnit {
     }
 }
 
-fn listed(items: Vec<InventoryItem>) -> UnitList {
+/// Product names for the GTINs of a list, each looked up once however many units share it.
+#[derive(Default)]
+struct ProductNames(HashMap<Gtin, Option<String>>);
+
+impl ProductNames {
+    fn of(&mut self, store: &Store, gtin: &Gtin) -> Option<String> {
+        self.0
+            .entry(gtin.clone())
+            .or_insert_with(|| product_title(store, gtin))
+            .clone()
+    }
+}
+
+fn listed(store: &Store, items: Vec<InventoryItem>) -> UnitList {
     let total = items.len() as u64;
+    let mut names = ProductNames::default();
     UnitList {
-        units: items.into_iter().take(MAX_LISTED).map(unit).collect(),
+        units: items
+            .into_iter()
+            .take(MAX_LISTED)
+            .map(|item| {
+                let product = names.of(store, &item.gtin);
+                unit(item, product)
+            })
+            .collect(),
         total,
     }
 }
@@ -82,7 +106,7 @@ pub fn on_hand(store: &Store, query: &UnitQuery, today: NaiveDate) -> Result<Uni
     let items = store
         .inventory(&filter(query)?, today)
         .map_err(desk_error)?;
-    Ok(listed(items))
+    Ok(listed(store, items))
 }
 
 /// Expired units still on hand, and those expiring within each watched horizon.
@@ -96,6 +120,16 @@ pub fn expiry_watch(store: &Store, today: NaiveDate) -> Result<ExpiryWatch, Desk
 
 fn product_name(store: &Store, gtin: &Gtin) -> Option<String> {
     store.product(gtin).ok().flatten().and_then(|p| p.name)
+}
+
+/// The product as a list names it: its name and strength ("Amoxicillin 500 mg/1").
+fn product_title(store: &Store, gtin: &Gtin) -> Option<String> {
+    let product = store.product(gtin).ok().flatten()?;
+    let name = product.name?;
+    Some(match product.strength {
+        Some(strength) => format!("{name} {strength}"),
+        None => name,
+    })
 }
 
 /// Lots recalled now that passed through here, those with the most units on hand first.
@@ -154,9 +188,10 @@ pub fn recall(store: &Store, gtin: &str, lot: &str) -> Result<RecallFile, DeskEr
         returned: Vec::new(),
         gone: Vec::new(),
     };
+    let title = product_title(store, &gtin);
     for item in lot_scope(store, &gtin, lot)? {
         match item.state {
-            StockState::OnHand => file.on_hand.push(unit(item)),
+            StockState::OnHand => file.on_hand.push(unit(item, title.clone())),
             StockState::Dispensed => file.dispensed.push(movement(&item)),
             StockState::ReturnedToSupplier => file.returned.push(movement(&item)),
             StockState::Destroyed | StockState::Decommissioned => file.gone.push(movement(&item)),
@@ -195,20 +230,30 @@ pub fn quarantine_lot(
 /// Units found by product name, NDC (any form), GTIN, lot or serial.
 pub fn search(store: &Store, text: &str) -> Result<UnitList, DeskError> {
     let findings = store.find(text, MAX_LISTED).map_err(desk_error)?;
-    Ok(listed(findings.units))
+    Ok(listed(store, findings.units))
 }
 
-/// Receipts and failures over the last [`REPORT_DAYS`] days, and the expiry horizon of the
-/// units on hand.
-pub fn reports(store: &Store, today: NaiveDate) -> Result<Reports, DeskError> {
+/// Receipts and failures over the last `days` days (1 to [`MAX_REPORT_DAYS`]), today
+/// included, and the expiry horizon of the units on hand.
+pub fn reports(store: &Store, today: NaiveDate, days: u32) -> Result<Reports, DeskError> {
+    let days = days.clamp(1, MAX_REPORT_DAYS);
     let from = today
-        .checked_sub_days(Days::new(REPORT_DAYS - 1))
+        .checked_sub_days(Days::new(u64::from(days - 1)))
         .unwrap_or(today);
-    let receipts_per_day = store
+    // The store answers only the days with receipts; the chart needs every day of the range.
+    let counted: HashMap<NaiveDate, (u64, u64)> = store
         .receipts_per_day(from, today)
         .map_err(desk_error)?
         .into_iter()
-        .map(|d| (d.day, d.accepted, d.refused))
+        .map(|d| (d.day, (d.accepted, d.refused)))
+        .collect();
+    let receipts_per_day = from
+        .iter_days()
+        .take_while(|day| *day <= today)
+        .map(|day| {
+            let (accepted, refused) = counted.get(&day).copied().unwrap_or_default();
+            (day, accepted, refused)
+        })
         .collect();
     let failures_by_reason = store
         .failures_by_reason(from, today)
@@ -222,8 +267,8 @@ pub fn reports(store: &Store, today: NaiveDate) -> Result<Reports, DeskError> {
     let mut previous: Option<(u32, u64)> = None;
     for &(days, within) in &summary.within {
         let label = match previous {
-            None => format!("≤{days} d"),
-            Some((from, _)) => format!("{}–{days} d", from + 1),
+            None => format!("within {days} days"),
+            Some((from, _)) => format!("in {}–{days} days", from + 1),
         };
         let below = previous.map_or(0, |(_, n)| n);
         horizon.push((label, within.saturating_sub(below)));
@@ -232,6 +277,7 @@ pub fn reports(store: &Store, today: NaiveDate) -> Result<Reports, DeskError> {
     // Units beyond the last threshold are not counted: that would read every row of a
     // ten-million-unit stock on each refresh.
     Ok(Reports {
+        days,
         receipts_per_day,
         failures_by_reason,
         expiry_horizon: horizon,

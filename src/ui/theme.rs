@@ -19,10 +19,14 @@ pub const MUTED: Color32 = Color32::from_rgb(0xb0, 0xb8, 0xc4);
 pub const PASS: Color32 = Color32::from_rgb(0x0b, 0x7a, 0x2e);
 /// A refused unit.
 pub const FAIL: Color32 = Color32::from_rgb(0xb0, 0x14, 0x1e);
+/// Good news as text on the background ([`PASS`] is a fill, too dark to read as text).
+pub const GOOD_TEXT: Color32 = Color32::from_rgb(0x5f, 0xd3, 0x8a);
 /// Something to look at that is not a verdict: a damaged wedge scan, a parked event.
 pub const WARN: Color32 = Color32::from_rgb(0xc7, 0x7c, 0x02);
 /// Calm information (offline is normal, not an error).
 pub const INFO: Color32 = Color32::from_rgb(0x2d, 0x5b, 0x9a);
+/// The "what to do" box inside a refusal card: darker than [`FAIL`], so it reads as its own block.
+pub const NEXT_STEP: Color32 = Color32::from_rgb(0x5c, 0x08, 0x0e);
 /// Text on the verdict colours.
 pub const ON_VERDICT: Color32 = Color32::WHITE;
 
@@ -30,6 +34,8 @@ pub const ON_VERDICT: Color32 = Color32::WHITE;
 pub const HEADLINE_SIZE: f32 = 72.0;
 /// Failure reasons on the verdict card.
 pub const REASON_SIZE: f32 = 38.0;
+/// The instruction after a refusal: smaller than the reasons, large enough to read at a metre.
+pub const NEXT_STEP_SIZE: f32 = 32.0;
 /// Screen titles.
 pub const HEADING_SIZE: f32 = 34.0;
 /// Body text and buttons.

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::Local;
+use chrono::{Local, NaiveDate};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use tracedesk::store::{Store, create_demo};
@@ -43,10 +43,36 @@ pub fn kiosk_configured(
     setup: impl FnOnce(&mut StoreDesk),
     configure: impl FnOnce(&mut KioskConfig, &Path),
 ) -> Kiosk {
+    build(Local::now().date_naive(), prepare, setup, configure)
+}
+
+/// A kiosk whose desk lives on `today`, whatever the wall clock says: the demo store is made
+/// for that day and the desk's day clock always answers it.
+pub fn kiosk_dated(
+    today: NaiveDate,
+    prepare: impl FnOnce(&mut Store),
+    setup: impl FnOnce(&mut StoreDesk),
+) -> Kiosk {
+    build(
+        today,
+        prepare,
+        |desk| {
+            desk.set_day_clock(Box::new(move || today));
+            setup(desk);
+        },
+        |_, _| {},
+    )
+}
+
+fn build(
+    today: NaiveDate,
+    prepare: impl FnOnce(&mut Store),
+    setup: impl FnOnce(&mut StoreDesk),
+    configure: impl FnOnce(&mut KioskConfig, &Path),
+) -> Kiosk {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let mut store = Store::open(&db).unwrap();
-    let today = Local::now().date_naive();
     let demo = create_demo(&mut store, today).unwrap();
     let genuine = demo
         .scans
