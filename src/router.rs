@@ -214,6 +214,11 @@ impl VerificationRouter {
         })
     }
 
+    /// Forgets an earlier failure: the next question is sent again (a new round of retries).
+    pub fn reset(&self) {
+        *self.failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
     /// Asks one question. After a transient failure, later questions through this handle are
     /// not sent (they fail at once with [`RouterError::Skipped`]): a router that is down costs
     /// one timeout per batch, not one per scan.

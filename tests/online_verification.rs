@@ -489,3 +489,65 @@ fn a_suspect_pack_puts_a_sample_of_its_lot_to_the_manufacturer() {
     assert_eq!(after["remaining"], 0);
     assert_eq!(after["sample_done"], true);
 }
+
+#[test]
+fn a_saleable_return_is_restocked_only_when_the_manufacturer_verifies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let (url, seen) = responder();
+    let credential = dir.path().join("token");
+    std::fs::write(&credential, TOKEN).unwrap();
+    run_ok(&db, &["config", "site_gln", &check_digit("098765400001")]);
+    let expiry = today() + chrono::Days::new(300);
+    let serials = vec!["OKR1".to_owned(), "NOPER2".to_owned()];
+    let po = "urn:epcglobal:cbv:bt:0987654000019:PO-78";
+    let doc = dir.path().join("ti.xml");
+    std::fs::write(
+        &doc,
+        shipped(&serials, "L1", &expiry.format("%Y-%m-%d").to_string(), po),
+    )
+    .unwrap();
+    run_ok(&db, &["import", "epcis", doc.to_str().unwrap()]);
+    let g = check_digit("0081234577777");
+    let exp = expiry.format("%y%m%d").to_string();
+    let scans = [
+        format!("(01){g}(21)OKR1(10)L1(17){exp}"),
+        format!("(01){g}(21)NOPER2(10)L1(17){exp}"),
+    ]
+    .join("\n");
+    for command in ["receive", "dispense"] {
+        let lines = json_lines(&tracedesk(&db, &[command, "--json"], scans.as_bytes()));
+        assert!(
+            lines.iter().all(|l| l["status"] == "verified"),
+            "{lines:#?}"
+        );
+    }
+    // Both come back as saleable returns; the router is set now.
+    run_ok(&db, &["config", "verification_router", &url]);
+    run_ok(
+        &db,
+        &[
+            "config",
+            "verification_credentials_file",
+            credential.to_str().unwrap(),
+        ],
+    );
+    let lines = json_lines(&tracedesk(&db, &["restock", "--json"], scans.as_bytes()));
+    assert_eq!(lines[0]["lms"]["verified"], true);
+    assert_eq!(lines[0]["recorded"], true);
+    assert_eq!(lines[1]["lms"]["verified"], false);
+    assert_eq!(lines[1]["recorded"], false, "{}", lines[1]);
+    let asked: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.query["context"].clone())
+        .collect();
+    assert_eq!(asked, ["dscsaSaleableReturn", "dscsaSaleableReturn"]);
+    let on_hand = json_lines(&tracedesk(&db, &["inventory", "--json"], b""));
+    let state: Vec<(&str, &str)> = on_hand
+        .iter()
+        .map(|u| (u["serial"].as_str().unwrap(), u["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(state, [("OKR1", "active")], "{on_hand:#?}");
+}

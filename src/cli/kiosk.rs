@@ -66,6 +66,7 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     // Watched always: the setting is read on each pass, so a folder set later needs no restart.
     config.inbox = Some(ui::inbox_watch::InboxWatch::new(path.clone()));
     let mut feeds: Vec<ui::Feed> = sync_feed(&path).into_iter().collect();
+    feeds.extend(verification_feed(&path));
     feeds.push(ui::backup_feed::backup_feed(
         path.clone(),
         Box::new(chrono::Utc::now),
@@ -77,6 +78,42 @@ pub fn run(path: PathBuf, demo: bool) -> Result<ExitCode> {
     }
     ui::run_with_feeds(desk, config, serial, feeds).context("the kiosk stopped")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often the kiosk asks the verification router again about the questions it could not
+/// take.
+const VERIFICATION_ROUND: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// When a verification router is configured: a thread that asks it again, every minute, the
+/// questions it could not take (on its own store connection), so a manufacturer's late answer
+/// reaches the pack's history and its exception case even when nobody scans.
+fn verification_feed(path: &Path) -> Option<ui::Feed> {
+    let mut store = Store::open(path).ok()?;
+    let router = match crate::desk::online::configured_router(&store) {
+        Ok(Some(router)) => router,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!("no verification retries: {e}");
+            return None;
+        }
+    };
+    Some(Box::new(move |_events, _ctx| {
+        let spawned = std::thread::Builder::new()
+            .name("verification".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(VERIFICATION_ROUND);
+                    router.reset();
+                    let now = chrono::Local::now().fixed_offset();
+                    if let Err(e) = crate::desk::online::ask_queued(&mut store, &router, now, 50) {
+                        tracing::warn!("queued verification questions not asked: {e}");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the verification retries: {e}");
+        }
+    }))
 }
 
 /// The sync worker as a kiosk feed, when an upstream is configured: it drains the outbox on its

@@ -688,6 +688,12 @@ impl Desk for StoreDesk {
             lot: outcome.pack.lot.clone(),
             expiry: outcome.pack.expiry,
         };
+        // Questions the router could not take earlier go first, a few at a time: it may be
+        // back. A router still down fails the first and skips the rest at once.
+        if let Err(e) = online::ask_queued(&mut self.store, &router, Local::now().fixed_offset(), 5)
+        {
+            tracing::warn!("queued verification questions not asked: {e}");
+        }
         Some(
             match online::ask(
                 &mut self.store,
