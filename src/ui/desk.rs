@@ -214,6 +214,14 @@ pub struct DeskSettings {
     pub camera: bool,
     /// The folder partners' documents are dropped in (empty: no inbox).
     pub inbox_dir: String,
+    /// Where manufacturers are asked (GS1 Lightweight Messaging); empty: nobody is asked.
+    pub verification_router: String,
+    /// The file holding the trading partner credential the router wants.
+    pub verification_credentials_file: String,
+    /// The e-mail address exception reports give partners to answer to.
+    pub contact_email: String,
+    /// How many business days a pack held for its data waits before the pharmacist decides.
+    pub exception_grace_days: String,
     /// The site's instruction after a refusal, per reason, in [`Reason::ALL`]'s order; empty
     /// where the site keeps the default ([`crate::store::next_step`]).
     pub next_steps: Vec<(Reason, String)>,

@@ -87,6 +87,34 @@ fn form_ui(
             ui.label("Credentials file");
             ui.add(egui::TextEdit::singleline(&mut settings.credentials_file).desired_width(620.0));
             ui.end_row();
+            ui.label("Verification router");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.verification_router)
+                    .desired_width(620.0)
+                    .hint_text("https://vrs.example.com/ (asks manufacturers)"),
+            );
+            ui.end_row();
+            ui.label("Router credential file");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.verification_credentials_file)
+                    .desired_width(620.0)
+                    .hint_text("/etc/tracedesk/vrs-credential"),
+            );
+            ui.end_row();
+            ui.label("Contact e-mail for exception reports");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.contact_email)
+                    .desired_width(420.0)
+                    .hint_text("receiving@pharmacy.example"),
+            );
+            ui.end_row();
+            ui.label("Days a pack may wait for its data");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.exception_grace_days)
+                    .desired_width(120.0)
+                    .hint_text("3"),
+            );
+            ui.end_row();
             ui.label("Partner inbox folder");
             ui.add(
                 egui::TextEdit::singleline(&mut settings.inbox_dir)
@@ -224,6 +252,18 @@ pub fn check(settings: &DeskSettings) -> Result<(), String> {
         setup::site_gln(gln).map_err(|e| capitalised(&e.to_string()))?;
     }
     setup::upstream_url(&settings.upstream_url).map_err(|e| capitalised(&e.to_string()))?;
+    if !settings.verification_router.trim().is_empty() {
+        crate::router::parse_router_url(&settings.verification_router)
+            .map_err(|e| capitalised(&e.to_string()))?;
+    }
+    if !settings.contact_email.trim().is_empty() {
+        crate::store::exceptions::parse_contact_email(&settings.contact_email)
+            .map_err(|e| capitalised(&e))?;
+    }
+    if !settings.exception_grace_days.trim().is_empty() {
+        crate::store::exceptions::parse_grace_days(&settings.exception_grace_days)
+            .map_err(|e| capitalised(&e))?;
+    }
     for (reason, text) in &settings.next_steps {
         next_step::check_text(text)
             .map_err(|e| format!("After a refusal, \"{}\": {e}", reason.label()))?;
@@ -245,6 +285,25 @@ mod tests {
         s.site_gln = "0614141000012".into();
         assert_eq!(check(&s), Ok(()));
         s.upstream_url = "ftp://x".into();
+        assert!(check(&s).is_err());
+    }
+
+    #[test]
+    fn router_contact_and_grace_are_checked() {
+        let mut s = DeskSettings {
+            verification_router: "https://vrs.example.com/".into(),
+            contact_email: "rx@pharmacy.example".into(),
+            exception_grace_days: "5".into(),
+            ..DeskSettings::default()
+        };
+        assert_eq!(check(&s), Ok(()));
+        s.verification_router = "http://vrs.example.com/".into();
+        assert!(check(&s).unwrap_err().contains("https"));
+        s.verification_router.clear();
+        s.contact_email = "pharmacy".into();
+        assert!(check(&s).is_err());
+        s.contact_email.clear();
+        s.exception_grace_days = "many".into();
         assert!(check(&s).is_err());
     }
 

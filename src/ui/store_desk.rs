@@ -449,6 +449,10 @@ impl Desk for StoreDesk {
             scanner_profile: get("scanner_profile")?,
             camera: get(CAMERA_KEY)? == "on",
             inbox_dir: get("inbox_dir")?,
+            verification_router: get(crate::router::ROUTER_KEY)?,
+            verification_credentials_file: get(crate::router::CREDENTIALS_KEY)?,
+            contact_email: get(crate::store::exceptions::CONTACT_KEY)?,
+            exception_grace_days: get(crate::store::exceptions::GRACE_KEY)?,
             next_steps: {
                 let steps = self.store.next_steps().map_err(desk_error)?;
                 Reason::ALL
@@ -473,6 +477,19 @@ impl Desk for StoreDesk {
             ("upstream_url", &settings.upstream_url),
             ("credentials_file", &settings.credentials_file),
             ("scanner_profile", &settings.scanner_profile),
+            (
+                crate::router::CREDENTIALS_KEY,
+                &settings.verification_credentials_file,
+            ),
+            (crate::router::ROUTER_KEY, &settings.verification_router),
+            (
+                crate::store::exceptions::CONTACT_KEY,
+                &settings.contact_email,
+            ),
+            (
+                crate::store::exceptions::GRACE_KEY,
+                &settings.exception_grace_days,
+            ),
         ] {
             // An empty field leaves the setting as it was: the store refuses empty values.
             if !value.trim().is_empty() {
