@@ -252,3 +252,34 @@ fn a_caps_lock_inverted_burst_shows_scan_again_and_is_not_checked() {
     assert!(!store(&k.db).is_received(&sgtin).unwrap());
     assert_eq!(store(&k.db).receipt_count().unwrap(), 0);
 }
+
+#[test]
+fn scanning_the_case_label_twice_receives_all_its_packs() {
+    let mut k = kiosk();
+    let label = b"00106141412345678908";
+    k.scan(label);
+    k.wait_for("Receiving ASN-DEMO-1001");
+    let packs = tracedesk::store::Store::open(&k.db)
+        .unwrap()
+        .container_units(&tracedesk::gs1::Sscc::parse("106141412345678908").unwrap())
+        .unwrap()
+        .expect("the demo case's packs are known")
+        .len();
+    assert!(packs > 1);
+    k.wait_for(&format!("Receive all {packs} packs of this case"));
+    k.scan(label);
+    k.wait_for("packs received");
+    let received = k.harness.state().receiving.recent.len();
+    assert_eq!(received, packs, "each pack's verdict is listed");
+    // The demo case holds a stolen pack: the others are received, that one refused.
+    let accepted = k
+        .harness
+        .state()
+        .receiving
+        .recent
+        .iter()
+        .filter(|o| o.verdict.is_verified())
+        .count();
+    assert!(k.shows(&format!("CASE: {accepted} of {packs} packs received")));
+    assert!(!k.shows("Receive all"), "the offer is gone once used");
+}

@@ -294,8 +294,24 @@ impl KioskApp {
                     self.signal(Status::Failed);
                     return;
                 }
-                if is_shipment_label(&bytes) {
-                    self.send(DeskRequest::OpenShipmentByScan { bytes });
+                if let Some(sscc) = shipment_label(&bytes) {
+                    // The same case label again: receive its packs (the card offered it).
+                    if self
+                        .receiving
+                        .pending_case
+                        .as_ref()
+                        .is_some_and(|case| case.sscc == sscc)
+                    {
+                        self.receiving.pending_case = None;
+                        let shipment = self
+                            .receiving
+                            .shipment
+                            .as_ref()
+                            .map(|s| s.reference.clone());
+                        self.send(DeskRequest::ReceiveCase { bytes, shipment });
+                    } else {
+                        self.send(DeskRequest::OpenShipmentByScan { bytes });
+                    }
                 } else {
                     self.receiving.in_flight += 1;
                     let shipment = self
@@ -367,10 +383,12 @@ impl KioskApp {
             DeskReply::ShipmentOpened {
                 scan_text,
                 shipment,
+                case,
             } => match shipment {
                 Some(shipment) => {
                     self.receiving.notice = Some(format!("Receiving {}", shipment.name));
                     self.receiving.shipment = Some(shipment);
+                    self.receiving.pending_case = case;
                 }
                 None => {
                     self.receiving.notice =
@@ -378,6 +396,20 @@ impl KioskApp {
                     self.signal(Status::Failed);
                 }
             },
+            DeskReply::CaseReceived { sscc, outcomes } => {
+                let all_verified = outcomes.iter().all(|o| o.verdict.is_verified());
+                self.signal(if all_verified {
+                    Status::Verified
+                } else {
+                    Status::Failed
+                });
+                self.receiving.case_received(sscc, outcomes);
+                if let Some(shipment) = &self.receiving.shipment {
+                    let reference = shipment.reference.clone();
+                    self.send(DeskRequest::RefreshShipment { reference });
+                }
+                self.send(DeskRequest::Outbox);
+            }
             DeskReply::Shipments(list) => self.receiving.expected = Some(list),
             DeskReply::ShipmentRefreshed(shipment) => {
                 if let (Some(open), Some(fresh)) = (&mut self.receiving.shipment, shipment)
@@ -672,10 +704,13 @@ pub(crate) fn capitalised(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A scan that names a shipment rather than a unit: an SSCC with no GTIN.
-fn is_shipment_label(bytes: &[u8]) -> bool {
+/// The SSCC of a scan that names a shipment or a case rather than a unit (no GTIN).
+fn shipment_label(bytes: &[u8]) -> Option<String> {
     let parsed = gs1::parse(bytes, &ParseContext::new(chrono::Local::now().date_naive()));
-    parsed.sscc().is_some() && parsed.gtin().is_none()
+    if parsed.gtin().is_some() {
+        return None;
+    }
+    parsed.sscc().map(|s| s.as_str().to_owned())
 }
 
 impl eframe::App for KioskApp {

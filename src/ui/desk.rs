@@ -92,6 +92,13 @@ pub struct ShipmentSummary {
     pub counts: ShipmentCounts,
 }
 
+/// A case or tote label whose packs the aggregation data lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLabel {
+    pub sscc: String,
+    pub packs: usize,
+}
+
 /// One line of a reconciliation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconciliationLine {
@@ -376,6 +383,15 @@ pub trait Desk {
     ) -> Result<ScanOutcome, DeskError>;
     /// The shipment a scan opens (an SSCC label, or any reference), if the scan names one.
     fn shipment_for_scan(&mut self, bytes: &[u8]) -> Result<Option<ShipmentSummary>, DeskError>;
+    /// The case or tote a label scan names, when the aggregation data lists its packs.
+    fn case_label(&mut self, bytes: &[u8]) -> Result<Option<CaseLabel>, DeskError>;
+    /// Receive every pack of the case or tote a label scan names, in one transaction: each
+    /// pack's outcome, as if it had been scanned.
+    fn receive_case(
+        &mut self,
+        bytes: &[u8],
+        shipment: Option<&str>,
+    ) -> Result<Vec<ScanOutcome>, DeskError>;
     /// The shipment known by `reference`, with fresh counters.
     fn shipment(&mut self, reference: &str) -> Result<Option<ShipmentSummary>, DeskError>;
     /// Shipments expected at this site.
@@ -451,6 +467,11 @@ pub enum DeskRequest {
     },
     OpenShipmentByScan {
         bytes: Vec<u8>,
+    },
+    /// Receive every pack of a case or tote by its label.
+    ReceiveCase {
+        bytes: Vec<u8>,
+        shipment: Option<String>,
     },
     ListShipments,
     RefreshShipment {
@@ -533,6 +554,12 @@ pub enum DeskReply {
     ShipmentOpened {
         scan_text: String,
         shipment: Option<ShipmentSummary>,
+        /// The label is a case or tote with known packs: it can be received whole.
+        case: Option<CaseLabel>,
+    },
+    CaseReceived {
+        sscc: String,
+        outcomes: Vec<ScanOutcome>,
     },
     Shipments(Vec<ShipmentSummary>),
     ShipmentRefreshed(Option<ShipmentSummary>),
@@ -664,12 +691,19 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
             .receive(&bytes, source, shipment.as_deref())
             .map(DeskReply::Received),
         DeskRequest::OpenShipmentByScan { bytes } => {
-            desk.shipment_for_scan(&bytes)
-                .map(|shipment| DeskReply::ShipmentOpened {
+            desk.shipment_for_scan(&bytes).and_then(|shipment| {
+                Ok(DeskReply::ShipmentOpened {
                     scan_text: super::printable(&bytes),
                     shipment,
+                    case: desk.case_label(&bytes)?,
                 })
+            })
         }
+        DeskRequest::ReceiveCase { bytes, shipment } => desk.case_label(&bytes).and_then(|label| {
+            let sscc = label.map(|l| l.sscc).unwrap_or_default();
+            desk.receive_case(&bytes, shipment.as_deref())
+                .map(|outcomes| DeskReply::CaseReceived { sscc, outcomes })
+        }),
         DeskRequest::ListShipments => desk.shipments().map(DeskReply::Shipments),
         DeskRequest::RefreshShipment { reference } => {
             desk.shipment(&reference).map(DeskReply::ShipmentRefreshed)
@@ -742,6 +776,7 @@ fn request_name(request: &DeskRequest) -> &'static str {
     match request {
         DeskRequest::Receive { .. } => "receive",
         DeskRequest::OpenShipmentByScan { .. } => "open shipment",
+        DeskRequest::ReceiveCase { .. } => "receive the case",
         DeskRequest::ListShipments => "list shipments",
         DeskRequest::RefreshShipment { .. } => "refresh shipment",
         DeskRequest::Reconcile { .. } => "reconcile",

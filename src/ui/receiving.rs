@@ -10,7 +10,9 @@ use std::collections::VecDeque;
 
 use egui::{Align, Layout, RichText, Ui};
 
-use super::desk::{DeskRequest, Reconciliation, ScanOutcome, ShipmentCounts, ShipmentSummary};
+use super::desk::{
+    CaseLabel, DeskRequest, Reconciliation, ScanOutcome, ShipmentCounts, ShipmentSummary,
+};
 use super::theme;
 use crate::verify::Status;
 
@@ -34,6 +36,9 @@ pub struct Receiving {
     pub closing: Option<Reconciliation>,
     /// A one-line notice (shipment opened, file exported, unknown label...).
     pub notice: Option<String>,
+    /// The case or tote whose label was just scanned: scanning it again, or the button,
+    /// receives all its packs.
+    pub pending_case: Option<CaseLabel>,
 }
 
 /// The big card.
@@ -41,6 +46,11 @@ pub struct Receiving {
 pub enum Card {
     /// A verdict.
     Verdict(Box<ScanOutcome>),
+    /// Every pack of a case or tote, received by its label.
+    Case {
+        sscc: String,
+        outcomes: Vec<ScanOutcome>,
+    },
     /// A wedge scan that looked damaged (Caps Lock, keyboard layout): not checked.
     Damaged { scan: String, warnings: Vec<String> },
 }
@@ -58,6 +68,15 @@ impl Receiving {
         if let Some(recent) = self.recent.iter_mut().find(|o| &o.pack == pack) {
             recent.manufacturer = Some(answer);
         }
+    }
+
+    /// A whole case received: each pack joins the recent list, the card sums them up.
+    pub fn case_received(&mut self, sscc: String, outcomes: Vec<ScanOutcome>) {
+        for outcome in &outcomes {
+            self.recent.push_front(outcome.clone());
+        }
+        self.recent.truncate(RECENT);
+        self.card = Some(Card::Case { sscc, outcomes });
     }
 
     pub fn answered(&mut self, outcome: ScanOutcome) {
@@ -84,6 +103,7 @@ pub fn receiving_ui(ui: &mut Ui, state: &mut Receiving, requests: &mut Vec<DeskR
             }
             match &state.card {
                 Some(Card::Verdict(outcome)) => verdict_card_ui(ui, outcome),
+                Some(Card::Case { sscc, outcomes }) => case_card_ui(ui, sscc, outcomes),
                 Some(Card::Damaged { scan, warnings }) => damaged_card_ui(ui, scan, warnings),
                 None => waiting_ui(ui, state.in_flight > 0),
             }
@@ -116,6 +136,48 @@ pub fn receiving_ui(ui: &mut Ui, state: &mut Receiving, requests: &mut Vec<DeskR
             state.shipment = None;
         }
     }
+}
+
+/// A case received by its label: how many packs passed, and each pack's verdict.
+fn case_card_ui(ui: &mut Ui, sscc: &str, outcomes: &[ScanOutcome]) {
+    let accepted = outcomes.iter().filter(|o| o.verdict.is_verified()).count();
+    let fill = if accepted == outcomes.len() {
+        theme::PASS
+    } else {
+        theme::FAIL
+    };
+    theme::card(fill).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.visuals_mut().override_text_color = Some(theme::ON_VERDICT);
+        ui.label(
+            RichText::new(format!(
+                "CASE: {accepted} of {} packs received",
+                outcomes.len()
+            ))
+            .font(theme::font(theme::HEADING_SIZE))
+            .strong(),
+        );
+        ui.label(RichText::new(format!("SSCC {sscc}")).font(theme::mono(theme::SMALL_SIZE)));
+        egui::ScrollArea::vertical()
+            .id_salt("case packs")
+            .max_height(320.0)
+            .show(ui, |ui| {
+                for outcome in outcomes {
+                    let serial = outcome.pack.serial.as_deref().unwrap_or("?");
+                    let what = if outcome.verdict.is_verified() {
+                        "received".to_owned()
+                    } else {
+                        let labels: Vec<&str> =
+                            outcome.verdict.reasons.iter().map(|r| r.label()).collect();
+                        format!("REFUSED: {}", labels.join(", "))
+                    };
+                    ui.label(
+                        RichText::new(format!("{serial}  {what}"))
+                            .font(theme::font(theme::BODY_SIZE)),
+                    );
+                }
+            });
+    });
 }
 
 fn waiting_ui(ui: &mut Ui, checking: bool) {
@@ -336,6 +398,25 @@ fn shipment_ui(ui: &mut Ui, state: &mut Receiving, requests: &mut Vec<DeskReques
             counts_ui(ui, &shipment.counts);
             ui.add_space(theme::GAP);
             ui.with_layout(Layout::top_down(Align::Min), |ui| {
+                let mut receive_case = None;
+                if let Some(case) = &state.pending_case {
+                    ui.label(RichText::new("Scan the case label again, or:").color(theme::MUTED));
+                    if big_button(
+                        ui,
+                        &format!("Receive all {} packs of this case", case.packs),
+                    )
+                    .clicked()
+                    {
+                        receive_case = Some(format!("00{}", case.sscc).into_bytes());
+                    }
+                }
+                if let Some(bytes) = receive_case {
+                    state.pending_case = None;
+                    requests.push(DeskRequest::ReceiveCase {
+                        bytes,
+                        shipment: Some(shipment.reference.clone()),
+                    });
+                }
                 if big_button(ui, "Close shipment").clicked() {
                     requests.push(DeskRequest::Reconcile {
                         reference: shipment.reference.clone(),

@@ -14,8 +14,8 @@
 use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 
 use super::desk::{
-    CaseLine, Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus, PackFile,
-    PackIdentity, PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot,
+    CaseLabel, CaseLine, Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus,
+    PackFile, PackIdentity, PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot,
     Reconciliation, ReconciliationLine, Reports, ScanOutcome, ScanSource, SetupApplied,
     ShipmentCounts, ShipmentSummary, UnitList, UnitQuery, UnitTrace,
 };
@@ -267,6 +267,67 @@ impl Desk for StoreDesk {
             Some(id) => self.summary(id).map(Some),
             None => Ok(None),
         }
+    }
+
+    fn case_label(&mut self, bytes: &[u8]) -> Result<Option<CaseLabel>, DeskError> {
+        let Some(sscc) = self.parse(bytes).sscc() else {
+            return Ok(None);
+        };
+        let units = self.store.container_units(&sscc).map_err(desk_error)?;
+        Ok(units.map(|units| CaseLabel {
+            sscc: sscc.as_str().to_owned(),
+            packs: units.len(),
+        }))
+    }
+
+    fn receive_case(
+        &mut self,
+        bytes: &[u8],
+        shipment: Option<&str>,
+    ) -> Result<Vec<ScanOutcome>, DeskError> {
+        let sscc = self
+            .parse(bytes)
+            .sscc()
+            .ok_or_else(|| DeskError("the label carries no SSCC".into()))?;
+        let shipment = match shipment {
+            Some(reference) => self.find(reference)?,
+            None => None,
+        };
+        let today = self.today();
+        let received = self
+            .store
+            .receive_container(&sscc, shipment, today, Local::now().fixed_offset())
+            .map_err(desk_error)?
+            .ok_or_else(|| DeskError(format!("no aggregation data lists the packs of {sscc}")))?;
+        Ok(received
+            .children
+            .into_iter()
+            .map(|(sgtin, receipt)| {
+                let unit = receipt.assessment.unit.as_ref();
+                let pack = PackIdentity {
+                    gtin: Some(sgtin.gtin.as_str().to_owned()),
+                    serial: Some(sgtin.serial.clone()),
+                    lot: unit.and_then(|u| u.lot.clone()),
+                    expiry: unit.and_then(|u| u.expiry),
+                };
+                let next_step = self.next_step(&receipt.assessment.verdict);
+                ScanOutcome {
+                    source: ScanSource::Wedge,
+                    product: receipt.assessment.product.clone().map(|p| ProductLabel {
+                        name: p.name,
+                        strength: p.strength,
+                        ndc: p.ndc,
+                    }),
+                    verdict: receipt.assessment.verdict.clone(),
+                    pack,
+                    errors: Vec::new(),
+                    recorded: receipt.receipt_id.is_some(),
+                    held_for_data: receipt.held_for_data,
+                    manufacturer: None,
+                    next_step,
+                }
+            })
+            .collect())
     }
 
     fn shipment(&mut self, reference: &str) -> Result<Option<ShipmentSummary>, DeskError> {
