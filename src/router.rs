@@ -241,6 +241,29 @@ impl VerificationRouter {
         result
     }
 
+    /// Whether the router answers at its base URL with this credential: any answer but a
+    /// server error or a refused credential (401, 403) counts.
+    pub fn check_connection(&self) -> Result<u16, RouterError> {
+        let mut builder = self
+            .http
+            .get(self.base.clone())
+            .header(header::ACCEPT, "application/json");
+        if let Some(credential) = &self.credential {
+            builder = builder.header(credential.header.clone(), credential.header_value()?);
+        }
+        let response = builder
+            .send()
+            .map_err(|e| RouterError::Unreachable(reason(&e)))?;
+        let status = response.status();
+        if status.is_server_error() || matches!(status.as_u16(), 401 | 403) {
+            return Err(RouterError::Status {
+                status: status.as_u16(),
+                message: message_or_reason(String::new(), status),
+            });
+        }
+        Ok(status.as_u16())
+    }
+
     fn send(&self, request: &lms::Request) -> Result<Answer, RouterError> {
         let url = self
             .base

@@ -551,3 +551,39 @@ fn a_saleable_return_is_restocked_only_when_the_manufacturer_verifies_it() {
         .collect();
     assert_eq!(state, [("OKR1", "active")], "{on_hand:#?}");
 }
+
+#[test]
+fn the_settings_connection_test_says_what_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let (url, seen) = responder();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/epcis", closed.local_addr().unwrap());
+    drop(closed);
+    let credential = dir.path().join("token");
+    std::fs::write(&credential, "not-the-partners\n").unwrap();
+    let mut store = tracedesk::store::Store::open(&db).unwrap();
+    store.set_setting("upstream_url", &dead).unwrap();
+    store.set_setting("verification_router", &url).unwrap();
+    store
+        .set_setting(
+            "verification_credentials_file",
+            credential.to_str().unwrap(),
+        )
+        .unwrap();
+    let report = tracedesk::desk::connection::test_connections(&store);
+    let upstream = report.upstream.expect("an upstream is set").unwrap_err();
+    assert!(upstream.contains("unreachable"), "{upstream}");
+    // The router answers, but not to this credential.
+    let router = report.router.expect("a router is set").unwrap_err();
+    assert!(router.contains("401"), "{router}");
+    std::fs::write(&credential, format!("{TOKEN}\n")).unwrap();
+    let report = tracedesk::desk::connection::test_connections(&store);
+    assert!(report.router.unwrap().is_ok());
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|s| s.headers.contains_key("authorization"))
+    );
+}

@@ -74,6 +74,18 @@ pub fn run(db: Option<PathBuf>) -> Result<ExitCode> {
         pin::change(&mut store, None, new, chrono::Utc::now())?;
     }
     summary(&store, &decided)?;
+    // Test the connection: said, never fatal (the desk works offline).
+    let report = crate::desk::connection::test_connections(&store);
+    for (what, result) in [
+        ("Upstream", report.upstream),
+        ("Verification router", report.router),
+    ] {
+        match result {
+            Some(Ok(ok)) => eprintln!("{what}: {ok}"),
+            Some(Err(e)) => eprintln!("{what}: NOT reached now ({e}); the desk works offline"),
+            None => {}
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -101,13 +101,7 @@ pub(super) fn configured_upstream(store: &Store, flag: Option<String>) -> Result
 
 /// A PEM file is a client certificate with its key; anything else is a bearer token.
 fn credentials_from_file(path: PathBuf) -> Result<Credentials> {
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the credentials file {}", path.display()))?;
-    if text.contains("-----BEGIN") {
-        Ok(Credentials::ClientCertificate(path))
-    } else {
-        Ok(Credentials::bearer_from_file(&path)?)
-    }
+    crate::desk::connection::credentials_from_file(&path).map_err(anyhow::Error::msg)
 }
 
 /// New supplier events into the store, page by page, from where the last pull stopped.

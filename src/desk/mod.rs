@@ -7,5 +7,8 @@
 //! - [`online`]: ask the manufacturer about a pack through the verification router, record the
 //!   question and its answer, queue it when the router cannot be reached, and ask the queue
 //!   again later.
+//! - [`connection`]: whether the configured upstream and router answer (the settings' "Test
+//!   the connection").
 
+pub mod connection;
 pub mod online;

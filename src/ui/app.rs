@@ -491,6 +491,18 @@ impl KioskApp {
             DeskReply::Found { text, units } => self.inventory.found = Some((text, units)),
             DeskReply::Reports(reports) => self.inventory.reports = Some(reports),
             DeskReply::Exceptions(cases) => self.pharmacist.cases.open = Some(cases),
+            DeskReply::ConnectionsTested(report) => {
+                let line = |what: &str, r: &Option<Result<String, String>>| match r {
+                    None => format!("{what}: not set"),
+                    Some(Ok(ok)) => format!("{what}: {ok}"),
+                    Some(Err(e)) => format!("{what}: NOT reached: {e}"),
+                };
+                self.settings.message = Some(format!(
+                    "{}\n{}",
+                    line("Upstream", &report.upstream),
+                    line("Verification router", &report.router)
+                ));
+            }
             DeskReply::CaseResolved { id } => {
                 self.pharmacist.notice = Some(format!("Case #{id} resolved — recorded."));
                 self.send(DeskRequest::Exceptions);

@@ -443,6 +443,8 @@ pub trait Desk {
     fn ask_manufacturer(&mut self, _outcome: &ScanOutcome) -> Option<String> {
         None
     }
+    /// Whether the saved upstream and verification router answer.
+    fn test_connections(&mut self) -> Result<crate::desk::connection::ConnectionReport, DeskError>;
     /// The pharmacist asks the manufacturer about a pack (as suspect product when `suspect`).
     fn verify_online(&mut self, pack: &PackIdentity, suspect: bool) -> Result<String, DeskError>;
     /// The report numbers; receipts and failures over the last `days` days, today included.
@@ -521,6 +523,7 @@ pub enum DeskRequest {
         text: String,
     },
     Exceptions,
+    TestConnections,
     AskManufacturer {
         pack: PackIdentity,
         suspect: bool,
@@ -594,6 +597,7 @@ pub enum DeskReply {
     },
     Reports(Reports),
     Exceptions(Vec<CaseLine>),
+    ConnectionsTested(crate::desk::connection::ConnectionReport),
     CaseResolved {
         id: i64,
     },
@@ -746,6 +750,7 @@ fn answer(desk: &mut impl Desk, request: DeskRequest) -> DeskReply {
             .search(&text)
             .map(|units| DeskReply::Found { text, units }),
         DeskRequest::Exceptions => desk.exceptions().map(DeskReply::Exceptions),
+        DeskRequest::TestConnections => desk.test_connections().map(DeskReply::ConnectionsTested),
         DeskRequest::AskManufacturer { pack, suspect } => desk
             .verify_online(&pack, suspect)
             .map(|answer| DeskReply::Manufacturer { pack, answer }),
@@ -795,6 +800,7 @@ fn request_name(request: &DeskRequest) -> &'static str {
         DeskRequest::QuarantineLot { .. } => "quarantine the lot",
         DeskRequest::Search { .. } => "search",
         DeskRequest::Exceptions => "list exception cases",
+        DeskRequest::TestConnections => "test the connections",
         DeskRequest::AskManufacturer { .. } => "ask the manufacturer",
         DeskRequest::ResolveCase { .. } => "resolve the case",
         DeskRequest::ExceptionReport { .. } => "write the exception report",

@@ -164,6 +164,13 @@ fn form_ui(
     ui.add_space(theme::GAP);
     next_steps_ui(ui, &mut settings.next_steps);
     ui.add_space(theme::GAP);
+    if big_button(ui, "Test connections")
+        .on_hover_text("Asks the saved upstream and verification router whether they answer")
+        .clicked()
+    {
+        requests.push(DeskRequest::TestConnections);
+        form.message = Some("Testing the saved upstream and router…".into());
+    }
     if big_button(ui, "Save").clicked() {
         for (_, text) in &mut settings.next_steps {
             *text = one_line(text);

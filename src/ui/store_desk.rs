@@ -708,6 +708,10 @@ impl Desk for StoreDesk {
         Ok(path)
     }
 
+    fn test_connections(&mut self) -> Result<crate::desk::connection::ConnectionReport, DeskError> {
+        Ok(crate::desk::connection::test_connections(&self.store))
+    }
+
     fn verify_online(&mut self, pack: &PackIdentity, suspect: bool) -> Result<String, DeskError> {
         let router = online::configured_router(&self.store)
             .map_err(|e| DeskError(e.to_string()))?
