@@ -24,6 +24,17 @@ const SITE_SGLN: &str = "urn:epc:id:sgln:0987654.00001.0";
 /// A manufacturer's direct sale in EPCIS 1.2 XML: the packs `serials` commissioned with
 /// `lot`/`expiry`, then shipped to the pharmacy under `po`.
 fn document(serials: &[&str], lot: &str, expiry: &str, po: &str) -> String {
+    document_ordering(serials, lot, expiry, po, "")
+}
+
+/// [`document`], the shipping event also giving `quantities` (quantityElement XML).
+fn document_ordering(
+    serials: &[&str],
+    lot: &str,
+    expiry: &str,
+    po: &str,
+    quantities: &str,
+) -> String {
     let epcs: String = serials
         .iter()
         .map(|s| format!("<epc>urn:epc:id:sgtin:0812345.077777.{s}</epc>"))
@@ -58,6 +69,7 @@ fn document(serials: &[&str], lot: &str, expiry: &str, po: &str) -> String {
         <bizTransaction type="urn:epcglobal:cbv:btt:po">{po}</bizTransaction>
       </bizTransactionList>
       <extension>
+        {quantities}
         <destinationList>
           <destination type="urn:epcglobal:cbv:sdt:owning_party">{SITE_SGLN}</destination>
         </destinationList>
@@ -438,4 +450,64 @@ fn pdg_examples_round_trip_through_the_model() {
         responses += 1;
     }
     assert!(responses >= 3, "found {responses} responses");
+}
+
+#[test]
+fn ordered_quantities_give_over_and_under_shipment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let expiry = today() + chrono::Days::new(400);
+    let po = "urn:epcglobal:cbv:bt:0987654000019:PO-42";
+    run_ok(&db, &["config", "site_gln", &check_digit("098765400001")]);
+    // Five ordered; three serialised packs announced and received.
+    let quantities = "<quantityList><quantityElement>\
+        <epcClass>urn:epc:class:lgtin:0812345.077777.L1</epcClass><quantity>5</quantity>\
+        </quantityElement></quantityList>";
+    let doc = write(
+        dir.path(),
+        "ti.xml",
+        &document_ordering(
+            &["R1", "R2", "R3"],
+            "L1",
+            &expiry.format("%Y-%m-%d").to_string(),
+            po,
+            quantities,
+        ),
+    );
+    run_ok(&db, &["import", "epcis", doc.to_str().unwrap()]);
+    // Importing it again changes nothing: the quantities count once.
+    run_ok(&db, &["import", "epcis", doc.to_str().unwrap()]);
+    let g = check_digit("0081234577777");
+    let exp = expiry.format("%y%m%d").to_string();
+    let scans: Vec<String> = ["R1", "R2", "R3"]
+        .iter()
+        .map(|s| format!("(01){g}(21){s}(10)L1(17){exp}"))
+        .collect();
+    json_lines(&tracedesk(
+        &db,
+        &["receive", "--shipment", po, "--json"],
+        scans.join("\n").as_bytes(),
+    ));
+    run_ok(&db, &["shipment", po, "--close"]);
+    let cases = lines(&db, &["exceptions", "--json"]);
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    assert_eq!(cases[0]["kind"], "shortage");
+    assert_eq!(cases[0]["gtin"], g.as_str());
+    assert_eq!(cases[0]["quantity_ordered"], 5);
+    assert_eq!(cases[0]["quantity_received"], 3);
+    let report: Value = serde_json::from_str(&run_ok(
+        &db,
+        &[
+            "exceptions",
+            "report",
+            po,
+            "--contact",
+            "rx@pharmacy.example",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(report["exceptions"]["underages"][0]["quantity_ordered"], 5);
+    if let Some(schema) = pdg_schema("report_schema.json") {
+        assert_valid(&schema, &report);
+    }
 }

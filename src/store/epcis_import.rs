@@ -1008,7 +1008,9 @@ impl Applier<'_, '_> {
         } else {
             Change::Unchanged
         });
-        self.record_transaction(shipment.0, event)?;
+        if self.record_transaction(shipment.0, event)? {
+            self.record_quantities(shipment.0, event)?;
+        }
         for (gtin, serial) in &units {
             self.write_unit(&UnitAnnouncement {
                 gtin: *gtin,
@@ -1021,11 +1023,12 @@ impl Applier<'_, '_> {
         Ok(true)
     }
 
+    /// Records the transaction a shipping event is; returns whether it is new here.
     fn record_transaction(
         &mut self,
         shipment: i64,
         event: &SupplierEvent,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let party = |list: &[crate::epcis::read::TypedReference], kind: &str| {
             list.iter()
                 .find(|r| r.kind.as_deref() == Some(kind))
@@ -1070,6 +1073,60 @@ impl Applier<'_, '_> {
         if inserted > 0 {
             let id = self.w.conn.last_insert_rowid();
             self.w.undo("transaction_new", vec![v_int(id)])?;
+        }
+        Ok(inserted > 0)
+    }
+
+    /// The quantities a shipping event's `quantityList` gives per GTIN, in units (no `uom`, or
+    /// each), added to the shipment's: closing it compares them with the packs received
+    /// (over- and under-shipment). Only for a transaction recorded now, so a document imported
+    /// twice counts once.
+    fn record_quantities(
+        &mut self,
+        shipment: i64,
+        event: &SupplierEvent,
+    ) -> Result<(), StoreError> {
+        let mut per_gtin: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+        for q in &event.quantity_list {
+            let Some(quantity) = q.quantity else { continue };
+            // A measure (kilograms, litres) is not a count of packs.
+            if q.uom
+                .as_deref()
+                .is_some_and(|u| !matches!(u, "EA" | "H87" | "C62"))
+            {
+                continue;
+            }
+            if !(quantity.fract() == 0.0 && quantity >= 1.0 && quantity <= 1e9) {
+                continue;
+            }
+            let Some(g) = class_gtin(&q.epc_class) else {
+                continue;
+            };
+            *per_gtin.entry(gtin_key(&g)).or_default() += quantity as i64;
+        }
+        for (gtin, quantity) in per_gtin {
+            self.w.ensure()?;
+            let previous: Option<i64> = self
+                .w
+                .conn
+                .prepare_cached(
+                    "SELECT quantity FROM shipment_quantities WHERE shipment = ?1 AND gtin = ?2",
+                )?
+                .query_row(params![shipment, gtin], |r| r.get(0))
+                .optional()?;
+            self.w
+                .conn
+                .prepare_cached(
+                    "INSERT INTO shipment_quantities (shipment, gtin, quantity) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(shipment, gtin) DO UPDATE SET quantity = quantity + excluded.quantity",
+                )?
+                .execute(params![shipment, gtin, quantity])?;
+            match previous {
+                None => self.w.undo("qty_new", vec![v_int(shipment), v_int(gtin)])?,
+                Some(old) => self
+                    .w
+                    .undo("qty_old", vec![v_int(shipment), v_int(gtin), v_int(old)])?,
+            }
         }
         Ok(())
     }
@@ -1334,6 +1391,10 @@ fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
                                    AND NOT EXISTS (SELECT 1 FROM transactions WHERE shipment = ?1)"
                 }
                 "transaction_new" => "DELETE FROM transactions WHERE id = ?1",
+                "qty_new" => "DELETE FROM shipment_quantities WHERE shipment = ?1 AND gtin = ?2",
+                "qty_old" => {
+                    "UPDATE shipment_quantities SET quantity = ?3 WHERE shipment = ?1 AND gtin = ?2"
+                }
                 "recall_new" => "DELETE FROM lot_recalls WHERE gtin = ?1 AND lot = ?2",
                 "product_new" => "DELETE FROM products WHERE gtin = ?1",
                 "product_old" => {
