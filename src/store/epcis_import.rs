@@ -1096,7 +1096,7 @@ impl Applier<'_, '_> {
             {
                 continue;
             }
-            if !(quantity.fract() == 0.0 && quantity >= 1.0 && quantity <= 1e9) {
+            if !(quantity.fract() == 0.0 && (1.0..=1e9).contains(&quantity)) {
                 continue;
             }
             let Some(g) = class_gtin(&q.epc_class) else {
