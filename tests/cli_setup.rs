@@ -120,7 +120,8 @@ fn with_a_pin_set_the_pin_lines_are_not_read() {
     let inbox = dir.path().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
     let answers = format!(
-        "Main Street Pharmacy\n0614141000029\n9\ngeneric-hid\nhttps://epcis.example.com/\n{}\n",
+        "Main Street Pharmacy\n0614141000029\n9\ngeneric-hid\nhttps://epcis.example.com/\n{}\n\
+         https://vrs.example.com/\n",
         inbox.display()
     );
     let out = tracedesk(&db, &["setup"], answers.as_bytes());
@@ -143,12 +144,16 @@ fn with_a_pin_set_the_pin_lines_are_not_read() {
         config(&db, "inbox_dir").as_deref(),
         Some(inbox.to_str().unwrap())
     );
+    assert_eq!(
+        config(&db, "verification_router").as_deref(),
+        Some("https://vrs.example.com")
+    );
 
     // One line too many is refused, naming what is read.
     let out = tracedesk(&db, &["setup"], format!("{answers}extra\n").as_bytes());
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("stdin holds 7 lines; setup reads at most 6"),
+        stderr(&out).contains("stdin holds 8 lines; setup reads at most 7"),
         "{}",
         stderr(&out)
     );

@@ -37,7 +37,7 @@ const LINE_LIMIT: u64 = 4096;
 
 /// What a piped setup reads, one line each, in this order. The PIN lines are read only while
 /// no PIN is set.
-pub const QUESTIONS: [&str; 8] = [
+pub const QUESTIONS: [&str; 9] = [
     "pharmacy name",
     "site GLN",
     "GS1 Company Prefix length (blank: 7)",
@@ -46,6 +46,7 @@ pub const QUESTIONS: [&str; 8] = [
     "scanner: a profile name, or the test code as scanned (blank: keep)",
     "upstream EPCIS capture URL (blank: none)",
     "partner inbox folder (blank: none)",
+    "verification router URL (blank: none)",
 ];
 
 /// Everything a setup decided, checked.
@@ -110,6 +111,11 @@ fn summary(store: &Store, decided: &Decided) -> Result<()> {
         out,
         "Partner inbox: {}",
         or_none(store.setting("inbox_dir")?)
+    )?;
+    writeln!(
+        out,
+        "Verification router: {}",
+        or_none(store.setting(crate::router::ROUTER_KEY)?)
     )?;
     let pin = if decided.pin.is_some() {
         "set"
@@ -203,6 +209,7 @@ fn from_lines(text: &str, pin_needed: bool) -> Result<Decided> {
         .unwrap_or_default();
     checked(6, |t| setup::upstream_url(t).map(drop))?;
     checked(7, |t| setup::inbox_dir(t).map(drop))?;
+    checked(8, |t| setup::verification_router(t).map(drop))?;
     let answers = SiteAnswers {
         name: answer(0).1.to_owned(),
         gln: answer(1).1.to_owned(),
@@ -210,6 +217,7 @@ fn from_lines(text: &str, pin_needed: bool) -> Result<Decided> {
         scanner_profile,
         upstream_url: answer(6).1.to_owned(),
         inbox_dir: answer(7).1.to_owned(),
+        verification_router: answer(8).1.to_owned(),
     };
     let site = answers.check()?;
     Ok(Decided { site, pin })
@@ -345,6 +353,15 @@ fn from_terminal(in_force: &SiteAnswers, pin_needed: bool) -> Result<Decided> {
                     d.map(|d| d.to_string_lossy().into_owned())
                         .unwrap_or_default()
                 })
+                .map_err(|e| e.to_string())
+        },
+    )?;
+    answers.verification_router = ask_until(
+        "Verification router URL, to ask manufacturers (optional)",
+        &in_force.verification_router,
+        |a| {
+            setup::verification_router(a)
+                .map(Option::unwrap_or_default)
                 .map_err(|e| e.to_string())
         },
     )?;

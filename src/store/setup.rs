@@ -112,6 +112,17 @@ pub fn upstream_url(text: &str) -> Result<Option<String>, SetupError> {
     Ok(Some(url.trim_end_matches('/').to_owned()))
 }
 
+/// The verification router manufacturers are asked through: https (plain http only to
+/// loopback, as [`crate::router::parse_router_url`] rules); `None` when left empty.
+pub fn verification_router(text: &str) -> Result<Option<String>, SetupError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::router::parse_router_url(text)
+        .map(Some)
+        .map_err(|e| error("verification router", e.to_string()))
+}
+
 /// The folder partners' documents are dropped in: absolute (the kiosk and the command line
 /// run from any directory) and existing; `None` when left empty.
 pub fn inbox_dir(text: &str) -> Result<Option<PathBuf>, SetupError> {
@@ -146,6 +157,7 @@ pub struct SiteAnswers {
     pub scanner_profile: String,
     pub upstream_url: String,
     pub inbox_dir: String,
+    pub verification_router: String,
 }
 
 /// A checked setup.
@@ -160,6 +172,8 @@ pub struct SiteSetup {
     pub upstream_url: Option<String>,
     /// `None`: the inbox in force (or none) is kept.
     pub inbox_dir: Option<PathBuf>,
+    /// `None`: the router in force (or none) is kept.
+    pub verification_router: Option<String>,
 }
 
 impl SiteSetup {
@@ -180,6 +194,7 @@ impl SiteAnswers {
             scanner_profile: (!profile.is_empty()).then(|| profile.to_owned()),
             upstream_url: upstream_url(&self.upstream_url)?,
             inbox_dir: inbox_dir(&self.inbox_dir)?,
+            verification_router: verification_router(&self.verification_router)?,
         })
     }
 }
@@ -200,6 +215,7 @@ impl Store {
             scanner_profile: get("scanner_profile")?,
             upstream_url: get("upstream_url")?,
             inbox_dir: get("inbox_dir")?,
+            verification_router: get(crate::router::ROUTER_KEY)?,
         })
     }
 
@@ -217,6 +233,10 @@ impl Store {
             ("scanner_profile", setup.scanner_profile.as_deref()),
             ("upstream_url", setup.upstream_url.as_deref()),
             ("inbox_dir", inbox.as_deref()),
+            (
+                crate::router::ROUTER_KEY,
+                setup.verification_router.as_deref(),
+            ),
         ];
         let tx = self.conn_mut().transaction()?;
         for (key, value) in values {

@@ -117,6 +117,10 @@ impl SetupFlow {
             (&mut self.answers.scanner_profile, answers.scanner_profile),
             (&mut self.answers.upstream_url, answers.upstream_url),
             (&mut self.answers.inbox_dir, answers.inbox_dir),
+            (
+                &mut self.answers.verification_router,
+                answers.verification_router,
+            ),
         ];
         for (typed, in_force) in fields {
             if typed.is_empty() {
@@ -158,6 +162,7 @@ impl SetupFlow {
             Step::Pin | Step::Scanner => {}
             Step::Connections => {
                 setup::upstream_url(&self.answers.upstream_url).map_err(sentence)?;
+                setup::verification_router(&self.answers.verification_router).map_err(sentence)?;
             }
         }
         Ok(())
@@ -545,6 +550,13 @@ fn connections_ui(ui: &mut Ui, flow: &mut SetupFlow) {
                 "Partner inbox folder",
                 &mut answers.inbox_dir,
                 "/srv/tracedesk/inbox",
+                620.0,
+            );
+            field_ui(
+                ui,
+                "Verification router (asks manufacturers)",
+                &mut answers.verification_router,
+                "https://vrs.example.com/",
                 620.0,
             );
         });
