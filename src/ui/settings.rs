@@ -63,6 +63,8 @@ fn form_ui(
     profiles: &[String],
     requests: &mut Vec<DeskRequest>,
 ) {
+    actions_ui(ui, form, requests);
+    ui.add_space(theme::GAP);
     let Some(settings) = form.settings.as_mut() else {
         return;
     };
@@ -164,14 +166,30 @@ fn form_ui(
     ui.add_space(theme::GAP);
     next_steps_ui(ui, &mut settings.next_steps);
     ui.add_space(theme::GAP);
-    if big_button(ui, "Test connections")
-        .on_hover_text("Asks the saved upstream and verification router whether they answer")
-        .clicked()
-    {
+}
+
+/// Save and Test connections, with the last message: at the top of the form, so they are on
+/// screen whatever the screen's height.
+fn actions_ui(ui: &mut Ui, form: &mut SettingsForm, requests: &mut Vec<DeskRequest>) {
+    let Some(settings) = form.settings.as_mut() else {
+        return;
+    };
+    let (save, test) = ui
+        .horizontal(|ui| {
+            let save = big_button(ui, "Save").clicked();
+            let test = big_button(ui, "Test connections")
+                .on_hover_text(
+                    "Asks the saved upstream and verification router whether they answer",
+                )
+                .clicked();
+            (save, test)
+        })
+        .inner;
+    if test {
         requests.push(DeskRequest::TestConnections);
         form.message = Some("Testing the saved upstream and router…".into());
     }
-    if big_button(ui, "Save").clicked() {
+    if save {
         for (_, text) in &mut settings.next_steps {
             *text = one_line(text);
         }

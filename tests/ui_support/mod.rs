@@ -188,6 +188,19 @@ impl Kiosk {
     }
 
     pub fn click(&mut self, label: &str) {
+        // A long screen (the settings) scrolls: bring the button into view first, as a person
+        // would before pressing it.
+        self.harness.get_by_label(label).scroll_to_me();
+        // Scrolling is animated: wait until the button stands still.
+        let mut rect = self.harness.get_by_label(label).rect();
+        for _ in 0..60 {
+            self.harness.step();
+            let now = self.harness.get_by_label(label).rect();
+            if now == rect {
+                break;
+            }
+            rect = now;
+        }
         self.harness.get_by_label(label).click();
         self.harness.step();
         self.harness.step();
