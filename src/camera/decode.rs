@@ -218,6 +218,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     // what it could not read.
     let mut failed = Vec::new();
     let small = halve(img);
+    let contrast = Contrast::measure(&small);
     let mut busy = Vec::new();
     if small.width() >= 16 && small.height() >= 16 {
         // Then the same half-size frame thresholded against small-window means: it keeps
@@ -227,6 +228,9 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             else {
                 continue;
             };
+            // Sensor noise thresholded against its own mean is speckle everywhere: the tracer
+            // would follow it over the whole frame and every cell would look busy.
+            contrast.clear_speckle(&mut bits);
             // Symbols already read cost nothing twice.
             for symbol in &found {
                 paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
@@ -235,7 +239,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             merge(&mut found, coarse);
             failed.extend(coarse_failed);
             if threshold == Threshold::Local {
-                busy = busy_regions(&bits, 2, img.width(), img.height());
+                busy = busy_regions(&bits, &contrast, 2, img.width(), img.height());
             }
         }
     }
@@ -676,8 +680,14 @@ const TILE_STRIDE: usize = 8;
 /// and white often both along rows and down columns, as a module grid does, in full-size
 /// pixels with a margin for the quiet zone and the finder's solid edges. Print strokes and
 /// box edges flip one way only; flat areas not at all.
-fn busy_regions(bits: &BitMatrix, scale: u32, full_width: u32, full_height: u32) -> Vec<Region> {
-    let cells = busy_cells(bits);
+fn busy_regions(
+    bits: &BitMatrix,
+    contrast: &Contrast,
+    scale: u32,
+    full_width: u32,
+    full_height: u32,
+) -> Vec<Region> {
+    let cells = busy_cells(bits, contrast);
     let unit = (CELL * scale) as usize;
     let to_region = |(x0, y0, x1, y1): CellBox| {
         Region {
@@ -755,8 +765,15 @@ struct BusyCells {
     busy: Vec<bool>,
 }
 
-/// Counts each cell's black/white flips along rows and down columns.
-fn busy_cells(bits: &BitMatrix) -> BusyCells {
+/// Each cell's black/white flips along its rows and down its columns.
+struct Flips {
+    cols: usize,
+    rows: usize,
+    across: Vec<u32>,
+    down: Vec<u32>,
+}
+
+fn count_flips(bits: &BitMatrix) -> Flips {
     let (w, h) = (bits.getWidth() as usize, bits.getHeight() as usize);
     let cell = CELL as usize;
     let (cols, rows) = (w / cell, h / cell);
@@ -788,10 +805,28 @@ fn busy_cells(bits: &BitMatrix) -> BusyCells {
         }
         std::mem::swap(&mut line, &mut below);
     }
+    Flips {
+        cols,
+        rows,
+        across,
+        down,
+    }
+}
+
+/// The cells of a bit matrix that look like a module grid: dense flips both ways, in a cell
+/// of the grey frame with more contrast than its noise.
+fn busy_cells(bits: &BitMatrix, contrast: &Contrast) -> BusyCells {
+    let Flips {
+        cols,
+        rows,
+        across,
+        down,
+    } = count_flips(bits);
     let busy: Vec<bool> = across
         .iter()
         .zip(&down)
-        .map(|(&a, &d)| a >= BUSY_FLIPS && d >= BUSY_FLIPS)
+        .enumerate()
+        .map(|(i, (&a, &d))| a >= BUSY_FLIPS && d >= BUSY_FLIPS && contrast.lively(i))
         .collect();
     let mut cells = BusyCells { cols, rows, busy };
     // A cell inside a symbol can fall short where modules clump into larger black or white
@@ -842,6 +877,126 @@ impl BusyCells {
         }
         patches
     }
+}
+
+/// How far a cell's grey levels must spread, in multiples of the frame's noise, to hold
+/// structure: pure noise spreads by one noise level (give or take a tenth over a cell's 64
+/// pixels), a module grid by about half its ink-to-paper contrast.
+const NOISE_GATE: f32 = 2.0;
+/// Below this spread a cell is flat whatever the noise (clean renders have none).
+const MIN_CELL_SPREAD: f32 = 4.0;
+
+/// Which texture cells of the half-size grey frame (the same [`CELL`] grid as the bit
+/// matrices) hold more contrast than the frame's sensor noise.
+struct Contrast {
+    cols: usize,
+    rows: usize,
+    lively: Vec<bool>,
+}
+
+impl Contrast {
+    fn measure(grey: &GrayImage) -> Self {
+        let (w, h) = (grey.width() as usize, grey.height() as usize);
+        let cell = CELL as usize;
+        let (cols, rows) = (w / cell, h / cell);
+        let gate = (NOISE_GATE * noise_level(grey)).max(MIN_CELL_SPREAD);
+        let mut sum = vec![0u64; cols * rows];
+        let mut squares = vec![0u64; cols * rows];
+        for (y, line) in grey
+            .as_raw()
+            .chunks_exact(w.max(1))
+            .take(rows * cell)
+            .enumerate()
+        {
+            let base = (y / cell) * cols;
+            for (x, &v) in line[..cols * cell].iter().enumerate() {
+                let v = u64::from(v);
+                sum[base + x / cell] += v;
+                squares[base + x / cell] += v * v;
+            }
+        }
+        let n = (cell * cell) as f32;
+        let lively = sum
+            .iter()
+            .zip(&squares)
+            .map(|(&s, &q)| {
+                let mean = s as f32 / n;
+                (q as f32 / n - mean * mean).max(0.0).sqrt() >= gate
+            })
+            .collect();
+        Self { cols, rows, lively }
+    }
+
+    /// Every cell counts as lively (a frame measured as noiseless and all texture).
+    #[cfg(test)]
+    fn everywhere(bits: &BitMatrix) -> Self {
+        let (cols, rows) = (
+            (bits.getWidth() / CELL) as usize,
+            (bits.getHeight() / CELL) as usize,
+        );
+        Self {
+            cols,
+            rows,
+            lively: vec![true; cols * rows],
+        }
+    }
+
+    fn lively(&self, i: usize) -> bool {
+        self.lively.get(i).copied().unwrap_or(true)
+    }
+
+    /// Clears the cells of `bits` that flip like a module grid where the grey frame has no more
+    /// contrast than its noise. Quiet cells that do not flip stay: the inside of a large module
+    /// or of the finder's solid bars is flat too.
+    fn clear_speckle(&self, bits: &mut BitMatrix) {
+        let flips = count_flips(bits);
+        if (flips.cols, flips.rows) != (self.cols, self.rows) {
+            return;
+        }
+        for (i, (&a, &d)) in flips.across.iter().zip(&flips.down).enumerate() {
+            if self.lively(i) || a + d < SPECKLE_FLIPS {
+                continue;
+            }
+            let (x0, y0) = ((i % self.cols) as u32 * CELL, (i / self.cols) as u32 * CELL);
+            for y in y0..y0 + CELL {
+                for x in x0..x0 + CELL {
+                    bits.unset(x, y);
+                }
+            }
+        }
+    }
+}
+
+/// Flips (across plus down) above which a quiet cell is speckle: a straight edge through a
+/// cell flips at most 16 times.
+const SPECKLE_FLIPS: u32 = 12;
+
+/// The frame's sensor noise (standard deviation, grey levels), from the median absolute
+/// difference between horizontal neighbours: edges are too few to move the median, so it
+/// measures the noise whatever the frame shows.
+fn noise_level(grey: &GrayImage) -> f32 {
+    let w = grey.width() as usize;
+    let mut histogram = [0u32; 256];
+    let mut count = 0u32;
+    // Every other row is plenty for a median.
+    for line in grey.as_raw().chunks_exact(w.max(1)).step_by(2) {
+        for pair in line.windows(2) {
+            histogram[usize::from(pair[0].abs_diff(pair[1]))] += 1;
+            count += 1;
+        }
+    }
+    let mut seen = 0u32;
+    let median = histogram
+        .iter()
+        .position(|&n| {
+            seen += n;
+            seen * 2 >= count
+        })
+        .unwrap_or(0) as f32;
+    // For Gaussian noise of deviation s a neighbour difference has deviation s * sqrt(2), and
+    // its median absolute value is 0.6745 times that. The half-level offset undoes the
+    // rounding of the histogram bins.
+    (median + 0.5) / (0.6745 * std::f32::consts::SQRT_2)
 }
 
 /// Slow paths for still images that the fast searches missed.
@@ -987,14 +1142,14 @@ mod tests {
     fn a_module_grid_is_busy_and_gives_one_region() {
         // Modules of 2 half-size pixels (4 in the frame): what the fine pass is for.
         let bits = grid(60, 2, scatter);
-        let cells = busy_cells(&bits);
+        let cells = busy_cells(&bits, &Contrast::everywhere(&bits));
         let busy = cells.busy.iter().filter(|&&b| b).count();
         assert!(
             busy * 10 >= cells.busy.len() * 8,
             "{busy} of {}",
             cells.busy.len()
         );
-        let regions = busy_regions(&bits, 2, 240, 240);
+        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, 240, 240);
         assert_eq!(regions.len(), 1, "{regions:?}");
         assert!(regions[0].width >= 200 && regions[0].height >= 200);
     }
@@ -1007,8 +1162,12 @@ mod tests {
         let lines = grid(96, 1, |_, y| y % 4 == 0);
         let flat = BitMatrix::new(96, 96).expect("matrix");
         for (what, bits) in [("diagonal", diagonal), ("lines", lines), ("flat", flat)] {
-            assert!(!busy_cells(&bits).busy.contains(&true), "{what}");
-            assert!(busy_regions(&bits, 2, 192, 192).is_empty(), "{what}");
+            let contrast = Contrast::everywhere(&bits);
+            assert!(!busy_cells(&bits, &contrast).busy.contains(&true), "{what}");
+            assert!(
+                busy_regions(&bits, &contrast, 2, 192, 192).is_empty(),
+                "{what}"
+            );
         }
     }
 
@@ -1016,7 +1175,7 @@ mod tests {
     fn a_big_patch_is_searched_in_overlapping_windows() {
         // 60 x 60 cells of modules: far bigger than one window.
         let bits = grid(240, 2, scatter);
-        let regions = busy_regions(&bits, 2, 960, 960);
+        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, 960, 960);
         assert!(regions.len() > 4, "{}", regions.len());
         let window = (TILE_CELLS as u32 * CELL * 2) as f32 * 1.5 + 16.0;
         assert!(
