@@ -243,6 +243,8 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             }
         }
     }
+    // Halving averages four pixels: the full frame's noise is twice the half-size frame's.
+    let noisy = contrast.noise * 2.0 >= NOISY;
 
     // The fine pass: each busy patch alone at full size, where a symbol too fine for the coarse
     // pass gets scan lines of its own.
@@ -252,7 +254,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             .iter()
             .any(|roi| roi.grown(0.5, img.width(), img.height()).covers(r))
     });
-    for (symbols, region_failed) in search_regions(img, &busy, opts.parallel) {
+    for (symbols, region_failed) in search_regions(img, &busy, opts.parallel, noisy) {
         merge(&mut found, symbols);
         failed.extend(region_failed);
     }
@@ -264,7 +266,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             continue;
         }
         let region = bounds(&corners).grown(0.5, img.width(), img.height());
-        merge(&mut found, close_look(img, region));
+        merge(&mut found, close_look(img, region, noisy));
     }
 
     if found.is_empty() && opts.effort == Effort::Thorough {
@@ -551,9 +553,13 @@ fn crop_bits(bits: &BitMatrix, left: u32, width: u32) -> Option<BitMatrix> {
 
 /// A traced square that did not decode: its neighbourhood alone, with each threshold, then
 /// enlarged (small modules blurred into their neighbours sample better interpolated).
-fn close_look(img: &GrayImage, region: Region) -> Vec<Symbol> {
-    for threshold in [Threshold::Local, Threshold::Global] {
-        let found = search_region(img, region, threshold);
+fn close_look(img: &GrayImage, region: Region, noisy: bool) -> Vec<Symbol> {
+    let smoothed = noisy.then_some((Threshold::Local, true));
+    for (threshold, smooth) in [(Threshold::Local, false), (Threshold::Global, false)]
+        .into_iter()
+        .chain(smoothed)
+    {
+        let found = trace_region(img, region, threshold, smooth).0;
         if !found.is_empty() {
             return found;
         }
@@ -603,33 +609,55 @@ fn bounds(corners: &[(f32, f32); 4]) -> Region {
 
 /// Full-resolution search of one rectangle of the image.
 fn search_region(img: &GrayImage, region: Region, threshold: Threshold) -> Vec<Symbol> {
-    trace_region(img, region, threshold).0
+    trace_region(img, region, threshold, false).0
 }
 
-/// Full-resolution search of one rectangle of the image, with the traces that did not decode.
-fn trace_region(img: &GrayImage, region: Region, threshold: Threshold) -> Candidates {
+/// Full-resolution search of one rectangle of the image, with the traces that did not decode;
+/// `smooth` first averages each pixel with its neighbours, so sensor noise does not fray the
+/// module edges the tracer follows.
+fn trace_region(img: &GrayImage, region: Region, threshold: Threshold, smooth: bool) -> Candidates {
     if region.width < 16 || region.height < 16 {
         return Candidates::default();
     }
-    let crop =
+    let mut crop =
         image::imageops::crop_imm(img, region.x, region.y, region.width, region.height).to_image();
+    if smooth {
+        crop = image::imageops::filter3x3(
+            &crop,
+            &[1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0].map(|k: f32| k / 16.0),
+        );
+    }
     binarize(crop.as_raw(), crop.width(), crop.height(), threshold)
         .map(|mut bits| detect_all(&mut bits, 1.0, (region.x as f32, region.y as f32)))
         .unwrap_or_default()
 }
 
 /// Searches each region at full size, on two threads when asked and worth it.
-fn search_regions(img: &GrayImage, regions: &[Region], parallel: bool) -> Vec<Candidates> {
+fn search_regions(
+    img: &GrayImage,
+    regions: &[Region],
+    parallel: bool,
+    noisy: bool,
+) -> Vec<Candidates> {
     let search = |part: &[Region]| -> Vec<Candidates> {
         part.iter()
             .map(|&r| {
-                let (symbols, failed) = trace_region(img, r, Threshold::Local);
+                let (symbols, mut failed) = trace_region(img, r, Threshold::Local, false);
                 if !symbols.is_empty() {
                     return (symbols, failed);
                 }
+                // In a noisy frame, frayed edges are the likeliest reason: smoothed, they
+                // trace again.
+                if noisy {
+                    let (symbols, more_failed) = trace_region(img, r, Threshold::Local, true);
+                    failed.extend(more_failed);
+                    if !symbols.is_empty() {
+                        return (symbols, failed);
+                    }
+                }
                 // Nothing read here: the hybrid threshold can break the edges of small or
                 // blurred modules next to print; the small-window mean keeps them.
-                let (symbols, more_failed) = trace_region(img, r, Threshold::Mean);
+                let (symbols, more_failed) = trace_region(img, r, Threshold::Mean, false);
                 (symbols, failed.into_iter().chain(more_failed).collect())
             })
             .collect()
@@ -883,6 +911,9 @@ impl BusyCells {
 /// structure: pure noise spreads by one noise level (give or take a tenth over a cell's 64
 /// pixels), a module grid by about half its ink-to-paper contrast.
 const NOISE_GATE: f32 = 2.0;
+/// Sensor noise (grey levels, full size) above which full-size searches smooth the pixels
+/// first: it frays module edges for the tracer. The default generated frames stay below it.
+const NOISY: f32 = 8.0;
 /// Below this spread a cell is flat whatever the noise (clean renders have none).
 const MIN_CELL_SPREAD: f32 = 4.0;
 
@@ -892,6 +923,8 @@ struct Contrast {
     cols: usize,
     rows: usize,
     lively: Vec<bool>,
+    /// The frame's sensor noise, see [`noise_level`].
+    noise: f32,
 }
 
 impl Contrast {
@@ -899,7 +932,8 @@ impl Contrast {
         let (w, h) = (grey.width() as usize, grey.height() as usize);
         let cell = CELL as usize;
         let (cols, rows) = (w / cell, h / cell);
-        let gate = (NOISE_GATE * noise_level(grey)).max(MIN_CELL_SPREAD);
+        let noise = noise_level(grey);
+        let gate = (NOISE_GATE * noise).max(MIN_CELL_SPREAD);
         let mut sum = vec![0u64; cols * rows];
         let mut squares = vec![0u64; cols * rows];
         for (y, line) in grey
@@ -924,7 +958,12 @@ impl Contrast {
                 (q as f32 / n - mean * mean).max(0.0).sqrt() >= gate
             })
             .collect();
-        Self { cols, rows, lively }
+        Self {
+            cols,
+            rows,
+            lively,
+            noise,
+        }
     }
 
     /// Every cell counts as lively (a frame measured as noiseless and all texture).
@@ -938,6 +977,7 @@ impl Contrast {
             cols,
             rows,
             lively: vec![true; cols * rows],
+            noise: 0.0,
         }
     }
 

@@ -628,6 +628,37 @@ mod tests {
     }
 
     #[test]
+    fn exposure_darkens_the_frame_and_grid_bounds_the_labels() {
+        let texts = vec![gs1_pack_text("09506000134352", "261231", "ABC", "S1")];
+        let lit = render_frame(&texts, &Conditions::default(), 3).unwrap();
+        let dim = Conditions {
+            exposure: 0.3,
+            noise: 0,
+            ..Conditions::default()
+        };
+        let dark = render_frame(&texts, &dim, 3).unwrap();
+        let mean = |img: &GrayImage| {
+            img.as_raw().iter().map(|&v| f64::from(v)).sum::<f64>() / img.as_raw().len() as f64
+        };
+        assert!(mean(&dark.image) < 0.4 * mean(&lit.image));
+        let big = Conditions {
+            grid: (2, 1),
+            module_px: (16.0, 16.0),
+            max_tilt_deg: 0.0,
+            ..Conditions::default()
+        };
+        let frame = render_frame(&texts, &big, 3).unwrap();
+        let [a, b, ..] = frame.labels[0].corners;
+        // The label's top edge is 16 px per module (12 to 14 modules for this text).
+        assert!((a.0 - b.0).hypot(a.1 - b.1) >= 12.0 * 16.0);
+        let three = vec![texts[0].clone(); 3];
+        assert!(matches!(
+            render_frame(&three, &big, 0),
+            Err(SynthError::TooManyLabels(3, 2))
+        ));
+    }
+
+    #[test]
     fn too_many_labels_is_an_error() {
         let texts = vec!["0109506000134352".to_owned(); 7];
         assert!(matches!(
