@@ -9,12 +9,16 @@
 //!
 //! 1. regions of interest (where the previous video frame had symbols), searched at full size;
 //! 2. a coarse pass over a half-size copy of the whole frame (a quarter of the pixels). Symbols
-//!    it reads are painted out of its bit matrix;
+//!    it reads are painted out of its bit matrix. The frame's sensor noise is measured first
+//!    (median difference of neighbouring pixels); texture cells whose grey levels spread no
+//!    more than the noise does are never busy, and in a noisy frame their speckle is cleared
+//!    before tracing, so a dim, noisy frame costs about what a clean one does;
 //! 3. a fine pass at full size over only the patches of that matrix that still look like a
 //!    module grid (dense black/white flips both across and down), each searched alone: print
 //!    strokes, box edges and flat background never cost a full-size trace, and each symbol
 //!    gets scan lines of its own, so one symbol (or a clump of print) cannot hide another on
-//!    the same line. A patch that reads nothing is binarized again with a small-window mean;
+//!    the same line. A patch that reads nothing is, in a noisy frame, traced again smoothed
+//!    (noise frays the edges the tracer follows), then binarized with a small-window mean;
 //! 4. a closer look (each threshold, then a 2x enlargement) at squares that were traced but
 //!    did not decode;
 //! 5. for still images only, when nothing was found: the whole frame at full size, a
@@ -219,6 +223,8 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     let mut failed = Vec::new();
     let small = halve(img);
     let contrast = Contrast::measure(&small);
+    // Halving averages four pixels: the full frame's noise is twice the half-size frame's.
+    let noisy = contrast.noise * 2.0 >= NOISY;
     let mut busy = Vec::new();
     if small.width() >= 16 && small.height() >= 16 {
         // Then the same half-size frame thresholded against small-window means: it keeps
@@ -229,8 +235,11 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
                 continue;
             };
             // Sensor noise thresholded against its own mean is speckle everywhere: the tracer
-            // would follow it over the whole frame and every cell would look busy.
-            contrast.clear_speckle(&mut bits);
+            // would follow it over the whole frame and every cell would look busy. (Milder
+            // noise leaves too little speckle to pay for the clearing.)
+            if noisy {
+                contrast.clear_speckle(&mut bits);
+            }
             // Symbols already read cost nothing twice.
             for symbol in &found {
                 paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
@@ -243,8 +252,6 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             }
         }
     }
-    // Halving averages four pixels: the full frame's noise is twice the half-size frame's.
-    let noisy = contrast.noise * 2.0 >= NOISY;
 
     // The fine pass: each busy patch alone at full size, where a symbol too fine for the coarse
     // pass gets scan lines of its own.
@@ -911,8 +918,9 @@ impl BusyCells {
 /// structure: pure noise spreads by one noise level (give or take a tenth over a cell's 64
 /// pixels), a module grid by about half its ink-to-paper contrast.
 const NOISE_GATE: f32 = 2.0;
-/// Sensor noise (grey levels, full size) above which full-size searches smooth the pixels
-/// first: it frays module edges for the tracer. The default generated frames stay below it.
+/// Sensor noise (grey levels, full size) above which the coarse pass clears speckle and
+/// full-size searches that read nothing try again smoothed (noise frays module edges for the
+/// tracer). The default generated frames stay below it.
 const NOISY: f32 = 8.0;
 /// Below this spread a cell is flat whatever the noise (clean renders have none).
 const MIN_CELL_SPREAD: f32 = 4.0;
