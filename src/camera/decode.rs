@@ -9,12 +9,16 @@
 //!
 //! 1. regions of interest (where the previous video frame had symbols), searched at full size;
 //! 2. a coarse pass over a half-size copy of the whole frame (a quarter of the pixels). Symbols
-//!    it reads are painted out of its bit matrix;
+//!    it reads are painted out of its bit matrix. The frame's sensor noise is measured first
+//!    (median difference of neighbouring pixels); texture cells whose grey levels spread no
+//!    more than the noise does are never busy, and in a noisy frame their speckle is cleared
+//!    before tracing, so a dim, noisy frame costs about what a clean one does;
 //! 3. a fine pass at full size over only the patches of that matrix that still look like a
 //!    module grid (dense black/white flips both across and down), each searched alone: print
 //!    strokes, box edges and flat background never cost a full-size trace, and each symbol
 //!    gets scan lines of its own, so one symbol (or a clump of print) cannot hide another on
-//!    the same line. A patch that reads nothing is binarized again with a small-window mean;
+//!    the same line. A patch that reads nothing is, in a noisy frame, traced again smoothed
+//!    (noise frays the edges the tracer follows), then binarized with a small-window mean;
 //! 4. a closer look (each threshold, then a 2x enlargement) at squares that were traced but
 //!    did not decode;
 //! 5. for still images only, when nothing was found: the whole frame at full size, a
@@ -218,6 +222,9 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     // what it could not read.
     let mut failed = Vec::new();
     let small = halve(img);
+    let contrast = Contrast::measure(&small);
+    // Halving averages four pixels: the full frame's noise is twice the half-size frame's.
+    let noisy = contrast.noise * 2.0 >= NOISY;
     let mut busy = Vec::new();
     if small.width() >= 16 && small.height() >= 16 {
         // Then the same half-size frame thresholded against small-window means: it keeps
@@ -227,6 +234,12 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             else {
                 continue;
             };
+            // Sensor noise thresholded against its own mean is speckle everywhere: the tracer
+            // would follow it over the whole frame and every cell would look busy. (Milder
+            // noise leaves too little speckle to pay for the clearing.)
+            if noisy {
+                contrast.clear_speckle(&mut bits);
+            }
             // Symbols already read cost nothing twice.
             for symbol in &found {
                 paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
@@ -235,7 +248,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             merge(&mut found, coarse);
             failed.extend(coarse_failed);
             if threshold == Threshold::Local {
-                busy = busy_regions(&bits, 2, img.width(), img.height());
+                busy = busy_regions(&bits, &contrast, 2, img.width(), img.height());
             }
         }
     }
@@ -248,7 +261,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             .iter()
             .any(|roi| roi.grown(0.5, img.width(), img.height()).covers(r))
     });
-    for (symbols, region_failed) in search_regions(img, &busy, opts.parallel) {
+    for (symbols, region_failed) in search_regions(img, &busy, opts.parallel, noisy) {
         merge(&mut found, symbols);
         failed.extend(region_failed);
     }
@@ -260,7 +273,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             continue;
         }
         let region = bounds(&corners).grown(0.5, img.width(), img.height());
-        merge(&mut found, close_look(img, region));
+        merge(&mut found, close_look(img, region, noisy));
     }
 
     if found.is_empty() && opts.effort == Effort::Thorough {
@@ -547,9 +560,13 @@ fn crop_bits(bits: &BitMatrix, left: u32, width: u32) -> Option<BitMatrix> {
 
 /// A traced square that did not decode: its neighbourhood alone, with each threshold, then
 /// enlarged (small modules blurred into their neighbours sample better interpolated).
-fn close_look(img: &GrayImage, region: Region) -> Vec<Symbol> {
-    for threshold in [Threshold::Local, Threshold::Global] {
-        let found = search_region(img, region, threshold);
+fn close_look(img: &GrayImage, region: Region, noisy: bool) -> Vec<Symbol> {
+    let smoothed = noisy.then_some((Threshold::Local, true));
+    for (threshold, smooth) in [(Threshold::Local, false), (Threshold::Global, false)]
+        .into_iter()
+        .chain(smoothed)
+    {
+        let found = trace_region(img, region, threshold, smooth).0;
         if !found.is_empty() {
             return found;
         }
@@ -599,33 +616,55 @@ fn bounds(corners: &[(f32, f32); 4]) -> Region {
 
 /// Full-resolution search of one rectangle of the image.
 fn search_region(img: &GrayImage, region: Region, threshold: Threshold) -> Vec<Symbol> {
-    trace_region(img, region, threshold).0
+    trace_region(img, region, threshold, false).0
 }
 
-/// Full-resolution search of one rectangle of the image, with the traces that did not decode.
-fn trace_region(img: &GrayImage, region: Region, threshold: Threshold) -> Candidates {
+/// Full-resolution search of one rectangle of the image, with the traces that did not decode;
+/// `smooth` first averages each pixel with its neighbours, so sensor noise does not fray the
+/// module edges the tracer follows.
+fn trace_region(img: &GrayImage, region: Region, threshold: Threshold, smooth: bool) -> Candidates {
     if region.width < 16 || region.height < 16 {
         return Candidates::default();
     }
-    let crop =
+    let mut crop =
         image::imageops::crop_imm(img, region.x, region.y, region.width, region.height).to_image();
+    if smooth {
+        crop = image::imageops::filter3x3(
+            &crop,
+            &[1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0].map(|k: f32| k / 16.0),
+        );
+    }
     binarize(crop.as_raw(), crop.width(), crop.height(), threshold)
         .map(|mut bits| detect_all(&mut bits, 1.0, (region.x as f32, region.y as f32)))
         .unwrap_or_default()
 }
 
 /// Searches each region at full size, on two threads when asked and worth it.
-fn search_regions(img: &GrayImage, regions: &[Region], parallel: bool) -> Vec<Candidates> {
+fn search_regions(
+    img: &GrayImage,
+    regions: &[Region],
+    parallel: bool,
+    noisy: bool,
+) -> Vec<Candidates> {
     let search = |part: &[Region]| -> Vec<Candidates> {
         part.iter()
             .map(|&r| {
-                let (symbols, failed) = trace_region(img, r, Threshold::Local);
+                let (symbols, mut failed) = trace_region(img, r, Threshold::Local, false);
                 if !symbols.is_empty() {
                     return (symbols, failed);
                 }
+                // In a noisy frame, frayed edges are the likeliest reason: smoothed, they
+                // trace again.
+                if noisy {
+                    let (symbols, more_failed) = trace_region(img, r, Threshold::Local, true);
+                    failed.extend(more_failed);
+                    if !symbols.is_empty() {
+                        return (symbols, failed);
+                    }
+                }
                 // Nothing read here: the hybrid threshold can break the edges of small or
                 // blurred modules next to print; the small-window mean keeps them.
-                let (symbols, more_failed) = trace_region(img, r, Threshold::Mean);
+                let (symbols, more_failed) = trace_region(img, r, Threshold::Mean, false);
                 (symbols, failed.into_iter().chain(more_failed).collect())
             })
             .collect()
@@ -676,8 +715,14 @@ const TILE_STRIDE: usize = 8;
 /// and white often both along rows and down columns, as a module grid does, in full-size
 /// pixels with a margin for the quiet zone and the finder's solid edges. Print strokes and
 /// box edges flip one way only; flat areas not at all.
-fn busy_regions(bits: &BitMatrix, scale: u32, full_width: u32, full_height: u32) -> Vec<Region> {
-    let cells = busy_cells(bits);
+fn busy_regions(
+    bits: &BitMatrix,
+    contrast: &Contrast,
+    scale: u32,
+    full_width: u32,
+    full_height: u32,
+) -> Vec<Region> {
+    let cells = busy_cells(bits, contrast);
     let unit = (CELL * scale) as usize;
     let to_region = |(x0, y0, x1, y1): CellBox| {
         Region {
@@ -755,8 +800,15 @@ struct BusyCells {
     busy: Vec<bool>,
 }
 
-/// Counts each cell's black/white flips along rows and down columns.
-fn busy_cells(bits: &BitMatrix) -> BusyCells {
+/// Each cell's black/white flips along its rows and down its columns.
+struct Flips {
+    cols: usize,
+    rows: usize,
+    across: Vec<u32>,
+    down: Vec<u32>,
+}
+
+fn count_flips(bits: &BitMatrix) -> Flips {
     let (w, h) = (bits.getWidth() as usize, bits.getHeight() as usize);
     let cell = CELL as usize;
     let (cols, rows) = (w / cell, h / cell);
@@ -788,10 +840,28 @@ fn busy_cells(bits: &BitMatrix) -> BusyCells {
         }
         std::mem::swap(&mut line, &mut below);
     }
+    Flips {
+        cols,
+        rows,
+        across,
+        down,
+    }
+}
+
+/// The cells of a bit matrix that look like a module grid: dense flips both ways, in a cell
+/// of the grey frame with more contrast than its noise.
+fn busy_cells(bits: &BitMatrix, contrast: &Contrast) -> BusyCells {
+    let Flips {
+        cols,
+        rows,
+        across,
+        down,
+    } = count_flips(bits);
     let busy: Vec<bool> = across
         .iter()
         .zip(&down)
-        .map(|(&a, &d)| a >= BUSY_FLIPS && d >= BUSY_FLIPS)
+        .enumerate()
+        .map(|(i, (&a, &d))| a >= BUSY_FLIPS && d >= BUSY_FLIPS && contrast.lively(i))
         .collect();
     let mut cells = BusyCells { cols, rows, busy };
     // A cell inside a symbol can fall short where modules clump into larger black or white
@@ -842,6 +912,139 @@ impl BusyCells {
         }
         patches
     }
+}
+
+/// How far a cell's grey levels must spread, in multiples of the frame's noise, to hold
+/// structure: pure noise spreads by one noise level (give or take a tenth over a cell's 64
+/// pixels), a module grid by about half its ink-to-paper contrast.
+const NOISE_GATE: f32 = 2.0;
+/// Sensor noise (grey levels, full size) above which the coarse pass clears speckle and
+/// full-size searches that read nothing try again smoothed (noise frays module edges for the
+/// tracer). The default generated frames stay below it.
+const NOISY: f32 = 8.0;
+/// Below this spread a cell is flat whatever the noise (clean renders have none).
+const MIN_CELL_SPREAD: f32 = 4.0;
+
+/// Which texture cells of the half-size grey frame (the same [`CELL`] grid as the bit
+/// matrices) hold more contrast than the frame's sensor noise.
+struct Contrast {
+    cols: usize,
+    rows: usize,
+    lively: Vec<bool>,
+    /// The frame's sensor noise, see [`noise_level`].
+    noise: f32,
+}
+
+impl Contrast {
+    fn measure(grey: &GrayImage) -> Self {
+        let (w, h) = (grey.width() as usize, grey.height() as usize);
+        let cell = CELL as usize;
+        let (cols, rows) = (w / cell, h / cell);
+        let noise = noise_level(grey);
+        let gate = (NOISE_GATE * noise).max(MIN_CELL_SPREAD);
+        let mut sum = vec![0u64; cols * rows];
+        let mut squares = vec![0u64; cols * rows];
+        for (y, line) in grey
+            .as_raw()
+            .chunks_exact(w.max(1))
+            .take(rows * cell)
+            .enumerate()
+        {
+            let base = (y / cell) * cols;
+            for (x, &v) in line[..cols * cell].iter().enumerate() {
+                let v = u64::from(v);
+                sum[base + x / cell] += v;
+                squares[base + x / cell] += v * v;
+            }
+        }
+        let n = (cell * cell) as f32;
+        let lively = sum
+            .iter()
+            .zip(&squares)
+            .map(|(&s, &q)| {
+                let mean = s as f32 / n;
+                (q as f32 / n - mean * mean).max(0.0).sqrt() >= gate
+            })
+            .collect();
+        Self {
+            cols,
+            rows,
+            lively,
+            noise,
+        }
+    }
+
+    /// Every cell counts as lively (a frame measured as noiseless and all texture).
+    #[cfg(test)]
+    fn everywhere(bits: &BitMatrix) -> Self {
+        let (cols, rows) = (
+            (bits.getWidth() / CELL) as usize,
+            (bits.getHeight() / CELL) as usize,
+        );
+        Self {
+            cols,
+            rows,
+            lively: vec![true; cols * rows],
+            noise: 0.0,
+        }
+    }
+
+    fn lively(&self, i: usize) -> bool {
+        self.lively.get(i).copied().unwrap_or(true)
+    }
+
+    /// Clears the cells of `bits` that flip like a module grid where the grey frame has no more
+    /// contrast than its noise. Quiet cells that do not flip stay: the inside of a large module
+    /// or of the finder's solid bars is flat too.
+    fn clear_speckle(&self, bits: &mut BitMatrix) {
+        let flips = count_flips(bits);
+        if (flips.cols, flips.rows) != (self.cols, self.rows) {
+            return;
+        }
+        for (i, (&a, &d)) in flips.across.iter().zip(&flips.down).enumerate() {
+            if self.lively(i) || a + d < SPECKLE_FLIPS {
+                continue;
+            }
+            let (x0, y0) = ((i % self.cols) as u32 * CELL, (i / self.cols) as u32 * CELL);
+            for y in y0..y0 + CELL {
+                for x in x0..x0 + CELL {
+                    bits.unset(x, y);
+                }
+            }
+        }
+    }
+}
+
+/// Flips (across plus down) above which a quiet cell is speckle: a straight edge through a
+/// cell flips at most 16 times.
+const SPECKLE_FLIPS: u32 = 12;
+
+/// The frame's sensor noise (standard deviation, grey levels), from the median absolute
+/// difference between horizontal neighbours: edges are too few to move the median, so it
+/// measures the noise whatever the frame shows.
+fn noise_level(grey: &GrayImage) -> f32 {
+    let w = grey.width() as usize;
+    let mut histogram = [0u32; 256];
+    let mut count = 0u32;
+    // Every other row is plenty for a median.
+    for line in grey.as_raw().chunks_exact(w.max(1)).step_by(2) {
+        for pair in line.windows(2) {
+            histogram[usize::from(pair[0].abs_diff(pair[1]))] += 1;
+            count += 1;
+        }
+    }
+    let mut seen = 0u32;
+    let median = histogram
+        .iter()
+        .position(|&n| {
+            seen += n;
+            seen * 2 >= count
+        })
+        .unwrap_or(0) as f32;
+    // For Gaussian noise of deviation s a neighbour difference has deviation s * sqrt(2), and
+    // its median absolute value is 0.6745 times that. The half-level offset undoes the
+    // rounding of the histogram bins.
+    (median + 0.5) / (0.6745 * std::f32::consts::SQRT_2)
 }
 
 /// Slow paths for still images that the fast searches missed.
@@ -987,14 +1190,14 @@ mod tests {
     fn a_module_grid_is_busy_and_gives_one_region() {
         // Modules of 2 half-size pixels (4 in the frame): what the fine pass is for.
         let bits = grid(60, 2, scatter);
-        let cells = busy_cells(&bits);
+        let cells = busy_cells(&bits, &Contrast::everywhere(&bits));
         let busy = cells.busy.iter().filter(|&&b| b).count();
         assert!(
             busy * 10 >= cells.busy.len() * 8,
             "{busy} of {}",
             cells.busy.len()
         );
-        let regions = busy_regions(&bits, 2, 240, 240);
+        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, 240, 240);
         assert_eq!(regions.len(), 1, "{regions:?}");
         assert!(regions[0].width >= 200 && regions[0].height >= 200);
     }
@@ -1007,8 +1210,12 @@ mod tests {
         let lines = grid(96, 1, |_, y| y % 4 == 0);
         let flat = BitMatrix::new(96, 96).expect("matrix");
         for (what, bits) in [("diagonal", diagonal), ("lines", lines), ("flat", flat)] {
-            assert!(!busy_cells(&bits).busy.contains(&true), "{what}");
-            assert!(busy_regions(&bits, 2, 192, 192).is_empty(), "{what}");
+            let contrast = Contrast::everywhere(&bits);
+            assert!(!busy_cells(&bits, &contrast).busy.contains(&true), "{what}");
+            assert!(
+                busy_regions(&bits, &contrast, 2, 192, 192).is_empty(),
+                "{what}"
+            );
         }
     }
 
@@ -1016,7 +1223,7 @@ mod tests {
     fn a_big_patch_is_searched_in_overlapping_windows() {
         // 60 x 60 cells of modules: far bigger than one window.
         let bits = grid(240, 2, scatter);
-        let regions = busy_regions(&bits, 2, 960, 960);
+        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, 960, 960);
         assert!(regions.len() > 4, "{}", regions.len());
         let window = (TILE_CELLS as u32 * CELL * 2) as f32 * 1.5 + 16.0;
         assert!(

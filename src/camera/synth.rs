@@ -31,8 +31,8 @@ pub enum SynthError {
     #[error("cannot encode {text:?} as a DataMatrix: {reason}")]
     Encode { text: String, reason: String },
     /// More labels were asked for than fit side by side in one frame.
-    #[error("{0} labels do not fit in one frame (at most 6)")]
-    TooManyLabels(usize),
+    #[error("{0} labels do not fit in one frame (at most {1} on this grid)")]
+    TooManyLabels(usize, usize),
 }
 
 /// How hard the camera makes life for the decoder.
@@ -49,8 +49,14 @@ pub struct Conditions {
     pub noise: u8,
     /// Strength of the lighting gradient: 0 is even light, 0.5 halves the light at one side.
     pub uneven_light: f32,
-    /// Size of one module in pixels, smallest and largest.
+    /// Size of one module in pixels, smallest and largest (capped so a label fits its cell).
     pub module_px: (f32, f32),
+    /// Share of the desk lamp's light that reaches the sensor: 1 is a well-lit desk, 0.3 a dim
+    /// one. The sensor noise stays the same, so a dim frame is a low-contrast, noisy frame.
+    pub exposure: f32,
+    /// Columns and rows of the grid the labels are laid out on, one label per cell: fewer
+    /// cells leave room for larger modules (a tote held close to the camera).
+    pub grid: (u32, u32),
 }
 
 impl Default for Conditions {
@@ -62,6 +68,8 @@ impl Default for Conditions {
             noise: 12,
             uneven_light: 0.35,
             module_px: (4.0, 7.0),
+            exposure: 1.0,
+            grid: (3, 2),
         }
     }
 }
@@ -221,21 +229,25 @@ pub fn encode_gs1_datamatrix(text: &str, shape: SymbolShapeHint) -> Result<BitMa
 
 const FNC1: u8 = 232;
 
-/// Builds a 1280x720 frame holding one label per text, each in its own cell of a 3x2 grid.
+/// Builds a 1280x720 frame holding one label per text, each in its own cell of the grid
+/// (3x2 unless the conditions say otherwise).
 pub fn render_frame(
     texts: &[String],
     conditions: &Conditions,
     seed: u64,
 ) -> Result<SyntheticFrame, SynthError> {
-    if texts.len() > 6 {
-        return Err(SynthError::TooManyLabels(texts.len()));
+    let (cols, rows) = (
+        conditions.grid.0.max(1) as usize,
+        conditions.grid.1.max(1) as usize,
+    );
+    if texts.len() > cols * rows {
+        return Err(SynthError::TooManyLabels(texts.len(), cols * rows));
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let (w, h) = (FRAME_WIDTH as usize, FRAME_HEIGHT as usize);
     let mut canvas = pack_background(&mut rng, w, h);
 
-    // Cells of a 3x2 grid, visited in a shuffled order so label positions vary between seeds.
-    let (cols, rows) = (3usize, 2usize);
+    // Cells of the grid, visited in a shuffled order so label positions vary between seeds.
     let (cell_w, cell_h) = (w as f32 / cols as f32, h as f32 / rows as f32);
     let mut cells: Vec<usize> = (0..cols * rows).collect();
     for i in (1..cells.len()).rev() {
@@ -311,6 +323,10 @@ pub fn render_frame(
     }
 
     apply_lighting(&mut canvas, w, h, conditions.uneven_light, &mut rng);
+    if conditions.exposure != 1.0 {
+        let gain = conditions.exposure.clamp(0.0, 1.0);
+        canvas.iter_mut().for_each(|px| *px *= gain);
+    }
     for _ in 0..2 {
         box_blur(&mut canvas, w, h, conditions.blur_radius as usize);
     }
@@ -612,11 +628,42 @@ mod tests {
     }
 
     #[test]
+    fn exposure_darkens_the_frame_and_grid_bounds_the_labels() {
+        let texts = vec![gs1_pack_text("09506000134352", "261231", "ABC", "S1")];
+        let lit = render_frame(&texts, &Conditions::default(), 3).unwrap();
+        let dim = Conditions {
+            exposure: 0.3,
+            noise: 0,
+            ..Conditions::default()
+        };
+        let dark = render_frame(&texts, &dim, 3).unwrap();
+        let mean = |img: &GrayImage| {
+            img.as_raw().iter().map(|&v| f64::from(v)).sum::<f64>() / img.as_raw().len() as f64
+        };
+        assert!(mean(&dark.image) < 0.4 * mean(&lit.image));
+        let big = Conditions {
+            grid: (2, 1),
+            module_px: (16.0, 16.0),
+            max_tilt_deg: 0.0,
+            ..Conditions::default()
+        };
+        let frame = render_frame(&texts, &big, 3).unwrap();
+        let [a, b, ..] = frame.labels[0].corners;
+        // The label's top edge is 16 px per module (12 to 14 modules for this text).
+        assert!((a.0 - b.0).hypot(a.1 - b.1) >= 12.0 * 16.0);
+        let three = vec![texts[0].clone(); 3];
+        assert!(matches!(
+            render_frame(&three, &big, 0),
+            Err(SynthError::TooManyLabels(3, 2))
+        ));
+    }
+
+    #[test]
     fn too_many_labels_is_an_error() {
         let texts = vec!["0109506000134352".to_owned(); 7];
         assert!(matches!(
             render_frame(&texts, &Conditions::default(), 0),
-            Err(SynthError::TooManyLabels(7))
+            Err(SynthError::TooManyLabels(7, 6))
         ));
     }
 }
