@@ -218,10 +218,13 @@ pub fn event_hash_id(event: &Value, context: &Context) -> Result<String, HashErr
 
 /// Wraps a pre-hash string's SHA-256 in the `ni:` URI of CBV 2.0.
 pub fn hash_id_of_prehash(prehash: &str) -> String {
-    let digest = Sha256::digest(prehash.as_bytes());
+    hash_id_of_digest(Sha256::digest(prehash.as_bytes()).as_slice())
+}
+
+fn hash_id_of_digest(digest: &[u8]) -> String {
     let mut out = String::with_capacity(14 + 64 + 11);
     out.push_str("ni:///sha-256;");
-    for byte in digest {
+    for &byte in digest {
         out.push(hex_digit(byte >> 4));
         out.push(hex_digit(byte & 0x0f));
     }
@@ -285,13 +288,31 @@ pub fn xml_document_prehashes(xml: &str) -> Result<Vec<String>, HashError> {
         .collect())
 }
 
-/// The hash ID of one event already read into fields (the streaming XML reader's form).
-pub(crate) fn hash_id_of_fields(
+/// The hash ID of an event read into fields with its big lists kept out of the tree (the
+/// streaming XML reader's form for an event of any size): the pre-hash string is never built
+/// whole, it is hashed as it is written.
+pub(crate) fn hash_id_of_streamed_fields<L: prehash::StreamedLists + ?Sized>(
     event_type: &str,
     fields: Vec<prehash::Field>,
     ignored: &[String],
-) -> String {
-    hash_id_of_prehash(&prehash::prehash(event_type, fields, ignored))
+    lists: &mut L,
+) -> Result<String, L::Error> {
+    let mut digest = Sha256::new();
+    prehash::write_prehash(event_type, fields, ignored, lists, &mut |bytes| {
+        digest.update(bytes);
+        true
+    })?;
+    Ok(hash_id_of_digest(digest.finalize().as_slice()))
+}
+
+/// The form an `epc` value of a list takes in the pre-hash string (`None` for an empty one,
+/// which adds nothing to it).
+pub(crate) fn canonical_list_value(value: &str) -> Option<String> {
+    let text = value.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Some(canon::value(text)).filter(|v| !v.is_empty())
 }
 
 /// Hash IDs of every event of an EPCIS XML document, in document order.
