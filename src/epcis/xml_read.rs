@@ -26,7 +26,7 @@ use quick_xml::name::ResolveResult;
 
 use super::document::{DocumentFormat, DocumentHeader, TransactionStatement, VocabularyElement};
 use super::hash::prehash::{Field, StreamedLists};
-use super::hash::xml::expand_value;
+use super::hash::xml::{expand_value, expand_value_cow};
 use super::hash::{canonical_list_value, hash_id_of_streamed_fields};
 use super::read::{
     Action, DocumentSink, EventLists, EventType, ListKind, QuantityElement, ReadError, ReadSummary,
@@ -173,6 +173,8 @@ struct Walker<'s, S: DocumentSink> {
     /// Of each list: every `epc` element in the log.
     listed: [u64; 4],
     tree_bytes: usize,
+    /// The text buffer of the last streamed `epc`, reused by the next.
+    spare_value: String,
 }
 
 /// Reads an EPCIS 1.2 or 2.0 XML document. `reader` should be buffered.
@@ -235,6 +237,7 @@ fn read_xml<R: BufRead, S: DocumentSink>(
         streamed: [None; 4],
         listed: [0; 4],
         tree_bytes: 0,
+        spare_value: String::new(),
     };
     let mut buf = Vec::new();
     let mut root_closed = false;
@@ -242,15 +245,30 @@ fn read_xml<R: BufRead, S: DocumentSink>(
         buf.clear();
         xml.get_mut().mark();
         let line = xml.get_ref().line;
-        let (ns, event) = match xml.read_resolved_event_into(&mut buf) {
-            Ok((ns, event)) => (resolved(&ns, line)?, event),
+        let (raw_ns, event) = match xml.read_resolved_event_into(&mut buf) {
+            Ok(read) => read,
             Err(e) => return Err(walker.xml_error(line, e)),
         };
         match event {
+            // The bulk of a big document: an `epc` of a streamed list, without attributes.
+            Event::Start(start)
+                if walker.in_streamed_list()
+                    && start.local_name().as_ref() == b"epc"
+                    && start.attributes_raw().iter().all(u8::is_ascii_whitespace)
+                    && match &raw_ns {
+                        ResolveResult::Unbound => true,
+                        ResolveResult::Bound(n) => std::str::from_utf8(n.as_ref())
+                            .is_ok_and(|n| is_epcis_namespace(Some(n))),
+                        ResolveResult::Unknown(_) => false,
+                    } =>
+            {
+                walker.start_listed_epc(line)?;
+            }
             Event::Start(start) => {
                 if root_closed {
                     return Err(syntax(line, None, "content after the document element"));
                 }
+                let ns = resolved(&raw_ns, line)?;
                 let (ns_local, attributes) = element(&xml, &ns, &start, line)?;
                 walker.start(ns_local, attributes, line)?;
             }
@@ -666,6 +684,51 @@ impl<S: DocumentSink> Walker<'_, S> {
         Ok(())
     }
 
+    /// Whether the element being read is a streamed list (or a wrapper in one).
+    fn in_streamed_list(&self) -> bool {
+        self.event.last().is_some_and(|open| open.list.is_some())
+    }
+
+    /// [`Self::start_in_event`] for an `epc` without attributes in a streamed list: nothing of it
+    /// goes to the tree unless it turns out to hold an element, so nothing is allocated for it.
+    fn start_listed_epc(&mut self, line: u64) -> Result<(), ReadError<S::Error>> {
+        if self.event.len() > MAX_DEPTH {
+            return Err(syntax(
+                line,
+                self.current_event(),
+                format!("elements nest deeper than {MAX_DEPTH}"),
+            ));
+        }
+        self.event_fields += 1;
+        if self.event_fields > MAX_EVENT_FIELDS {
+            return Err(syntax(
+                line,
+                self.current_event(),
+                format!("the event holds more than {MAX_EVENT_FIELDS} fields"),
+            ));
+        }
+        let Some(parent) = self.event.last_mut() else {
+            return Ok(());
+        };
+        parent.saw_child = true;
+        let epc_of = parent.list;
+        let mut value = std::mem::take(&mut self.spare_value);
+        value.clear();
+        self.event.push(Open {
+            field: Field {
+                name: String::new(),
+                value,
+                children: Vec::new(),
+            },
+            saw_child: false,
+            wrapper: false,
+            list: None,
+            epc_of,
+            top: false,
+        });
+        Ok(())
+    }
+
     /// Resets what is kept per event.
     fn begin_event(&mut self) {
         self.event_fields = 0;
@@ -724,13 +787,13 @@ impl<S: DocumentSink> Walker<'_, S> {
 
     fn end(&mut self, line: u64) -> Result<(), ReadError<S::Error>> {
         if let Some(mut open) = self.event.pop() {
-            open.field.value = expand_value(open.field.value.trim());
             if let Some(kind) = open.epc_of {
                 let in_tree = !open.field.children.is_empty();
+                let value = expand_value_cow(open.field.value.trim());
                 self.log
                     .push(
                         list_tag(kind, in_tree),
-                        open.field.value.as_bytes(),
+                        value.as_bytes(),
                         &mut *self.scratch,
                     )
                     .map_err(ReadError::Io)?;
@@ -738,12 +801,23 @@ impl<S: DocumentSink> Walker<'_, S> {
                     *n += 1;
                 }
                 if !in_tree {
+                    drop(value);
                     if let Some(Some(n)) = self.streamed.get_mut(kind.index()) {
                         *n += 1;
                     }
+                    // Its text buffer serves the next one.
+                    self.spare_value = open.field.value;
                     return Ok(());
                 }
+                let value = value.into_owned();
+                open.field.value = value;
+                // Its name was left out by `start_listed_epc`.
+                if open.field.name.is_empty() {
+                    open.field.name.push_str("epc");
+                }
                 self.grow_tree(open.field.name.len() + TREE_FIELD_BYTES, line)?;
+            } else {
+                open.field.value = expand_value(open.field.value.trim());
             }
             self.grow_tree(open.field.value.len(), line)?;
             match self.event.last_mut() {

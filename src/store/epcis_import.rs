@@ -40,6 +40,7 @@
 //!   CSV import is never overwritten; `product_sources` records which values came from which
 //!   document); `Location` elements give parties their names and addresses.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -48,16 +49,18 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Months, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Statement, params, params_from_iter};
 use sha2::{Digest, Sha256};
 
-use super::import::{Change, ImportCounts, ImportError, UnitAnnouncement, UnitWriter};
-use super::shipment::upsert_shipment_tracked;
+use super::import::{Change, ImportCounts, ImportError, PriorUnit, UnitAnnouncement};
+use super::shipment::find_shipment;
 use super::{StoreError, gtin_key, iso_date, timestamp};
 use crate::epcis::document::{DocumentHeader, PartyMasterData, ProductMasterData};
 use crate::epcis::read::{
-    Action, DocumentSink, EventType, ReadError, SupplierEvent, read_document,
+    Action, DocumentSink, EventLists, EventType, ListKind, ReadError, SupplierEvent,
+    read_document_with,
 };
+use crate::epcis::spill::{Scratch, ScratchFile};
 use crate::epcis::{Epc, parse_epc};
 use crate::gs1::ident::serial_ok;
 use crate::gs1::{Gtin, Ndc};
@@ -130,6 +133,8 @@ pub fn disposition_status(disposition: &str) -> Option<UnitStatus> {
 /// A document copied beside the store, with its digest and archive copy.
 struct Spooled {
     name: String,
+    /// The store beside which the scratch files go.
+    store: PathBuf,
     raw: PathBuf,
     gzip: PathBuf,
     sha256: String,
@@ -170,6 +175,7 @@ fn spool<R: Read>(
     };
     let mut spooled = Spooled {
         name: name.to_owned(),
+        store: store.to_path_buf(),
         raw: scratch_path(store, "raw", n),
         gzip: scratch_path(store, "gz", n),
         sha256: String::new(),
@@ -364,18 +370,67 @@ fn check_header(header: &DocumentHeader) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
-    let lists = [
-        ("epcList", &event.epc_list),
-        ("childEPCs", &event.child_epcs),
-        ("inputEPCList", &event.input_epc_list),
-        ("outputEPCList", &event.output_epc_list),
-    ];
-    for (what, list) in lists {
-        for epc in list {
-            checked_epc(what, epc)?;
+/// The GTIN key and serial of an SGTIN EPC URN in its everyday spelling, without parsing each
+/// one in full: a big event lists one product's units by the hundred thousand. The first URN of
+/// a company prefix and item reference goes through [`parse_epc`]; later ones with the same and
+/// a plain serial (CSET 82, no `%`-escape) reuse its GTIN. Anything else is `None`, for the
+/// full parser to accept or explain.
+#[derive(Default)]
+struct UnitKeys {
+    last: Option<(String, i64)>,
+}
+
+impl UnitKeys {
+    fn unit<'t>(&mut self, text: &'t str) -> Option<(i64, &'t str)> {
+        let body = text.strip_prefix("urn:epc:id:sgtin:")?;
+        let mut parts = body.splitn(3, '.');
+        let (cp, item, serial) = (parts.next()?, parts.next()?, parts.next()?);
+        if serial.contains('%') || !serial_ok(serial) {
+            return None;
+        }
+        let product = body.get(..cp.len() + 1 + item.len())?;
+        if let Some((known, key)) = &self.last
+            && known == product
+        {
+            return Some((*key, serial));
+        }
+        let Ok(Epc::Sgtin {
+            gtin,
+            serial: parsed,
+        }) = parse_epc(text)
+        else {
+            return None;
+        };
+        if parsed != serial {
+            return None;
+        }
+        let key = gtin_key(&Gtin::parse(&gtin).ok()?);
+        self.last = Some((product.to_owned(), key));
+        Some((key, serial))
+    }
+}
+
+/// Checks an event's EPC lists, read from `lists` one EPC at a time.
+fn check_lists(
+    lists: &mut EventLists<'_>,
+    keys: &mut UnitKeys,
+    name: &str,
+) -> Result<(), StoreError> {
+    for kind in ListKind::ALL {
+        let mut cursor = lists.cursor(kind);
+        while let Some(epc) = cursor.next().map_err(|e| scratch_failure(name, e))? {
+            // A URN the fast reader takes passes every check below: printable ASCII, short,
+            // a valid GTIN, a CSET 82 serial.
+            if keys.unit(epc).is_none() {
+                checked_epc(kind.element(), epc)?;
+            }
         }
     }
+    Ok(())
+}
+
+/// An event's values other than its EPC lists.
+fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
     if let Some(parent) = &event.parent_id {
         checked_epc("parentID", parent)?;
     }
@@ -428,24 +483,69 @@ fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
 }
 
 /// Pass 1: reads a document to the end, checking everything, storing nothing.
-#[derive(Default)]
-struct Checker {
+struct Checker<'n> {
+    name: &'n str,
     header: DocumentHeader,
     events: u64,
+    keys: UnitKeys,
 }
 
-impl DocumentSink for Checker {
-    type Error = Invalid;
-    fn header(&mut self, header: DocumentHeader) -> Result<(), Invalid> {
+impl DocumentSink for Checker<'_> {
+    type Error = StoreError;
+    fn header(&mut self, header: DocumentHeader) -> Result<(), StoreError> {
         check_header(&header)?;
         self.header = header;
         Ok(())
     }
-    fn event(&mut self, event: SupplierEvent) -> Result<(), Invalid> {
+    fn event(&mut self, mut event: SupplierEvent) -> Result<(), StoreError> {
+        let mut lists = EventLists::take_from(&mut event);
+        self.event_with_lists(event, &mut lists)
+    }
+    fn streams_lists(&self) -> bool {
+        true
+    }
+    fn wants_hash_id(&mut self, _: &SupplierEvent) -> bool {
+        false
+    }
+    fn event_with_lists(
+        &mut self,
+        event: SupplierEvent,
+        lists: &mut EventLists<'_>,
+    ) -> Result<(), StoreError> {
+        check_lists(lists, &mut self.keys, self.name)?;
         check_event(&event)?;
         self.events += 1;
         Ok(())
     }
+}
+
+/// Scratch files beside the store for what the reader spills of a big event. Each is unlinked
+/// as soon as it is open, so none is left behind, even by `kill -9`.
+struct FileScratch<'p> {
+    store: &'p Path,
+    made: usize,
+}
+
+impl Scratch for FileScratch<'_> {
+    fn create(&mut self) -> io::Result<Box<dyn ScratchFile>> {
+        self.made += 1;
+        let path = scratch_path(self.store, "spill", self.made);
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::fs::remove_file(&path)?;
+        Ok(Box::new(file))
+    }
+}
+
+fn scratch_failure(name: &str, source: io::Error) -> StoreError {
+    ImportError::Read {
+        source_name: format!("{name} (scratch copy)"),
+        source,
+    }
+    .into()
 }
 
 fn read_failure<E: std::error::Error + Into<StoreError> + 'static>(
@@ -479,8 +579,18 @@ fn check(spooled: &mut Spooled) -> Result<(), StoreError> {
         source_name: spooled.name.clone(),
         source,
     })?;
-    let mut checker = Checker::default();
-    read_document(file, &mut checker).map_err(|e| read_failure(&spooled.name, e))?;
+    let mut checker = Checker {
+        name: &spooled.name,
+        header: DocumentHeader::default(),
+        events: 0,
+        keys: UnitKeys::default(),
+    };
+    let mut scratch = FileScratch {
+        store: &spooled.store,
+        made: 0,
+    };
+    read_document_with(file, &mut checker, &mut scratch)
+        .map_err(|e| read_failure(&spooled.name, e))?;
     spooled.header = checker.header;
     spooled.events = checker.events;
     Ok(())
@@ -569,15 +679,192 @@ impl Writer<'_> {
     }
 }
 
+/// The statements an import runs for each unit, prepared once, and the lot last used.
+struct Units<'c> {
+    run: i64,
+    insert: Statement<'c>,
+    ship_new: Statement<'c>,
+    select: Statement<'c>,
+    update: Statement<'c>,
+    find_lot: Statement<'c>,
+    insert_lot: Statement<'c>,
+    last_lot: Option<(i64, String, String, i64)>,
+}
+
+impl<'c> Units<'c> {
+    fn new(conn: &'c Connection, run: i64) -> Result<Units<'c>, StoreError> {
+        Ok(Units {
+            run,
+            insert: conn.prepare(
+                "INSERT INTO units (gtin, serial, lot, status, shipment, run)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (gtin, serial) DO NOTHING",
+            )?,
+            // Shipping a unit this run inserted needs no undo row: undoing the run deletes it.
+            ship_new: conn.prepare(
+                "UPDATE units SET shipment = ?3
+                 WHERE gtin = ?1 AND serial = ?2 AND run = ?4 AND shipment IS NOT ?3",
+            )?,
+            select: conn.prepare(
+                "SELECT lot, status, shipment, run FROM units WHERE gtin = ?1 AND serial = ?2",
+            )?,
+            update: conn.prepare(
+                "UPDATE units SET lot = ?3, status = ?4, shipment = ?5
+                 WHERE gtin = ?1 AND serial = ?2",
+            )?,
+            find_lot: conn
+                .prepare("SELECT id FROM lots WHERE gtin = ?1 AND lot = ?2 AND expiry = ?3")?,
+            insert_lot: conn.prepare("INSERT INTO lots (gtin, lot, expiry) VALUES (?1, ?2, ?3)")?,
+            last_lot: None,
+        })
+    }
+
+    fn lot_id(&mut self, gtin: i64, lot: &str, expiry: &str) -> Result<i64, StoreError> {
+        if let Some((g, l, e, id)) = &self.last_lot
+            && *g == gtin
+            && l == lot
+            && e == expiry
+        {
+            return Ok(*id);
+        }
+        let found: Option<i64> = self
+            .find_lot
+            .query_row(params![gtin, lot, expiry], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => self.insert_lot.insert(params![gtin, lot, expiry])?,
+        };
+        self.last_lot = Some((gtin, lot.to_owned(), expiry.to_owned(), id));
+        Ok(id)
+    }
+
+    fn insert(
+        &mut self,
+        unit: &UnitAnnouncement<'_>,
+        lot: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.insert.execute(params![
+            unit.gtin,
+            unit.serial,
+            lot,
+            unit.status.unwrap_or_default().code(),
+            unit.shipment,
+            self.run
+        ])? > 0)
+    }
+
+    fn select(&mut self, gtin: i64, serial: &str) -> Result<Option<StoredUnit>, StoreError> {
+        Ok(self
+            .select
+            .query_row(params![gtin, serial], |r| {
+                Ok(StoredUnit {
+                    lot: r.get(0)?,
+                    status: r.get(1)?,
+                    shipment: r.get(2)?,
+                    run: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Inserts or updates one unit (a new one without a status is active; `None` fields of
+    /// the announcement leave what is stored). Gives the change and, when the update needs an
+    /// undo row (the unit was there before this run), what the unit held.
+    fn write(
+        &mut self,
+        unit: &UnitAnnouncement<'_>,
+    ) -> Result<(Change, Option<PriorUnit>), StoreError> {
+        if let (None, None, Some(shipment)) = (unit.lot, unit.status, unit.shipment)
+            && self
+                .ship_new
+                .execute(params![unit.gtin, unit.serial, shipment, self.run])?
+                > 0
+        {
+            return Ok((Change::Updated, None));
+        }
+        let lot = match unit.lot {
+            Some((lot, expiry)) => Some(self.lot_id(unit.gtin, lot, expiry)?),
+            None => None,
+        };
+        // Units announced with a lot are commissioned, nearly always new: insert first. Others
+        // (shipped, recalled) are nearly always known: look first.
+        if unit.lot.is_some() && self.insert(unit, lot)? {
+            return Ok((Change::Inserted, None));
+        }
+        let Some(old) = self.select(unit.gtin, unit.serial)? else {
+            if self.insert(unit, lot)? {
+                return Ok((Change::Inserted, None));
+            }
+            return Err(StoreError::Corrupt(format!(
+                "unit {} {} is neither stored nor new",
+                unit.gtin, unit.serial
+            )));
+        };
+        let new = (
+            lot.or(old.lot),
+            unit.status.map(UnitStatus::code).unwrap_or(old.status),
+            unit.shipment.or(old.shipment),
+        );
+        if new == (old.lot, old.status, old.shipment) {
+            return Ok((Change::Unchanged, None));
+        }
+        self.update
+            .execute(params![unit.gtin, unit.serial, new.0, new.1, new.2])?;
+        let prior = PriorUnit {
+            lot: old.lot,
+            status: old.status,
+            shipment: old.shipment,
+        };
+        Ok((
+            Change::Updated,
+            (old.run != Some(self.run)).then_some(prior),
+        ))
+    }
+}
+
+/// What a unit row holds that an import reads.
+struct StoredUnit {
+    lot: Option<i64>,
+    status: u8,
+    shipment: Option<i64>,
+    /// The import run that inserted it.
+    run: Option<i64>,
+}
+
 /// Pass 2: applies a checked document's events.
 struct Applier<'c, 'h> {
     w: Writer<'c>,
+    units: Units<'c>,
     site_gln: Option<String>,
     now: DateTime<Utc>,
-    units: UnitWriter,
     report: EpcisImportReport,
     header: &'h DocumentHeader,
+    name: &'h str,
     document: Option<i64>,
+    /// Whether `case_units` has any row, asked once per event (only an import writes it).
+    cases_exist: Option<bool>,
+    keys: UnitKeys,
+}
+
+/// An EPC of a list as the import uses it.
+enum Listed<'t> {
+    /// A serialised unit: GTIN key and serial.
+    Unit(i64, Cow<'t, str>),
+    Sscc(String),
+    /// A lot: GTIN key and lot.
+    Lot(i64, String),
+    Other,
+}
+
+impl Listed<'_> {
+    fn of(epc: Epc) -> Result<Listed<'static>, StoreError> {
+        Ok(match epc {
+            Epc::Sgtin { gtin: g, serial } => Listed::Unit(gtin(&g)?, Cow::Owned(serial)),
+            Epc::Sscc { sscc } => Listed::Sscc(sscc),
+            Epc::Lgtin { gtin: g, lot } => Listed::Lot(gtin(&g)?, lot),
+            Epc::Gtin { .. } | Epc::Sgln { .. } => Listed::Other,
+        })
+    }
 }
 
 fn epc(text: &str) -> Result<Epc, StoreError> {
@@ -620,14 +907,34 @@ pub(crate) fn party_gln(id: &str) -> Option<String> {
     }
 }
 
+/// Whether an event ships: the only events whose hash ID an import uses.
+fn is_shipping(event: &SupplierEvent) -> bool {
+    matches!(event.event_type, EventType::Object | EventType::Transaction)
+        && event.biz_step.as_deref() == Some("shipping")
+}
+
 impl DocumentSink for Applier<'_, '_> {
     type Error = StoreError;
     fn header(&mut self, _: DocumentHeader) -> Result<(), StoreError> {
         // Applied from the checked copy before the events.
         Ok(())
     }
-    fn event(&mut self, event: SupplierEvent) -> Result<(), StoreError> {
-        self.apply(&event)
+    fn event(&mut self, mut event: SupplierEvent) -> Result<(), StoreError> {
+        let mut lists = EventLists::take_from(&mut event);
+        self.apply(&event, &mut lists)
+    }
+    fn streams_lists(&self) -> bool {
+        true
+    }
+    fn wants_hash_id(&mut self, event: &SupplierEvent) -> bool {
+        is_shipping(event)
+    }
+    fn event_with_lists(
+        &mut self,
+        event: SupplierEvent,
+        lists: &mut EventLists<'_>,
+    ) -> Result<(), StoreError> {
+        self.apply(&event, lists)
     }
     fn event_starts(&mut self) -> Result<(), StoreError> {
         // Reading the next event may take a second for a big one: not with the lock held.
@@ -636,8 +943,13 @@ impl DocumentSink for Applier<'_, '_> {
 }
 
 impl Applier<'_, '_> {
-    fn apply(&mut self, event: &SupplierEvent) -> Result<(), StoreError> {
+    fn apply(
+        &mut self,
+        event: &SupplierEvent,
+        lists: &mut EventLists<'_>,
+    ) -> Result<(), StoreError> {
         self.report.events += 1;
+        self.cases_exist = None;
         let mut used = false;
         let status = event
             .disposition
@@ -647,20 +959,20 @@ impl Applier<'_, '_> {
             .find_map(disposition_status);
         match event.event_type {
             EventType::Aggregation => {
-                used = self.aggregate(event)?;
+                used = self.aggregate(event, lists)?;
             }
             EventType::Object | EventType::Transaction => {
                 let ilmd = event.lot_number.is_some() || event.item_expiration_date.is_some();
                 let commissioning = event.action == Some(Action::Add)
                     && (ilmd || event.biz_step.as_deref() == Some("commissioning"));
                 if commissioning || status.is_some() {
-                    used |= self.announce(event, ilmd, status)?;
+                    used |= self.announce(event, lists, ilmd, status)?;
                 }
-                if event.biz_step.as_deref() == Some("shipping") {
-                    used |= self.ship(event)?;
+                if is_shipping(event) {
+                    used |= self.ship(event, lists)?;
                 }
                 if status == Some(UnitStatus::Recalled) {
-                    used |= self.recall_lots(event)?;
+                    used |= self.recall_lots(event, lists)?;
                 }
             }
             EventType::Transformation | EventType::Association => {}
@@ -671,14 +983,33 @@ impl Applier<'_, '_> {
         Ok(())
     }
 
+    fn listed<'t>(&mut self, text: &'t str) -> Result<Listed<'t>, StoreError> {
+        match self.keys.unit(text) {
+            Some((gtin, serial)) => Ok(Listed::Unit(gtin, Cow::Borrowed(serial))),
+            None => Listed::of(epc(text)?),
+        }
+    }
+
+    /// Runs `each` on every EPC of a list, parsed.
+    fn each_epc(
+        &mut self,
+        lists: &mut EventLists<'_>,
+        kind: ListKind,
+        mut each: impl FnMut(&mut Self, Listed<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut cursor = lists.cursor(kind);
+        while let Some(text) = cursor.next().map_err(|e| scratch_failure(self.name, e))? {
+            let listed = self.listed(text)?;
+            each(self, listed)?;
+        }
+        Ok(())
+    }
+
     fn write_unit(&mut self, unit: &UnitAnnouncement<'_>) -> Result<(), StoreError> {
         self.w.ensure()?;
-        let (change, prior) = self.units.write_tracked(self.w.conn, unit)?;
-        match (change, prior) {
-            (Change::Inserted, _) => self
-                .w
-                .undo("unit_new", vec![v_int(unit.gtin), v_text(unit.serial)])?,
-            (Change::Updated, Some(p)) => self.w.undo(
+        let (change, prior) = self.units.write(unit)?;
+        if let Some(p) = prior {
+            self.w.undo(
                 "unit_old",
                 vec![
                     v_int(unit.gtin),
@@ -687,59 +1018,54 @@ impl Applier<'_, '_> {
                     v_int(i64::from(p.status)),
                     v_opt_int(p.shipment),
                 ],
-            )?,
-            _ => {}
+            )?;
         }
         self.report.units.add(change);
         self.w.tick()
     }
 
-    /// The serialised units an event lists (SSCCs and classes are left out).
-    fn units(
-        epcs: impl Iterator<Item = impl AsRef<str>>,
-    ) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut out = Vec::new();
-        for text in epcs {
-            if let Epc::Sgtin { gtin: g, serial } = epc(text.as_ref())? {
-                out.push((gtin(&g)?, serial));
-            }
-        }
-        Ok(out)
-    }
-
     fn announce(
         &mut self,
         event: &SupplierEvent,
+        lists: &mut EventLists<'_>,
         ilmd: bool,
         status: Option<UnitStatus>,
     ) -> Result<bool, StoreError> {
         let expiry = event.item_expiration_date.map(iso_date).unwrap_or_default();
         let lot = event.lot_number.clone().unwrap_or_default();
-        let mut units = Self::units(event.epc_list.iter().chain(&event.output_epc_list))?;
-        // A status event may name cases: their units share the status.
-        if status.is_some() {
-            let mut inside = Vec::new();
-            for text in &event.epc_list {
-                match epc(text)? {
-                    Epc::Sscc { sscc } => inside.extend(self.container_children(sscc_key(&sscc)?)?),
-                    Epc::Sgtin { gtin: g, serial } => {
-                        inside.extend(self.case_children(gtin(&g)?, &serial)?)
-                    }
-                    _ => {}
-                }
-            }
-            units.extend(inside);
-        }
-        for (gtin, serial) in &units {
-            self.write_unit(&UnitAnnouncement {
-                gtin: *gtin,
+        let lot = ilmd.then_some((lot.as_str(), expiry.as_str()));
+        let mut any = false;
+        let mut write = |applier: &mut Self, gtin: i64, serial: &str| {
+            any = true;
+            applier.write_unit(&UnitAnnouncement {
+                gtin,
                 serial,
-                lot: ilmd.then_some((lot.as_str(), expiry.as_str())),
+                lot,
                 status,
                 shipment: None,
+            })
+        };
+        for kind in [ListKind::Epc, ListKind::Output] {
+            self.each_epc(lists, kind, |applier, epc| match epc {
+                Listed::Unit(gtin, serial) => write(applier, gtin, &serial),
+                _ => Ok(()),
             })?;
         }
-        Ok(!units.is_empty())
+        // A status event may name cases: their units share the status.
+        if status.is_some() {
+            self.each_epc(lists, ListKind::Epc, |applier, epc| {
+                let inside = match epc {
+                    Listed::Sscc(sscc) => applier.container_children(sscc_key(&sscc)?)?,
+                    Listed::Unit(gtin, serial) => applier.case_children(gtin, &serial)?,
+                    _ => Vec::new(),
+                };
+                for (gtin, serial) in inside {
+                    write(applier, gtin, &serial)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(any)
     }
 
     /// Every unit and case inside an SSCC, through nested SSCCs and serialised cases.
@@ -762,11 +1088,31 @@ impl Applier<'_, '_> {
 
     /// Every unit inside a serialised case (and the cases inside it), not the case itself.
     fn case_children(
-        &self,
+        &mut self,
         case_gtin: i64,
         case_serial: &str,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut stmt = self.w.conn.prepare_cached(
+        // A shipment of a million units is rarely a million cases: look before walking.
+        let conn = self.w.conn;
+        let cases_exist = match self.cases_exist {
+            Some(known) => known,
+            None => *self.cases_exist.insert(
+                conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM case_units)")?
+                    .query_row([], |r| r.get(0))?,
+            ),
+        };
+        if !cases_exist
+            || conn
+                .prepare_cached(
+                    "SELECT 1 FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2 LIMIT 1",
+                )?
+                .query_row(params![case_gtin, case_serial], |_| Ok(()))
+                .optional()?
+                .is_none()
+        {
+            return Ok(Vec::new());
+        }
+        let mut stmt = conn.prepare_cached(
             "WITH RECURSIVE inside(gtin, serial) AS (
                  SELECT gtin, serial FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
                  UNION SELECT k.gtin, k.serial FROM case_units k
@@ -780,69 +1126,92 @@ impl Applier<'_, '_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn aggregate(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
+    fn aggregate(
+        &mut self,
+        event: &SupplierEvent,
+        lists: &mut EventLists<'_>,
+    ) -> Result<bool, StoreError> {
         let Some(parent) = &event.parent_id else {
             return Ok(false);
         };
         match epc(parent)? {
-            Epc::Sscc { sscc } => self.aggregate_sscc(event, sscc_key(&sscc)?),
-            Epc::Sgtin { gtin: g, serial } => self.aggregate_case(event, gtin(&g)?, &serial),
+            Epc::Sscc { sscc } => self.aggregate_sscc(event, lists, sscc_key(&sscc)?),
+            Epc::Sgtin { gtin: g, serial } => self.aggregate_case(event, lists, gtin(&g)?, &serial),
             _ => Ok(false),
         }
     }
 
-    fn aggregate_sscc(&mut self, event: &SupplierEvent, parent: i64) -> Result<bool, StoreError> {
+    /// Removes one unit from an SSCC, with its undo row.
+    fn remove_container_unit(
+        &mut self,
+        parent: i64,
+        g: i64,
+        serial: &str,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .w
+            .conn
+            .prepare_cached(
+                "DELETE FROM container_units WHERE sscc = ?1 AND gtin = ?2 AND serial = ?3",
+            )?
+            .execute(params![parent, g, serial])?;
+        if n > 0 {
+            self.w
+                .undo("cu_del", vec![v_int(parent), v_int(g), v_text(serial)])?;
+        }
+        self.w.tick()
+    }
+
+    /// Removes one SSCC from an SSCC, with its undo row.
+    fn remove_container(&mut self, parent: i64, child: i64) -> Result<(), StoreError> {
+        let n = self
+            .w
+            .conn
+            .prepare_cached("DELETE FROM container_containers WHERE sscc = ?1 AND child = ?2")?
+            .execute(params![parent, child])?;
+        if n > 0 {
+            self.w.undo("cc_del", vec![v_int(parent), v_int(child)])?;
+        }
+        self.w.tick()
+    }
+
+    fn aggregate_sscc(
+        &mut self,
+        event: &SupplierEvent,
+        lists: &mut EventLists<'_>,
+        parent: i64,
+    ) -> Result<bool, StoreError> {
         self.w.ensure()?;
         let conn = self.w.conn;
         if event.action == Some(Action::Delete) {
-            let mut gone_units: Vec<(i64, String)> = Vec::new();
-            let mut gone_ssccs: Vec<i64> = Vec::new();
-            if event.child_epcs.is_empty() {
-                gone_units = conn
+            if lists.is_empty(ListKind::Child) {
+                let units: Vec<(i64, String)> = conn
                     .prepare_cached("SELECT gtin, serial FROM container_units WHERE sscc = ?1")?
                     .query_map([parent], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
-                gone_ssccs = conn
+                let ssccs: Vec<i64> = conn
                     .prepare_cached("SELECT child FROM container_containers WHERE sscc = ?1")?
                     .query_map([parent], |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
-            }
-            for child in &event.child_epcs {
-                match epc(child)? {
-                    Epc::Sgtin { gtin: g, serial } => gone_units.push((gtin(&g)?, serial)),
-                    Epc::Sscc { sscc } => gone_ssccs.push(sscc_key(&sscc)?),
-                    _ => {}
+                for (g, serial) in units {
+                    self.remove_container_unit(parent, g, &serial)?;
+                }
+                for child in ssccs {
+                    self.remove_container(parent, child)?;
                 }
             }
-            for (g, serial) in gone_units {
-                let n = conn
-                    .prepare_cached(
-                        "DELETE FROM container_units WHERE sscc = ?1 AND gtin = ?2 AND serial = ?3",
-                    )?
-                    .execute(params![parent, g, serial])?;
-                if n > 0 {
-                    self.w
-                        .undo("cu_del", vec![v_int(parent), v_int(g), v_text(&serial)])?;
-                }
-                self.w.tick()?;
-            }
-            for child in gone_ssccs {
-                let n = conn
-                    .prepare_cached(
-                        "DELETE FROM container_containers WHERE sscc = ?1 AND child = ?2",
-                    )?
-                    .execute(params![parent, child])?;
-                if n > 0 {
-                    self.w.undo("cc_del", vec![v_int(parent), v_int(child)])?;
-                }
-                self.w.tick()?;
-            }
+            self.each_epc(lists, ListKind::Child, |applier, child| match child {
+                Listed::Unit(gtin, serial) => applier.remove_container_unit(parent, gtin, &serial),
+                Listed::Sscc(sscc) => applier.remove_container(parent, sscc_key(&sscc)?),
+                _ => Ok(()),
+            })?;
             return Ok(true);
         }
-        for child in &event.child_epcs {
-            let inserted = match epc(child)? {
-                Epc::Sgtin { gtin: g, serial } => {
-                    let g = gtin(&g)?;
+        self.each_epc(lists, ListKind::Child, |applier, child| {
+            applier.w.ensure()?;
+            let conn = applier.w.conn;
+            let inserted = match child {
+                Listed::Unit(g, serial) => {
                     let n = conn
                         .prepare_cached(
                             "INSERT OR IGNORE INTO container_units (sscc, gtin, serial)
@@ -850,12 +1219,13 @@ impl Applier<'_, '_> {
                         )?
                         .execute(params![parent, g, serial])?;
                     if n > 0 {
-                        self.w
+                        applier
+                            .w
                             .undo("cu_new", vec![v_int(parent), v_int(g), v_text(&serial)])?;
                     }
                     n
                 }
-                Epc::Sscc { sscc } => {
+                Listed::Sscc(sscc) => {
                     let child = sscc_key(&sscc)?;
                     let n = conn
                         .prepare_cached(
@@ -864,71 +1234,102 @@ impl Applier<'_, '_> {
                         )?
                         .execute(params![parent, child])?;
                     if n > 0 {
-                        self.w.undo("cc_new", vec![v_int(parent), v_int(child)])?;
+                        applier
+                            .w
+                            .undo("cc_new", vec![v_int(parent), v_int(child)])?;
                     }
                     n
                 }
-                _ => continue,
+                _ => return Ok(()),
             };
-            self.report.containers.add(if inserted > 0 {
+            applier.report.containers.add(if inserted > 0 {
                 Change::Inserted
             } else {
                 Change::Unchanged
             });
-            self.w.tick()?;
-        }
+            applier.w.tick()
+        })?;
         Ok(true)
+    }
+
+    /// Removes one unit from a serialised case, with its undo row.
+    fn remove_case_unit(
+        &mut self,
+        case_gtin: i64,
+        case_serial: &str,
+        g: i64,
+        serial: &str,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .w
+            .conn
+            .prepare_cached(
+                "DELETE FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
+                 AND gtin = ?3 AND serial = ?4",
+            )?
+            .execute(params![case_gtin, case_serial, g, serial])?;
+        if n > 0 {
+            self.w.undo(
+                "case_del",
+                vec![
+                    v_int(case_gtin),
+                    v_text(case_serial),
+                    v_int(g),
+                    v_text(serial),
+                ],
+            )?;
+        }
+        self.w.tick()
     }
 
     fn aggregate_case(
         &mut self,
         event: &SupplierEvent,
+        lists: &mut EventLists<'_>,
         case_gtin: i64,
         case_serial: &str,
     ) -> Result<bool, StoreError> {
-        let mut children = Self::units(event.child_epcs.iter())?;
         self.w.ensure()?;
-        let conn = self.w.conn;
         if event.action == Some(Action::Delete) {
-            if children.is_empty() {
-                children = conn
+            let mut listed = 0u64;
+            self.each_epc(lists, ListKind::Child, |applier, child| match child {
+                Listed::Unit(g, serial) => {
+                    listed += 1;
+                    applier.remove_case_unit(case_gtin, case_serial, g, &serial)
+                }
+                _ => Ok(()),
+            })?;
+            // A DELETE that lists no unit empties the case.
+            if listed == 0 {
+                let children: Vec<(i64, String)> = self
+                    .w
+                    .conn
                     .prepare_cached(
                         "SELECT gtin, serial FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2",
                     )?
                     .query_map(params![case_gtin, case_serial], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
-            }
-            for (g, serial) in children {
-                let n = conn
-                    .prepare_cached(
-                        "DELETE FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
-                         AND gtin = ?3 AND serial = ?4",
-                    )?
-                    .execute(params![case_gtin, case_serial, g, serial])?;
-                if n > 0 {
-                    self.w.undo(
-                        "case_del",
-                        vec![
-                            v_int(case_gtin),
-                            v_text(case_serial),
-                            v_int(g),
-                            v_text(&serial),
-                        ],
-                    )?;
+                for (g, serial) in children {
+                    self.remove_case_unit(case_gtin, case_serial, g, &serial)?;
                 }
-                self.w.tick()?;
             }
             return Ok(true);
         }
-        for (g, serial) in children {
-            let n = conn
+        self.each_epc(lists, ListKind::Child, |applier, child| {
+            let Listed::Unit(g, serial) = child else {
+                return Ok(());
+            };
+            applier.w.ensure()?;
+            let n = applier
+                .w
+                .conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO case_units (case_gtin, case_serial, gtin, serial)
                      VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![case_gtin, case_serial, g, serial])?;
             if n > 0 {
-                self.w.undo(
+                applier.w.undo(
                     "case_new",
                     vec![
                         v_int(case_gtin),
@@ -938,13 +1339,13 @@ impl Applier<'_, '_> {
                     ],
                 )?;
             }
-            self.report.containers.add(if n > 0 {
+            applier.report.containers.add(if n > 0 {
                 Change::Inserted
             } else {
                 Change::Unchanged
             });
-            self.w.tick()?;
-        }
+            applier.w.tick()
+        })?;
         Ok(true)
     }
 
@@ -960,7 +1361,11 @@ impl Applier<'_, '_> {
         }
     }
 
-    fn ship(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
+    fn ship(
+        &mut self,
+        event: &SupplierEvent,
+        lists: &mut EventLists<'_>,
+    ) -> Result<bool, StoreError> {
         if !self.for_this_site(event) {
             self.report.shipments.skipped += 1;
             return Ok(false);
@@ -976,49 +1381,112 @@ impl Applier<'_, '_> {
             "po" => 1,
             _ => 2,
         });
-        let mut units = Vec::new();
-        for text in &event.epc_list {
-            match epc(text)? {
-                Epc::Sscc { sscc } => {
-                    units.extend(self.container_children(sscc_key(&sscc)?)?);
-                    refs.push(("sscc".into(), sscc));
-                }
-                Epc::Sgtin { gtin: g, serial } => {
-                    let g = gtin(&g)?;
-                    units.extend(self.case_children(g, &serial)?);
-                    units.push((g, serial));
-                }
-                _ => {}
-            }
-        }
-        refs.push(("event".into(), event.hash_id.clone()));
-        let ref_slices: Vec<(&str, &str)> =
-            refs.iter().map(|(k, r)| (k.as_str(), r.as_str())).collect();
         self.w.ensure()?;
-        let (shipment, created, added) =
-            upsert_shipment_tracked(self.w.conn, &ref_slices, Some("epcis"), self.now)?;
+        let (shipment, created) = self.find_or_create_shipment(event, lists, &refs)?;
         if created {
-            self.w.undo("shipment_new", vec![v_int(shipment.0)])?;
+            self.w.undo("shipment_new", vec![v_int(shipment)])?;
         }
-        for reference in added {
-            self.w.undo("ref_new", vec![v_text(&reference)])?;
+        // Every reference names it: the business transactions, the SSCCs shipped, the event.
+        for (kind, reference) in &refs {
+            self.add_ref(shipment, kind, reference)?;
         }
+        self.each_epc(lists, ListKind::Epc, |applier, epc| match epc {
+            Listed::Sscc(sscc) => applier.add_ref(shipment, "sscc", &sscc),
+            _ => Ok(()),
+        })?;
+        self.add_ref(shipment, "event", &event.hash_id)?;
         self.report.shipments.add(if created {
             Change::Inserted
         } else {
             Change::Unchanged
         });
-        self.record_transaction(shipment.0, event)?;
-        for (gtin, serial) in &units {
-            self.write_unit(&UnitAnnouncement {
-                gtin: *gtin,
+        self.record_transaction(shipment, event)?;
+        let ship_unit = |applier: &mut Self, gtin: i64, serial: &str| {
+            applier.write_unit(&UnitAnnouncement {
+                gtin,
                 serial,
                 lot: None,
                 status: None,
-                shipment: Some(shipment.0),
-            })?;
-        }
+                shipment: Some(shipment),
+            })
+        };
+        self.each_epc(lists, ListKind::Epc, |applier, epc| {
+            let (inside, unit) = match epc {
+                Listed::Sscc(sscc) => (applier.container_children(sscc_key(&sscc)?)?, None),
+                Listed::Unit(g, serial) => (applier.case_children(g, &serial)?, Some((g, serial))),
+                _ => return Ok(()),
+            };
+            for (gtin, serial) in inside {
+                ship_unit(applier, gtin, &serial)?;
+            }
+            match unit {
+                Some((gtin, serial)) => ship_unit(applier, gtin, &serial),
+                None => Ok(()),
+            }
+        })?;
         Ok(true)
+    }
+
+    /// The shipment a shipping event is known by: the first of its references already naming
+    /// one (business transactions, then the SSCCs shipped, then the event ID), else a new one
+    /// named by the first of them.
+    fn find_or_create_shipment(
+        &mut self,
+        event: &SupplierEvent,
+        lists: &mut EventLists<'_>,
+        refs: &[(String, String)],
+    ) -> Result<(i64, bool), StoreError> {
+        let conn = self.w.conn;
+        let mut found = None;
+        for (_, reference) in refs {
+            found = find_shipment(conn, reference)?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let mut first_sscc = None;
+        if found.is_none() {
+            let mut cursor = lists.cursor(ListKind::Epc);
+            while let Some(text) = cursor.next().map_err(|e| scratch_failure(self.name, e))? {
+                if let Listed::Sscc(sscc) = self.listed(text)? {
+                    found = find_shipment(conn, &sscc)?;
+                    if found.is_some() {
+                        break;
+                    }
+                    first_sscc.get_or_insert(sscc);
+                }
+            }
+        }
+        if found.is_none() {
+            found = find_shipment(conn, &event.hash_id)?;
+        }
+        if let Some(id) = found {
+            return Ok((id.0, false));
+        }
+        let name = refs
+            .first()
+            .map(|(_, r)| r.as_str())
+            .or(first_sscc.as_deref())
+            .unwrap_or(&event.hash_id);
+        let id = conn
+            .prepare_cached("INSERT INTO shipments (name, source, created_at) VALUES (?1, ?2, ?3)")?
+            .insert(params![name, "epcis", timestamp(self.now)])?;
+        Ok((id, true))
+    }
+
+    fn add_ref(&mut self, shipment: i64, kind: &str, reference: &str) -> Result<(), StoreError> {
+        let inserted = self
+            .w
+            .conn
+            .prepare_cached(
+                "INSERT INTO shipment_refs (ref, kind, shipment) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(ref) DO NOTHING",
+            )?
+            .execute(params![reference, kind, shipment])?;
+        if inserted > 0 {
+            self.w.undo("ref_new", vec![v_text(reference)])?;
+        }
+        self.w.tick()
     }
 
     fn record_transaction(
@@ -1043,6 +1511,7 @@ impl Applier<'_, '_> {
         let ship_from = party(&event.sources, "location").or_else(|| event.read_point.clone());
         let ship_to = party(&event.destinations, "location");
         let affirmed = self.header.statement.as_ref().map(|s| s.affirmed);
+        self.w.ensure()?;
         let inserted = self
             .w
             .conn
@@ -1074,33 +1543,38 @@ impl Applier<'_, '_> {
         Ok(())
     }
 
-    fn recall_lots(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
-        let classes = event
-            .epc_list
-            .iter()
-            .chain(event.quantity_list.iter().map(|q| &q.epc_class));
+    fn recall_lots(
+        &mut self,
+        event: &SupplierEvent,
+        lists: &mut EventLists<'_>,
+    ) -> Result<bool, StoreError> {
         let mut any = false;
-        for text in classes {
-            if let Epc::Lgtin { gtin: g, lot } = epc(text)? {
-                let g = gtin(&g)?;
-                self.w.ensure()?;
-                let inserted = self
-                    .w
-                    .conn
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO lot_recalls (gtin, lot, reason) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![g, lot, "recalled (EPCIS event)"])?;
-                if inserted > 0 {
-                    self.w.undo("recall_new", vec![v_int(g), v_text(&lot)])?;
-                }
-                self.report.recalls.add(if inserted > 0 {
-                    Change::Inserted
-                } else {
-                    Change::Unchanged
-                });
-                any = true;
+        let mut recall = |applier: &mut Self, epc: Listed<'_>| {
+            let Listed::Lot(g, lot) = epc else {
+                return Ok(());
+            };
+            any = true;
+            applier.w.ensure()?;
+            let inserted = applier
+                .w
+                .conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO lot_recalls (gtin, lot, reason) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![g, lot, "recalled (EPCIS event)"])?;
+            if inserted > 0 {
+                applier.w.undo("recall_new", vec![v_int(g), v_text(&lot)])?;
             }
+            applier.report.recalls.add(if inserted > 0 {
+                Change::Inserted
+            } else {
+                Change::Unchanged
+            });
+            Ok(())
+        };
+        self.each_epc(lists, ListKind::Epc, &mut recall)?;
+        for q in &event.quantity_list {
+            recall(self, Listed::of(epc(&q.epc_class)?)?)?;
         }
         Ok(any)
     }
@@ -1265,8 +1739,12 @@ impl Applier<'_, '_> {
     }
 }
 
-/// Plays a run's undo rows back, newest first, in short transactions; then marks it undone.
+/// Undoes a run in short transactions: deletes the units it inserted, plays its undo rows
+/// back newest first, then drops the run.
 fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
+    // The new units go first: while one of them points at a shipment the run created, that
+    // shipment's undo step keeps it.
+    delete_run_units(conn, run)?;
     loop {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let started = Instant::now();
@@ -1394,23 +1872,103 @@ fn recover(conn: &Connection) -> Result<usize, StoreError> {
     Ok(runs.len())
 }
 
-/// Drops a finished run's undo rows in short transactions, then the run itself.
-fn forget_undo(conn: &Connection, run: i64) -> Result<(), StoreError> {
+/// Deletes the units a run inserted: they carry its id. No index leads to them (one would cost
+/// every unit's insert, and a run is undone only when it failed), so the table is read in key
+/// order a slice at a time, without the write lock, which is taken only to delete.
+fn delete_run_units(conn: &Connection, run: i64) -> Result<(), StoreError> {
+    const SLICE: usize = 20_000;
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let slice: Vec<(i64, String, Option<i64>)> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT gtin, serial, run FROM units WHERE (gtin, serial) > (?1, ?2)
+                 ORDER BY gtin, serial LIMIT ?3",
+            )?;
+            let (gtin, serial) = after.clone().unwrap_or((i64::MIN, String::new()));
+            stmt.query_map(params![gtin, serial, SLICE as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        let Some((gtin, serial, _)) = slice.last() else {
+            return Ok(());
+        };
+        after = Some((*gtin, serial.clone()));
+        let mine: Vec<(i64, String)> = slice
+            .into_iter()
+            .filter(|(_, _, r)| *r == Some(run))
+            .map(|(gtin, serial, _)| (gtin, serial))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut mine = mine.into_iter();
+        in_chunks(conn, || {
+            let mut n = 0;
+            for (gtin, serial) in mine.by_ref().take(256) {
+                conn.prepare_cached("DELETE FROM units WHERE gtin = ?1 AND serial = ?2")?
+                    .execute(params![gtin, serial])?;
+                n += 1;
+            }
+            Ok(n)
+        })?;
+    }
+}
+
+/// Runs `step` in write transactions of about [`CHUNK`], pausing [`YIELD`] between them, until
+/// it does nothing (returns 0).
+fn in_chunks(
+    conn: &Connection,
+    mut step: impl FnMut() -> Result<usize, StoreError>,
+) -> Result<(), StoreError> {
     loop {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let n = conn.execute(
-            "DELETE FROM import_undo WHERE seq IN
-                 (SELECT seq FROM import_undo WHERE run = ?1 LIMIT 20000)",
-            [run],
-        )?;
-        if n == 0 {
-            conn.execute("DELETE FROM import_runs WHERE id = ?1", [run])?;
-            conn.execute_batch("COMMIT")?;
-            return Ok(());
+        let started = Instant::now();
+        let mut done = false;
+        while started.elapsed() < CHUNK {
+            match step() {
+                Ok(0) => {
+                    done = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    conn.execute_batch("ROLLBACK")?;
+                    return Err(e);
+                }
+            }
         }
         conn.execute_batch("COMMIT")?;
+        if done {
+            return Ok(());
+        }
         std::thread::sleep(YIELD);
     }
+}
+
+/// Drops a finished run's undo rows in short transactions, then the run itself.
+fn forget_undo(conn: &Connection, run: i64) -> Result<(), StoreError> {
+    // Runs take turns and each clears up before the next starts, so these rows are normally the
+    // table's only ones: emptying a table frees its pages without visiting each row.
+    let others: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM import_undo WHERE run <> ?1)",
+        [run],
+        |r| r.get(0),
+    )?;
+    if others {
+        in_chunks(conn, || {
+            Ok(conn
+                .prepare_cached(
+                    "DELETE FROM import_undo WHERE seq IN
+                         (SELECT seq FROM import_undo WHERE run = ?1 LIMIT 1024)",
+                )?
+                .execute([run])?)
+        })?;
+    } else {
+        conn.execute("DELETE FROM import_undo", [])?;
+    }
+    conn.execute("DELETE FROM import_runs WHERE id = ?1", [run])?;
+    Ok(())
 }
 
 /// The lock that makes imports take turns (and lets a new one know an unfinished run is dead).
@@ -1508,8 +2066,16 @@ impl super::Store {
         // Step 1, without any lock: spool, digest and check every document.
         let mut spooled = Vec::new();
         for (n, (name, reader)) in inputs.into_iter().enumerate() {
+            let started = Instant::now();
             let mut doc = spool(&self.path, n, &name, reader)?;
+            let spooled_in = started.elapsed();
             check(&mut doc)?;
+            tracing::debug!(
+                document = name,
+                ?spooled_in,
+                checked_in = ?started.elapsed() - spooled_in,
+                "import: spooled and checked"
+            );
             spooled.push(doc);
         }
         let site_gln = self.site_gln()?.map(|g| g.as_str().to_string());
@@ -1534,7 +2100,9 @@ impl super::Store {
                     .into(),
             );
         }
+        let started = Instant::now();
         let result = apply_all(conn, run, &spooled, site_gln, now, report);
+        tracing::debug!(applied_in = ?started.elapsed(), ok = result.is_ok(), "import: applied");
         match result {
             Ok(report) => {
                 conn.execute("UPDATE import_runs SET state = 'done' WHERE id = ?1", [run])?;
@@ -1636,12 +2204,15 @@ fn apply_all(
         report.documents.push(document);
         let mut applier = Applier {
             w,
+            units: Units::new(conn, run)?,
             site_gln: site_gln.clone(),
             now,
-            units: UnitWriter::new(),
             report: std::mem::take(&mut report),
             header: &doc.header,
+            name: &doc.name,
             document: Some(document),
+            cases_exist: None,
+            keys: UnitKeys::default(),
         };
         applier.master_data()?;
         applier.w.commit()?;
@@ -1649,7 +2220,12 @@ fn apply_all(
             source_name: doc.name.clone(),
             source,
         })?;
-        read_document(file, &mut applier).map_err(|e| read_failure(&doc.name, e))?;
+        let mut scratch = FileScratch {
+            store: &doc.store,
+            made: 0,
+        };
+        read_document_with(file, &mut applier, &mut scratch)
+            .map_err(|e| read_failure(&doc.name, e))?;
         applier.w.commit()?;
         report = applier.report;
     }
@@ -1763,6 +2339,21 @@ mod tests {
             .import_epcis([("first".to_owned(), first.as_bytes())], now())
             .unwrap();
         let before = snapshot(&store);
+        let bookkeeping = |store: &Store| -> i64 {
+            store
+                .conn()
+                .query_row(
+                    "SELECT (SELECT count(*) FROM import_undo) + (SELECT count(*) FROM import_runs)",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(
+            bookkeeping(&store),
+            0,
+            "a finished run leaves nothing behind"
+        );
 
         // A second document that touches everything the first wrote, and adds new rows.
         let second = document(
@@ -1804,6 +2395,8 @@ mod tests {
         );
         let mut doc = spool(store.path(), 9, "second", second.as_bytes()).unwrap();
         check(&mut doc).unwrap();
+        // The first run's row is gone, yet this one gets a new id: had it the first's, undoing
+        // it would delete the units the first inserted.
         let conn = store.conn();
         conn.execute(
             "INSERT INTO import_runs (state, started_at) VALUES ('applying', 'now')",
@@ -1824,6 +2417,16 @@ mod tests {
             report.units.inserted >= 1 && report.units.updated >= 2,
             "{report:?}"
         );
+        // N1 was inserted by this run and shipped inside case C1: no undo row covers that.
+        let n1_shipped: bool = store
+            .conn()
+            .query_row(
+                "SELECT shipment IS NOT NULL FROM units WHERE serial = 'N1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(n1_shipped);
         assert_ne!(
             snapshot(&store),
             before,
@@ -1833,11 +2436,7 @@ mod tests {
         // As if the process died here: the next import undoes the run before it starts.
         assert_eq!(recover(store.conn()).unwrap(), 1);
         assert_eq!(snapshot(&store), before);
-        let undo_left: i64 = store
-            .conn()
-            .query_row("SELECT count(*) FROM import_undo", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(undo_left, 0);
+        assert_eq!(bookkeeping(&store), 0);
     }
 
     #[test]
