@@ -26,11 +26,11 @@ use serde_json::{Map, Value};
 
 use super::document::{DocumentFormat, DocumentHeader};
 use super::hash::{Context, event_hash_id};
-use super::spill::{LogReader, MemoryScratch, Scratch, SpillLog};
+use super::spill::{LogReader, MemoryScratch, Scratch, ScratchFile, SpillLog};
 use super::vocab::Vocabulary;
 
 /// The five EPCIS 2.0 event types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EventType {
     Object,
     Aggregation,
@@ -53,7 +53,7 @@ impl EventType {
 }
 
 /// The EPCIS `action` field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     Add,
     Observe,
@@ -61,7 +61,7 @@ pub enum Action {
 }
 
 /// A typed business transaction, source or destination reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TypedReference {
     /// The type as a bare CBV word (`po`, `desadv`, `owning_party`...), or the URI as written
     /// for a non-CBV type; `None` when absent.
@@ -182,6 +182,12 @@ enum ListSource<'a> {
         log: &'a mut SpillLog,
         counts: [u64; 4],
     },
+    /// The same records, in a byte range of a file.
+    Stored {
+        file: &'a mut (dyn ScratchFile + 'static),
+        range: (u64, u64),
+        counts: [u64; 4],
+    },
     Memory([Vec<String>; 4]),
 }
 
@@ -214,10 +220,33 @@ impl EventLists<'_> {
         }
     }
 
+    /// Lists kept in `file` between two offsets as [`super::spill::encode_record`] writes them, tagged with
+    /// [`EventLists::tag`]; `counts` says how many each holds.
+    pub fn stored<'f>(
+        file: &'f mut (dyn ScratchFile + 'static),
+        range: (u64, u64),
+        counts: [u64; 4],
+    ) -> EventLists<'f> {
+        EventLists {
+            source: ListSource::Stored {
+                file,
+                range,
+                counts,
+            },
+        }
+    }
+
+    /// The tag an EPC of list `kind` is stored with for [`EventLists::stored`].
+    pub fn tag(kind: ListKind) -> u8 {
+        list_tag(kind, false)
+    }
+
     /// How many EPCs the list holds.
     pub fn len(&self, kind: ListKind) -> u64 {
         match &self.source {
-            ListSource::Spilled { counts, .. } => counts.get(kind.index()).copied().unwrap_or(0),
+            ListSource::Spilled { counts, .. } | ListSource::Stored { counts, .. } => {
+                counts.get(kind.index()).copied().unwrap_or(0)
+            }
             ListSource::Memory(lists) => lists.get(kind.index()).map_or(0, |l| l.len() as u64),
         }
     }
@@ -232,6 +261,10 @@ impl EventLists<'_> {
             inner: match &mut self.source {
                 ListSource::Spilled { log, .. } => CursorInner::Spilled {
                     reader: log.reader(),
+                    kind,
+                },
+                ListSource::Stored { file, range, .. } => CursorInner::Spilled {
+                    reader: LogReader::range(&mut **file, range.0, range.1),
                     kind,
                 },
                 ListSource::Memory(lists) => CursorInner::Memory(

@@ -166,6 +166,14 @@ impl Range {
     }
 }
 
+/// Appends one tagged record as a [`SpillLog`] keeps it (and [`LogReader::range`] reads it): the
+/// tag, the length, the bytes.
+pub fn encode_record(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
+    out.push(tag);
+    write_len(out, value.len());
+    out.extend_from_slice(value);
+}
+
 /// An append-only log of tagged byte strings (tag 0-255), kept in memory up to
 /// [`LOG_BUFFER_BYTES`] and in a scratch file beyond; read back in the order written.
 pub struct SpillLog {
@@ -192,9 +200,7 @@ impl SpillLog {
     }
 
     pub fn push(&mut self, tag: u8, value: &[u8], scratch: &mut dyn Scratch) -> io::Result<()> {
-        self.buf.push(tag);
-        write_len(&mut self.buf, value.len());
-        self.buf.extend_from_slice(value);
+        encode_record(&mut self.buf, tag, value);
         if self.buf.len() >= self.limit {
             let file = match &mut self.file {
                 Some(file) => file,
@@ -250,7 +256,19 @@ pub struct LogReader<'a> {
     memory_value: &'a [u8],
 }
 
-impl LogReader<'_> {
+impl<'a> LogReader<'a> {
+    /// Reads the records [`encode_record`] wrote to `file` between two offsets.
+    pub fn range(file: &'a mut (dyn ScratchFile + 'static), start: u64, end: u64) -> LogReader<'a> {
+        LogReader {
+            range: Range::new(start, end, RUN_READ_BYTES),
+            file: Some(file),
+            memory: &[],
+            in_memory: false,
+            value: Vec::new(),
+            memory_value: &[],
+        }
+    }
+
     /// The next record's tag and bytes.
     pub fn next_record(&mut self) -> io::Result<Option<(u8, &[u8])>> {
         Ok(self.advance()?.map(|tag| (tag, self.current())))

@@ -27,7 +27,7 @@ use quick_xml::name::ResolveResult;
 use super::document::{DocumentFormat, DocumentHeader, TransactionStatement, VocabularyElement};
 use super::hash::prehash::{Field, StreamedLists};
 use super::hash::xml::{expand_value, expand_value_cow};
-use super::hash::{canonical_list_value, hash_id_of_streamed_fields};
+use super::hash::{ListCanon, hash_id_of_streamed_fields};
 use super::read::{
     Action, DocumentSink, EventLists, EventType, ListKind, QuantityElement, ReadError, ReadSummary,
     SupplierEvent, TypedReference, list_tag, untag,
@@ -931,6 +931,7 @@ impl<S: DocumentSink> Walker<'_, S> {
     /// and fed to the hash with the rest of the tree.
     fn hash_id(&mut self, event: Field) -> io::Result<String> {
         if self.streamed.iter().any(Option::is_some) {
+            let mut canon = ListCanon::default();
             let mut reader = self.log.reader();
             while let Some((tag, value)) = reader.next_record()? {
                 let Some((kind, false)) = untag(tag) else {
@@ -938,7 +939,7 @@ impl<S: DocumentSink> Walker<'_, S> {
                 };
                 let value = std::str::from_utf8(value)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-                if let Some(canonical) = canonical_list_value(value) {
+                if let Some(canonical) = canon.value(value) {
                     self.sort
                         .push(kind as u8, canonical.as_bytes(), &mut *self.scratch)?;
                 }

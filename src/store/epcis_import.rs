@@ -42,11 +42,12 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, FixedOffset, Months, NaiveDate, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use rusqlite::{Connection, OptionalExtension, Statement, params, params_from_iter};
@@ -58,9 +59,9 @@ use super::{StoreError, gtin_key, iso_date, timestamp};
 use crate::epcis::document::{DocumentHeader, PartyMasterData, ProductMasterData};
 use crate::epcis::read::{
     Action, DocumentSink, EventLists, EventType, ListKind, ReadError, SupplierEvent,
-    read_document_with,
+    TypedReference, read_document_with,
 };
-use crate::epcis::spill::{Scratch, ScratchFile};
+use crate::epcis::spill::{Scratch, ScratchFile, encode_record};
 use crate::epcis::{Epc, parse_epc};
 use crate::gs1::ident::serial_ok;
 use crate::gs1::{Gtin, Ndc};
@@ -137,18 +138,64 @@ struct Spooled {
     store: PathBuf,
     raw: PathBuf,
     gzip: PathBuf,
+    /// The archive copy being compressed beside the check (see [`Spooled::compressed`]).
+    compressing: Option<JoinHandle<io::Result<()>>>,
     sha256: String,
     size: u64,
     header: DocumentHeader,
     events: u64,
+    /// What the check found, for the apply.
+    plan: Option<Plan>,
+}
+
+impl Spooled {
+    /// Waits for the archive copy.
+    fn compressed(&mut self) -> Result<(), StoreError> {
+        let Some(job) = self.compressing.take() else {
+            return Ok(());
+        };
+        let failed = |message: String| {
+            StoreError::from(ImportError::at(
+                &self.name,
+                format!(
+                    "cannot write the archive copy {}: {message}",
+                    self.gzip.display()
+                ),
+            ))
+        };
+        match job.join() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(failed(e.to_string())),
+            Err(_) => Err(failed("the compressing thread stopped".into())),
+        }
+    }
 }
 
 impl Drop for Spooled {
     fn drop(&mut self) {
+        // The compressor writes to the archive copy until it is done: let it finish first.
+        if let Some(job) = self.compressing.take() {
+            let _ = job.join();
+        }
         // Scratch files: nothing to report if they are already gone.
         let _ = std::fs::remove_file(&self.raw);
         let _ = std::fs::remove_file(&self.gzip);
     }
+}
+
+/// Compresses the spooled copy into the archive copy, on a thread of its own: the check reads
+/// the same copy meanwhile, and the apply waits for both.
+fn compress(raw: &Path, gzip: &Path) -> JoinHandle<io::Result<()>> {
+    let (raw, gzip) = (raw.to_path_buf(), gzip.to_path_buf());
+    std::thread::spawn(move || {
+        let mut input = BufReader::with_capacity(64 * 1024, File::open(&raw)?);
+        let mut out = GzEncoder::new(
+            io::BufWriter::new(File::create(&gzip)?),
+            Compression::default(),
+        );
+        io::copy(&mut input, &mut out)?;
+        out.finish()?.flush()
+    })
 }
 
 fn scratch_path(store: &Path, tag: &str, n: usize) -> PathBuf {
@@ -178,17 +225,15 @@ fn spool<R: Read>(
         store: store.to_path_buf(),
         raw: scratch_path(store, "raw", n),
         gzip: scratch_path(store, "gz", n),
+        compressing: None,
         sha256: String::new(),
         size: 0,
         header: DocumentHeader::default(),
         events: 0,
+        plan: None,
     };
     let mut raw =
         io::BufWriter::new(File::create(&spooled.raw).map_err(|e| write_err(&spooled.raw, e))?);
-    let mut gzip = GzEncoder::new(
-        io::BufWriter::new(File::create(&spooled.gzip).map_err(|e| write_err(&spooled.gzip, e))?),
-        Compression::default(),
-    );
     let mut digest = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -210,13 +255,10 @@ fn spool<R: Read>(
         digest.update(chunk);
         raw.write_all(chunk)
             .map_err(|e| write_err(&spooled.raw, e))?;
-        gzip.write_all(chunk)
-            .map_err(|e| write_err(&spooled.gzip, e))?;
     }
     raw.flush().map_err(|e| write_err(&spooled.raw, e))?;
-    gzip.finish()
-        .and_then(|mut w| w.flush())
-        .map_err(|e| write_err(&spooled.gzip, e))?;
+    drop(raw);
+    spooled.compressing = Some(compress(&spooled.raw, &spooled.gzip));
     spooled.sha256 = digest
         .finalize()
         .iter()
@@ -410,25 +452,6 @@ impl UnitKeys {
     }
 }
 
-/// Checks an event's EPC lists, read from `lists` one EPC at a time.
-fn check_lists(
-    lists: &mut EventLists<'_>,
-    keys: &mut UnitKeys,
-    name: &str,
-) -> Result<(), StoreError> {
-    for kind in ListKind::ALL {
-        let mut cursor = lists.cursor(kind);
-        while let Some(epc) = cursor.next().map_err(|e| scratch_failure(name, e))? {
-            // A URN the fast reader takes passes every check below: printable ASCII, short,
-            // a valid GTIN, a CSET 82 serial.
-            if keys.unit(epc).is_none() {
-                checked_epc(kind.element(), epc)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// An event's values other than its EPC lists.
 fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
     if let Some(parent) = &event.parent_id {
@@ -482,12 +505,14 @@ fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// Pass 1: reads a document to the end, checking everything, storing nothing.
+/// Pass 1: reads a document to the end, checking everything and storing nothing but the plan
+/// the apply follows.
 struct Checker<'n> {
     name: &'n str,
     header: DocumentHeader,
     events: u64,
     keys: UnitKeys,
+    plan: PlanWriter,
 }
 
 impl DocumentSink for Checker<'_> {
@@ -504,18 +529,149 @@ impl DocumentSink for Checker<'_> {
     fn streams_lists(&self) -> bool {
         true
     }
-    fn wants_hash_id(&mut self, _: &SupplierEvent) -> bool {
-        false
+    fn wants_hash_id(&mut self, event: &SupplierEvent) -> bool {
+        ships(event.event_type, event.biz_step.as_deref())
     }
     fn event_with_lists(
         &mut self,
         event: SupplierEvent,
         lists: &mut EventLists<'_>,
     ) -> Result<(), StoreError> {
-        check_lists(lists, &mut self.keys, self.name)?;
+        let name = self.name;
+        let start = self.plan.lists_len;
+        let mut counts = [0u64; 4];
+        for kind in ListKind::ALL {
+            let mut cursor = lists.cursor(kind);
+            while let Some(epc) = cursor.next().map_err(|e| scratch_failure(name, e))? {
+                // A URN the fast reader takes passes every check of `checked_epc`: printable
+                // ASCII, short, a valid GTIN, a CSET 82 serial.
+                if self.keys.unit(epc).is_none() {
+                    checked_epc(kind.element(), epc)?;
+                }
+                self.plan
+                    .epc(kind, epc)
+                    .map_err(|e| scratch_failure(name, e))?;
+                if let Some(n) = counts.get_mut(kind.index()) {
+                    *n += 1;
+                }
+            }
+        }
         check_event(&event)?;
+        self.plan
+            .event(PlannedEvent::of(
+                event,
+                (start, self.plan.lists_len),
+                counts,
+            ))
+            .map_err(|e| scratch_failure(name, e))?;
         self.events += 1;
         Ok(())
+    }
+}
+
+/// Whether an event ships: the only events whose hash ID an import uses.
+fn ships(event_type: EventType, biz_step: Option<&str>) -> bool {
+    matches!(event_type, EventType::Object | EventType::Transaction) && biz_step == Some("shipping")
+}
+
+/// An event as the apply needs it (its quantities and the rest of what it carries play no
+/// part), with where its EPC lists are in the plan.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct PlannedEvent {
+    index: usize,
+    event_type: EventType,
+    action: Option<Action>,
+    event_time: DateTime<FixedOffset>,
+    biz_step: Option<String>,
+    disposition: Option<String>,
+    persistent_disposition_set: Vec<String>,
+    parent_id: Option<String>,
+    quantity_classes: Vec<String>,
+    biz_transactions: Vec<TypedReference>,
+    sources: Vec<TypedReference>,
+    destinations: Vec<TypedReference>,
+    read_point: Option<String>,
+    lot_number: Option<String>,
+    item_expiration_date: Option<NaiveDate>,
+    drop_shipment: Option<bool>,
+    hash_id: String,
+    /// Its lists: a byte range of the plan's list file, and how many EPCs each holds.
+    lists: (u64, u64),
+    counts: [u64; 4],
+}
+
+impl PlannedEvent {
+    fn of(event: SupplierEvent, lists: (u64, u64), counts: [u64; 4]) -> PlannedEvent {
+        PlannedEvent {
+            index: event.index,
+            event_type: event.event_type,
+            action: event.action,
+            event_time: event.event_time,
+            biz_step: event.biz_step,
+            disposition: event.disposition,
+            persistent_disposition_set: event.persistent_disposition_set,
+            parent_id: event.parent_id,
+            quantity_classes: event
+                .quantity_list
+                .into_iter()
+                .map(|q| q.epc_class)
+                .collect(),
+            biz_transactions: event.biz_transactions,
+            sources: event.sources,
+            destinations: event.destinations,
+            read_point: event.read_point,
+            lot_number: event.lot_number,
+            item_expiration_date: event.item_expiration_date,
+            drop_shipment: event.drop_shipment,
+            hash_id: event.hash_id,
+            lists,
+            counts,
+        }
+    }
+}
+
+/// What the check leaves for the apply, so that a document is read and parsed once: each
+/// checked event as a line of JSON, and its EPC lists as tagged records in a second file.
+struct Plan {
+    events: File,
+    lists: File,
+}
+
+struct PlanWriter {
+    events: io::BufWriter<File>,
+    lists: io::BufWriter<File>,
+    lists_len: u64,
+    record: Vec<u8>,
+}
+
+impl PlanWriter {
+    fn new(scratch: &mut FileScratch<'_>) -> io::Result<PlanWriter> {
+        Ok(PlanWriter {
+            events: io::BufWriter::new(scratch.file()?),
+            lists: io::BufWriter::with_capacity(256 * 1024, scratch.file()?),
+            lists_len: 0,
+            record: Vec::new(),
+        })
+    }
+
+    fn epc(&mut self, kind: ListKind, epc: &str) -> io::Result<()> {
+        self.record.clear();
+        encode_record(&mut self.record, EventLists::tag(kind), epc.as_bytes());
+        self.lists.write_all(&self.record)?;
+        self.lists_len += self.record.len() as u64;
+        Ok(())
+    }
+
+    fn event(&mut self, event: PlannedEvent) -> io::Result<()> {
+        serde_json::to_writer(&mut self.events, &event)?;
+        self.events.write_all(b"\n")
+    }
+
+    fn finish(self) -> io::Result<Plan> {
+        let mut events = self.events.into_inner().map_err(|e| e.into_error())?;
+        events.seek(SeekFrom::Start(0))?;
+        let lists = self.lists.into_inner().map_err(|e| e.into_error())?;
+        Ok(Plan { events, lists })
     }
 }
 
@@ -526,8 +682,8 @@ struct FileScratch<'p> {
     made: usize,
 }
 
-impl Scratch for FileScratch<'_> {
-    fn create(&mut self) -> io::Result<Box<dyn ScratchFile>> {
+impl FileScratch<'_> {
+    fn file(&mut self) -> io::Result<File> {
         self.made += 1;
         let path = scratch_path(self.store, "spill", self.made);
         let file = File::options()
@@ -536,7 +692,13 @@ impl Scratch for FileScratch<'_> {
             .create_new(true)
             .open(&path)?;
         std::fs::remove_file(&path)?;
-        Ok(Box::new(file))
+        Ok(file)
+    }
+}
+
+impl Scratch for FileScratch<'_> {
+    fn create(&mut self) -> io::Result<Box<dyn ScratchFile>> {
+        Ok(Box::new(self.file()?))
     }
 }
 
@@ -579,20 +741,27 @@ fn check(spooled: &mut Spooled) -> Result<(), StoreError> {
         source_name: spooled.name.clone(),
         source,
     })?;
+    let mut scratch = FileScratch {
+        store: &spooled.store,
+        made: 0,
+    };
+    let plan = PlanWriter::new(&mut scratch).map_err(|e| scratch_failure(&spooled.name, e))?;
     let mut checker = Checker {
         name: &spooled.name,
         header: DocumentHeader::default(),
         events: 0,
         keys: UnitKeys::default(),
-    };
-    let mut scratch = FileScratch {
-        store: &spooled.store,
-        made: 0,
+        plan,
     };
     read_document_with(file, &mut checker, &mut scratch)
         .map_err(|e| read_failure(&spooled.name, e))?;
+    let plan = checker
+        .plan
+        .finish()
+        .map_err(|e| scratch_failure(&spooled.name, e))?;
     spooled.header = checker.header;
     spooled.events = checker.events;
+    spooled.plan = Some(plan);
     Ok(())
 }
 
@@ -681,7 +850,13 @@ impl Writer<'_> {
 
 /// The statements an import runs for each unit, prepared once, and the lot last used.
 struct Units<'c> {
+    conn: &'c Connection,
     run: i64,
+    /// The tag this run puts on the units it inserts: the next free one, taken (recorded in
+    /// `import_tags`) with the first unit it goes on, so that a run inserting nothing changes
+    /// nothing.
+    tag: i64,
+    tag_taken: bool,
     insert: Statement<'c>,
     ship_new: Statement<'c>,
     select: Statement<'c>,
@@ -693,19 +868,34 @@ struct Units<'c> {
 
 impl<'c> Units<'c> {
     fn new(conn: &'c Connection, run: i64) -> Result<Units<'c>, StoreError> {
+        let taken: Option<i64> = conn
+            .prepare_cached("SELECT id FROM import_tags WHERE run = ?1")?
+            .query_row([run], |r| r.get(0))
+            .optional()?;
+        // The tag AUTOINCREMENT would give next (imports take turns, so no other can take it).
+        let next: i64 = conn.query_row(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'import_tags'), 0),
+                        coalesce((SELECT max(id) FROM import_tags), 0)) + 1",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Units {
+            conn,
             run,
+            tag: taken.unwrap_or(next),
+            tag_taken: taken.is_some(),
             insert: conn.prepare(
-                "INSERT INTO units (gtin, serial, lot, status, shipment, run)
+                "INSERT INTO units (gtin, serial, lot, status, shipment, import_tag)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (gtin, serial) DO NOTHING",
             )?,
             // Shipping a unit this run inserted needs no undo row: undoing the run deletes it.
             ship_new: conn.prepare(
                 "UPDATE units SET shipment = ?3
-                 WHERE gtin = ?1 AND serial = ?2 AND run = ?4 AND shipment IS NOT ?3",
+                 WHERE gtin = ?1 AND serial = ?2 AND import_tag = ?4 AND shipment IS NOT ?3",
             )?,
             select: conn.prepare(
-                "SELECT lot, status, shipment, run FROM units WHERE gtin = ?1 AND serial = ?2",
+                "SELECT lot, status, shipment, import_tag FROM units
+                 WHERE gtin = ?1 AND serial = ?2",
             )?,
             update: conn.prepare(
                 "UPDATE units SET lot = ?3, status = ?4, shipment = ?5
@@ -743,14 +933,22 @@ impl<'c> Units<'c> {
         unit: &UnitAnnouncement<'_>,
         lot: Option<i64>,
     ) -> Result<bool, StoreError> {
-        Ok(self.insert.execute(params![
+        let inserted = self.insert.execute(params![
             unit.gtin,
             unit.serial,
             lot,
             unit.status.unwrap_or_default().code(),
             unit.shipment,
-            self.run
-        ])? > 0)
+            self.tag
+        ])? > 0;
+        if inserted && !self.tag_taken {
+            // In the transaction of the first unit that carries it.
+            self.conn
+                .prepare_cached("INSERT INTO import_tags (id, run) VALUES (?1, ?2)")?
+                .execute([self.tag, self.run])?;
+            self.tag_taken = true;
+        }
+        Ok(inserted)
     }
 
     fn select(&mut self, gtin: i64, serial: &str) -> Result<Option<StoredUnit>, StoreError> {
@@ -761,7 +959,7 @@ impl<'c> Units<'c> {
                     lot: r.get(0)?,
                     status: r.get(1)?,
                     shipment: r.get(2)?,
-                    run: r.get(3)?,
+                    tag: r.get(3)?,
                 })
             })
             .optional()?)
@@ -774,10 +972,11 @@ impl<'c> Units<'c> {
         &mut self,
         unit: &UnitAnnouncement<'_>,
     ) -> Result<(Change, Option<PriorUnit>), StoreError> {
-        if let (None, None, Some(shipment)) = (unit.lot, unit.status, unit.shipment)
+        if let (None, None, Some(shipment), true) =
+            (unit.lot, unit.status, unit.shipment, self.tag_taken)
             && self
                 .ship_new
-                .execute(params![unit.gtin, unit.serial, shipment, self.run])?
+                .execute(params![unit.gtin, unit.serial, shipment, self.tag])?
                 > 0
         {
             return Ok((Change::Updated, None));
@@ -817,7 +1016,7 @@ impl<'c> Units<'c> {
         };
         Ok((
             Change::Updated,
-            (old.run != Some(self.run)).then_some(prior),
+            (!(self.tag_taken && old.tag == Some(self.tag))).then_some(prior),
         ))
     }
 }
@@ -827,8 +1026,8 @@ struct StoredUnit {
     lot: Option<i64>,
     status: u8,
     shipment: Option<i64>,
-    /// The import run that inserted it.
-    run: Option<i64>,
+    /// The tag of the import run that inserted it.
+    tag: Option<i64>,
 }
 
 /// Pass 2: applies a checked document's events.
@@ -907,45 +1106,10 @@ pub(crate) fn party_gln(id: &str) -> Option<String> {
     }
 }
 
-/// Whether an event ships: the only events whose hash ID an import uses.
-fn is_shipping(event: &SupplierEvent) -> bool {
-    matches!(event.event_type, EventType::Object | EventType::Transaction)
-        && event.biz_step.as_deref() == Some("shipping")
-}
-
-impl DocumentSink for Applier<'_, '_> {
-    type Error = StoreError;
-    fn header(&mut self, _: DocumentHeader) -> Result<(), StoreError> {
-        // Applied from the checked copy before the events.
-        Ok(())
-    }
-    fn event(&mut self, mut event: SupplierEvent) -> Result<(), StoreError> {
-        let mut lists = EventLists::take_from(&mut event);
-        self.apply(&event, &mut lists)
-    }
-    fn streams_lists(&self) -> bool {
-        true
-    }
-    fn wants_hash_id(&mut self, event: &SupplierEvent) -> bool {
-        is_shipping(event)
-    }
-    fn event_with_lists(
-        &mut self,
-        event: SupplierEvent,
-        lists: &mut EventLists<'_>,
-    ) -> Result<(), StoreError> {
-        self.apply(&event, lists)
-    }
-    fn event_starts(&mut self) -> Result<(), StoreError> {
-        // Reading the next event may take a second for a big one: not with the lock held.
-        self.w.commit()
-    }
-}
-
 impl Applier<'_, '_> {
     fn apply(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
         lists: &mut EventLists<'_>,
     ) -> Result<(), StoreError> {
         self.report.events += 1;
@@ -968,7 +1132,7 @@ impl Applier<'_, '_> {
                 if commissioning || status.is_some() {
                     used |= self.announce(event, lists, ilmd, status)?;
                 }
-                if is_shipping(event) {
+                if ships(event.event_type, event.biz_step.as_deref()) {
                     used |= self.ship(event, lists)?;
                 }
                 if status == Some(UnitStatus::Recalled) {
@@ -1026,7 +1190,7 @@ impl Applier<'_, '_> {
 
     fn announce(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
         lists: &mut EventLists<'_>,
         ilmd: bool,
         status: Option<UnitStatus>,
@@ -1128,7 +1292,7 @@ impl Applier<'_, '_> {
 
     fn aggregate(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
         lists: &mut EventLists<'_>,
     ) -> Result<bool, StoreError> {
         let Some(parent) = &event.parent_id else {
@@ -1177,7 +1341,7 @@ impl Applier<'_, '_> {
 
     fn aggregate_sscc(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
         lists: &mut EventLists<'_>,
         parent: i64,
     ) -> Result<bool, StoreError> {
@@ -1284,7 +1448,7 @@ impl Applier<'_, '_> {
 
     fn aggregate_case(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
         lists: &mut EventLists<'_>,
         case_gtin: i64,
         case_serial: &str,
@@ -1349,7 +1513,7 @@ impl Applier<'_, '_> {
         Ok(true)
     }
 
-    fn for_this_site(&self, event: &SupplierEvent) -> bool {
+    fn for_this_site(&self, event: &PlannedEvent) -> bool {
         let glns: Vec<String> = event
             .destinations
             .iter()
@@ -1363,7 +1527,7 @@ impl Applier<'_, '_> {
 
     fn ship(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
         lists: &mut EventLists<'_>,
     ) -> Result<bool, StoreError> {
         if !self.for_this_site(event) {
@@ -1432,7 +1596,7 @@ impl Applier<'_, '_> {
     /// named by the first of them.
     fn find_or_create_shipment(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
         lists: &mut EventLists<'_>,
         refs: &[(String, String)],
     ) -> Result<(i64, bool), StoreError> {
@@ -1492,9 +1656,9 @@ impl Applier<'_, '_> {
     fn record_transaction(
         &mut self,
         shipment: i64,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
     ) -> Result<(), StoreError> {
-        let party = |list: &[crate::epcis::read::TypedReference], kind: &str| {
+        let party = |list: &[TypedReference], kind: &str| {
             list.iter()
                 .find(|r| r.kind.as_deref() == Some(kind))
                 .map(|r| r.id.clone())
@@ -1545,7 +1709,7 @@ impl Applier<'_, '_> {
 
     fn recall_lots(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
         lists: &mut EventLists<'_>,
     ) -> Result<bool, StoreError> {
         let mut any = false;
@@ -1573,8 +1737,8 @@ impl Applier<'_, '_> {
             Ok(())
         };
         self.each_epc(lists, ListKind::Epc, &mut recall)?;
-        for q in &event.quantity_list {
-            recall(self, Listed::of(epc(&q.epc_class)?)?)?;
+        for class in &event.quantity_classes {
+            recall(self, Listed::of(epc(class)?)?)?;
         }
         Ok(any)
     }
@@ -1744,7 +1908,14 @@ impl Applier<'_, '_> {
 fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
     // The new units go first: while one of them points at a shipment the run created, that
     // shipment's undo step keeps it.
-    delete_run_units(conn, run)?;
+    let tags: Vec<i64> = conn
+        .prepare("SELECT id FROM import_tags WHERE run = ?1")?
+        .query_map([run], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for tag in tags {
+        delete_tagged_units(conn, tag)?;
+        conn.execute("DELETE FROM import_tags WHERE id = ?1", [tag])?;
+    }
     loop {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let started = Instant::now();
@@ -1872,16 +2043,16 @@ fn recover(conn: &Connection) -> Result<usize, StoreError> {
     Ok(runs.len())
 }
 
-/// Deletes the units a run inserted: they carry its id. No index leads to them (one would cost
+/// Deletes the units a run inserted: they carry its tag. No index leads to them (one would cost
 /// every unit's insert, and a run is undone only when it failed), so the table is read in key
 /// order a slice at a time, without the write lock, which is taken only to delete.
-fn delete_run_units(conn: &Connection, run: i64) -> Result<(), StoreError> {
+fn delete_tagged_units(conn: &Connection, tag: i64) -> Result<(), StoreError> {
     const SLICE: usize = 20_000;
     let mut after: Option<(i64, String)> = None;
     loop {
         let slice: Vec<(i64, String, Option<i64>)> = {
             let mut stmt = conn.prepare_cached(
-                "SELECT gtin, serial, run FROM units WHERE (gtin, serial) > (?1, ?2)
+                "SELECT gtin, serial, import_tag FROM units WHERE (gtin, serial) > (?1, ?2)
                  ORDER BY gtin, serial LIMIT ?3",
             )?;
             let (gtin, serial) = after.clone().unwrap_or((i64::MIN, String::new()));
@@ -1896,7 +2067,7 @@ fn delete_run_units(conn: &Connection, run: i64) -> Result<(), StoreError> {
         after = Some((*gtin, serial.clone()));
         let mine: Vec<(i64, String)> = slice
             .into_iter()
-            .filter(|(_, _, r)| *r == Some(run))
+            .filter(|(_, _, t)| *t == Some(tag))
             .map(|(gtin, serial, _)| (gtin, serial))
             .collect();
         if mine.is_empty() {
@@ -1967,6 +2138,7 @@ fn forget_undo(conn: &Connection, run: i64) -> Result<(), StoreError> {
     } else {
         conn.execute("DELETE FROM import_undo", [])?;
     }
+    conn.execute("DELETE FROM import_tags WHERE run = ?1", [run])?;
     conn.execute("DELETE FROM import_runs WHERE id = ?1", [run])?;
     Ok(())
 }
@@ -2070,6 +2242,7 @@ impl super::Store {
             let mut doc = spool(&self.path, n, &name, reader)?;
             let spooled_in = started.elapsed();
             check(&mut doc)?;
+            doc.compressed()?;
             tracing::debug!(
                 document = name,
                 ?spooled_in,
@@ -2101,7 +2274,7 @@ impl super::Store {
             );
         }
         let started = Instant::now();
-        let result = apply_all(conn, run, &spooled, site_gln, now, report);
+        let result = apply_all(conn, run, &mut spooled, site_gln, now, report);
         tracing::debug!(applied_in = ?started.elapsed(), ok = result.is_ok(), "import: applied");
         match result {
             Ok(report) => {
@@ -2184,7 +2357,7 @@ impl super::Store {
 fn apply_all(
     conn: &Connection,
     run: i64,
-    spooled: &[Spooled],
+    spooled: &mut [Spooled],
     site_gln: Option<String>,
     now: DateTime<Utc>,
     report: EpcisImportReport,
@@ -2202,6 +2375,12 @@ fn apply_all(
         w.begin()?;
         let (document, _) = archive(conn, &w, doc, now)?;
         report.documents.push(document);
+        let Some(plan) = doc.plan.as_mut() else {
+            return Err(StoreError::Corrupt(format!(
+                "{}: applied before it was checked",
+                doc.name
+            )));
+        };
         let mut applier = Applier {
             w,
             units: Units::new(conn, run)?,
@@ -2215,17 +2394,20 @@ fn apply_all(
             keys: UnitKeys::default(),
         };
         applier.master_data()?;
-        applier.w.commit()?;
-        let file = File::open(&doc.raw).map_err(|source| ImportError::Read {
-            source_name: doc.name.clone(),
-            source,
-        })?;
-        let mut scratch = FileScratch {
-            store: &doc.store,
-            made: 0,
-        };
-        read_document_with(file, &mut applier, &mut scratch)
-            .map_err(|e| read_failure(&doc.name, e))?;
+        let events = BufReader::new(&mut plan.events);
+        for event in serde_json::Deserializer::from_reader(events).into_iter::<PlannedEvent>() {
+            let event = event.map_err(|e| scratch_failure(&doc.name, e.into()))?;
+            let mut lists = EventLists::stored(&mut plan.lists, event.lists, event.counts);
+            applier.apply(&event, &mut lists).map_err(|source| {
+                read_failure(
+                    &doc.name,
+                    ReadError::Rejected {
+                        index: event.index,
+                        source,
+                    },
+                )
+            })?;
+        }
         applier.w.commit()?;
         report = applier.report;
     }
@@ -2343,7 +2525,8 @@ mod tests {
             store
                 .conn()
                 .query_row(
-                    "SELECT (SELECT count(*) FROM import_undo) + (SELECT count(*) FROM import_runs)",
+                    "SELECT (SELECT count(*) FROM import_undo) + (SELECT count(*) FROM import_runs)
+                          + (SELECT count(*) FROM import_tags)",
                     [],
                     |r| r.get(0),
                 )
@@ -2395,8 +2578,8 @@ mod tests {
         );
         let mut doc = spool(store.path(), 9, "second", second.as_bytes()).unwrap();
         check(&mut doc).unwrap();
-        // The first run's row is gone, yet this one gets a new id: had it the first's, undoing
-        // it would delete the units the first inserted.
+        // The first run is gone and this one may take its id, but not its tag: had it that,
+        // undoing it would delete the units the first inserted.
         let conn = store.conn();
         conn.execute(
             "INSERT INTO import_runs (state, started_at) VALUES ('applying', 'now')",
@@ -2407,7 +2590,7 @@ mod tests {
         let report = apply_all(
             conn,
             run,
-            std::slice::from_ref(&doc),
+            std::slice::from_mut(&mut doc),
             None,
             now(),
             EpcisImportReport::default(),

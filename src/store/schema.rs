@@ -278,20 +278,16 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX import_undo_by_run ON import_undo(run, seq);
     ",
-    // Version 4: the import run that inserted a unit, so that undoing the run deletes its units
-    // without an undo row for each; run ids are never reused, so a finished run's id left on
-    // its units names no later run.
+    // Version 4: the import that inserted a unit, so that undoing the import deletes its units
+    // without an undo row for each. An import takes a tag when it first inserts a unit (a row
+    // here while it works); AUTOINCREMENT never gives a tag twice, so the tag a finished import
+    // left on its units names no later one.
     "
-    ALTER TABLE units ADD COLUMN run INTEGER;
-    CREATE TABLE import_runs_v4 (
-        id         INTEGER PRIMARY KEY AUTOINCREMENT,
-        state      TEXT NOT NULL,
-        started_at TEXT NOT NULL
+    ALTER TABLE units ADD COLUMN import_tag INTEGER;
+    CREATE TABLE import_tags (
+        id  INTEGER PRIMARY KEY AUTOINCREMENT,
+        run INTEGER NOT NULL
     );
-    INSERT INTO import_runs_v4 (id, state, started_at)
-        SELECT id, state, started_at FROM import_runs;
-    DROP TABLE import_runs;
-    ALTER TABLE import_runs_v4 RENAME TO import_runs;
     ",
 ];
 

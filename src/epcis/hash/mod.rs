@@ -315,6 +315,50 @@ pub(crate) fn canonical_list_value(value: &str) -> Option<String> {
     Some(canon::value(text)).filter(|v| !v.is_empty())
 }
 
+/// [`canonical_list_value`] for the values of a big list: the bulk of one is a product's SGTIN
+/// URNs with plain serials, whose canonical form is the product's Digital Link stem and the
+/// serial. The stem of the last product is kept (taken from the full rules the first time).
+#[derive(Debug, Default)]
+pub(crate) struct ListCanon {
+    /// `company prefix.item reference` and the Digital Link up to the serial.
+    last: Option<(String, String)>,
+}
+
+impl ListCanon {
+    pub(crate) fn value(&mut self, value: &str) -> Option<String> {
+        let Some((product, serial)) = plain_sgtin(value) else {
+            return canonical_list_value(value);
+        };
+        if let Some((known, stem)) = &self.last
+            && known == product
+        {
+            return Some(format!("{stem}{serial}"));
+        }
+        let full = canonical_list_value(value)?;
+        if let Some(stem) = full.strip_suffix(serial).filter(|s| s.ends_with("/21/")) {
+            self.last = Some((product.to_owned(), stem.to_owned()));
+        }
+        Some(full)
+    }
+}
+
+/// The `company prefix.item reference` and serial of an SGTIN URN whose serial the Digital Link
+/// keeps as it is (1-20 characters, none escaped); such a URN is nothing the vocabulary or
+/// number rules change.
+fn plain_sgtin(value: &str) -> Option<(&str, &str)> {
+    let body = value.strip_prefix("urn:epc:id:sgtin:")?;
+    let mut parts = body.splitn(3, '.');
+    let (cp, item, serial) = (parts.next()?, parts.next()?, parts.next()?);
+    let plain = (1..=20).contains(&serial.len())
+        && serial
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"'.;=_-".contains(&b));
+    if !plain {
+        return None;
+    }
+    Some((body.get(..cp.len() + 1 + item.len())?, serial))
+}
+
 /// Hash IDs of every event of an EPCIS XML document, in document order.
 pub fn xml_document_hash_ids(xml: &str) -> Result<Vec<String>, HashError> {
     Ok(xml_document_prehashes(xml)?
@@ -358,6 +402,34 @@ mod tests {
                 "example:myField3": {"example:mySubField3": ["3", "1"]}
             }]}
         })
+    }
+
+    #[test]
+    fn a_list_canonicalises_as_each_value_alone_would() {
+        let values = [
+            "urn:epc:id:sgtin:0614141.107346.2018",
+            "urn:epc:id:sgtin:0614141.107346.A-1_x.y;z=1'",
+            "urn:epc:id:sgtin:0614141.107346.2019",
+            "urn:epc:id:sgtin:0614141.107346.a%2Fb",
+            "urn:epc:id:sgtin:0614141.107346.x!y",
+            "urn:epc:id:sgtin:0614141.107346.123456789012345678901",
+            "urn:epc:id:sgtin:0614141.107346.",
+            "urn:epc:id:sgtin:4012345.011111.1",
+            "urn:epc:id:sgtin:0614141.107346.3",
+            "urn:epc:id:sgtin:0614141.10734.6",
+            "urn:epc:id:sgtin:06141411.07346.6",
+            "urn:epc:id:sscc:0614141.1234567890",
+            "https://id.gs1.org/01/00614141073467/21/2018",
+            "  urn:epc:id:sgtin:0614141.107346.4  ",
+            "42",
+            "",
+        ];
+        let mut canon = ListCanon::default();
+        for _ in 0..2 {
+            for value in values {
+                assert_eq!(canon.value(value), canonical_list_value(value), "{value}");
+            }
+        }
     }
 
     #[test]
