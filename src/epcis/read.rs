@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::document::{DocumentFormat, DocumentHeader};
 use super::hash::{Context, event_hash_id};
-use super::spill::{LogReader, MemoryScratch, Scratch, ScratchFile, SpillLog};
+use super::spill::{LogReader, MemoryScratch, Scratch, SpillLog};
 use super::vocab::Vocabulary;
 
 /// The five EPCIS 2.0 event types.
@@ -182,12 +182,6 @@ enum ListSource<'a> {
         log: &'a mut SpillLog,
         counts: [u64; 4],
     },
-    /// The same records, in a byte range of a file.
-    Stored {
-        file: &'a mut (dyn ScratchFile + 'static),
-        range: (u64, u64),
-        counts: [u64; 4],
-    },
     Memory([Vec<String>; 4]),
 }
 
@@ -220,33 +214,10 @@ impl EventLists<'_> {
         }
     }
 
-    /// Lists kept in `file` between two offsets as [`super::spill::encode_record`] writes them, tagged with
-    /// [`EventLists::tag`]; `counts` says how many each holds.
-    pub fn stored<'f>(
-        file: &'f mut (dyn ScratchFile + 'static),
-        range: (u64, u64),
-        counts: [u64; 4],
-    ) -> EventLists<'f> {
-        EventLists {
-            source: ListSource::Stored {
-                file,
-                range,
-                counts,
-            },
-        }
-    }
-
-    /// The tag an EPC of list `kind` is stored with for [`EventLists::stored`].
-    pub fn tag(kind: ListKind) -> u8 {
-        list_tag(kind, false)
-    }
-
     /// How many EPCs the list holds.
     pub fn len(&self, kind: ListKind) -> u64 {
         match &self.source {
-            ListSource::Spilled { counts, .. } | ListSource::Stored { counts, .. } => {
-                counts.get(kind.index()).copied().unwrap_or(0)
-            }
+            ListSource::Spilled { counts, .. } => counts.get(kind.index()).copied().unwrap_or(0),
             ListSource::Memory(lists) => lists.get(kind.index()).map_or(0, |l| l.len() as u64),
         }
     }
@@ -261,10 +232,6 @@ impl EventLists<'_> {
             inner: match &mut self.source {
                 ListSource::Spilled { log, .. } => CursorInner::Spilled {
                     reader: log.reader(),
-                    kind,
-                },
-                ListSource::Stored { file, range, .. } => CursorInner::Spilled {
-                    reader: LogReader::range(&mut **file, range.0, range.1),
                     kind,
                 },
                 ListSource::Memory(lists) => CursorInner::Memory(

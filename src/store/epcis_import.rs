@@ -61,7 +61,7 @@ use crate::epcis::read::{
     Action, DocumentSink, EventLists, EventType, ListKind, ReadError, SupplierEvent,
     TypedReference, read_document_with,
 };
-use crate::epcis::spill::{Scratch, ScratchFile, encode_record};
+use crate::epcis::spill::{LogReader, Scratch, ScratchFile, encode_record};
 use crate::epcis::{Epc, parse_epc};
 use crate::gs1::ident::serial_ok;
 use crate::gs1::{Gtin, Ndc};
@@ -545,12 +545,14 @@ impl DocumentSink for Checker<'_> {
             while let Some(epc) = cursor.next().map_err(|e| scratch_failure(name, e))? {
                 // A URN the fast reader takes passes every check of `checked_epc`: printable
                 // ASCII, short, a valid GTIN, a CSET 82 serial.
-                if self.keys.unit(epc).is_none() {
-                    checked_epc(kind.element(), epc)?;
-                }
-                self.plan
-                    .epc(kind, epc)
-                    .map_err(|e| scratch_failure(name, e))?;
+                let written = match self.keys.unit(epc) {
+                    Some((gtin, serial)) => self.plan.unit(kind, gtin, serial),
+                    None => {
+                        checked_epc(kind.element(), epc)?;
+                        self.plan.epc(kind, epc)
+                    }
+                };
+                written.map_err(|e| scratch_failure(name, e))?;
                 if let Some(n) = counts.get_mut(kind.index()) {
                     *n += 1;
                 }
@@ -631,10 +633,68 @@ impl PlannedEvent {
 }
 
 /// What the check leaves for the apply, so that a document is read and parsed once: each
-/// checked event as a line of JSON, and its EPC lists as tagged records in a second file.
+/// checked event as a line of JSON, and its EPC lists as tagged records in a second file (a
+/// serialised unit as its GTIN key and serial, anything else as written).
 struct Plan {
     events: File,
     lists: File,
+}
+
+/// The tag of an EPC in the plan: its list, and whether it is stored as a unit.
+fn plan_tag(kind: ListKind, unit: bool) -> u8 {
+    (kind as u8) | if unit { 0x10 } else { 0 }
+}
+
+/// An event's lists in the plan.
+struct PlanLists<'p> {
+    file: &'p mut File,
+    range: (u64, u64),
+    counts: [u64; 4],
+}
+
+impl PlanLists<'_> {
+    fn is_empty(&self, kind: ListKind) -> bool {
+        self.counts.get(kind.index()).is_none_or(|n| *n == 0)
+    }
+
+    fn cursor(&mut self, kind: ListKind) -> PlanCursor<'_> {
+        PlanCursor {
+            reader: LogReader::range(&mut *self.file, self.range.0, self.range.1),
+            kind,
+        }
+    }
+}
+
+/// Reads one list of an event from the plan.
+struct PlanCursor<'p> {
+    reader: LogReader<'p>,
+    kind: ListKind,
+}
+
+/// An EPC as the plan keeps it.
+enum PlanEpc<'a> {
+    Unit(i64, &'a str),
+    Text(&'a str),
+}
+
+impl PlanCursor<'_> {
+    fn next(&mut self) -> io::Result<Option<PlanEpc<'_>>> {
+        let (unit, text) = (plan_tag(self.kind, true), plan_tag(self.kind, false));
+        let Some((tag, value)) = self.reader.next_matching(|t| t == unit || t == text)? else {
+            return Ok(None);
+        };
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+        if tag == text {
+            return std::str::from_utf8(value)
+                .map(|t| Some(PlanEpc::Text(t)))
+                .map_err(invalid);
+        }
+        let (key, serial) = value.split_first_chunk::<8>().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "a unit record is cut short")
+        })?;
+        let serial = std::str::from_utf8(serial).map_err(invalid)?;
+        Ok(Some(PlanEpc::Unit(i64::from_le_bytes(*key), serial)))
+    }
 }
 
 struct PlanWriter {
@@ -656,7 +716,29 @@ impl PlanWriter {
 
     fn epc(&mut self, kind: ListKind, epc: &str) -> io::Result<()> {
         self.record.clear();
-        encode_record(&mut self.record, EventLists::tag(kind), epc.as_bytes());
+        encode_record(&mut self.record, plan_tag(kind, false), epc.as_bytes());
+        self.write_record()
+    }
+
+    /// A serialised unit, as its GTIN key and serial (parsed once, by the check).
+    fn unit(&mut self, kind: ListKind, gtin: i64, serial: &str) -> io::Result<()> {
+        let mut value = [0u8; 8 + 20];
+        let len = 8 + serial.len();
+        let (key, rest) = value.split_at_mut(8);
+        key.copy_from_slice(&gtin.to_le_bytes());
+        rest.get_mut(..serial.len())
+            .ok_or_else(|| io::Error::other("a serial longer than 20 characters"))?
+            .copy_from_slice(serial.as_bytes());
+        self.record.clear();
+        encode_record(
+            &mut self.record,
+            plan_tag(kind, true),
+            value.get(..len).unwrap_or_default(),
+        );
+        self.write_record()
+    }
+
+    fn write_record(&mut self) -> io::Result<()> {
         self.lists.write_all(&self.record)?;
         self.lists_len += self.record.len() as u64;
         Ok(())
@@ -1042,7 +1124,6 @@ struct Applier<'c, 'h> {
     document: Option<i64>,
     /// Whether `case_units` has any row, asked once per event (only an import writes it).
     cases_exist: Option<bool>,
-    keys: UnitKeys,
 }
 
 /// An EPC of a list as the import uses it.
@@ -1055,7 +1136,14 @@ enum Listed<'t> {
     Other,
 }
 
-impl Listed<'_> {
+impl<'t> Listed<'t> {
+    fn from_plan(planned: PlanEpc<'t>) -> Result<Listed<'t>, StoreError> {
+        match planned {
+            PlanEpc::Unit(gtin, serial) => Ok(Listed::Unit(gtin, Cow::Borrowed(serial))),
+            PlanEpc::Text(text) => Listed::of(epc(text)?),
+        }
+    }
+
     fn of(epc: Epc) -> Result<Listed<'static>, StoreError> {
         Ok(match epc {
             Epc::Sgtin { gtin: g, serial } => Listed::Unit(gtin(&g)?, Cow::Owned(serial)),
@@ -1107,11 +1195,7 @@ pub(crate) fn party_gln(id: &str) -> Option<String> {
 }
 
 impl Applier<'_, '_> {
-    fn apply(
-        &mut self,
-        event: &PlannedEvent,
-        lists: &mut EventLists<'_>,
-    ) -> Result<(), StoreError> {
+    fn apply(&mut self, event: &PlannedEvent, lists: &mut PlanLists<'_>) -> Result<(), StoreError> {
         self.report.events += 1;
         self.cases_exist = None;
         let mut used = false;
@@ -1147,24 +1231,16 @@ impl Applier<'_, '_> {
         Ok(())
     }
 
-    fn listed<'t>(&mut self, text: &'t str) -> Result<Listed<'t>, StoreError> {
-        match self.keys.unit(text) {
-            Some((gtin, serial)) => Ok(Listed::Unit(gtin, Cow::Borrowed(serial))),
-            None => Listed::of(epc(text)?),
-        }
-    }
-
     /// Runs `each` on every EPC of a list, parsed.
     fn each_epc(
         &mut self,
-        lists: &mut EventLists<'_>,
+        lists: &mut PlanLists<'_>,
         kind: ListKind,
         mut each: impl FnMut(&mut Self, Listed<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut cursor = lists.cursor(kind);
-        while let Some(text) = cursor.next().map_err(|e| scratch_failure(self.name, e))? {
-            let listed = self.listed(text)?;
-            each(self, listed)?;
+        while let Some(planned) = cursor.next().map_err(|e| scratch_failure(self.name, e))? {
+            each(self, Listed::from_plan(planned)?)?;
         }
         Ok(())
     }
@@ -1191,7 +1267,7 @@ impl Applier<'_, '_> {
     fn announce(
         &mut self,
         event: &PlannedEvent,
-        lists: &mut EventLists<'_>,
+        lists: &mut PlanLists<'_>,
         ilmd: bool,
         status: Option<UnitStatus>,
     ) -> Result<bool, StoreError> {
@@ -1293,7 +1369,7 @@ impl Applier<'_, '_> {
     fn aggregate(
         &mut self,
         event: &PlannedEvent,
-        lists: &mut EventLists<'_>,
+        lists: &mut PlanLists<'_>,
     ) -> Result<bool, StoreError> {
         let Some(parent) = &event.parent_id else {
             return Ok(false);
@@ -1342,7 +1418,7 @@ impl Applier<'_, '_> {
     fn aggregate_sscc(
         &mut self,
         event: &PlannedEvent,
-        lists: &mut EventLists<'_>,
+        lists: &mut PlanLists<'_>,
         parent: i64,
     ) -> Result<bool, StoreError> {
         self.w.ensure()?;
@@ -1449,7 +1525,7 @@ impl Applier<'_, '_> {
     fn aggregate_case(
         &mut self,
         event: &PlannedEvent,
-        lists: &mut EventLists<'_>,
+        lists: &mut PlanLists<'_>,
         case_gtin: i64,
         case_serial: &str,
     ) -> Result<bool, StoreError> {
@@ -1528,7 +1604,7 @@ impl Applier<'_, '_> {
     fn ship(
         &mut self,
         event: &PlannedEvent,
-        lists: &mut EventLists<'_>,
+        lists: &mut PlanLists<'_>,
     ) -> Result<bool, StoreError> {
         if !self.for_this_site(event) {
             self.report.shipments.skipped += 1;
@@ -1597,7 +1673,7 @@ impl Applier<'_, '_> {
     fn find_or_create_shipment(
         &mut self,
         event: &PlannedEvent,
-        lists: &mut EventLists<'_>,
+        lists: &mut PlanLists<'_>,
         refs: &[(String, String)],
     ) -> Result<(i64, bool), StoreError> {
         let conn = self.w.conn;
@@ -1611,8 +1687,8 @@ impl Applier<'_, '_> {
         let mut first_sscc = None;
         if found.is_none() {
             let mut cursor = lists.cursor(ListKind::Epc);
-            while let Some(text) = cursor.next().map_err(|e| scratch_failure(self.name, e))? {
-                if let Listed::Sscc(sscc) = self.listed(text)? {
+            while let Some(planned) = cursor.next().map_err(|e| scratch_failure(self.name, e))? {
+                if let Listed::Sscc(sscc) = Listed::from_plan(planned)? {
                     found = find_shipment(conn, &sscc)?;
                     if found.is_some() {
                         break;
@@ -1710,7 +1786,7 @@ impl Applier<'_, '_> {
     fn recall_lots(
         &mut self,
         event: &PlannedEvent,
-        lists: &mut EventLists<'_>,
+        lists: &mut PlanLists<'_>,
     ) -> Result<bool, StoreError> {
         let mut any = false;
         let mut recall = |applier: &mut Self, epc: Listed<'_>| {
@@ -2022,6 +2098,40 @@ fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
     }
 }
 
+/// The connection settings an apply runs with, and those it restores.
+///
+/// Foreign keys are not checked while the import applies: checked, they make SQLite copy each
+/// page a statement changes to a statement journal and look up each unit's lot and shipment,
+/// a tenth of the whole import. The apply only ever refers to rows it has just read or
+/// written, and nothing deletes them meanwhile: lots are never deleted, shipments only by an
+/// import's undo (imports take turns), documents only by `purge_archive` (which takes the
+/// import lock). A larger page cache keeps the pages of the units being written.
+struct ApplySettings {
+    foreign_keys: bool,
+    cache_size: i64,
+}
+
+/// The page cache an apply uses, in KiB.
+const APPLY_CACHE_KIB: i64 = 8 * 1024;
+
+impl ApplySettings {
+    fn set(conn: &Connection) -> Result<ApplySettings, StoreError> {
+        let saved = ApplySettings {
+            foreign_keys: conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?,
+            cache_size: conn.pragma_query_value(None, "cache_size", |r| r.get(0))?,
+        };
+        conn.pragma_update(None, "foreign_keys", false)?;
+        conn.pragma_update(None, "cache_size", -APPLY_CACHE_KIB)?;
+        Ok(saved)
+    }
+
+    fn restore(&self, conn: &Connection) -> Result<(), StoreError> {
+        conn.pragma_update(None, "foreign_keys", self.foreign_keys)?;
+        conn.pragma_update(None, "cache_size", self.cache_size)?;
+        Ok(())
+    }
+}
+
 /// Undoes every import a dead process left half-applied.
 fn recover(conn: &Connection) -> Result<usize, StoreError> {
     let runs: Vec<i64> = conn
@@ -2274,10 +2384,12 @@ impl super::Store {
             );
         }
         let started = Instant::now();
+        let settings = ApplySettings::set(conn)?;
         let result = apply_all(conn, run, &mut spooled, site_gln, now, report);
         tracing::debug!(applied_in = ?started.elapsed(), ok = result.is_ok(), "import: applied");
         match result {
             Ok(report) => {
+                settings.restore(conn)?;
                 conn.execute("UPDATE import_runs SET state = 'done' WHERE id = ?1", [run])?;
                 forget_undo(conn, run)?;
                 Ok(report)
@@ -2287,7 +2399,9 @@ impl super::Store {
                 if !conn.is_autocommit() {
                     conn.execute_batch("ROLLBACK")?;
                 }
+                let restored = settings.restore(conn);
                 roll_back(conn, run)?;
+                restored?;
                 Err(e)
             }
         }
@@ -2332,6 +2446,9 @@ impl super::Store {
     /// Removes archived documents whose retention ended before `today`; returns how many.
     /// Nothing younger than its `retain_until` is ever removed.
     pub fn purge_archive(&mut self, today: chrono::NaiveDate) -> Result<usize, StoreError> {
+        // Never beside an import: it applies without foreign key checks (see `ApplySettings`),
+        // relying on nothing deleting a document it refers to meanwhile.
+        let _lock = import_lock(&self.path)?;
         let conn = self.conn();
         let ids: Vec<i64> = conn
             .prepare("SELECT id FROM documents WHERE retain_until < ?1")?
@@ -2391,13 +2508,16 @@ fn apply_all(
             name: &doc.name,
             document: Some(document),
             cases_exist: None,
-            keys: UnitKeys::default(),
         };
         applier.master_data()?;
         let events = BufReader::new(&mut plan.events);
         for event in serde_json::Deserializer::from_reader(events).into_iter::<PlannedEvent>() {
             let event = event.map_err(|e| scratch_failure(&doc.name, e.into()))?;
-            let mut lists = EventLists::stored(&mut plan.lists, event.lists, event.counts);
+            let mut lists = PlanLists {
+                file: &mut plan.lists,
+                range: event.lists,
+                counts: event.counts,
+            };
             applier.apply(&event, &mut lists).map_err(|source| {
                 read_failure(
                     &doc.name,
