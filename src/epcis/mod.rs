@@ -7,6 +7,8 @@
 //! - [`read`]: reads supplier EPCIS documents (1.2 XML, 2.0 XML, 2.0 JSON-LD, recognised by
 //!   content) event by event, in constant memory, into one model.
 //! - [`xml_read`]: the streaming XML reader behind it.
+//! - [`spill`]: where an event's EPC lists go beyond a bounded buffer (scratch files the
+//!   caller provides), so a million-EPC event costs the memory of a small one.
 //! - [`xml_write`]: writes events as one EPCIS 1.2 XML document, streaming, for partners on 1.2.
 //! - [`document`]: the document header: SBDH parties, master data, the DSCSA statement.
 //! - [`epc`]: EPC URNs and GS1 Digital Link URIs as typed identifiers.
@@ -20,6 +22,7 @@ pub mod epc;
 pub mod event;
 pub mod hash;
 pub mod read;
+pub mod spill;
 pub mod vocab;
 pub mod xml_read;
 pub mod xml_write;

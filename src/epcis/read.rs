@@ -26,10 +26,11 @@ use serde_json::{Map, Value};
 
 use super::document::{DocumentFormat, DocumentHeader};
 use super::hash::{Context, event_hash_id};
+use super::spill::{LogReader, MemoryScratch, Scratch, SpillLog};
 use super::vocab::Vocabulary;
 
 /// The five EPCIS 2.0 event types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EventType {
     Object,
     Aggregation,
@@ -52,7 +53,7 @@ impl EventType {
 }
 
 /// The EPCIS `action` field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     Add,
     Observe,
@@ -60,7 +61,7 @@ pub enum Action {
 }
 
 /// A typed business transaction, source or destination reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TypedReference {
     /// The type as a bare CBV word (`po`, `desadv`, `owning_party`...), or the URI as written
     /// for a non-CBV type; `None` when absent.
@@ -69,7 +70,7 @@ pub struct TypedReference {
 }
 
 /// One `quantityElement`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QuantityElement {
     pub epc_class: String,
     pub quantity: Option<f64>,
@@ -116,6 +117,166 @@ pub struct SupplierEvent {
     pub hash_id: String,
 }
 
+/// The four EPC lists of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListKind {
+    /// `epcList`
+    Epc,
+    /// `childEPCs`
+    Child,
+    /// `inputEPCList`
+    Input,
+    /// `outputEPCList`
+    Output,
+}
+
+impl ListKind {
+    pub const ALL: [ListKind; 4] = [
+        ListKind::Epc,
+        ListKind::Child,
+        ListKind::Input,
+        ListKind::Output,
+    ];
+
+    /// The list's element (and JSON-LD key) name.
+    pub fn element(self) -> &'static str {
+        match self {
+            ListKind::Epc => "epcList",
+            ListKind::Child => "childEPCs",
+            ListKind::Input => "inputEPCList",
+            ListKind::Output => "outputEPCList",
+        }
+    }
+
+    pub(crate) fn from_element(name: &str) -> Option<ListKind> {
+        ListKind::ALL.into_iter().find(|k| k.element() == name)
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    pub(crate) fn set(self, event: &mut SupplierEvent, values: Vec<String>) {
+        *self.list_mut(event) = values;
+    }
+
+    fn list_mut(self, event: &mut SupplierEvent) -> &mut Vec<String> {
+        match self {
+            ListKind::Epc => &mut event.epc_list,
+            ListKind::Child => &mut event.child_epcs,
+            ListKind::Input => &mut event.input_epc_list,
+            ListKind::Output => &mut event.output_epc_list,
+        }
+    }
+}
+
+/// The EPC lists of one event, read on demand: from the reader's scratch storage for an event
+/// read in streaming form (never held whole, however long), or from memory.
+pub struct EventLists<'a> {
+    source: ListSource<'a>,
+}
+
+enum ListSource<'a> {
+    /// Tagged records of [`SpillLog`] (see [`list_tag`]), with how many each list holds.
+    Spilled {
+        log: &'a mut SpillLog,
+        counts: [u64; 4],
+    },
+    Memory([Vec<String>; 4]),
+}
+
+/// The tag of a spilled EPC: its list, and whether the event's field tree also holds it (an
+/// `epc` element with attributes or elements of its own).
+pub(crate) fn list_tag(kind: ListKind, in_tree: bool) -> u8 {
+    (kind as u8) | if in_tree { 0x10 } else { 0 }
+}
+
+/// The list and the in-tree flag of a tag made by [`list_tag`].
+pub(crate) fn untag(tag: u8) -> Option<(ListKind, bool)> {
+    let kind = ListKind::ALL.get(usize::from(tag & 0x0f)).copied()?;
+    Some((kind, tag & 0x10 != 0))
+}
+
+impl EventLists<'_> {
+    /// Moves an event's lists out of it (the JSON-LD reader's events, or any event built in
+    /// memory).
+    pub fn take_from(event: &mut SupplierEvent) -> EventLists<'static> {
+        EventLists {
+            source: ListSource::Memory(
+                ListKind::ALL.map(|kind| std::mem::take(kind.list_mut(event))),
+            ),
+        }
+    }
+
+    pub(crate) fn spilled(log: &mut SpillLog, counts: [u64; 4]) -> EventLists<'_> {
+        EventLists {
+            source: ListSource::Spilled { log, counts },
+        }
+    }
+
+    /// How many EPCs the list holds.
+    pub fn len(&self, kind: ListKind) -> u64 {
+        match &self.source {
+            ListSource::Spilled { counts, .. } => counts.get(kind.index()).copied().unwrap_or(0),
+            ListSource::Memory(lists) => lists.get(kind.index()).map_or(0, |l| l.len() as u64),
+        }
+    }
+
+    pub fn is_empty(&self, kind: ListKind) -> bool {
+        self.len(kind) == 0
+    }
+
+    /// Reads one list from its start, in document order.
+    pub fn cursor(&mut self, kind: ListKind) -> ListCursor<'_> {
+        ListCursor {
+            inner: match &mut self.source {
+                ListSource::Spilled { log, .. } => CursorInner::Spilled {
+                    reader: log.reader(),
+                    kind,
+                },
+                ListSource::Memory(lists) => CursorInner::Memory(
+                    lists
+                        .get(kind.index())
+                        .map(|l| l.iter())
+                        .unwrap_or_default(),
+                ),
+            },
+        }
+    }
+}
+
+/// Reads one list of an [`EventLists`]: `while let Some(epc) = cursor.next()? { ... }`.
+pub struct ListCursor<'a> {
+    inner: CursorInner<'a>,
+}
+
+enum CursorInner<'a> {
+    Spilled {
+        reader: LogReader<'a>,
+        kind: ListKind,
+    },
+    Memory(std::slice::Iter<'a, String>),
+}
+
+impl ListCursor<'_> {
+    /// The next EPC as written (trimmed), or `None` after the last.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> std::io::Result<Option<&str>> {
+        match &mut self.inner {
+            CursorInner::Memory(items) => Ok(items.next().map(String::as_str)),
+            CursorInner::Spilled { reader, kind } => {
+                let kind = *kind;
+                match reader.next_matching(|tag| untag(tag).is_some_and(|(k, _)| k == kind))? {
+                    None => Ok(None),
+                    Some((_, value)) => std::str::from_utf8(value)
+                        .map(Some)
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+                }
+            }
+        }
+    }
+}
+
 /// What a completed read saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadSummary {
@@ -135,6 +296,28 @@ pub trait DocumentSink {
     /// listing many EPCs): a sink holding a lock can let go of it here.
     fn event_starts(&mut self) -> Result<(), Self::Error> {
         Ok(())
+    }
+    /// Whether the sink takes each event's EPC lists through [`Self::event_with_lists`], read
+    /// on demand, rather than in the event's vectors (which hold a whole list in memory).
+    fn streams_lists(&self) -> bool {
+        false
+    }
+    /// Whether the event needs its hash ID; when not, `hash_id` stays empty and the XML reader
+    /// saves sorting the event's EPCs. Asked once the event is read, before it is delivered
+    /// (for a sink that streams lists, with its lists still empty). The JSON-LD reader
+    /// computes every hash ID anyway.
+    fn wants_hash_id(&mut self, _event: &SupplierEvent) -> bool {
+        true
+    }
+    /// An event whose lists are read through `lists` (its vectors are empty); called instead
+    /// of [`Self::event`] when [`Self::streams_lists`] says so.
+    fn event_with_lists(
+        &mut self,
+        event: SupplierEvent,
+        lists: &mut EventLists<'_>,
+    ) -> Result<(), Self::Error> {
+        let _ = lists;
+        self.event(event)
     }
 }
 
@@ -157,10 +340,21 @@ impl DocumentSink for CollectingSink {
     }
 }
 
-/// Reads any supported EPCIS document, recognising its syntax from its first bytes.
+/// Reads any supported EPCIS document, recognising its syntax from its first bytes. Big EPC
+/// lists are held in memory; [`read_document_with`] puts them in scratch files instead.
 pub fn read_document<R: Read, S: DocumentSink>(
     reader: R,
     sink: &mut S,
+) -> Result<ReadSummary, ReadError<S::Error>> {
+    read_document_with(reader, sink, &mut MemoryScratch)
+}
+
+/// [`read_document`], keeping what an XML event lists beyond a bounded buffer in `scratch`:
+/// memory then stays bounded whatever the size of an event.
+pub fn read_document_with<R: Read, S: DocumentSink>(
+    reader: R,
+    sink: &mut S,
+    scratch: &mut dyn Scratch,
 ) -> Result<ReadSummary, ReadError<S::Error>> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let first = loop {
@@ -179,7 +373,7 @@ pub fn read_document<R: Read, S: DocumentSink>(
         reader.consume(skip);
     };
     match first {
-        b'<' => super::xml_read::read_xml_document(reader, sink),
+        b'<' => super::xml_read::read_xml_document_with(reader, sink, scratch),
         b'{' => read_jsonld_document(reader, sink),
         _ => Err(ReadError::NotEpcis(
             "it is neither XML nor JSON (an EPCIS document starts with '<' or '{')".into(),
@@ -415,14 +609,20 @@ impl<S: DocumentSink> Walker<'_, S> {
         }
         let index = self.next_index;
         self.next_index += 1;
-        let event = match SupplierEvent::from_raw(index, raw, &self.context) {
+        let mut event = match SupplierEvent::from_raw(index, raw, &self.context) {
             Ok(event) => event,
             Err(reason) => {
                 self.failure = Some(ReadError::InvalidEvent { index, reason });
                 return false;
             }
         };
-        match self.sink.event(event) {
+        let delivered = if self.sink.streams_lists() {
+            let mut lists = EventLists::take_from(&mut event);
+            self.sink.event_with_lists(event, &mut lists)
+        } else {
+            self.sink.event(event)
+        };
+        match delivered {
             Ok(()) => true,
             Err(source) => {
                 self.failure = Some(ReadError::Rejected { index, source });

@@ -40,24 +40,28 @@
 //!   CSV import is never overwritten; `product_sources` records which values came from which
 //!   document); `Location` elements give parties their names and addresses.
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, FixedOffset, Months, NaiveDate, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Statement, params, params_from_iter};
 use sha2::{Digest, Sha256};
 
-use super::import::{Change, ImportCounts, ImportError, UnitAnnouncement, UnitWriter};
-use super::shipment::upsert_shipment_tracked;
+use super::import::{Change, ImportCounts, ImportError, PriorUnit, UnitAnnouncement};
+use super::shipment::find_shipment;
 use super::{StoreError, gtin_key, iso_date, timestamp};
 use crate::epcis::document::{DocumentHeader, PartyMasterData, ProductMasterData};
 use crate::epcis::read::{
-    Action, DocumentSink, EventType, ReadError, SupplierEvent, read_document,
+    Action, DocumentSink, EventLists, EventType, ListKind, ReadError, SupplierEvent,
+    TypedReference, read_document_with,
 };
+use crate::epcis::spill::{LogReader, Scratch, ScratchFile, encode_record};
 use crate::epcis::{Epc, parse_epc};
 use crate::gs1::ident::serial_ok;
 use crate::gs1::{Gtin, Ndc};
@@ -130,20 +134,68 @@ pub fn disposition_status(disposition: &str) -> Option<UnitStatus> {
 /// A document copied beside the store, with its digest and archive copy.
 struct Spooled {
     name: String,
+    /// The store beside which the scratch files go.
+    store: PathBuf,
     raw: PathBuf,
     gzip: PathBuf,
+    /// The archive copy being compressed beside the check (see [`Spooled::compressed`]).
+    compressing: Option<JoinHandle<io::Result<()>>>,
     sha256: String,
     size: u64,
     header: DocumentHeader,
     events: u64,
+    /// What the check found, for the apply.
+    plan: Option<Plan>,
+}
+
+impl Spooled {
+    /// Waits for the archive copy.
+    fn compressed(&mut self) -> Result<(), StoreError> {
+        let Some(job) = self.compressing.take() else {
+            return Ok(());
+        };
+        let failed = |message: String| {
+            StoreError::from(ImportError::at(
+                &self.name,
+                format!(
+                    "cannot write the archive copy {}: {message}",
+                    self.gzip.display()
+                ),
+            ))
+        };
+        match job.join() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(failed(e.to_string())),
+            Err(_) => Err(failed("the compressing thread stopped".into())),
+        }
+    }
 }
 
 impl Drop for Spooled {
     fn drop(&mut self) {
+        // The compressor writes to the archive copy until it is done: let it finish first.
+        if let Some(job) = self.compressing.take() {
+            let _ = job.join();
+        }
         // Scratch files: nothing to report if they are already gone.
         let _ = std::fs::remove_file(&self.raw);
         let _ = std::fs::remove_file(&self.gzip);
     }
+}
+
+/// Compresses the spooled copy into the archive copy, on a thread of its own: the check reads
+/// the same copy meanwhile, and the apply waits for both.
+fn compress(raw: &Path, gzip: &Path) -> JoinHandle<io::Result<()>> {
+    let (raw, gzip) = (raw.to_path_buf(), gzip.to_path_buf());
+    std::thread::spawn(move || {
+        let mut input = BufReader::with_capacity(64 * 1024, File::open(&raw)?);
+        let mut out = GzEncoder::new(
+            io::BufWriter::new(File::create(&gzip)?),
+            Compression::default(),
+        );
+        io::copy(&mut input, &mut out)?;
+        out.finish()?.flush()
+    })
 }
 
 fn scratch_path(store: &Path, tag: &str, n: usize) -> PathBuf {
@@ -170,19 +222,18 @@ fn spool<R: Read>(
     };
     let mut spooled = Spooled {
         name: name.to_owned(),
+        store: store.to_path_buf(),
         raw: scratch_path(store, "raw", n),
         gzip: scratch_path(store, "gz", n),
+        compressing: None,
         sha256: String::new(),
         size: 0,
         header: DocumentHeader::default(),
         events: 0,
+        plan: None,
     };
     let mut raw =
         io::BufWriter::new(File::create(&spooled.raw).map_err(|e| write_err(&spooled.raw, e))?);
-    let mut gzip = GzEncoder::new(
-        io::BufWriter::new(File::create(&spooled.gzip).map_err(|e| write_err(&spooled.gzip, e))?),
-        Compression::default(),
-    );
     let mut digest = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -204,13 +255,10 @@ fn spool<R: Read>(
         digest.update(chunk);
         raw.write_all(chunk)
             .map_err(|e| write_err(&spooled.raw, e))?;
-        gzip.write_all(chunk)
-            .map_err(|e| write_err(&spooled.gzip, e))?;
     }
     raw.flush().map_err(|e| write_err(&spooled.raw, e))?;
-    gzip.finish()
-        .and_then(|mut w| w.flush())
-        .map_err(|e| write_err(&spooled.gzip, e))?;
+    drop(raw);
+    spooled.compressing = Some(compress(&spooled.raw, &spooled.gzip));
     spooled.sha256 = digest
         .finalize()
         .iter()
@@ -364,18 +412,48 @@ fn check_header(header: &DocumentHeader) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
-    let lists = [
-        ("epcList", &event.epc_list),
-        ("childEPCs", &event.child_epcs),
-        ("inputEPCList", &event.input_epc_list),
-        ("outputEPCList", &event.output_epc_list),
-    ];
-    for (what, list) in lists {
-        for epc in list {
-            checked_epc(what, epc)?;
+/// The GTIN key and serial of an SGTIN EPC URN in its everyday spelling, without parsing each
+/// one in full: a big event lists one product's units by the hundred thousand. The first URN of
+/// a company prefix and item reference goes through [`parse_epc`]; later ones with the same and
+/// a plain serial (CSET 82, no `%`-escape) reuse its GTIN. Anything else is `None`, for the
+/// full parser to accept or explain.
+#[derive(Default)]
+struct UnitKeys {
+    last: Option<(String, i64)>,
+}
+
+impl UnitKeys {
+    fn unit<'t>(&mut self, text: &'t str) -> Option<(i64, &'t str)> {
+        let body = text.strip_prefix("urn:epc:id:sgtin:")?;
+        let mut parts = body.splitn(3, '.');
+        let (cp, item, serial) = (parts.next()?, parts.next()?, parts.next()?);
+        if serial.contains('%') || !serial_ok(serial) {
+            return None;
         }
+        let product = body.get(..cp.len() + 1 + item.len())?;
+        if let Some((known, key)) = &self.last
+            && known == product
+        {
+            return Some((*key, serial));
+        }
+        let Ok(Epc::Sgtin {
+            gtin,
+            serial: parsed,
+        }) = parse_epc(text)
+        else {
+            return None;
+        };
+        if parsed != serial {
+            return None;
+        }
+        let key = gtin_key(&Gtin::parse(&gtin).ok()?);
+        self.last = Some((product.to_owned(), key));
+        Some((key, serial))
     }
+}
+
+/// An event's values other than its EPC lists.
+fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
     if let Some(parent) = &event.parent_id {
         checked_epc("parentID", parent)?;
     }
@@ -427,25 +505,294 @@ fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// Pass 1: reads a document to the end, checking everything, storing nothing.
-#[derive(Default)]
-struct Checker {
+/// Pass 1: reads a document to the end, checking everything and storing nothing but the plan
+/// the apply follows.
+struct Checker<'n> {
+    name: &'n str,
     header: DocumentHeader,
     events: u64,
+    keys: UnitKeys,
+    plan: PlanWriter,
 }
 
-impl DocumentSink for Checker {
-    type Error = Invalid;
-    fn header(&mut self, header: DocumentHeader) -> Result<(), Invalid> {
+impl DocumentSink for Checker<'_> {
+    type Error = StoreError;
+    fn header(&mut self, header: DocumentHeader) -> Result<(), StoreError> {
         check_header(&header)?;
         self.header = header;
         Ok(())
     }
-    fn event(&mut self, event: SupplierEvent) -> Result<(), Invalid> {
+    fn event(&mut self, mut event: SupplierEvent) -> Result<(), StoreError> {
+        let mut lists = EventLists::take_from(&mut event);
+        self.event_with_lists(event, &mut lists)
+    }
+    fn streams_lists(&self) -> bool {
+        true
+    }
+    fn wants_hash_id(&mut self, event: &SupplierEvent) -> bool {
+        ships(event.event_type, event.biz_step.as_deref())
+    }
+    fn event_with_lists(
+        &mut self,
+        event: SupplierEvent,
+        lists: &mut EventLists<'_>,
+    ) -> Result<(), StoreError> {
+        let name = self.name;
+        let start = self.plan.lists_len;
+        let mut counts = [0u64; 4];
+        for kind in ListKind::ALL {
+            let mut cursor = lists.cursor(kind);
+            while let Some(epc) = cursor.next().map_err(|e| scratch_failure(name, e))? {
+                // A URN the fast reader takes passes every check of `checked_epc`: printable
+                // ASCII, short, a valid GTIN, a CSET 82 serial.
+                let written = match self.keys.unit(epc) {
+                    Some((gtin, serial)) => self.plan.unit(kind, gtin, serial),
+                    None => {
+                        checked_epc(kind.element(), epc)?;
+                        self.plan.epc(kind, epc)
+                    }
+                };
+                written.map_err(|e| scratch_failure(name, e))?;
+                if let Some(n) = counts.get_mut(kind.index()) {
+                    *n += 1;
+                }
+            }
+        }
         check_event(&event)?;
+        self.plan
+            .event(PlannedEvent::of(
+                event,
+                (start, self.plan.lists_len),
+                counts,
+            ))
+            .map_err(|e| scratch_failure(name, e))?;
         self.events += 1;
         Ok(())
     }
+}
+
+/// Whether an event ships: the only events whose hash ID an import uses.
+fn ships(event_type: EventType, biz_step: Option<&str>) -> bool {
+    matches!(event_type, EventType::Object | EventType::Transaction) && biz_step == Some("shipping")
+}
+
+/// An event as the apply needs it (its quantities and the rest of what it carries play no
+/// part), with where its EPC lists are in the plan.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct PlannedEvent {
+    index: usize,
+    event_type: EventType,
+    action: Option<Action>,
+    event_time: DateTime<FixedOffset>,
+    biz_step: Option<String>,
+    disposition: Option<String>,
+    persistent_disposition_set: Vec<String>,
+    parent_id: Option<String>,
+    quantity_classes: Vec<String>,
+    /// The quantities themselves (few: a shipping event's ordered quantities per product).
+    quantity_list: Vec<crate::epcis::read::QuantityElement>,
+    biz_transactions: Vec<TypedReference>,
+    sources: Vec<TypedReference>,
+    destinations: Vec<TypedReference>,
+    read_point: Option<String>,
+    lot_number: Option<String>,
+    item_expiration_date: Option<NaiveDate>,
+    drop_shipment: Option<bool>,
+    hash_id: String,
+    /// Its lists: a byte range of the plan's list file, and how many EPCs each holds.
+    lists: (u64, u64),
+    counts: [u64; 4],
+}
+
+impl PlannedEvent {
+    fn of(event: SupplierEvent, lists: (u64, u64), counts: [u64; 4]) -> PlannedEvent {
+        PlannedEvent {
+            index: event.index,
+            event_type: event.event_type,
+            action: event.action,
+            event_time: event.event_time,
+            biz_step: event.biz_step,
+            disposition: event.disposition,
+            persistent_disposition_set: event.persistent_disposition_set,
+            parent_id: event.parent_id,
+            quantity_classes: event
+                .quantity_list
+                .iter()
+                .map(|q| q.epc_class.clone())
+                .collect(),
+            quantity_list: event.quantity_list,
+            biz_transactions: event.biz_transactions,
+            sources: event.sources,
+            destinations: event.destinations,
+            read_point: event.read_point,
+            lot_number: event.lot_number,
+            item_expiration_date: event.item_expiration_date,
+            drop_shipment: event.drop_shipment,
+            hash_id: event.hash_id,
+            lists,
+            counts,
+        }
+    }
+}
+
+/// What the check leaves for the apply, so that a document is read and parsed once: each
+/// checked event as a line of JSON, and its EPC lists as tagged records in a second file (a
+/// serialised unit as its GTIN key and serial, anything else as written).
+struct Plan {
+    events: File,
+    lists: File,
+}
+
+/// The tag of an EPC in the plan: its list, and whether it is stored as a unit.
+fn plan_tag(kind: ListKind, unit: bool) -> u8 {
+    (kind as u8) | if unit { 0x10 } else { 0 }
+}
+
+/// An event's lists in the plan.
+struct PlanLists<'p> {
+    file: &'p mut File,
+    range: (u64, u64),
+    counts: [u64; 4],
+}
+
+impl PlanLists<'_> {
+    fn is_empty(&self, kind: ListKind) -> bool {
+        self.counts.get(kind.index()).is_none_or(|n| *n == 0)
+    }
+
+    fn cursor(&mut self, kind: ListKind) -> PlanCursor<'_> {
+        PlanCursor {
+            reader: LogReader::range(&mut *self.file, self.range.0, self.range.1),
+            kind,
+        }
+    }
+}
+
+/// Reads one list of an event from the plan.
+struct PlanCursor<'p> {
+    reader: LogReader<'p>,
+    kind: ListKind,
+}
+
+/// An EPC as the plan keeps it.
+enum PlanEpc<'a> {
+    Unit(i64, &'a str),
+    Text(&'a str),
+}
+
+impl PlanCursor<'_> {
+    fn next(&mut self) -> io::Result<Option<PlanEpc<'_>>> {
+        let (unit, text) = (plan_tag(self.kind, true), plan_tag(self.kind, false));
+        let Some((tag, value)) = self.reader.next_matching(|t| t == unit || t == text)? else {
+            return Ok(None);
+        };
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+        if tag == text {
+            return std::str::from_utf8(value)
+                .map(|t| Some(PlanEpc::Text(t)))
+                .map_err(invalid);
+        }
+        let (key, serial) = value.split_first_chunk::<8>().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "a unit record is cut short")
+        })?;
+        let serial = std::str::from_utf8(serial).map_err(invalid)?;
+        Ok(Some(PlanEpc::Unit(i64::from_le_bytes(*key), serial)))
+    }
+}
+
+struct PlanWriter {
+    events: io::BufWriter<File>,
+    lists: io::BufWriter<File>,
+    lists_len: u64,
+    record: Vec<u8>,
+}
+
+impl PlanWriter {
+    fn new(scratch: &mut FileScratch<'_>) -> io::Result<PlanWriter> {
+        Ok(PlanWriter {
+            events: io::BufWriter::new(scratch.file()?),
+            lists: io::BufWriter::with_capacity(256 * 1024, scratch.file()?),
+            lists_len: 0,
+            record: Vec::new(),
+        })
+    }
+
+    fn epc(&mut self, kind: ListKind, epc: &str) -> io::Result<()> {
+        self.record.clear();
+        encode_record(&mut self.record, plan_tag(kind, false), epc.as_bytes());
+        self.write_record()
+    }
+
+    /// A serialised unit, as its GTIN key and serial (parsed once, by the check).
+    fn unit(&mut self, kind: ListKind, gtin: i64, serial: &str) -> io::Result<()> {
+        let mut value = [0u8; 8 + 20];
+        let len = 8 + serial.len();
+        let (key, rest) = value.split_at_mut(8);
+        key.copy_from_slice(&gtin.to_le_bytes());
+        rest.get_mut(..serial.len())
+            .ok_or_else(|| io::Error::other("a serial longer than 20 characters"))?
+            .copy_from_slice(serial.as_bytes());
+        self.record.clear();
+        encode_record(
+            &mut self.record,
+            plan_tag(kind, true),
+            value.get(..len).unwrap_or_default(),
+        );
+        self.write_record()
+    }
+
+    fn write_record(&mut self) -> io::Result<()> {
+        self.lists.write_all(&self.record)?;
+        self.lists_len += self.record.len() as u64;
+        Ok(())
+    }
+
+    fn event(&mut self, event: PlannedEvent) -> io::Result<()> {
+        serde_json::to_writer(&mut self.events, &event)?;
+        self.events.write_all(b"\n")
+    }
+
+    fn finish(self) -> io::Result<Plan> {
+        let mut events = self.events.into_inner().map_err(|e| e.into_error())?;
+        events.seek(SeekFrom::Start(0))?;
+        let lists = self.lists.into_inner().map_err(|e| e.into_error())?;
+        Ok(Plan { events, lists })
+    }
+}
+
+/// Scratch files beside the store for what the reader spills of a big event. Each is unlinked
+/// as soon as it is open, so none is left behind, even by `kill -9`.
+struct FileScratch<'p> {
+    store: &'p Path,
+    made: usize,
+}
+
+impl FileScratch<'_> {
+    fn file(&mut self) -> io::Result<File> {
+        self.made += 1;
+        let path = scratch_path(self.store, "spill", self.made);
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::fs::remove_file(&path)?;
+        Ok(file)
+    }
+}
+
+impl Scratch for FileScratch<'_> {
+    fn create(&mut self) -> io::Result<Box<dyn ScratchFile>> {
+        Ok(Box::new(self.file()?))
+    }
+}
+
+fn scratch_failure(name: &str, source: io::Error) -> StoreError {
+    ImportError::Read {
+        source_name: format!("{name} (scratch copy)"),
+        source,
+    }
+    .into()
 }
 
 fn read_failure<E: std::error::Error + Into<StoreError> + 'static>(
@@ -479,10 +826,27 @@ fn check(spooled: &mut Spooled) -> Result<(), StoreError> {
         source_name: spooled.name.clone(),
         source,
     })?;
-    let mut checker = Checker::default();
-    read_document(file, &mut checker).map_err(|e| read_failure(&spooled.name, e))?;
+    let mut scratch = FileScratch {
+        store: &spooled.store,
+        made: 0,
+    };
+    let plan = PlanWriter::new(&mut scratch).map_err(|e| scratch_failure(&spooled.name, e))?;
+    let mut checker = Checker {
+        name: &spooled.name,
+        header: DocumentHeader::default(),
+        events: 0,
+        keys: UnitKeys::default(),
+        plan,
+    };
+    read_document_with(file, &mut checker, &mut scratch)
+        .map_err(|e| read_failure(&spooled.name, e))?;
+    let plan = checker
+        .plan
+        .finish()
+        .map_err(|e| scratch_failure(&spooled.name, e))?;
     spooled.header = checker.header;
     spooled.events = checker.events;
+    spooled.plan = Some(plan);
     Ok(())
 }
 
@@ -569,15 +933,228 @@ impl Writer<'_> {
     }
 }
 
+/// The statements an import runs for each unit, prepared once, and the lot last used.
+struct Units<'c> {
+    conn: &'c Connection,
+    run: i64,
+    /// The tag this run puts on the units it inserts: the next free one, taken (recorded in
+    /// `import_tags`) with the first unit it goes on, so that a run inserting nothing changes
+    /// nothing.
+    tag: i64,
+    tag_taken: bool,
+    insert: Statement<'c>,
+    ship_new: Statement<'c>,
+    select: Statement<'c>,
+    update: Statement<'c>,
+    find_lot: Statement<'c>,
+    insert_lot: Statement<'c>,
+    last_lot: Option<(i64, String, String, i64)>,
+}
+
+impl<'c> Units<'c> {
+    fn new(conn: &'c Connection, run: i64) -> Result<Units<'c>, StoreError> {
+        let taken: Option<i64> = conn
+            .prepare_cached("SELECT id FROM import_tags WHERE run = ?1")?
+            .query_row([run], |r| r.get(0))
+            .optional()?;
+        // The tag AUTOINCREMENT would give next (imports take turns, so no other can take it).
+        let next: i64 = conn.query_row(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'import_tags'), 0),
+                        coalesce((SELECT max(id) FROM import_tags), 0)) + 1",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(Units {
+            conn,
+            run,
+            tag: taken.unwrap_or(next),
+            tag_taken: taken.is_some(),
+            insert: conn.prepare(
+                "INSERT INTO units (gtin, serial, lot, status, shipment, import_tag)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (gtin, serial) DO NOTHING",
+            )?,
+            // Shipping a unit this run inserted needs no undo row: undoing the run deletes it.
+            ship_new: conn.prepare(
+                "UPDATE units SET shipment = ?3
+                 WHERE gtin = ?1 AND serial = ?2 AND import_tag = ?4 AND shipment IS NOT ?3",
+            )?,
+            select: conn.prepare(
+                "SELECT lot, status, shipment, import_tag FROM units
+                 WHERE gtin = ?1 AND serial = ?2",
+            )?,
+            update: conn.prepare(
+                "UPDATE units SET lot = ?3, status = ?4, shipment = ?5
+                 WHERE gtin = ?1 AND serial = ?2",
+            )?,
+            find_lot: conn
+                .prepare("SELECT id FROM lots WHERE gtin = ?1 AND lot = ?2 AND expiry = ?3")?,
+            insert_lot: conn.prepare("INSERT INTO lots (gtin, lot, expiry) VALUES (?1, ?2, ?3)")?,
+            last_lot: None,
+        })
+    }
+
+    fn lot_id(&mut self, gtin: i64, lot: &str, expiry: &str) -> Result<i64, StoreError> {
+        if let Some((g, l, e, id)) = &self.last_lot
+            && *g == gtin
+            && l == lot
+            && e == expiry
+        {
+            return Ok(*id);
+        }
+        let found: Option<i64> = self
+            .find_lot
+            .query_row(params![gtin, lot, expiry], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => self.insert_lot.insert(params![gtin, lot, expiry])?,
+        };
+        self.last_lot = Some((gtin, lot.to_owned(), expiry.to_owned(), id));
+        Ok(id)
+    }
+
+    fn insert(
+        &mut self,
+        unit: &UnitAnnouncement<'_>,
+        lot: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let inserted = self.insert.execute(params![
+            unit.gtin,
+            unit.serial,
+            lot,
+            unit.status.unwrap_or_default().code(),
+            unit.shipment,
+            self.tag
+        ])? > 0;
+        if inserted && !self.tag_taken {
+            // In the transaction of the first unit that carries it.
+            self.conn
+                .prepare_cached("INSERT INTO import_tags (id, run) VALUES (?1, ?2)")?
+                .execute([self.tag, self.run])?;
+            self.tag_taken = true;
+        }
+        Ok(inserted)
+    }
+
+    fn select(&mut self, gtin: i64, serial: &str) -> Result<Option<StoredUnit>, StoreError> {
+        Ok(self
+            .select
+            .query_row(params![gtin, serial], |r| {
+                Ok(StoredUnit {
+                    lot: r.get(0)?,
+                    status: r.get(1)?,
+                    shipment: r.get(2)?,
+                    tag: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Inserts or updates one unit (a new one without a status is active; `None` fields of
+    /// the announcement leave what is stored). Gives the change and, when the update needs an
+    /// undo row (the unit was there before this run), what the unit held.
+    fn write(
+        &mut self,
+        unit: &UnitAnnouncement<'_>,
+    ) -> Result<(Change, Option<PriorUnit>), StoreError> {
+        if let (None, None, Some(shipment), true) =
+            (unit.lot, unit.status, unit.shipment, self.tag_taken)
+            && self
+                .ship_new
+                .execute(params![unit.gtin, unit.serial, shipment, self.tag])?
+                > 0
+        {
+            return Ok((Change::Updated, None));
+        }
+        let lot = match unit.lot {
+            Some((lot, expiry)) => Some(self.lot_id(unit.gtin, lot, expiry)?),
+            None => None,
+        };
+        // Units announced with a lot are commissioned, nearly always new: insert first. Others
+        // (shipped, recalled) are nearly always known: look first.
+        if unit.lot.is_some() && self.insert(unit, lot)? {
+            return Ok((Change::Inserted, None));
+        }
+        let Some(old) = self.select(unit.gtin, unit.serial)? else {
+            if self.insert(unit, lot)? {
+                return Ok((Change::Inserted, None));
+            }
+            return Err(StoreError::Corrupt(format!(
+                "unit {} {} is neither stored nor new",
+                unit.gtin, unit.serial
+            )));
+        };
+        let new = (
+            lot.or(old.lot),
+            unit.status.map(UnitStatus::code).unwrap_or(old.status),
+            unit.shipment.or(old.shipment),
+        );
+        if new == (old.lot, old.status, old.shipment) {
+            return Ok((Change::Unchanged, None));
+        }
+        self.update
+            .execute(params![unit.gtin, unit.serial, new.0, new.1, new.2])?;
+        let prior = PriorUnit {
+            lot: old.lot,
+            status: old.status,
+            shipment: old.shipment,
+        };
+        Ok((
+            Change::Updated,
+            (!(self.tag_taken && old.tag == Some(self.tag))).then_some(prior),
+        ))
+    }
+}
+
+/// What a unit row holds that an import reads.
+struct StoredUnit {
+    lot: Option<i64>,
+    status: u8,
+    shipment: Option<i64>,
+    /// The tag of the import run that inserted it.
+    tag: Option<i64>,
+}
+
 /// Pass 2: applies a checked document's events.
 struct Applier<'c, 'h> {
     w: Writer<'c>,
+    units: Units<'c>,
     site_gln: Option<String>,
     now: DateTime<Utc>,
-    units: UnitWriter,
     report: EpcisImportReport,
     header: &'h DocumentHeader,
+    name: &'h str,
     document: Option<i64>,
+    /// Whether `case_units` has any row, asked once per event (only an import writes it).
+    cases_exist: Option<bool>,
+}
+
+/// An EPC of a list as the import uses it.
+enum Listed<'t> {
+    /// A serialised unit: GTIN key and serial.
+    Unit(i64, Cow<'t, str>),
+    Sscc(String),
+    /// A lot: GTIN key and lot.
+    Lot(i64, String),
+    Other,
+}
+
+impl<'t> Listed<'t> {
+    fn from_plan(planned: PlanEpc<'t>) -> Result<Listed<'t>, StoreError> {
+        match planned {
+            PlanEpc::Unit(gtin, serial) => Ok(Listed::Unit(gtin, Cow::Borrowed(serial))),
+            PlanEpc::Text(text) => Listed::of(epc(text)?),
+        }
+    }
+
+    fn of(epc: Epc) -> Result<Listed<'static>, StoreError> {
+        Ok(match epc {
+            Epc::Sgtin { gtin: g, serial } => Listed::Unit(gtin(&g)?, Cow::Owned(serial)),
+            Epc::Sscc { sscc } => Listed::Sscc(sscc),
+            Epc::Lgtin { gtin: g, lot } => Listed::Lot(gtin(&g)?, lot),
+            Epc::Gtin { .. } | Epc::Sgln { .. } => Listed::Other,
+        })
+    }
 }
 
 fn epc(text: &str) -> Result<Epc, StoreError> {
@@ -620,24 +1197,10 @@ pub(crate) fn party_gln(id: &str) -> Option<String> {
     }
 }
 
-impl DocumentSink for Applier<'_, '_> {
-    type Error = StoreError;
-    fn header(&mut self, _: DocumentHeader) -> Result<(), StoreError> {
-        // Applied from the checked copy before the events.
-        Ok(())
-    }
-    fn event(&mut self, event: SupplierEvent) -> Result<(), StoreError> {
-        self.apply(&event)
-    }
-    fn event_starts(&mut self) -> Result<(), StoreError> {
-        // Reading the next event may take a second for a big one: not with the lock held.
-        self.w.commit()
-    }
-}
-
 impl Applier<'_, '_> {
-    fn apply(&mut self, event: &SupplierEvent) -> Result<(), StoreError> {
+    fn apply(&mut self, event: &PlannedEvent, lists: &mut PlanLists<'_>) -> Result<(), StoreError> {
         self.report.events += 1;
+        self.cases_exist = None;
         let mut used = false;
         let status = event
             .disposition
@@ -647,20 +1210,20 @@ impl Applier<'_, '_> {
             .find_map(disposition_status);
         match event.event_type {
             EventType::Aggregation => {
-                used = self.aggregate(event)?;
+                used = self.aggregate(event, lists)?;
             }
             EventType::Object | EventType::Transaction => {
                 let ilmd = event.lot_number.is_some() || event.item_expiration_date.is_some();
                 let commissioning = event.action == Some(Action::Add)
                     && (ilmd || event.biz_step.as_deref() == Some("commissioning"));
                 if commissioning || status.is_some() {
-                    used |= self.announce(event, ilmd, status)?;
+                    used |= self.announce(event, lists, ilmd, status)?;
                 }
-                if event.biz_step.as_deref() == Some("shipping") {
-                    used |= self.ship(event)?;
+                if ships(event.event_type, event.biz_step.as_deref()) {
+                    used |= self.ship(event, lists)?;
                 }
                 if status == Some(UnitStatus::Recalled) {
-                    used |= self.recall_lots(event)?;
+                    used |= self.recall_lots(event, lists)?;
                 }
             }
             EventType::Transformation | EventType::Association => {}
@@ -671,14 +1234,25 @@ impl Applier<'_, '_> {
         Ok(())
     }
 
+    /// Runs `each` on every EPC of a list, parsed.
+    fn each_epc(
+        &mut self,
+        lists: &mut PlanLists<'_>,
+        kind: ListKind,
+        mut each: impl FnMut(&mut Self, Listed<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut cursor = lists.cursor(kind);
+        while let Some(planned) = cursor.next().map_err(|e| scratch_failure(self.name, e))? {
+            each(self, Listed::from_plan(planned)?)?;
+        }
+        Ok(())
+    }
+
     fn write_unit(&mut self, unit: &UnitAnnouncement<'_>) -> Result<(), StoreError> {
         self.w.ensure()?;
-        let (change, prior) = self.units.write_tracked(self.w.conn, unit)?;
-        match (change, prior) {
-            (Change::Inserted, _) => self
-                .w
-                .undo("unit_new", vec![v_int(unit.gtin), v_text(unit.serial)])?,
-            (Change::Updated, Some(p)) => self.w.undo(
+        let (change, prior) = self.units.write(unit)?;
+        if let Some(p) = prior {
+            self.w.undo(
                 "unit_old",
                 vec![
                     v_int(unit.gtin),
@@ -687,59 +1261,54 @@ impl Applier<'_, '_> {
                     v_int(i64::from(p.status)),
                     v_opt_int(p.shipment),
                 ],
-            )?,
-            _ => {}
+            )?;
         }
         self.report.units.add(change);
         self.w.tick()
     }
 
-    /// The serialised units an event lists (SSCCs and classes are left out).
-    fn units(
-        epcs: impl Iterator<Item = impl AsRef<str>>,
-    ) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut out = Vec::new();
-        for text in epcs {
-            if let Epc::Sgtin { gtin: g, serial } = epc(text.as_ref())? {
-                out.push((gtin(&g)?, serial));
-            }
-        }
-        Ok(out)
-    }
-
     fn announce(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
+        lists: &mut PlanLists<'_>,
         ilmd: bool,
         status: Option<UnitStatus>,
     ) -> Result<bool, StoreError> {
         let expiry = event.item_expiration_date.map(iso_date).unwrap_or_default();
         let lot = event.lot_number.clone().unwrap_or_default();
-        let mut units = Self::units(event.epc_list.iter().chain(&event.output_epc_list))?;
-        // A status event may name cases: their units share the status.
-        if status.is_some() {
-            let mut inside = Vec::new();
-            for text in &event.epc_list {
-                match epc(text)? {
-                    Epc::Sscc { sscc } => inside.extend(self.container_children(sscc_key(&sscc)?)?),
-                    Epc::Sgtin { gtin: g, serial } => {
-                        inside.extend(self.case_children(gtin(&g)?, &serial)?)
-                    }
-                    _ => {}
-                }
-            }
-            units.extend(inside);
-        }
-        for (gtin, serial) in &units {
-            self.write_unit(&UnitAnnouncement {
-                gtin: *gtin,
+        let lot = ilmd.then_some((lot.as_str(), expiry.as_str()));
+        let mut any = false;
+        let mut write = |applier: &mut Self, gtin: i64, serial: &str| {
+            any = true;
+            applier.write_unit(&UnitAnnouncement {
+                gtin,
                 serial,
-                lot: ilmd.then_some((lot.as_str(), expiry.as_str())),
+                lot,
                 status,
                 shipment: None,
+            })
+        };
+        for kind in [ListKind::Epc, ListKind::Output] {
+            self.each_epc(lists, kind, |applier, epc| match epc {
+                Listed::Unit(gtin, serial) => write(applier, gtin, &serial),
+                _ => Ok(()),
             })?;
         }
-        Ok(!units.is_empty())
+        // A status event may name cases: their units share the status.
+        if status.is_some() {
+            self.each_epc(lists, ListKind::Epc, |applier, epc| {
+                let inside = match epc {
+                    Listed::Sscc(sscc) => applier.container_children(sscc_key(&sscc)?)?,
+                    Listed::Unit(gtin, serial) => applier.case_children(gtin, &serial)?,
+                    _ => Vec::new(),
+                };
+                for (gtin, serial) in inside {
+                    write(applier, gtin, &serial)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(any)
     }
 
     /// Every unit and case inside an SSCC, through nested SSCCs and serialised cases.
@@ -762,11 +1331,31 @@ impl Applier<'_, '_> {
 
     /// Every unit inside a serialised case (and the cases inside it), not the case itself.
     fn case_children(
-        &self,
+        &mut self,
         case_gtin: i64,
         case_serial: &str,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut stmt = self.w.conn.prepare_cached(
+        // A shipment of a million units is rarely a million cases: look before walking.
+        let conn = self.w.conn;
+        let cases_exist = match self.cases_exist {
+            Some(known) => known,
+            None => *self.cases_exist.insert(
+                conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM case_units)")?
+                    .query_row([], |r| r.get(0))?,
+            ),
+        };
+        if !cases_exist
+            || conn
+                .prepare_cached(
+                    "SELECT 1 FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2 LIMIT 1",
+                )?
+                .query_row(params![case_gtin, case_serial], |_| Ok(()))
+                .optional()?
+                .is_none()
+        {
+            return Ok(Vec::new());
+        }
+        let mut stmt = conn.prepare_cached(
             "WITH RECURSIVE inside(gtin, serial) AS (
                  SELECT gtin, serial FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
                  UNION SELECT k.gtin, k.serial FROM case_units k
@@ -780,69 +1369,92 @@ impl Applier<'_, '_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn aggregate(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
+    fn aggregate(
+        &mut self,
+        event: &PlannedEvent,
+        lists: &mut PlanLists<'_>,
+    ) -> Result<bool, StoreError> {
         let Some(parent) = &event.parent_id else {
             return Ok(false);
         };
         match epc(parent)? {
-            Epc::Sscc { sscc } => self.aggregate_sscc(event, sscc_key(&sscc)?),
-            Epc::Sgtin { gtin: g, serial } => self.aggregate_case(event, gtin(&g)?, &serial),
+            Epc::Sscc { sscc } => self.aggregate_sscc(event, lists, sscc_key(&sscc)?),
+            Epc::Sgtin { gtin: g, serial } => self.aggregate_case(event, lists, gtin(&g)?, &serial),
             _ => Ok(false),
         }
     }
 
-    fn aggregate_sscc(&mut self, event: &SupplierEvent, parent: i64) -> Result<bool, StoreError> {
+    /// Removes one unit from an SSCC, with its undo row.
+    fn remove_container_unit(
+        &mut self,
+        parent: i64,
+        g: i64,
+        serial: &str,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .w
+            .conn
+            .prepare_cached(
+                "DELETE FROM container_units WHERE sscc = ?1 AND gtin = ?2 AND serial = ?3",
+            )?
+            .execute(params![parent, g, serial])?;
+        if n > 0 {
+            self.w
+                .undo("cu_del", vec![v_int(parent), v_int(g), v_text(serial)])?;
+        }
+        self.w.tick()
+    }
+
+    /// Removes one SSCC from an SSCC, with its undo row.
+    fn remove_container(&mut self, parent: i64, child: i64) -> Result<(), StoreError> {
+        let n = self
+            .w
+            .conn
+            .prepare_cached("DELETE FROM container_containers WHERE sscc = ?1 AND child = ?2")?
+            .execute(params![parent, child])?;
+        if n > 0 {
+            self.w.undo("cc_del", vec![v_int(parent), v_int(child)])?;
+        }
+        self.w.tick()
+    }
+
+    fn aggregate_sscc(
+        &mut self,
+        event: &PlannedEvent,
+        lists: &mut PlanLists<'_>,
+        parent: i64,
+    ) -> Result<bool, StoreError> {
         self.w.ensure()?;
         let conn = self.w.conn;
         if event.action == Some(Action::Delete) {
-            let mut gone_units: Vec<(i64, String)> = Vec::new();
-            let mut gone_ssccs: Vec<i64> = Vec::new();
-            if event.child_epcs.is_empty() {
-                gone_units = conn
+            if lists.is_empty(ListKind::Child) {
+                let units: Vec<(i64, String)> = conn
                     .prepare_cached("SELECT gtin, serial FROM container_units WHERE sscc = ?1")?
                     .query_map([parent], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
-                gone_ssccs = conn
+                let ssccs: Vec<i64> = conn
                     .prepare_cached("SELECT child FROM container_containers WHERE sscc = ?1")?
                     .query_map([parent], |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
-            }
-            for child in &event.child_epcs {
-                match epc(child)? {
-                    Epc::Sgtin { gtin: g, serial } => gone_units.push((gtin(&g)?, serial)),
-                    Epc::Sscc { sscc } => gone_ssccs.push(sscc_key(&sscc)?),
-                    _ => {}
+                for (g, serial) in units {
+                    self.remove_container_unit(parent, g, &serial)?;
+                }
+                for child in ssccs {
+                    self.remove_container(parent, child)?;
                 }
             }
-            for (g, serial) in gone_units {
-                let n = conn
-                    .prepare_cached(
-                        "DELETE FROM container_units WHERE sscc = ?1 AND gtin = ?2 AND serial = ?3",
-                    )?
-                    .execute(params![parent, g, serial])?;
-                if n > 0 {
-                    self.w
-                        .undo("cu_del", vec![v_int(parent), v_int(g), v_text(&serial)])?;
-                }
-                self.w.tick()?;
-            }
-            for child in gone_ssccs {
-                let n = conn
-                    .prepare_cached(
-                        "DELETE FROM container_containers WHERE sscc = ?1 AND child = ?2",
-                    )?
-                    .execute(params![parent, child])?;
-                if n > 0 {
-                    self.w.undo("cc_del", vec![v_int(parent), v_int(child)])?;
-                }
-                self.w.tick()?;
-            }
+            self.each_epc(lists, ListKind::Child, |applier, child| match child {
+                Listed::Unit(gtin, serial) => applier.remove_container_unit(parent, gtin, &serial),
+                Listed::Sscc(sscc) => applier.remove_container(parent, sscc_key(&sscc)?),
+                _ => Ok(()),
+            })?;
             return Ok(true);
         }
-        for child in &event.child_epcs {
-            let inserted = match epc(child)? {
-                Epc::Sgtin { gtin: g, serial } => {
-                    let g = gtin(&g)?;
+        self.each_epc(lists, ListKind::Child, |applier, child| {
+            applier.w.ensure()?;
+            let conn = applier.w.conn;
+            let inserted = match child {
+                Listed::Unit(g, serial) => {
                     let n = conn
                         .prepare_cached(
                             "INSERT OR IGNORE INTO container_units (sscc, gtin, serial)
@@ -850,12 +1462,13 @@ impl Applier<'_, '_> {
                         )?
                         .execute(params![parent, g, serial])?;
                     if n > 0 {
-                        self.w
+                        applier
+                            .w
                             .undo("cu_new", vec![v_int(parent), v_int(g), v_text(&serial)])?;
                     }
                     n
                 }
-                Epc::Sscc { sscc } => {
+                Listed::Sscc(sscc) => {
                     let child = sscc_key(&sscc)?;
                     let n = conn
                         .prepare_cached(
@@ -864,71 +1477,102 @@ impl Applier<'_, '_> {
                         )?
                         .execute(params![parent, child])?;
                     if n > 0 {
-                        self.w.undo("cc_new", vec![v_int(parent), v_int(child)])?;
+                        applier
+                            .w
+                            .undo("cc_new", vec![v_int(parent), v_int(child)])?;
                     }
                     n
                 }
-                _ => continue,
+                _ => return Ok(()),
             };
-            self.report.containers.add(if inserted > 0 {
+            applier.report.containers.add(if inserted > 0 {
                 Change::Inserted
             } else {
                 Change::Unchanged
             });
-            self.w.tick()?;
-        }
+            applier.w.tick()
+        })?;
         Ok(true)
+    }
+
+    /// Removes one unit from a serialised case, with its undo row.
+    fn remove_case_unit(
+        &mut self,
+        case_gtin: i64,
+        case_serial: &str,
+        g: i64,
+        serial: &str,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .w
+            .conn
+            .prepare_cached(
+                "DELETE FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
+                 AND gtin = ?3 AND serial = ?4",
+            )?
+            .execute(params![case_gtin, case_serial, g, serial])?;
+        if n > 0 {
+            self.w.undo(
+                "case_del",
+                vec![
+                    v_int(case_gtin),
+                    v_text(case_serial),
+                    v_int(g),
+                    v_text(serial),
+                ],
+            )?;
+        }
+        self.w.tick()
     }
 
     fn aggregate_case(
         &mut self,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
+        lists: &mut PlanLists<'_>,
         case_gtin: i64,
         case_serial: &str,
     ) -> Result<bool, StoreError> {
-        let mut children = Self::units(event.child_epcs.iter())?;
         self.w.ensure()?;
-        let conn = self.w.conn;
         if event.action == Some(Action::Delete) {
-            if children.is_empty() {
-                children = conn
+            let mut listed = 0u64;
+            self.each_epc(lists, ListKind::Child, |applier, child| match child {
+                Listed::Unit(g, serial) => {
+                    listed += 1;
+                    applier.remove_case_unit(case_gtin, case_serial, g, &serial)
+                }
+                _ => Ok(()),
+            })?;
+            // A DELETE that lists no unit empties the case.
+            if listed == 0 {
+                let children: Vec<(i64, String)> = self
+                    .w
+                    .conn
                     .prepare_cached(
                         "SELECT gtin, serial FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2",
                     )?
                     .query_map(params![case_gtin, case_serial], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
-            }
-            for (g, serial) in children {
-                let n = conn
-                    .prepare_cached(
-                        "DELETE FROM case_units WHERE case_gtin = ?1 AND case_serial = ?2
-                         AND gtin = ?3 AND serial = ?4",
-                    )?
-                    .execute(params![case_gtin, case_serial, g, serial])?;
-                if n > 0 {
-                    self.w.undo(
-                        "case_del",
-                        vec![
-                            v_int(case_gtin),
-                            v_text(case_serial),
-                            v_int(g),
-                            v_text(&serial),
-                        ],
-                    )?;
+                for (g, serial) in children {
+                    self.remove_case_unit(case_gtin, case_serial, g, &serial)?;
                 }
-                self.w.tick()?;
             }
             return Ok(true);
         }
-        for (g, serial) in children {
-            let n = conn
+        self.each_epc(lists, ListKind::Child, |applier, child| {
+            let Listed::Unit(g, serial) = child else {
+                return Ok(());
+            };
+            applier.w.ensure()?;
+            let n = applier
+                .w
+                .conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO case_units (case_gtin, case_serial, gtin, serial)
                      VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![case_gtin, case_serial, g, serial])?;
             if n > 0 {
-                self.w.undo(
+                applier.w.undo(
                     "case_new",
                     vec![
                         v_int(case_gtin),
@@ -938,17 +1582,17 @@ impl Applier<'_, '_> {
                     ],
                 )?;
             }
-            self.report.containers.add(if n > 0 {
+            applier.report.containers.add(if n > 0 {
                 Change::Inserted
             } else {
                 Change::Unchanged
             });
-            self.w.tick()?;
-        }
+            applier.w.tick()
+        })?;
         Ok(true)
     }
 
-    fn for_this_site(&self, event: &SupplierEvent) -> bool {
+    fn for_this_site(&self, event: &PlannedEvent) -> bool {
         let glns: Vec<String> = event
             .destinations
             .iter()
@@ -960,7 +1604,11 @@ impl Applier<'_, '_> {
         }
     }
 
-    fn ship(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
+    fn ship(
+        &mut self,
+        event: &PlannedEvent,
+        lists: &mut PlanLists<'_>,
+    ) -> Result<bool, StoreError> {
         if !self.for_this_site(event) {
             self.report.shipments.skipped += 1;
             return Ok(false);
@@ -976,60 +1624,123 @@ impl Applier<'_, '_> {
             "po" => 1,
             _ => 2,
         });
-        let mut units = Vec::new();
-        for text in &event.epc_list {
-            match epc(text)? {
-                Epc::Sscc { sscc } => {
-                    units.extend(self.container_children(sscc_key(&sscc)?)?);
-                    refs.push(("sscc".into(), sscc));
-                }
-                Epc::Sgtin { gtin: g, serial } => {
-                    let g = gtin(&g)?;
-                    units.extend(self.case_children(g, &serial)?);
-                    units.push((g, serial));
-                }
-                _ => {}
-            }
-        }
-        refs.push(("event".into(), event.hash_id.clone()));
-        let ref_slices: Vec<(&str, &str)> =
-            refs.iter().map(|(k, r)| (k.as_str(), r.as_str())).collect();
         self.w.ensure()?;
-        let (shipment, created, added) =
-            upsert_shipment_tracked(self.w.conn, &ref_slices, Some("epcis"), self.now)?;
+        let (shipment, created) = self.find_or_create_shipment(event, lists, &refs)?;
         if created {
-            self.w.undo("shipment_new", vec![v_int(shipment.0)])?;
+            self.w.undo("shipment_new", vec![v_int(shipment)])?;
         }
-        for reference in added {
-            self.w.undo("ref_new", vec![v_text(&reference)])?;
+        // Every reference names it: the business transactions, the SSCCs shipped, the event.
+        for (kind, reference) in &refs {
+            self.add_ref(shipment, kind, reference)?;
         }
+        self.each_epc(lists, ListKind::Epc, |applier, epc| match epc {
+            Listed::Sscc(sscc) => applier.add_ref(shipment, "sscc", &sscc),
+            _ => Ok(()),
+        })?;
+        self.add_ref(shipment, "event", &event.hash_id)?;
         self.report.shipments.add(if created {
             Change::Inserted
         } else {
             Change::Unchanged
         });
-        if self.record_transaction(shipment.0, event)? {
-            self.record_quantities(shipment.0, event)?;
+        if self.record_transaction(shipment, event)? {
+            self.record_quantities(shipment, event)?;
         }
-        for (gtin, serial) in &units {
-            self.write_unit(&UnitAnnouncement {
-                gtin: *gtin,
+        let ship_unit = |applier: &mut Self, gtin: i64, serial: &str| {
+            applier.write_unit(&UnitAnnouncement {
+                gtin,
                 serial,
                 lot: None,
                 status: None,
-                shipment: Some(shipment.0),
-            })?;
-        }
+                shipment: Some(shipment),
+            })
+        };
+        self.each_epc(lists, ListKind::Epc, |applier, epc| {
+            let (inside, unit) = match epc {
+                Listed::Sscc(sscc) => (applier.container_children(sscc_key(&sscc)?)?, None),
+                Listed::Unit(g, serial) => (applier.case_children(g, &serial)?, Some((g, serial))),
+                _ => return Ok(()),
+            };
+            for (gtin, serial) in inside {
+                ship_unit(applier, gtin, &serial)?;
+            }
+            match unit {
+                Some((gtin, serial)) => ship_unit(applier, gtin, &serial),
+                None => Ok(()),
+            }
+        })?;
         Ok(true)
+    }
+
+    /// The shipment a shipping event is known by: the first of its references already naming
+    /// one (business transactions, then the SSCCs shipped, then the event ID), else a new one
+    /// named by the first of them.
+    fn find_or_create_shipment(
+        &mut self,
+        event: &PlannedEvent,
+        lists: &mut PlanLists<'_>,
+        refs: &[(String, String)],
+    ) -> Result<(i64, bool), StoreError> {
+        let conn = self.w.conn;
+        let mut found = None;
+        for (_, reference) in refs {
+            found = find_shipment(conn, reference)?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let mut first_sscc = None;
+        if found.is_none() {
+            let mut cursor = lists.cursor(ListKind::Epc);
+            while let Some(planned) = cursor.next().map_err(|e| scratch_failure(self.name, e))? {
+                if let Listed::Sscc(sscc) = Listed::from_plan(planned)? {
+                    found = find_shipment(conn, &sscc)?;
+                    if found.is_some() {
+                        break;
+                    }
+                    first_sscc.get_or_insert(sscc);
+                }
+            }
+        }
+        if found.is_none() {
+            found = find_shipment(conn, &event.hash_id)?;
+        }
+        if let Some(id) = found {
+            return Ok((id.0, false));
+        }
+        let name = refs
+            .first()
+            .map(|(_, r)| r.as_str())
+            .or(first_sscc.as_deref())
+            .unwrap_or(&event.hash_id);
+        let id = conn
+            .prepare_cached("INSERT INTO shipments (name, source, created_at) VALUES (?1, ?2, ?3)")?
+            .insert(params![name, "epcis", timestamp(self.now)])?;
+        Ok((id, true))
+    }
+
+    fn add_ref(&mut self, shipment: i64, kind: &str, reference: &str) -> Result<(), StoreError> {
+        let inserted = self
+            .w
+            .conn
+            .prepare_cached(
+                "INSERT INTO shipment_refs (ref, kind, shipment) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(ref) DO NOTHING",
+            )?
+            .execute(params![reference, kind, shipment])?;
+        if inserted > 0 {
+            self.w.undo("ref_new", vec![v_text(reference)])?;
+        }
+        self.w.tick()
     }
 
     /// Records the transaction a shipping event is; returns whether it is new here.
     fn record_transaction(
         &mut self,
         shipment: i64,
-        event: &SupplierEvent,
+        event: &PlannedEvent,
     ) -> Result<bool, StoreError> {
-        let party = |list: &[crate::epcis::read::TypedReference], kind: &str| {
+        let party = |list: &[TypedReference], kind: &str| {
             list.iter()
                 .find(|r| r.kind.as_deref() == Some(kind))
                 .map(|r| r.id.clone())
@@ -1046,6 +1757,7 @@ impl Applier<'_, '_> {
         let ship_from = party(&event.sources, "location").or_else(|| event.read_point.clone());
         let ship_to = party(&event.destinations, "location");
         let affirmed = self.header.statement.as_ref().map(|s| s.affirmed);
+        self.w.ensure()?;
         let inserted = self
             .w
             .conn
@@ -1081,11 +1793,7 @@ impl Applier<'_, '_> {
     /// each), added to the shipment's: closing it compares them with the packs received
     /// (over- and under-shipment). Only for a transaction recorded now, so a document imported
     /// twice counts once.
-    fn record_quantities(
-        &mut self,
-        shipment: i64,
-        event: &SupplierEvent,
-    ) -> Result<(), StoreError> {
+    fn record_quantities(&mut self, shipment: i64, event: &PlannedEvent) -> Result<(), StoreError> {
         let mut per_gtin: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
         for q in &event.quantity_list {
             let Some(quantity) = q.quantity else { continue };
@@ -1131,33 +1839,38 @@ impl Applier<'_, '_> {
         Ok(())
     }
 
-    fn recall_lots(&mut self, event: &SupplierEvent) -> Result<bool, StoreError> {
-        let classes = event
-            .epc_list
-            .iter()
-            .chain(event.quantity_list.iter().map(|q| &q.epc_class));
+    fn recall_lots(
+        &mut self,
+        event: &PlannedEvent,
+        lists: &mut PlanLists<'_>,
+    ) -> Result<bool, StoreError> {
         let mut any = false;
-        for text in classes {
-            if let Epc::Lgtin { gtin: g, lot } = epc(text)? {
-                let g = gtin(&g)?;
-                self.w.ensure()?;
-                let inserted = self
-                    .w
-                    .conn
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO lot_recalls (gtin, lot, reason) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![g, lot, "recalled (EPCIS event)"])?;
-                if inserted > 0 {
-                    self.w.undo("recall_new", vec![v_int(g), v_text(&lot)])?;
-                }
-                self.report.recalls.add(if inserted > 0 {
-                    Change::Inserted
-                } else {
-                    Change::Unchanged
-                });
-                any = true;
+        let mut recall = |applier: &mut Self, epc: Listed<'_>| {
+            let Listed::Lot(g, lot) = epc else {
+                return Ok(());
+            };
+            any = true;
+            applier.w.ensure()?;
+            let inserted = applier
+                .w
+                .conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO lot_recalls (gtin, lot, reason) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![g, lot, "recalled (EPCIS event)"])?;
+            if inserted > 0 {
+                applier.w.undo("recall_new", vec![v_int(g), v_text(&lot)])?;
             }
+            applier.report.recalls.add(if inserted > 0 {
+                Change::Inserted
+            } else {
+                Change::Unchanged
+            });
+            Ok(())
+        };
+        self.each_epc(lists, ListKind::Epc, &mut recall)?;
+        for class in &event.quantity_classes {
+            recall(self, Listed::of(epc(class)?)?)?;
         }
         Ok(any)
     }
@@ -1322,8 +2035,19 @@ impl Applier<'_, '_> {
     }
 }
 
-/// Plays a run's undo rows back, newest first, in short transactions; then marks it undone.
+/// Undoes a run in short transactions: deletes the units it inserted, plays its undo rows
+/// back newest first, then drops the run.
 fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
+    // The new units go first: while one of them points at a shipment the run created, that
+    // shipment's undo step keeps it.
+    let tags: Vec<i64> = conn
+        .prepare("SELECT id FROM import_tags WHERE run = ?1")?
+        .query_map([run], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for tag in tags {
+        delete_tagged_units(conn, tag)?;
+        conn.execute("DELETE FROM import_tags WHERE id = ?1", [tag])?;
+    }
     loop {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let started = Instant::now();
@@ -1434,6 +2158,40 @@ fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
     }
 }
 
+/// The connection settings an apply runs with, and those it restores.
+///
+/// Foreign keys are not checked while the import applies: checked, they make SQLite copy each
+/// page a statement changes to a statement journal and look up each unit's lot and shipment,
+/// a tenth of the whole import. The apply only ever refers to rows it has just read or
+/// written, and nothing deletes them meanwhile: lots are never deleted, shipments only by an
+/// import's undo (imports take turns), documents only by `purge_archive` (which takes the
+/// import lock). A larger page cache keeps the pages of the units being written.
+struct ApplySettings {
+    foreign_keys: bool,
+    cache_size: i64,
+}
+
+/// The page cache an apply uses, in KiB.
+const APPLY_CACHE_KIB: i64 = 8 * 1024;
+
+impl ApplySettings {
+    fn set(conn: &Connection) -> Result<ApplySettings, StoreError> {
+        let saved = ApplySettings {
+            foreign_keys: conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?,
+            cache_size: conn.pragma_query_value(None, "cache_size", |r| r.get(0))?,
+        };
+        conn.pragma_update(None, "foreign_keys", false)?;
+        conn.pragma_update(None, "cache_size", -APPLY_CACHE_KIB)?;
+        Ok(saved)
+    }
+
+    fn restore(&self, conn: &Connection) -> Result<(), StoreError> {
+        conn.pragma_update(None, "foreign_keys", self.foreign_keys)?;
+        conn.pragma_update(None, "cache_size", self.cache_size)?;
+        Ok(())
+    }
+}
+
 /// Undoes every import a dead process left half-applied.
 fn recover(conn: &Connection) -> Result<usize, StoreError> {
     let runs: Vec<i64> = conn
@@ -1455,23 +2213,104 @@ fn recover(conn: &Connection) -> Result<usize, StoreError> {
     Ok(runs.len())
 }
 
-/// Drops a finished run's undo rows in short transactions, then the run itself.
-fn forget_undo(conn: &Connection, run: i64) -> Result<(), StoreError> {
+/// Deletes the units a run inserted: they carry its tag. No index leads to them (one would cost
+/// every unit's insert, and a run is undone only when it failed), so the table is read in key
+/// order a slice at a time, without the write lock, which is taken only to delete.
+fn delete_tagged_units(conn: &Connection, tag: i64) -> Result<(), StoreError> {
+    const SLICE: usize = 20_000;
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let slice: Vec<(i64, String, Option<i64>)> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT gtin, serial, import_tag FROM units WHERE (gtin, serial) > (?1, ?2)
+                 ORDER BY gtin, serial LIMIT ?3",
+            )?;
+            let (gtin, serial) = after.clone().unwrap_or((i64::MIN, String::new()));
+            stmt.query_map(params![gtin, serial, SLICE as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        let Some((gtin, serial, _)) = slice.last() else {
+            return Ok(());
+        };
+        after = Some((*gtin, serial.clone()));
+        let mine: Vec<(i64, String)> = slice
+            .into_iter()
+            .filter(|(_, _, t)| *t == Some(tag))
+            .map(|(gtin, serial, _)| (gtin, serial))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut mine = mine.into_iter();
+        in_chunks(conn, || {
+            let mut n = 0;
+            for (gtin, serial) in mine.by_ref().take(256) {
+                conn.prepare_cached("DELETE FROM units WHERE gtin = ?1 AND serial = ?2")?
+                    .execute(params![gtin, serial])?;
+                n += 1;
+            }
+            Ok(n)
+        })?;
+    }
+}
+
+/// Runs `step` in write transactions of about [`CHUNK`], pausing [`YIELD`] between them, until
+/// it does nothing (returns 0).
+fn in_chunks(
+    conn: &Connection,
+    mut step: impl FnMut() -> Result<usize, StoreError>,
+) -> Result<(), StoreError> {
     loop {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let n = conn.execute(
-            "DELETE FROM import_undo WHERE seq IN
-                 (SELECT seq FROM import_undo WHERE run = ?1 LIMIT 20000)",
-            [run],
-        )?;
-        if n == 0 {
-            conn.execute("DELETE FROM import_runs WHERE id = ?1", [run])?;
-            conn.execute_batch("COMMIT")?;
-            return Ok(());
+        let started = Instant::now();
+        let mut done = false;
+        while started.elapsed() < CHUNK {
+            match step() {
+                Ok(0) => {
+                    done = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    conn.execute_batch("ROLLBACK")?;
+                    return Err(e);
+                }
+            }
         }
         conn.execute_batch("COMMIT")?;
+        if done {
+            return Ok(());
+        }
         std::thread::sleep(YIELD);
     }
+}
+
+/// Drops a finished run's undo rows in short transactions, then the run itself.
+fn forget_undo(conn: &Connection, run: i64) -> Result<(), StoreError> {
+    // Runs take turns and each clears up before the next starts, so these rows are normally the
+    // table's only ones: emptying a table frees its pages without visiting each row.
+    let others: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM import_undo WHERE run <> ?1)",
+        [run],
+        |r| r.get(0),
+    )?;
+    if others {
+        in_chunks(conn, || {
+            Ok(conn
+                .prepare_cached(
+                    "DELETE FROM import_undo WHERE seq IN
+                         (SELECT seq FROM import_undo WHERE run = ?1 LIMIT 1024)",
+                )?
+                .execute([run])?)
+        })?;
+    } else {
+        conn.execute("DELETE FROM import_undo", [])?;
+    }
+    conn.execute("DELETE FROM import_tags WHERE run = ?1", [run])?;
+    conn.execute("DELETE FROM import_runs WHERE id = ?1", [run])?;
+    Ok(())
 }
 
 /// The lock that makes imports take turns (and lets a new one know an unfinished run is dead).
@@ -1569,8 +2408,17 @@ impl super::Store {
         // Step 1, without any lock: spool, digest and check every document.
         let mut spooled = Vec::new();
         for (n, (name, reader)) in inputs.into_iter().enumerate() {
+            let started = Instant::now();
             let mut doc = spool(&self.path, n, &name, reader)?;
+            let spooled_in = started.elapsed();
             check(&mut doc)?;
+            doc.compressed()?;
+            tracing::debug!(
+                document = name,
+                ?spooled_in,
+                checked_in = ?started.elapsed() - spooled_in,
+                "import: spooled and checked"
+            );
             spooled.push(doc);
         }
         let site_gln = self.site_gln()?.map(|g| g.as_str().to_string());
@@ -1595,9 +2443,13 @@ impl super::Store {
                     .into(),
             );
         }
-        let result = apply_all(conn, run, &spooled, site_gln, now, report);
+        let started = Instant::now();
+        let settings = ApplySettings::set(conn)?;
+        let result = apply_all(conn, run, &mut spooled, site_gln, now, report);
+        tracing::debug!(applied_in = ?started.elapsed(), ok = result.is_ok(), "import: applied");
         match result {
             Ok(mut report) => {
+                settings.restore(conn)?;
                 conn.execute("UPDATE import_runs SET state = 'done' WHERE id = ?1", [run])?;
                 forget_undo(conn, run)?;
                 // Late data: packs held for it are released now (their own transactions).
@@ -1614,7 +2466,9 @@ impl super::Store {
                 if !conn.is_autocommit() {
                     conn.execute_batch("ROLLBACK")?;
                 }
+                let restored = settings.restore(conn);
                 roll_back(conn, run)?;
+                restored?;
                 Err(e)
             }
         }
@@ -1659,6 +2513,9 @@ impl super::Store {
     /// Removes archived documents whose retention ended before `today`; returns how many.
     /// Nothing younger than its `retain_until` is ever removed.
     pub fn purge_archive(&mut self, today: chrono::NaiveDate) -> Result<usize, StoreError> {
+        // Never beside an import: it applies without foreign key checks (see `ApplySettings`),
+        // relying on nothing deleting a document it refers to meanwhile.
+        let _lock = import_lock(&self.path)?;
         let conn = self.conn();
         let ids: Vec<i64> = conn
             .prepare("SELECT id FROM documents WHERE retain_until < ?1")?
@@ -1684,7 +2541,7 @@ impl super::Store {
 fn apply_all(
     conn: &Connection,
     run: i64,
-    spooled: &[Spooled],
+    spooled: &mut [Spooled],
     site_gln: Option<String>,
     now: DateTime<Utc>,
     report: EpcisImportReport,
@@ -1702,22 +2559,42 @@ fn apply_all(
         w.begin()?;
         let (document, _) = archive(conn, &w, doc, now)?;
         report.documents.push(document);
+        let Some(plan) = doc.plan.as_mut() else {
+            return Err(StoreError::Corrupt(format!(
+                "{}: applied before it was checked",
+                doc.name
+            )));
+        };
         let mut applier = Applier {
             w,
+            units: Units::new(conn, run)?,
             site_gln: site_gln.clone(),
             now,
-            units: UnitWriter::new(),
             report: std::mem::take(&mut report),
             header: &doc.header,
+            name: &doc.name,
             document: Some(document),
+            cases_exist: None,
         };
         applier.master_data()?;
-        applier.w.commit()?;
-        let file = File::open(&doc.raw).map_err(|source| ImportError::Read {
-            source_name: doc.name.clone(),
-            source,
-        })?;
-        read_document(file, &mut applier).map_err(|e| read_failure(&doc.name, e))?;
+        let events = BufReader::new(&mut plan.events);
+        for event in serde_json::Deserializer::from_reader(events).into_iter::<PlannedEvent>() {
+            let event = event.map_err(|e| scratch_failure(&doc.name, e.into()))?;
+            let mut lists = PlanLists {
+                file: &mut plan.lists,
+                range: event.lists,
+                counts: event.counts,
+            };
+            applier.apply(&event, &mut lists).map_err(|source| {
+                read_failure(
+                    &doc.name,
+                    ReadError::Rejected {
+                        index: event.index,
+                        source,
+                    },
+                )
+            })?;
+        }
         applier.w.commit()?;
         report = applier.report;
     }
@@ -1831,6 +2708,22 @@ mod tests {
             .import_epcis([("first".to_owned(), first.as_bytes())], now())
             .unwrap();
         let before = snapshot(&store);
+        let bookkeeping = |store: &Store| -> i64 {
+            store
+                .conn()
+                .query_row(
+                    "SELECT (SELECT count(*) FROM import_undo) + (SELECT count(*) FROM import_runs)
+                          + (SELECT count(*) FROM import_tags)",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(
+            bookkeeping(&store),
+            0,
+            "a finished run leaves nothing behind"
+        );
 
         // A second document that touches everything the first wrote, and adds new rows.
         let second = document(
@@ -1872,6 +2765,8 @@ mod tests {
         );
         let mut doc = spool(store.path(), 9, "second", second.as_bytes()).unwrap();
         check(&mut doc).unwrap();
+        // The first run is gone and this one may take its id, but not its tag: had it that,
+        // undoing it would delete the units the first inserted.
         let conn = store.conn();
         conn.execute(
             "INSERT INTO import_runs (state, started_at) VALUES ('applying', 'now')",
@@ -1882,7 +2777,7 @@ mod tests {
         let report = apply_all(
             conn,
             run,
-            std::slice::from_ref(&doc),
+            std::slice::from_mut(&mut doc),
             None,
             now(),
             EpcisImportReport::default(),
@@ -1892,6 +2787,16 @@ mod tests {
             report.units.inserted >= 1 && report.units.updated >= 2,
             "{report:?}"
         );
+        // N1 was inserted by this run and shipped inside case C1: no undo row covers that.
+        let n1_shipped: bool = store
+            .conn()
+            .query_row(
+                "SELECT shipment IS NOT NULL FROM units WHERE serial = 'N1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(n1_shipped);
         assert_ne!(
             snapshot(&store),
             before,
@@ -1901,11 +2806,7 @@ mod tests {
         // As if the process died here: the next import undoes the run before it starts.
         assert_eq!(recover(store.conn()).unwrap(), 1);
         assert_eq!(snapshot(&store), before);
-        let undo_left: i64 = store
-            .conn()
-            .query_row("SELECT count(*) FROM import_undo", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(undo_left, 0);
+        assert_eq!(bookkeeping(&store), 0);
     }
 
     #[test]

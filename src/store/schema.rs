@@ -382,6 +382,17 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (investigation, serial)
     ) WITHOUT ROWID;
     ",
+    // Version 5: the import that inserted a unit, so that undoing the import deletes its units
+    // without an undo row for each. An import takes a tag when it first inserts a unit (a row
+    // here while it works); AUTOINCREMENT never gives a tag twice, so the tag a finished import
+    // left on its units names no later one.
+    "
+    ALTER TABLE units ADD COLUMN import_tag INTEGER;
+    CREATE TABLE import_tags (
+        id  INTEGER PRIMARY KEY AUTOINCREMENT,
+        run INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -218,10 +218,13 @@ pub fn event_hash_id(event: &Value, context: &Context) -> Result<String, HashErr
 
 /// Wraps a pre-hash string's SHA-256 in the `ni:` URI of CBV 2.0.
 pub fn hash_id_of_prehash(prehash: &str) -> String {
-    let digest = Sha256::digest(prehash.as_bytes());
+    hash_id_of_digest(Sha256::digest(prehash.as_bytes()).as_slice())
+}
+
+fn hash_id_of_digest(digest: &[u8]) -> String {
     let mut out = String::with_capacity(14 + 64 + 11);
     out.push_str("ni:///sha-256;");
-    for byte in digest {
+    for &byte in digest {
         out.push(hex_digit(byte >> 4));
         out.push(hex_digit(byte & 0x0f));
     }
@@ -285,13 +288,75 @@ pub fn xml_document_prehashes(xml: &str) -> Result<Vec<String>, HashError> {
         .collect())
 }
 
-/// The hash ID of one event already read into fields (the streaming XML reader's form).
-pub(crate) fn hash_id_of_fields(
+/// The hash ID of an event read into fields with its big lists kept out of the tree (the
+/// streaming XML reader's form for an event of any size): the pre-hash string is never built
+/// whole, it is hashed as it is written.
+pub(crate) fn hash_id_of_streamed_fields<L: prehash::StreamedLists + ?Sized>(
     event_type: &str,
     fields: Vec<prehash::Field>,
     ignored: &[String],
-) -> String {
-    hash_id_of_prehash(&prehash::prehash(event_type, fields, ignored))
+    lists: &mut L,
+) -> Result<String, L::Error> {
+    let mut digest = Sha256::new();
+    prehash::write_prehash(event_type, fields, ignored, lists, &mut |bytes| {
+        digest.update(bytes);
+        true
+    })?;
+    Ok(hash_id_of_digest(digest.finalize().as_slice()))
+}
+
+/// The form an `epc` value of a list takes in the pre-hash string (`None` for an empty one,
+/// which adds nothing to it).
+pub(crate) fn canonical_list_value(value: &str) -> Option<String> {
+    let text = value.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Some(canon::value(text)).filter(|v| !v.is_empty())
+}
+
+/// [`canonical_list_value`] for the values of a big list: the bulk of one is a product's SGTIN
+/// URNs with plain serials, whose canonical form is the product's Digital Link stem and the
+/// serial. The stem of the last product is kept (taken from the full rules the first time).
+#[derive(Debug, Default)]
+pub(crate) struct ListCanon {
+    /// `company prefix.item reference` and the Digital Link up to the serial.
+    last: Option<(String, String)>,
+}
+
+impl ListCanon {
+    pub(crate) fn value(&mut self, value: &str) -> Option<String> {
+        let Some((product, serial)) = plain_sgtin(value) else {
+            return canonical_list_value(value);
+        };
+        if let Some((known, stem)) = &self.last
+            && known == product
+        {
+            return Some(format!("{stem}{serial}"));
+        }
+        let full = canonical_list_value(value)?;
+        if let Some(stem) = full.strip_suffix(serial).filter(|s| s.ends_with("/21/")) {
+            self.last = Some((product.to_owned(), stem.to_owned()));
+        }
+        Some(full)
+    }
+}
+
+/// The `company prefix.item reference` and serial of an SGTIN URN whose serial the Digital Link
+/// keeps as it is (1-20 characters, none escaped); such a URN is nothing the vocabulary or
+/// number rules change.
+fn plain_sgtin(value: &str) -> Option<(&str, &str)> {
+    let body = value.strip_prefix("urn:epc:id:sgtin:")?;
+    let mut parts = body.splitn(3, '.');
+    let (cp, item, serial) = (parts.next()?, parts.next()?, parts.next()?);
+    let plain = (1..=20).contains(&serial.len())
+        && serial
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"'.;=_-".contains(&b));
+    if !plain {
+        return None;
+    }
+    Some((body.get(..cp.len() + 1 + item.len())?, serial))
 }
 
 /// Hash IDs of every event of an EPCIS XML document, in document order.
@@ -337,6 +402,34 @@ mod tests {
                 "example:myField3": {"example:mySubField3": ["3", "1"]}
             }]}
         })
+    }
+
+    #[test]
+    fn a_list_canonicalises_as_each_value_alone_would() {
+        let values = [
+            "urn:epc:id:sgtin:0614141.107346.2018",
+            "urn:epc:id:sgtin:0614141.107346.A-1_x.y;z=1'",
+            "urn:epc:id:sgtin:0614141.107346.2019",
+            "urn:epc:id:sgtin:0614141.107346.a%2Fb",
+            "urn:epc:id:sgtin:0614141.107346.x!y",
+            "urn:epc:id:sgtin:0614141.107346.123456789012345678901",
+            "urn:epc:id:sgtin:0614141.107346.",
+            "urn:epc:id:sgtin:4012345.011111.1",
+            "urn:epc:id:sgtin:0614141.107346.3",
+            "urn:epc:id:sgtin:0614141.10734.6",
+            "urn:epc:id:sgtin:06141411.07346.6",
+            "urn:epc:id:sscc:0614141.1234567890",
+            "https://id.gs1.org/01/00614141073467/21/2018",
+            "  urn:epc:id:sgtin:0614141.107346.4  ",
+            "42",
+            "",
+        ];
+        let mut canon = ListCanon::default();
+        for _ in 0..2 {
+            for value in values {
+                assert_eq!(canon.value(value), canonical_list_value(value), "{value}");
+            }
+        }
     }
 
     #[test]

@@ -112,6 +112,15 @@ fn leading_text(node: Node<'_, '_>) -> String {
     text
 }
 
+/// [`expand_value`], borrowing the value when it has nothing to expand.
+pub(crate) fn expand_value_cow(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with("gs1:") || value.starts_with("cbv:") {
+        std::borrow::Cow::Owned(expand_value(value))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
 /// `gs1:` and `cbv:` CURIEs in a value, expanded (the streaming reader shares this rule).
 pub(crate) fn expand_value(value: &str) -> String {
     let mut out = value.to_owned();
