@@ -41,9 +41,11 @@
 //!   document); `Location` elements give parties their names and addresses.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -129,73 +131,25 @@ pub fn disposition_status(disposition: &str) -> Option<UnitStatus> {
     })
 }
 
-// --- step 1: spool and check ---------------------------------------------------------------
+// --- step 1: read and check ----------------------------------------------------------------
 
-/// A document copied beside the store, with its digest and archive copy.
+/// A document read and checked: its digest, its archive copy, and the plan of its apply.
 struct Spooled {
     name: String,
-    /// The store beside which the scratch files go.
-    store: PathBuf,
-    raw: PathBuf,
+    /// The archive copy (gzip) beside the store.
     gzip: PathBuf,
-    /// The archive copy being compressed beside the check (see [`Spooled::compressed`]).
-    compressing: Option<JoinHandle<io::Result<()>>>,
     sha256: String,
     size: u64,
     header: DocumentHeader,
     events: u64,
-    /// What the check found, for the apply.
-    plan: Option<Plan>,
-}
-
-impl Spooled {
-    /// Waits for the archive copy.
-    fn compressed(&mut self) -> Result<(), StoreError> {
-        let Some(job) = self.compressing.take() else {
-            return Ok(());
-        };
-        let failed = |message: String| {
-            StoreError::from(ImportError::at(
-                &self.name,
-                format!(
-                    "cannot write the archive copy {}: {message}",
-                    self.gzip.display()
-                ),
-            ))
-        };
-        match job.join() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(failed(e.to_string())),
-            Err(_) => Err(failed("the compressing thread stopped".into())),
-        }
-    }
+    plan: Plan,
 }
 
 impl Drop for Spooled {
     fn drop(&mut self) {
-        // The compressor writes to the archive copy until it is done: let it finish first.
-        if let Some(job) = self.compressing.take() {
-            let _ = job.join();
-        }
-        // Scratch files: nothing to report if they are already gone.
-        let _ = std::fs::remove_file(&self.raw);
+        // A scratch file: nothing to report if it is already gone.
         let _ = std::fs::remove_file(&self.gzip);
     }
-}
-
-/// Compresses the spooled copy into the archive copy, on a thread of its own: the check reads
-/// the same copy meanwhile, and the apply waits for both.
-fn compress(raw: &Path, gzip: &Path) -> JoinHandle<io::Result<()>> {
-    let (raw, gzip) = (raw.to_path_buf(), gzip.to_path_buf());
-    std::thread::spawn(move || {
-        let mut input = BufReader::with_capacity(64 * 1024, File::open(&raw)?);
-        let mut out = GzEncoder::new(
-            io::BufWriter::new(File::create(&gzip)?),
-            Compression::default(),
-        );
-        io::copy(&mut input, &mut out)?;
-        out.finish()?.flush()
-    })
 }
 
 fn scratch_path(store: &Path, tag: &str, n: usize) -> PathBuf {
@@ -204,67 +158,138 @@ fn scratch_path(store: &Path, tag: &str, n: usize) -> PathBuf {
     store.with_file_name(name)
 }
 
-fn spool<R: Read>(
+/// What the archive copy's thread made of the bytes it was given.
+struct Digested {
+    sha256: String,
+    size: u64,
+}
+
+/// Digests the document's bytes and compresses them into the archive copy at `path`, on a
+/// thread of its own, as the check reads them.
+fn archive_copy(chunks: Receiver<Vec<u8>>, path: PathBuf) -> JoinHandle<io::Result<Digested>> {
+    std::thread::spawn(move || {
+        let mut gzip = GzEncoder::new(
+            io::BufWriter::new(File::create(&path)?),
+            Compression::default(),
+        );
+        let mut digest = Sha256::new();
+        let mut size = 0u64;
+        for chunk in chunks {
+            digest.update(&chunk);
+            size += chunk.len() as u64;
+            gzip.write_all(&chunk)?;
+        }
+        gzip.finish()?.flush()?;
+        let sha256 = digest
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Digested { sha256, size })
+    })
+}
+
+/// The document as the check reads it, each chunk also handed to the archive copy's thread.
+struct Tee<'f, R> {
+    inner: R,
+    chunks: SyncSender<Vec<u8>>,
+    size: u64,
+    too_large: &'f Cell<bool>,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.size += n as u64;
+        if self.size > MAX_DOCUMENT_BYTES {
+            self.too_large.set(true);
+            return Err(io::Error::other("the document is too large"));
+        }
+        let chunk = buf.get(..n).unwrap_or_default();
+        if !chunk.is_empty() && self.chunks.send(chunk.to_vec()).is_err() {
+            // The thread stopped; its error is the one reported.
+            return Err(io::Error::other("the archive copy stopped"));
+        }
+        Ok(n)
+    }
+}
+
+/// Step 1 for one document: reads it once, checking every value, while a second thread
+/// digests it and compresses the archive copy; leaves the plan of the apply.
+fn read_and_check<R: Read>(
     store: &Path,
     n: usize,
     name: &str,
-    mut reader: R,
+    reader: R,
 ) -> Result<Spooled, StoreError> {
-    let read_err = |source| ImportError::Read {
-        source_name: name.to_owned(),
-        source,
-    };
-    let write_err = |path: &Path, source: io::Error| {
-        StoreError::Import(ImportError::at(
-            name,
-            format!("cannot write the scratch copy {}: {source}", path.display()),
-        ))
-    };
-    let mut spooled = Spooled {
-        name: name.to_owned(),
-        store: store.to_path_buf(),
-        raw: scratch_path(store, "raw", n),
-        gzip: scratch_path(store, "gz", n),
-        compressing: None,
-        sha256: String::new(),
-        size: 0,
+    let mut scratch = FileScratch { store, made: 0 };
+    let plan = PlanWriter::new(&mut scratch).map_err(|e| scratch_failure(name, e))?;
+    let mut checker = Checker {
+        name,
         header: DocumentHeader::default(),
         events: 0,
-        plan: None,
+        keys: UnitKeys::default(),
+        plan,
     };
-    let mut raw =
-        io::BufWriter::new(File::create(&spooled.raw).map_err(|e| write_err(&spooled.raw, e))?);
-    let mut digest = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_err(e).into()),
-        };
-        let chunk = buf.get(..n).unwrap_or_default();
-        spooled.size += n as u64;
-        if spooled.size > MAX_DOCUMENT_BYTES {
-            return Err(ImportError::at(
+    let gzip = scratch_path(store, "gz", n);
+    let (chunks, received) = sync_channel(16);
+    let copying = archive_copy(received, gzip.clone());
+    let too_large = Cell::new(false);
+    let mut tee = Tee {
+        inner: reader,
+        chunks,
+        size: 0,
+        too_large: &too_large,
+    };
+    let read = read_document_with(&mut tee, &mut checker, &mut scratch).and_then(|summary| {
+        // The archive keeps every byte, whatever follows the document's end.
+        io::copy(&mut tee, &mut io::sink()).map_err(ReadError::Io)?;
+        Ok(summary)
+    });
+    drop(tee);
+    let copied = copying.join();
+    let removing = |e: StoreError| {
+        let _ = std::fs::remove_file(&gzip);
+        e
+    };
+    let digested = match copied {
+        Ok(Ok(digested)) => digested,
+        Ok(Err(e)) => {
+            return Err(removing(
+                ImportError::at(name, format!("cannot write the archive copy: {e}")).into(),
+            ));
+        }
+        Err(_) => {
+            return Err(removing(
+                ImportError::at(name, "the archive copy's thread stopped").into(),
+            ));
+        }
+    };
+    if too_large.get() {
+        return Err(removing(
+            ImportError::at(
                 name,
                 format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes"),
             )
-            .into());
-        }
-        digest.update(chunk);
-        raw.write_all(chunk)
-            .map_err(|e| write_err(&spooled.raw, e))?;
+            .into(),
+        ));
     }
-    raw.flush().map_err(|e| write_err(&spooled.raw, e))?;
-    drop(raw);
-    spooled.compressing = Some(compress(&spooled.raw, &spooled.gzip));
-    spooled.sha256 = digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(spooled)
+    if let Err(e) = read {
+        return Err(removing(read_failure(name, e)));
+    }
+    let plan = checker
+        .plan
+        .finish()
+        .map_err(|e| removing(scratch_failure(name, e)))?;
+    Ok(Spooled {
+        name: name.to_owned(),
+        gzip,
+        sha256: digested.sha256,
+        size: digested.size,
+        header: checker.header,
+        events: checker.events,
+        plan,
+    })
 }
 
 /// Why a partner's value was refused.
@@ -816,35 +841,6 @@ impl From<Invalid> for StoreError {
     fn from(e: Invalid) -> Self {
         ImportError::at("", e.0).into()
     }
-}
-
-fn check(spooled: &mut Spooled) -> Result<(), StoreError> {
-    let file = File::open(&spooled.raw).map_err(|source| ImportError::Read {
-        source_name: spooled.name.clone(),
-        source,
-    })?;
-    let mut scratch = FileScratch {
-        store: &spooled.store,
-        made: 0,
-    };
-    let plan = PlanWriter::new(&mut scratch).map_err(|e| scratch_failure(&spooled.name, e))?;
-    let mut checker = Checker {
-        name: &spooled.name,
-        header: DocumentHeader::default(),
-        events: 0,
-        keys: UnitKeys::default(),
-        plan,
-    };
-    read_document_with(file, &mut checker, &mut scratch)
-        .map_err(|e| read_failure(&spooled.name, e))?;
-    let plan = checker
-        .plan
-        .finish()
-        .map_err(|e| scratch_failure(&spooled.name, e))?;
-    spooled.header = checker.header;
-    spooled.events = checker.events;
-    spooled.plan = Some(plan);
-    Ok(())
 }
 
 // --- step 2: apply in short transactions, with undo ----------------------------------------
@@ -2349,16 +2345,8 @@ impl super::Store {
         let mut spooled = Vec::new();
         for (n, (name, reader)) in inputs.into_iter().enumerate() {
             let started = Instant::now();
-            let mut doc = spool(&self.path, n, &name, reader)?;
-            let spooled_in = started.elapsed();
-            check(&mut doc)?;
-            doc.compressed()?;
-            tracing::debug!(
-                document = name,
-                ?spooled_in,
-                checked_in = ?started.elapsed() - spooled_in,
-                "import: spooled and checked"
-            );
+            let doc = read_and_check(&self.path, n, &name, reader)?;
+            tracing::debug!(document = name, read_in = ?started.elapsed(), "import: checked");
             spooled.push(doc);
         }
         let site_gln = self.site_gln()?.map(|g| g.as_str().to_string());
@@ -2492,12 +2480,7 @@ fn apply_all(
         w.begin()?;
         let (document, _) = archive(conn, &w, doc, now)?;
         report.documents.push(document);
-        let Some(plan) = doc.plan.as_mut() else {
-            return Err(StoreError::Corrupt(format!(
-                "{}: applied before it was checked",
-                doc.name
-            )));
-        };
+        let plan = &mut doc.plan;
         let mut applier = Applier {
             w,
             units: Units::new(conn, run)?,
@@ -2696,8 +2679,7 @@ mod tests {
             ]
             .concat(),
         );
-        let mut doc = spool(store.path(), 9, "second", second.as_bytes()).unwrap();
-        check(&mut doc).unwrap();
+        let mut doc = read_and_check(store.path(), 9, "second", second.as_bytes()).unwrap();
         // The first run is gone and this one may take its id, but not its tag: had it that,
         // undoing it would delete the units the first inserted.
         let conn = store.conn();
