@@ -45,8 +45,8 @@ pub const MAX_EVENT_FIELDS: usize = 5_000_000;
 /// How many master data elements a header may hold.
 pub const MAX_VOCABULARY_ELEMENTS: usize = 200_000;
 /// How much of an event may be held as its field tree: everything but the `epc` elements of
-/// its lists, which go to scratch storage. Counted as names and values plus
-/// [`TREE_FIELD_BYTES`] a field.
+/// its lists, which go to scratch storage. Counted as names and values plus a hundred bytes a
+/// field.
 pub const MAX_EVENT_TREE_BYTES: usize = 16 << 20;
 /// What one field of the tree is counted as, besides its name and value.
 const TREE_FIELD_BYTES: usize = 96;

@@ -3,20 +3,29 @@
 //! An import has three steps, so that a big document never locks the clerk out and a bad one
 //! leaves nothing behind:
 //!
-//! 1. **Spool and check** (no lock): each document is copied to a file beside the store while
-//!    its SHA-256 is computed and a gzip copy is made for the archive, then read once to the end
-//!    by [`crate::epcis::read::read_document`] (EPCIS 1.2 XML, 2.0 XML or 2.0 JSON-LD) and every
-//!    value a partner sent is checked as strictly as a scan's: EPCs and their GTIN/SSCC check
-//!    digits, serials and lots (AI 21/10: 1-20 characters of CSET 82), dates, master data texts.
-//!    A document that fails is refused whole, naming the event and line; nothing is stored.
-//! 2. **Apply in short transactions**: the archived document, the master data, then the events,
-//!    each write preceded by an undo row. A transaction is committed after
-//!    [`CHUNK`] and the writer pauses for [`YIELD`], so a receive waiting on the lock gets it
-//!    within one chunk.
+//! 1. **Read and check** (no lock): each document is read once, to the end, by
+//!    [`crate::epcis::read::read_document_with`] (EPCIS 1.2 XML, 2.0 XML or 2.0 JSON-LD), and
+//!    every value a partner sent is checked as strictly as a scan's: EPCs and their GTIN/SSCC
+//!    check digits, serials and lots (AI 21/10: 1-20 characters of CSET 82), dates, master data
+//!    texts. Meanwhile a second thread computes the document's SHA-256 and compresses the
+//!    archive copy. A document that fails is refused whole, naming the event and line; nothing
+//!    is stored. What passes is written to a *plan*: each event as a line of JSON, its EPC lists
+//!    as records (a serialised unit already parsed to its GTIN key and serial), so the apply
+//!    never parses the document again. An event's EPC lists are never held whole in memory:
+//!    the reader keeps them in scratch files (see [`crate::epcis::spill`]), and the plan is two
+//!    more; all are unlinked as soon as they are open, so none outlives the process.
+//! 2. **Apply in short transactions**: the archived document, the master data, then the planned
+//!    events. A transaction is committed after [`CHUNK`] and the writer pauses for [`YIELD`], so
+//!    a receive waiting on the lock gets it within one chunk; the log is checkpointed after each
+//!    chunk, outside the lock. Each write that changes a row the run found is preceded by an
+//!    undo row; the units the run inserts carry its *tag* instead (`units.import_tag`, from
+//!    `import_tags`, never given twice), so that a million new units cost no undo row and
+//!    shipping them after commissioning them costs none either.
 //! 3. **Finish or undo**: at the end the run is marked done and its undo rows dropped; on any
-//!    error the undo rows are played back (again in short transactions). A run left half-applied
-//!    by a crash is undone by the next import before it starts (imports take a lock file, so
-//!    only a dead run is ever undone).
+//!    error the units carrying its tag are deleted and the undo rows played back (again in
+//!    short transactions). A run left half-applied by a crash (`kill -9` included) is undone
+//!    by the next import before it starts (imports take a lock file, so only a dead run is
+//!    ever undone).
 //!
 //! What the events mean:
 //!
@@ -136,20 +145,13 @@ pub fn disposition_status(disposition: &str) -> Option<UnitStatus> {
 /// A document read and checked: its digest, its archive copy, and the plan of its apply.
 struct Spooled {
     name: String,
-    /// The archive copy (gzip) beside the store.
-    gzip: PathBuf,
+    /// The archive copy (gzip), in an unlinked scratch file.
+    gzip: File,
     sha256: String,
     size: u64,
     header: DocumentHeader,
     events: u64,
     plan: Plan,
-}
-
-impl Drop for Spooled {
-    fn drop(&mut self) {
-        // A scratch file: nothing to report if it is already gone.
-        let _ = std::fs::remove_file(&self.gzip);
-    }
 }
 
 fn scratch_path(store: &Path, tag: &str, n: usize) -> PathBuf {
@@ -160,18 +162,16 @@ fn scratch_path(store: &Path, tag: &str, n: usize) -> PathBuf {
 
 /// What the archive copy's thread made of the bytes it was given.
 struct Digested {
+    gzip: File,
     sha256: String,
     size: u64,
 }
 
-/// Digests the document's bytes and compresses them into the archive copy at `path`, on a
+/// Digests the document's bytes and compresses them into the archive copy `file`, on a
 /// thread of its own, as the check reads them.
-fn archive_copy(chunks: Receiver<Vec<u8>>, path: PathBuf) -> JoinHandle<io::Result<Digested>> {
+fn archive_copy(chunks: Receiver<Vec<u8>>, file: File) -> JoinHandle<io::Result<Digested>> {
     std::thread::spawn(move || {
-        let mut gzip = GzEncoder::new(
-            io::BufWriter::new(File::create(&path)?),
-            Compression::default(),
-        );
+        let mut gzip = GzEncoder::new(io::BufWriter::new(file), Compression::default());
         let mut digest = Sha256::new();
         let mut size = 0u64;
         for chunk in chunks {
@@ -179,13 +179,17 @@ fn archive_copy(chunks: Receiver<Vec<u8>>, path: PathBuf) -> JoinHandle<io::Resu
             size += chunk.len() as u64;
             gzip.write_all(&chunk)?;
         }
-        gzip.finish()?.flush()?;
+        let mut gzip = gzip
+            .finish()?
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        gzip.seek(SeekFrom::Start(0))?;
         let sha256 = digest
             .finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        Ok(Digested { sha256, size })
+        Ok(Digested { gzip, sha256, size })
     })
 }
 
@@ -216,12 +220,7 @@ impl<R: Read> Read for Tee<'_, R> {
 
 /// Step 1 for one document: reads it once, checking every value, while a second thread
 /// digests it and compresses the archive copy; leaves the plan of the apply.
-fn read_and_check<R: Read>(
-    store: &Path,
-    n: usize,
-    name: &str,
-    reader: R,
-) -> Result<Spooled, StoreError> {
+fn read_and_check<R: Read>(store: &Path, name: &str, reader: R) -> Result<Spooled, StoreError> {
     let mut scratch = FileScratch { store, made: 0 };
     let plan = PlanWriter::new(&mut scratch).map_err(|e| scratch_failure(name, e))?;
     let mut checker = Checker {
@@ -231,9 +230,9 @@ fn read_and_check<R: Read>(
         keys: UnitKeys::default(),
         plan,
     };
-    let gzip = scratch_path(store, "gz", n);
+    let gzip = scratch.file().map_err(|e| scratch_failure(name, e))?;
     let (chunks, received) = sync_channel(16);
-    let copying = archive_copy(received, gzip.clone());
+    let copying = archive_copy(received, gzip);
     let too_large = Cell::new(false);
     let mut tee = Tee {
         inner: reader,
@@ -247,43 +246,30 @@ fn read_and_check<R: Read>(
         Ok(summary)
     });
     drop(tee);
-    let copied = copying.join();
-    let removing = |e: StoreError| {
-        let _ = std::fs::remove_file(&gzip);
-        e
-    };
-    let digested = match copied {
+    let digested = match copying.join() {
         Ok(Ok(digested)) => digested,
         Ok(Err(e)) => {
-            return Err(removing(
+            return Err(
                 ImportError::at(name, format!("cannot write the archive copy: {e}")).into(),
-            ));
+            );
         }
-        Err(_) => {
-            return Err(removing(
-                ImportError::at(name, "the archive copy's thread stopped").into(),
-            ));
-        }
+        Err(_) => return Err(ImportError::at(name, "the archive copy's thread stopped").into()),
     };
     if too_large.get() {
-        return Err(removing(
-            ImportError::at(
-                name,
-                format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes"),
-            )
-            .into(),
-        ));
+        return Err(ImportError::at(
+            name,
+            format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes"),
+        )
+        .into());
     }
-    if let Err(e) = read {
-        return Err(removing(read_failure(name, e)));
-    }
+    read.map_err(|e| read_failure(name, e))?;
     let plan = checker
         .plan
         .finish()
-        .map_err(|e| removing(scratch_failure(name, e)))?;
+        .map_err(|e| scratch_failure(name, e))?;
     Ok(Spooled {
         name: name.to_owned(),
-        gzip,
+        gzip: digested.gzip,
         sha256: digested.sha256,
         size: digested.size,
         header: checker.header,
@@ -2291,7 +2277,7 @@ fn import_lock(store: &Path) -> Result<ImportLock, StoreError> {
 fn archive(
     conn: &Connection,
     w: &Writer<'_>,
-    doc: &Spooled,
+    doc: &mut Spooled,
     now: DateTime<Utc>,
 ) -> Result<(i64, bool), StoreError> {
     if let Some(id) = conn
@@ -2301,7 +2287,9 @@ fn archive(
     {
         return Ok((id, false));
     }
-    let compressed = std::fs::metadata(&doc.gzip)
+    let compressed = doc
+        .gzip
+        .metadata()
         .map_err(|source| ImportError::Read {
             source_name: doc.name.clone(),
             source,
@@ -2336,13 +2324,11 @@ fn archive(
     ])?;
     let id = conn.last_insert_rowid();
     let mut blob = conn.blob_open(rusqlite::MAIN_DB, "documents", "content", id, false)?;
-    let mut gzip = BufReader::new(File::open(&doc.gzip).map_err(|source| ImportError::Read {
-        source_name: doc.name.clone(),
-        source,
-    })?);
-    io::copy(&mut gzip, &mut blob).map_err(|source| ImportError::Read {
-        source_name: doc.name.clone(),
-        source,
+    io::copy(&mut BufReader::new(&mut doc.gzip), &mut blob).map_err(|source| {
+        ImportError::Read {
+            source_name: doc.name.clone(),
+            source,
+        }
     })?;
     w.undo("document_new", vec![v_int(id)])?;
     Ok((id, true))
@@ -2358,9 +2344,9 @@ impl super::Store {
     ) -> Result<EpcisImportReport, StoreError> {
         // Step 1, without any lock: spool, digest and check every document.
         let mut spooled = Vec::new();
-        for (n, (name, reader)) in inputs.into_iter().enumerate() {
+        for (name, reader) in inputs {
             let started = Instant::now();
-            let doc = read_and_check(&self.path, n, &name, reader)?;
+            let doc = read_and_check(&self.path, &name, reader)?;
             tracing::debug!(document = name, read_in = ?started.elapsed(), "import: checked");
             spooled.push(doc);
         }
@@ -2704,7 +2690,7 @@ mod tests {
             ]
             .concat(),
         );
-        let mut doc = read_and_check(store.path(), 9, "second", second.as_bytes()).unwrap();
+        let mut doc = read_and_check(store.path(), "second", second.as_bytes()).unwrap();
         // The first run is gone and this one may take its id, but not its tag: had it that,
         // undoing it would delete the units the first inserted.
         let conn = store.conn();
