@@ -15,7 +15,12 @@
 //! words however they are spelt; identifiers are passed on as written (use
 //! [`crate::epcis::parse_epc`]). Errors name the event by its position in the list.
 //!
-//! Reads only from the `std::io::Read` it is given; never opens files itself.
+//! A JSON-LD event is held whole while it is read (up to [`MAX_JSON_EVENT_BYTES`]); an XML event
+//! keeps its EPC lists in scratch storage ([`read_document_with`]), and a sink may read them
+//! one EPC at a time ([`DocumentSink::streams_lists`], [`EventLists`]).
+//!
+//! Reads only from the `std::io::Read` it is given and writes only to the scratch files it is
+//! given; never opens files itself.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};

@@ -432,7 +432,7 @@ impl ExternalSort {
         Ok(())
     }
 
-    /// Ends the input: what is left in memory is sorted there, and runs beyond [`MAX_MERGE`]
+    /// Ends the input: what is left in memory is sorted there, and runs beyond a few dozen
     /// are merged into longer ones so that reading merges few.
     pub fn finish(&mut self, scratch: &mut dyn Scratch) -> io::Result<()> {
         self.sort_memory();

@@ -1,8 +1,15 @@
 //! A streaming reader of EPCIS 1.2 and 2.0 XML documents, as trading partners send them.
 //!
-//! The document is read with quick-xml one token at a time; only the event being read is held
-//! in memory (as the syntax-neutral field tree the hash uses), so a 200 MB document costs what
-//! its largest event costs. Elements are matched by namespace URI and local name, never by
+//! The document is read with quick-xml one token at a time; only the event being read is held,
+//! as the syntax-neutral field tree the hash uses, except its EPC lists: of each list (the
+//! first `epcList`, `childEPCs`, `inputEPCList`, `outputEPCList` at the event's level) the `epc`
+//! values go to a [`SpillLog`], which keeps a bounded buffer in memory and the rest in the
+//! caller's [`Scratch`]. The hash reads them back sorted in canonical form through an
+//! [`ExternalSort`], and only for an event whose sink wants its hash ID. So memory is bounded
+//! whatever the size of an event (the rest of an event's tree may not exceed
+//! [`MAX_EVENT_TREE_BYTES`]). A sink that [streams lists](DocumentSink::streams_lists) reads them
+//! through [`EventLists`]; others get them in the event's vectors. Elements are matched by
+//! namespace URI and local name, never by
 //! prefix: senders choose their prefixes, declare default namespaces, add comments and reorder
 //! elements. The XML binding's `extension` and `baseExtension` wrappers are dissolved (EPCIS 1.2
 //! puts `ilmd`, `sourceList`, `destinationList`, and whole TransformationEvents inside them).
@@ -45,8 +52,8 @@ pub const MAX_EVENT_FIELDS: usize = 5_000_000;
 /// How many master data elements a header may hold.
 pub const MAX_VOCABULARY_ELEMENTS: usize = 200_000;
 /// How much of an event may be held as its field tree: everything but the `epc` elements of
-/// its lists, which go to scratch storage. Counted as names and values plus
-/// [`TREE_FIELD_BYTES`] a field.
+/// its lists, which go to scratch storage. Counted as names and values plus a hundred bytes a
+/// field.
 pub const MAX_EVENT_TREE_BYTES: usize = 16 << 20;
 /// What one field of the tree is counted as, besides its name and value.
 const TREE_FIELD_BYTES: usize = 96;
