@@ -6,7 +6,7 @@
 
 use super::input::ScanInput;
 use crate::scanner::ScannerEvent;
-use crate::scanner::profile::{self, Profile, ProfileSet};
+use crate::scanner::profile::{Profile, ProfileSet};
 use crate::scanner::serial::{self, SerialConfig};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
@@ -29,14 +29,12 @@ pub fn run(
     let (events_tx, events_rx) = mpsc::channel();
     let (scans_tx, scans_rx) = mpsc::channel();
     let _scanner = serial::spawn(config, events_tx);
-    let substitute = profile.gs_substitute.clone();
     // Forward scans; report the device's state on stderr. Ends when the worker stops.
     std::thread::spawn(move || {
         for event in events_rx {
             match event {
                 ScannerEvent::Scan(scan) => {
-                    let bytes = profile::normalise(&scan.bytes, &substitute);
-                    if scans_tx.send(bytes).is_err() {
+                    if scans_tx.send(scan.bytes).is_err() {
                         break;
                     }
                 }

@@ -10,6 +10,22 @@ pub const CBV: &str = "https://ref.gs1.org/cbv/";
 /// GS1 web vocabulary root as the EPCIS 2.0.0 context binds the `gs1:` prefix.
 pub const GS1_VOC: &str = "https://gs1.org/voc/";
 
+/// The EPCIS 1.x XML binding's namespace.
+pub const NS_EPCIS_1: &str = "urn:epcglobal:epcis:xsd:1";
+/// The EPCIS 2.0 XML binding's namespace.
+pub const NS_EPCIS_2: &str = "urn:epcglobal:epcis:xsd:2";
+/// The EPCIS 1.x query interface's namespace (query results carry events too).
+pub const NS_QUERY_1: &str = "urn:epcglobal:epcis-query:xsd:1";
+/// The EPCIS 2.0 query interface's namespace.
+pub const NS_QUERY_2: &str = "urn:epcglobal:epcis-query:xsd:2";
+
+/// Whether an XML element in namespace `ns` belongs to an EPCIS binding (a document or a
+/// query result, 1.x or 2.0): the elements the standard defines, as opposed to a sender's
+/// extensions.
+pub(crate) fn is_epcis_namespace(ns: Option<&str>) -> bool {
+    matches!(ns, Some(NS_EPCIS_1 | NS_EPCIS_2 | NS_QUERY_1 | NS_QUERY_2))
+}
+
 /// Which CBV (or GS1 web vocabulary) term list a field's bare words come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Vocabulary {

@@ -35,12 +35,14 @@ use super::document::{DocumentFormat, DocumentHeader, TransactionStatement, Voca
 use super::hash::prehash::{Field, StreamedLists};
 use super::hash::xml::{expand_value, expand_value_cow};
 use super::hash::{ListCanon, hash_id_of_streamed_fields};
-use super::read::{
+use super::spill::{ExternalSort, MemoryScratch, Scratch, SpillLog};
+use super::supplier::{
     Action, DocumentSink, EventLists, EventType, ListKind, QuantityElement, ReadError, ReadSummary,
     SupplierEvent, TypedReference, list_tag, untag,
 };
-use super::spill::{ExternalSort, MemoryScratch, Scratch, SpillLog};
-use super::vocab::{GS1_VOC, Vocabulary};
+use super::vocab::{
+    GS1_VOC, NS_EPCIS_1, NS_EPCIS_2, NS_QUERY_1, NS_QUERY_2, Vocabulary, is_epcis_namespace,
+};
 
 /// The longest single token (tag or text run) accepted.
 pub const MAX_TOKEN_BYTES: u64 = 1 << 20;
@@ -58,10 +60,6 @@ pub const MAX_EVENT_TREE_BYTES: usize = 16 << 20;
 /// What one field of the tree is counted as, besides its name and value.
 const TREE_FIELD_BYTES: usize = 96;
 
-const NS_EPCIS_1: &str = "urn:epcglobal:epcis:xsd:1";
-const NS_EPCIS_2: &str = "urn:epcglobal:epcis:xsd:2";
-const NS_QUERY_1: &str = "urn:epcglobal:epcis-query:xsd:1";
-const NS_QUERY_2: &str = "urn:epcglobal:epcis-query:xsd:2";
 const NS_SBDH: &str = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
 const NS_GS1USHC: &str = "http://epcis.gs1us.org/hc/ns";
 const NS_MDA: &str = "urn:epcglobal:cbv:mda";
@@ -414,10 +412,6 @@ fn qualified(ns: &Option<String>, local: &str) -> String {
         Some(ns) => format!("{{{ns}}}{local}"),
         None => local.to_owned(),
     }
-}
-
-pub(crate) fn is_epcis_namespace(ns: Option<&str>) -> bool {
-    matches!(ns, Some(NS_EPCIS_1 | NS_EPCIS_2 | NS_QUERY_1 | NS_QUERY_2))
 }
 
 fn is_event_name(local: &str) -> bool {

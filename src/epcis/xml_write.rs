@@ -46,10 +46,9 @@ use serde_json::{Map, Value};
 use super::document::{PartyMasterData, ProductMasterData, TransactionStatement};
 use super::epc::{Epc, parse_epc, with_check_digit};
 use super::event::{TRACEDESK_NAMESPACE, TRACEDESK_PREFIX};
-use super::vocab::Vocabulary;
+use super::vocab::{NS_EPCIS_1, Vocabulary};
 use crate::gs1::{Gtin, Sgtin};
 
-const NS_EPCIS_1: &str = "urn:epcglobal:epcis:xsd:1";
 const NS_SBDH: &str = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
 const NS_GS1USHC: &str = "http://epcis.gs1us.org/hc/ns";
 const NS_MDA: &str = "urn:epcglobal:cbv:mda";

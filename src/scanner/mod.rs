@@ -21,6 +21,8 @@
 //! event) instead of passing on bytes that might verify as the wrong pack.
 
 pub mod framing;
+pub mod key;
+pub mod normalise;
 pub mod probe;
 pub mod profile;
 pub mod serial;

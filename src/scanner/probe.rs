@@ -16,8 +16,9 @@
 
 use std::fmt;
 
+use super::key::WedgeKey;
 use super::profile::{GsSubstitute, Profile, ProfileSet, Suffix};
-use super::wedge::{AZERTY_DIGITS, MANGLED_AIM_FLAG, WedgeInput, WedgeKey, WedgeWarning};
+use super::wedge::{AZERTY_DIGITS, MANGLED_AIM_FLAG, WedgeInput, WedgeWarning};
 use crate::gs1::MAX_SCAN_BYTES;
 
 /// What the test symbol holds, GS (0x1D) as the FNC1 separator, without AIM prefix: GS1's

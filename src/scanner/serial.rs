@@ -1,6 +1,7 @@
 //! The USB-CDC (serial) scanner worker: one background thread per scanner that opens the port,
-//! cuts its bytes into scans with [`super::framing`], and reports [`ScannerEvent`]s on a
-//! channel.
+//! cuts its bytes into scans with [`super::framing`], repairs each scan's GS with
+//! [`super::normalise`] (so every front end gets the symbol's bytes), and reports
+//! [`ScannerEvent`]s on a channel.
 //!
 //! The port is found by path (`/dev/ttyACM0`, a udev symlink such as
 //! `/dev/tracedesk-scanner-0`) or by the USB VID/PID (and optional serial number) of a profile's
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serialport::{SerialPort, SerialPortType};
 
 use super::framing::{FrameEvent, FramingConfig, Pulled, ScanReader};
+use super::normalise::normalise;
 use super::profile::Profile;
 use super::{Scan, ScannerEvent};
 
@@ -411,8 +413,10 @@ impl Worker {
             let pulled = reader.pull();
             let event = match pulled {
                 Ok(Pulled::Idle) => continue,
+                // A scanner that cannot send GS sends its profile's stand-in: repaired here,
+                // so every front end gets the bytes the symbol holds.
                 Ok(Pulled::Event(FrameEvent::Scan(bytes))) => ScannerEvent::Scan(Scan {
-                    bytes,
+                    bytes: normalise(&bytes, &self.config.profile.gs_substitute),
                     received_at: SystemTime::now(),
                 }),
                 Ok(Pulled::Event(FrameEvent::Overlong { dropped })) => {

@@ -30,63 +30,14 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::profile::{GsSubstitute, Profile, WedgeTiming, normalise, split_aim_prefix};
+use super::key::WedgeKey;
+use super::normalise::{normalise, split_aim_prefix};
+use super::profile::{GsSubstitute, Profile, WedgeTiming};
 use crate::gs1::MAX_SCAN_BYTES;
 
 /// The most inputs one burst may hold: each character of the longest scan may arrive as a key
 /// press and its text.
 const MAX_BURST_INPUTS: usize = 2 * MAX_SCAN_BYTES;
-
-/// A key the assembler cares about. Map every other key to [`WedgeKey::Other`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WedgeKey {
-    /// Enter / Return.
-    Enter,
-    /// Tab.
-    Tab,
-    /// Escape (a person, never a scanner).
-    Escape,
-    /// Backspace (a person, never a scanner).
-    Backspace,
-    /// The `]` key (with Ctrl: the GS chord).
-    CloseBracket,
-    /// F1..F24.
-    Function(u8),
-    /// A letter key A-Z (uppercase here), reported with its Shift state so Caps Lock shows.
-    Letter(char),
-    /// Any other key: ignored.
-    Other,
-}
-
-impl WedgeKey {
-    /// Parses names such as `Enter`, `Tab`, `F8`, `CloseBracket`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        let upper = name.trim().to_ascii_uppercase();
-        match upper.as_str() {
-            "ENTER" | "RETURN" => return Some(Self::Enter),
-            "TAB" => return Some(Self::Tab),
-            "ESCAPE" | "ESC" => return Some(Self::Escape),
-            "BACKSPACE" => return Some(Self::Backspace),
-            "CLOSEBRACKET" | "]" => return Some(Self::CloseBracket),
-            _ => {}
-        }
-        upper
-            .strip_prefix('F')
-            .and_then(|n| n.parse::<u8>().ok())
-            .filter(|n| (1..=24).contains(n))
-            .map(Self::Function)
-    }
-}
-
-impl fmt::Display for WedgeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Function(n) => write!(f, "F{n}"),
-            Self::Letter(c) => write!(f, "{c}"),
-            other => write!(f, "{other:?}"),
-        }
-    }
-}
 
 /// One keyboard event as the UI saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]

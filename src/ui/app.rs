@@ -17,12 +17,13 @@ use super::inbox_watch::{self, InboxEvent, InboxWatch, InboxWorker};
 use super::inventory::{self, Inventory, Tab};
 use super::keyboard::{ProbeKeys, WedgeKeys};
 use super::pharmacist::{self, Pharmacist, PinAction, PinEntry};
-use super::receiving::{self, Card, Receiving, big_button};
+use super::receiving::{self, Card, Receiving};
 use super::settings::{self, SettingsForm};
 use super::setup::{self, SetupAction, SetupFlow};
 use super::sound::Chimes;
 use super::status::{self, BackupState, CameraState, SerialScanner, StatusBar, UpstreamState};
 use super::theme;
+use super::widgets::{big_button, capitalised};
 use crate::gs1::{self, ParseContext};
 use crate::scanner::ScannerEvent;
 use crate::scanner::probe;
@@ -102,6 +103,12 @@ pub enum KioskEvent {
     Backup(BackupState),
     /// From the inbox worker: a partner document imported or refused.
     Inbox(InboxEvent),
+}
+
+impl From<InboxEvent> for KioskEvent {
+    fn from(event: InboxEvent) -> Self {
+        KioskEvent::Inbox(event)
+    }
 }
 
 /// Which screen is open.
@@ -705,15 +712,6 @@ impl KioskApp {
             }
         });
     }
-}
-
-/// An error message as a sentence on screen.
-pub(crate) fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// The SSCC of a scan that names a shipment or a case rather than a unit (no GTIN).

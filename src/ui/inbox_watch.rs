@@ -1,6 +1,6 @@
 //! The partner inbox, watched by the kiosk: a thread of its own, with its own store connection,
 //! runs [`crate::inbox::process`] on the folder the `inbox_dir` setting names, every
-//! [`INBOX_POLL`], and reports each file's fate to the status bar as a [`KioskEvent::Inbox`].
+//! [`INBOX_POLL`], and reports each file's fate as an [`InboxEvent`] (the kiosk's status bar shows it).
 //!
 //! An import can take a while (a big document, the import lock held by `tracedesk import`), so
 //! neither the UI thread nor the desk worker ever runs one: receiving goes on meanwhile. The
@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Local, Utc};
 
-use super::app::KioskEvent;
 use crate::inbox;
 use crate::store::Store;
 
@@ -73,10 +72,12 @@ impl Drop for InboxWorker {
     }
 }
 
-/// Starts watching; events go to `events`, then `wake` is called (the app passes
-/// `ctx.request_repaint`). `None` when the thread cannot be started (logged).
-pub fn spawn<W>(watch: InboxWatch, events: Sender<KioskEvent>, wake: W) -> Option<InboxWorker>
+/// Starts watching; events go to `events` (the app's own event type, made from an
+/// [`InboxEvent`]), then `wake` is called (the app passes `ctx.request_repaint`). `None` when
+/// the thread cannot be started (logged).
+pub fn spawn<E, W>(watch: InboxWatch, events: Sender<E>, wake: W) -> Option<InboxWorker>
 where
+    E: From<InboxEvent> + Send + 'static,
     W: Fn() + Send + 'static,
 {
     let (stop, stopped) = mpsc::channel();
@@ -91,7 +92,12 @@ where
     })
 }
 
-fn run(watch: &InboxWatch, stopped: &Receiver<()>, events: &Sender<KioskEvent>, wake: &dyn Fn()) {
+fn run<E: From<InboxEvent>>(
+    watch: &InboxWatch,
+    stopped: &Receiver<()>,
+    events: &Sender<E>,
+    wake: &dyn Fn(),
+) {
     let mut store: Option<Store> = None;
     // The problem last reported, so a folder that stays missing is not reported every pass.
     let mut reported: Option<String> = None;
@@ -120,7 +126,7 @@ fn run(watch: &InboxWatch, stopped: &Receiver<()>, events: &Sender<KioskEvent>, 
         }
         if !sent.is_empty() {
             for event in sent {
-                if events.send(KioskEvent::Inbox(event)).is_err() {
+                if events.send(E::from(event)).is_err() {
                     return;
                 }
             }

@@ -17,8 +17,8 @@ use super::desk::{
     DeskRequest, ExpiryWatch, RecallFile, RecalledLot, Reports, StockUnit, UnitList, UnitMovement,
     UnitQuery,
 };
-use super::receiving::{big_button, file_safe};
 use super::theme;
+use super::widgets::{big_button, file_safe};
 
 /// The "expiring within" filter's days until the pharmacist picks others.
 const DEFAULT_EXPIRING_DAYS: u32 = 30;

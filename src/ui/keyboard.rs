@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use egui::{Event, Key, Modifiers, RawInput};
 
 use crate::gs1::MAX_SCAN_BYTES;
+use crate::scanner::key::WedgeKey;
 use crate::scanner::probe::ProbeEnd;
 use crate::scanner::profile::Profile;
-use crate::scanner::wedge::{WedgeAssembler, WedgeInput, WedgeKey, WedgeOutput, WedgeScan};
+use crate::scanner::wedge::{WedgeAssembler, WedgeInput, WedgeOutput, WedgeScan};
 
 /// Keys arrive in per-frame batches: a frame drawn in 40 ms delivers a scanner's keys 40 ms
 /// apart even when the scanner typed them 5 ms apart. With no field focused nobody types text

@@ -52,6 +52,7 @@ pub mod status;
 pub mod store_desk;
 pub mod store_inventory;
 pub mod theme;
+pub mod widgets;
 
 use std::path::PathBuf;
 

@@ -15,8 +15,8 @@ use std::time::Instant;
 use super::desk::{DeskRequest, PackFile, PharmacistAction, UnitTrace};
 use super::investigation::{self, Classification, Reporter};
 use super::pin::MAX_PIN_LENGTH;
-use super::receiving::{big_button, file_safe, pack_fields_ui};
 use super::theme;
+use super::widgets::{big_button, file_safe, pack_fields_ui};
 use crate::store::trace::{self, TraceParty, TraceTransaction};
 use crate::verify::Status;
 

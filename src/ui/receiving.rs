@@ -14,6 +14,7 @@ use super::desk::{
     CaseLabel, DeskRequest, Reconciliation, ScanOutcome, ShipmentCounts, ShipmentSummary,
 };
 use super::theme;
+use super::widgets::{big_button, file_safe, pack_fields_ui};
 use crate::verify::Status;
 
 /// How many recent scans the list keeps.
@@ -274,48 +275,6 @@ fn next_step_ui(ui: &mut Ui, step: &str) {
                     .strong(),
             );
             ui.label(RichText::new(step).font(theme::font(theme::NEXT_STEP_SIZE)));
-        });
-}
-
-/// Product name, strength, NDC, lot, expiry, serial (shared with the pharmacist screen).
-pub fn pack_fields_ui(
-    ui: &mut Ui,
-    product: Option<&super::desk::ProductLabel>,
-    pack: &super::desk::PackIdentity,
-) {
-    let name = product
-        .and_then(|p| p.name.clone())
-        .unwrap_or_else(|| "Unknown product".into());
-    let strength = product.and_then(|p| p.strength.clone()).unwrap_or_default();
-    ui.label(
-        RichText::new(format!("{name} {strength}").trim_end().to_owned())
-            .font(theme::font(theme::HEADING_SIZE)),
-    );
-    let none = || "—".to_owned();
-    let rows = [
-        (
-            "NDC",
-            product.and_then(|p| p.ndc.clone()).unwrap_or_else(none),
-        ),
-        ("GTIN", pack.gtin.clone().unwrap_or_else(none)),
-        ("Lot", pack.lot.clone().unwrap_or_else(none)),
-        (
-            "Expiry",
-            pack.expiry
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_else(none),
-        ),
-        ("Serial", pack.serial.clone().unwrap_or_else(none)),
-    ];
-    egui::Grid::new(ui.next_auto_id())
-        .num_columns(2)
-        .spacing([theme::GAP * 2.0, 6.0])
-        .show(ui, |ui| {
-            for (label, value) in rows {
-                ui.label(RichText::new(label).font(theme::font(theme::BODY_SIZE)));
-                ui.label(RichText::new(value).font(theme::mono(theme::BODY_SIZE + 4.0)));
-                ui.end_row();
-            }
         });
 }
 
@@ -582,25 +541,4 @@ pub fn reconciliation_csv(reconciliation: &Reconciliation) -> String {
         .into_inner()
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .unwrap_or_default()
-}
-
-/// A touch-sized button.
-pub fn big_button(ui: &mut Ui, text: &str) -> egui::Response {
-    ui.add(
-        egui::Button::new(RichText::new(text).font(theme::font(theme::BODY_SIZE)))
-            .min_size(theme::TOUCH_TARGET),
-    )
-}
-
-/// A reference made safe for a file name.
-pub fn file_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

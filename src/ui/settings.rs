@@ -10,11 +10,10 @@
 
 use egui::{RichText, Ui};
 
-use super::app::capitalised;
 use super::desk::{DeskRequest, DeskSettings};
 use super::pin::NewPin;
-use super::receiving::big_button;
 use super::theme;
+use super::widgets::{big_button, capitalised};
 use crate::store::{next_step, setup};
 
 /// The form's state.

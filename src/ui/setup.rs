@@ -18,11 +18,10 @@
 
 use egui::{Color32, RichText, Sense, Ui, vec2};
 
-use super::app::capitalised;
 use super::desk::{DeskRequest, SetupApplied};
 use super::pin::NewPin;
-use super::receiving::big_button;
 use super::theme;
+use super::widgets::{big_button, capitalised};
 use crate::camera::synth::encode_gs1_datamatrix;
 use crate::scanner::probe::{ProbeError, ProbeReport, TEST_CODE};
 use crate::scanner::profile::ProfileSet;
@@ -454,7 +453,7 @@ fn scanner_ui(ui: &mut Ui, flow: &mut SetupFlow, profiles: &[String]) {
 
 fn probe_report_ui(ui: &mut Ui, report: &ProbeReport) {
     let suffix = match report.suffix.key() {
-        Some(crate::scanner::wedge::WedgeKey::Tab) => "Tab",
+        Some(crate::scanner::key::WedgeKey::Tab) => "Tab",
         Some(_) => "Enter",
         None => "none",
     };

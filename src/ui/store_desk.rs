@@ -701,7 +701,7 @@ impl Desk for StoreDesk {
             .map_err(|e| DeskError(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(format!(
             "exceptions-{}.json",
-            super::receiving::file_safe(reference)
+            super::widgets::file_safe(reference)
         ));
         std::fs::write(&path, format!("{text}\n"))
             .map_err(|e| DeskError(format!("cannot write {}: {e}", path.display())))?;

@@ -43,7 +43,7 @@ pub(crate) fn document_events(xml: &str) -> Result<(Vec<XmlEvent>, Vec<String>),
 /// No namespace, or an EPCIS one: senders sometimes qualify what the schema leaves unqualified.
 fn unqualified(node: Node<'_, '_>) -> bool {
     let ns = node.tag_name().namespace();
-    ns.is_none() || crate::epcis::xml_read::is_epcis_namespace(ns)
+    ns.is_none() || crate::epcis::vocab::is_epcis_namespace(ns)
 }
 
 fn is_wrapper(node: Node<'_, '_>) -> bool {
