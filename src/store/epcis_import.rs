@@ -2163,9 +2163,16 @@ fn roll_back(conn: &Connection, run: i64) -> Result<(), StoreError> {
 /// written, and nothing deletes them meanwhile: lots are never deleted, shipments only by an
 /// import's undo (imports take turns), documents only by `purge_archive` (which takes the
 /// import lock). A larger page cache keeps the pages of the units being written.
+///
+/// The chunks are committed with `synchronous=NORMAL`: not synced one by one, as they need not
+/// be. A run that a crash or a power cut interrupts is undone whole by the next import,
+/// however many of its chunks reached the disk, and WAL mode keeps the file consistent either
+/// way. The run is marked done after the settings are restored, so that commit, with
+/// `synchronous=FULL`, syncs the log and every chunk in it before the import reports success.
 struct ApplySettings {
     foreign_keys: bool,
     cache_size: i64,
+    synchronous: i64,
 }
 
 /// The page cache an apply uses, in KiB.
@@ -2176,15 +2183,18 @@ impl ApplySettings {
         let saved = ApplySettings {
             foreign_keys: conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?,
             cache_size: conn.pragma_query_value(None, "cache_size", |r| r.get(0))?,
+            synchronous: conn.pragma_query_value(None, "synchronous", |r| r.get(0))?,
         };
         conn.pragma_update(None, "foreign_keys", false)?;
         conn.pragma_update(None, "cache_size", -APPLY_CACHE_KIB)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(saved)
     }
 
     fn restore(&self, conn: &Connection) -> Result<(), StoreError> {
         conn.pragma_update(None, "foreign_keys", self.foreign_keys)?;
         conn.pragma_update(None, "cache_size", self.cache_size)?;
+        conn.pragma_update(None, "synchronous", self.synchronous)?;
         Ok(())
     }
 }
@@ -2800,6 +2810,40 @@ mod tests {
         assert_eq!(recover(store.conn()).unwrap(), 1);
         assert_eq!(snapshot(&store), before);
         assert_eq!(bookkeeping(&store), 0);
+    }
+
+    #[test]
+    fn the_connection_is_durable_and_checked_again_after_an_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let pragmas = |store: &Store| -> (i64, i64, i64) {
+            let conn = store.conn();
+            let get = |name: &str| conn.pragma_query_value(None, name, |r| r.get(0)).unwrap();
+            (get("synchronous"), get("foreign_keys"), get("cache_size"))
+        };
+        let before = pragmas(&store);
+        assert_eq!(before.0, 2, "the store commits with synchronous=FULL");
+        let good = document(
+            "",
+            &event(
+                "<epcList><epc>urn:epc:id:sgtin:0812345.077777.A1</epc></epcList>\
+                 <action>ADD</action><bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>\
+                 <extension><ilmd><m:lotNumber>L1</m:lotNumber></ilmd></extension>",
+            ),
+        );
+        store
+            .import_epcis([("good".to_owned(), good.as_bytes())], now())
+            .unwrap();
+        assert_eq!(pragmas(&store), before, "after an import that succeeded");
+
+        // Checked whole before anything is applied: refused with the settings untouched.
+        let truncated = &good[..good.len() / 2];
+        assert!(
+            store
+                .import_epcis([("cut".to_owned(), truncated.as_bytes())], now())
+                .is_err()
+        );
+        assert_eq!(pragmas(&store), before, "after an import that failed");
     }
 
     #[test]
