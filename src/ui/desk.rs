@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use crate::gs1::Sgtin;
+use crate::store::StoreError;
 use crate::store::setup::SiteAnswers;
 use crate::store::trace::Trace;
 use crate::verify::{Reason, Verdict};
@@ -368,9 +369,47 @@ pub enum PinVerdict {
 }
 
 /// Something the desk could not do, in words a clerk can act on.
+///
+/// It crosses from the worker to the UI thread and is shown as it is, so each variant keeps
+/// the message of what failed rather than the failure itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DeskError(pub String);
+pub enum DeskError {
+    /// The store could not do it (a damaged file, the disk, a lock held too long).
+    #[error("{0}")]
+    Store(String),
+    /// The scan, or what was typed, cannot be used for this.
+    #[error("{0}")]
+    Unusable(String),
+    /// No shipment is known by this reference.
+    #[error("no shipment {0}")]
+    UnknownShipment(String),
+    /// A setting or a setup answer was refused.
+    #[error("{0}")]
+    Setting(String),
+    /// A PIN was refused, or the PIN could not be changed.
+    #[error("{0}")]
+    Pin(String),
+    /// What this needs is not configured.
+    #[error("{0}")]
+    NotConfigured(&'static str),
+    /// A file could not be written.
+    #[error("cannot write {}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    /// The manufacturer could not be asked, or did not answer.
+    #[error("{0}")]
+    Online(String),
+}
+
+impl From<StoreError> for DeskError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::InvalidSetting { .. } | StoreError::UnknownSetting(_) => {
+                DeskError::Setting(error.to_string())
+            }
+            other => DeskError::Store(other.to_string()),
+        }
+    }
+}
 
 /// The operations the kiosk needs from its store. Every call may block; only the worker calls.
 pub trait Desk {
@@ -811,10 +850,12 @@ fn request_name(request: &DeskRequest) -> &'static str {
 }
 
 fn export(path: &Path, contents: &str) -> Result<(), DeskError> {
+    let failed = |e: std::io::Error| DeskError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DeskError(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(failed)?;
     }
-    std::fs::write(path, contents)
-        .map_err(|e| DeskError(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, contents).map_err(failed)
 }

@@ -27,9 +27,7 @@ use crate::gs1::{self, Gtin, ParseContext, ParsedScan, Sgtin};
 use crate::store::exceptions::age_days;
 use crate::store::inventory::Happening;
 use crate::store::setup::SiteAnswers;
-use crate::store::{
-    self, HoldKind, NextSteps, ShelfAction, ShipmentId, Store, StoreError, next_step,
-};
+use crate::store::{self, HoldKind, NextSteps, ShelfAction, ShipmentId, Store, next_step};
 use crate::store::{CaseFilter, ExceptionCase};
 use crate::sync::Outbox;
 use crate::verify::lms::Context;
@@ -94,12 +92,12 @@ impl StoreDesk {
     }
 
     fn find(&self, reference: &str) -> Result<Option<ShipmentId>, DeskError> {
-        self.store.find_shipment(reference).map_err(desk_error)
+        Ok(self.store.find_shipment(reference)?)
     }
 
     fn summary(&self, id: ShipmentId) -> Result<ShipmentSummary, DeskError> {
-        let info = self.store.shipment_info(id).map_err(desk_error)?;
-        let progress = self.store.shipment_progress(id).map_err(desk_error)?;
+        let info = self.store.shipment_info(id)?;
+        let progress = self.store.shipment_progress(id)?;
         Ok(ShipmentSummary {
             reference: info.name.clone(),
             name: info.name,
@@ -137,18 +135,16 @@ impl StoreDesk {
     }
 
     fn raw_setting(&self, key: &str) -> Result<Option<String>, DeskError> {
-        self.store.setting(key).map_err(desk_error)
+        Ok(self.store.setting(key)?)
     }
 
     fn set_raw_setting(&mut self, key: &str, value: &str) -> Result<(), DeskError> {
-        self.store
-            .set_setting(key, value)
-            .map(|_| ())
-            .map_err(desk_error)
+        self.store.set_setting(key, value)?;
+        Ok(())
     }
 
     fn history(&self, sgtin: &Sgtin) -> Result<Vec<HistoryEntry>, DeskError> {
-        let lines = self.store.unit_history(sgtin).map_err(desk_error)?;
+        let lines = self.store.unit_history(sgtin)?;
         Ok(lines
             .into_iter()
             .map(|line| {
@@ -195,10 +191,6 @@ impl StoreDesk {
     }
 }
 
-fn desk_error(e: StoreError) -> DeskError {
-    DeskError(e.to_string())
-}
-
 fn pack_identity(scan: &ParsedScan) -> PackIdentity {
     PackIdentity {
         gtin: scan.gtin().map(|g| g.as_str().to_owned()),
@@ -214,12 +206,12 @@ fn scan_errors(scan: &ParsedScan) -> Vec<String> {
 
 fn sgtin_of(pack: &PackIdentity) -> Result<Sgtin, DeskError> {
     let (Some(gtin), Some(serial)) = (&pack.gtin, &pack.serial) else {
-        return Err(DeskError(
+        return Err(DeskError::Unusable(
             "this scan identifies no unit (GTIN and serial needed)".into(),
         ));
     };
-    let gtin = Gtin::parse(gtin).map_err(|e| DeskError(e.to_string()))?;
-    Sgtin::new(gtin, serial).map_err(|e| DeskError(e.to_string()))
+    let gtin = Gtin::parse(gtin).map_err(|e| DeskError::Unusable(e.to_string()))?;
+    Sgtin::new(gtin, serial).map_err(|e| DeskError::Unusable(e.to_string()))
 }
 
 impl Desk for StoreDesk {
@@ -234,10 +226,9 @@ impl Desk for StoreDesk {
             Some(reference) => self.find(reference)?,
             None => None,
         };
-        let receipt = self
-            .store
-            .receive(&scan, shipment, self.today(), Local::now().fixed_offset())
-            .map_err(desk_error)?;
+        let receipt =
+            self.store
+                .receive(&scan, shipment, self.today(), Local::now().fixed_offset())?;
         let product = receipt.assessment.product.map(|p| ProductLabel {
             name: p.name,
             strength: p.strength,
@@ -273,7 +264,7 @@ impl Desk for StoreDesk {
         let Some(sscc) = self.parse(bytes).sscc() else {
             return Ok(None);
         };
-        let units = self.store.container_units(&sscc).map_err(desk_error)?;
+        let units = self.store.container_units(&sscc)?;
         Ok(units.map(|units| CaseLabel {
             sscc: sscc.as_str().to_owned(),
             packs: units.len(),
@@ -288,7 +279,7 @@ impl Desk for StoreDesk {
         let sscc = self
             .parse(bytes)
             .sscc()
-            .ok_or_else(|| DeskError("the label carries no SSCC".into()))?;
+            .ok_or_else(|| DeskError::Unusable("the label carries no SSCC".into()))?;
         let shipment = match shipment {
             Some(reference) => self.find(reference)?,
             None => None,
@@ -296,9 +287,10 @@ impl Desk for StoreDesk {
         let today = self.today();
         let received = self
             .store
-            .receive_container(&sscc, shipment, today, Local::now().fixed_offset())
-            .map_err(desk_error)?
-            .ok_or_else(|| DeskError(format!("no aggregation data lists the packs of {sscc}")))?;
+            .receive_container(&sscc, shipment, today, Local::now().fixed_offset())?
+            .ok_or_else(|| {
+                DeskError::Unusable(format!("no aggregation data lists the packs of {sscc}"))
+            })?;
         Ok(received
             .children
             .into_iter()
@@ -338,7 +330,7 @@ impl Desk for StoreDesk {
     }
 
     fn shipments(&mut self) -> Result<Vec<ShipmentSummary>, DeskError> {
-        let infos = self.store.shipments().map_err(desk_error)?;
+        let infos = self.store.shipments()?;
         infos
             .into_iter()
             .map(|info| self.summary(info.id))
@@ -348,9 +340,9 @@ impl Desk for StoreDesk {
     fn reconcile(&mut self, reference: &str) -> Result<Reconciliation, DeskError> {
         let id = self
             .find(reference)?
-            .ok_or_else(|| DeskError(format!("no shipment {reference}")))?;
+            .ok_or_else(|| DeskError::UnknownShipment(reference.to_owned()))?;
         let summary = self.summary(id)?;
-        let reconciliation: store::Reconciliation = self.store.reconcile(id).map_err(desk_error)?;
+        let reconciliation: store::Reconciliation = self.store.reconcile(id)?;
         Ok(Reconciliation {
             shipment: summary,
             lines: reconciliation
@@ -370,16 +362,13 @@ impl Desk for StoreDesk {
 
     fn inspect(&mut self, bytes: &[u8]) -> Result<PackFile, DeskError> {
         let scan = self.parse(bytes);
-        let assessment = self
-            .store
-            .verify(&scan, None, self.today())
-            .map_err(desk_error)?;
+        let assessment = self.store.verify(&scan, None, self.today())?;
         let pack = pack_identity(&scan);
         let (history, trace) = match sgtin_of(&pack) {
             Ok(sgtin) => {
                 let mut history = self.history(&sgtin)?;
                 // What the manufacturer said about it, in time order with the rest.
-                for asked in self.store.unit_verifications(&sgtin).map_err(desk_error)? {
+                for asked in self.store.unit_verifications(&sgtin)? {
                     let what = match &asked.answer {
                         Some(answer) => answer.summary(),
                         None => format!(
@@ -393,7 +382,7 @@ impl Desk for StoreDesk {
                     });
                 }
                 history.sort_by(|a, b| a.at.cmp(&b.at));
-                let trace = self.store.trace(&sgtin).map_err(desk_error)?;
+                let trace = self.store.trace(&sgtin)?;
                 (
                     history,
                     trace.map(|trace| Box::new(UnitTrace { unit: sgtin, trace })),
@@ -407,28 +396,24 @@ impl Desk for StoreDesk {
             .and_then(|u| u.lot.clone())
             .or_else(|| pack.lot.clone());
         let investigation = match (scan.gtin(), lot) {
-            (Some(gtin), Some(lot)) => self
-                .store
-                .investigation(&gtin, &lot)
-                .map_err(desk_error)?
-                .map(|i| {
-                    let mut text = format!(
-                        "Lot {} is under investigation: verify {} of the {} packs on hand with \
+            (Some(gtin), Some(lot)) => self.store.investigation(&gtin, &lot)?.map(|i| {
+                let mut text = format!(
+                    "Lot {} is under investigation: verify {} of the {} packs on hand with \
                          the manufacturer; {} done, {} to go",
-                        i.lot,
-                        i.required,
-                        i.on_hand,
-                        i.checked,
-                        i.required.saturating_sub(i.checked)
-                    );
-                    if i.failed > 0 {
-                        text.push_str(&format!(
-                            "; {} FAILED: illegitimate product, export the Form 3911 record",
-                            i.failed
-                        ));
-                    }
-                    text
-                }),
+                    i.lot,
+                    i.required,
+                    i.on_hand,
+                    i.checked,
+                    i.required.saturating_sub(i.checked)
+                );
+                if i.failed > 0 {
+                    text.push_str(&format!(
+                        "; {} FAILED: illegitimate product, export the Form 3911 record",
+                        i.failed
+                    ));
+                }
+                text
+            }),
             _ => None,
         };
         Ok(PackFile {
@@ -473,7 +458,7 @@ impl Desk for StoreDesk {
                     .record_action(&sgtin, ShelfAction::Destroy, None, now)
             }
         };
-        result.map_err(desk_error)?;
+        result?;
         tracing::info!(
             "pharmacist: {} {} serial {}",
             action.label(),
@@ -484,9 +469,10 @@ impl Desk for StoreDesk {
     }
 
     fn outbox(&mut self) -> Result<OutboxStatus, DeskError> {
-        let status = Outbox::status(&mut self.store).map_err(|e| DeskError(e.to_string()))?;
+        let status =
+            Outbox::status(&mut self.store).map_err(|e| DeskError::Store(e.to_string()))?;
         let parked_error = Outbox::parked(&mut self.store, 1)
-            .map_err(|e| DeskError(e.to_string()))?
+            .map_err(|e| DeskError::Store(e.to_string()))?
             .into_iter()
             .next()
             .map(|p| p.error);
@@ -515,7 +501,7 @@ impl Desk for StoreDesk {
             contact_email: get(crate::store::exceptions::CONTACT_KEY)?,
             exception_grace_days: get(crate::store::exceptions::GRACE_KEY)?,
             next_steps: {
-                let steps = self.store.next_steps().map_err(desk_error)?;
+                let steps = self.store.next_steps()?;
                 Reason::ALL
                     .into_iter()
                     .map(|r| (r, steps.site_text(r).unwrap_or_default().to_owned()))
@@ -528,7 +514,7 @@ impl Desk for StoreDesk {
         // Every instruction is checked before anything is written, like the inbox folder below.
         for (reason, text) in &settings.next_steps {
             next_step::check_text(text)
-                .map_err(|e| DeskError(format!("{}: {e}", next_step::key(*reason))))?;
+                .map_err(|e| DeskError::Setting(format!("{}: {e}", next_step::key(*reason))))?;
         }
         // The inbox folder first: the store checks it exists, which the form cannot, and a
         // refusal then leaves every setting as it was.
@@ -554,13 +540,11 @@ impl Desk for StoreDesk {
         ] {
             // An empty field leaves the setting as it was: the store refuses empty values.
             if !value.trim().is_empty() {
-                self.store.set_setting(key, value).map_err(desk_error)?;
+                self.store.set_setting(key, value)?;
             }
         }
         for (reason, text) in &settings.next_steps {
-            self.store
-                .set_next_step(*reason, text)
-                .map_err(desk_error)?;
+            self.store.set_next_step(*reason, text)?;
         }
         self.set_raw_setting(CAMERA_KEY, if settings.camera { "on" } else { "off" })
     }
@@ -577,7 +561,7 @@ impl Desk for StoreDesk {
                 message: "Not checked: too many wrong PINs.".into(),
                 wait: Some(wait),
             }),
-            Err(e) => Err(DeskError(e.to_string())),
+            Err(e) => Err(DeskError::Pin(e.to_string())),
         }
     }
 
@@ -585,7 +569,7 @@ impl Desk for StoreDesk {
         let now = (self.pin_clock)();
         NewPin::parse(new)
             .and_then(|new| pin::change(&mut self.store, current, &new, now))
-            .map_err(|e| DeskError(e.to_string()))
+            .map_err(|e| DeskError::Pin(e.to_string()))
     }
 
     fn on_hand(&mut self, query: &UnitQuery) -> Result<UnitList, DeskError> {
@@ -617,8 +601,8 @@ impl Desk for StoreDesk {
     }
 
     fn setup_answers(&mut self) -> Result<(SiteAnswers, bool), DeskError> {
-        let answers = self.store.site_answers().map_err(desk_error)?;
-        let pin_set = self.store.pin_record().map_err(desk_error)?.hash.is_some();
+        let answers = self.store.site_answers()?;
+        let pin_set = self.store.pin_record()?.hash.is_some();
         Ok((answers, pin_set))
     }
 
@@ -629,19 +613,21 @@ impl Desk for StoreDesk {
     ) -> Result<SetupApplied, DeskError> {
         // Everything is checked before anything is written: a refused PIN leaves the site as
         // it was, and a PIN is never set over one in force (that needs the current PIN).
-        let setup = answers.check().map_err(|e| DeskError(e.to_string()))?;
+        let setup = answers
+            .check()
+            .map_err(|e| DeskError::Setting(e.to_string()))?;
         let pin = pin
-            .map(|pin| NewPin::parse(pin).map_err(|e| DeskError(format!("PIN: {e}"))))
+            .map(|pin| NewPin::parse(pin).map_err(|e| DeskError::Pin(format!("PIN: {e}"))))
             .transpose()?;
-        if pin.is_some() && self.store.pin_record().map_err(desk_error)?.hash.is_some() {
-            return Err(DeskError(
+        if pin.is_some() && self.store.pin_record()?.hash.is_some() {
+            return Err(DeskError::Pin(
                 "a pharmacist PIN is already set: change it on the settings screen".into(),
             ));
         }
-        self.store.apply_site_setup(&setup).map_err(desk_error)?;
+        self.store.apply_site_setup(&setup)?;
         if let Some(pin) = pin {
             pin::change(&mut self.store, None, &pin, (self.pin_clock)())
-                .map_err(|e| DeskError(e.to_string()))?;
+                .map_err(|e| DeskError::Pin(e.to_string()))?;
         }
         Ok(SetupApplied {
             sgln: setup.sgln(),
@@ -653,11 +639,8 @@ impl Desk for StoreDesk {
     fn close_shipment(&mut self, reference: &str) -> Result<Reconciliation, DeskError> {
         let id = self
             .find(reference)?
-            .ok_or_else(|| DeskError(format!("no shipment {reference}")))?;
-        let closed = self
-            .store
-            .close_shipment(id, Local::now().fixed_offset())
-            .map_err(desk_error)?;
+            .ok_or_else(|| DeskError::UnknownShipment(reference.to_owned()))?;
+        let closed = self.store.close_shipment(id, Local::now().fixed_offset())?;
         let mut reconciliation = self.reconcile(reference)?;
         let today = self.today();
         reconciliation.cases = closed
@@ -670,41 +653,37 @@ impl Desk for StoreDesk {
 
     fn exceptions(&mut self) -> Result<Vec<CaseLine>, DeskError> {
         let today = self.today();
-        let cases = self
-            .store
-            .exception_cases(CaseFilter {
-                shipment: None,
-                open_only: true,
-            })
-            .map_err(desk_error)?;
+        let cases = self.store.exception_cases(CaseFilter {
+            shipment: None,
+            open_only: true,
+        })?;
         Ok(cases.iter().map(|c| self.case_line(c, today)).collect())
     }
 
     fn resolve_case(&mut self, id: i64, decision: Resolution) -> Result<(), DeskError> {
         self.store
-            .resolve_case(id, decision, None, Local::now().fixed_offset())
-            .map(drop)
-            .map_err(desk_error)
+            .resolve_case(id, decision, None, Local::now().fixed_offset())?;
+        Ok(())
     }
 
     fn exception_report(&mut self, reference: &str, dir: &Path) -> Result<PathBuf, DeskError> {
         let id = self
             .find(reference)?
-            .ok_or_else(|| DeskError(format!("no shipment {reference}")))?;
+            .ok_or_else(|| DeskError::UnknownShipment(reference.to_owned()))?;
         let report = self
             .store
-            .exception_report(id, None, Local::now().fixed_offset())
-            .map_err(desk_error)?;
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| DeskError(format!("cannot write the report: {e}")))?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DeskError(format!("cannot create {}: {e}", dir.display())))?;
+            .exception_report(id, None, Local::now().fixed_offset())?;
         let path = dir.join(format!(
             "exceptions-{}.json",
             super::widgets::file_safe(reference)
         ));
-        std::fs::write(&path, format!("{text}\n"))
-            .map_err(|e| DeskError(format!("cannot write {}: {e}", path.display())))?;
+        let failed = |message: String| DeskError::File {
+            path: path.clone(),
+            message,
+        };
+        let text = serde_json::to_string_pretty(&report).map_err(|e| failed(e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
+        std::fs::write(&path, format!("{text}\n")).map_err(|e| failed(e.to_string()))?;
         Ok(path)
     }
 
@@ -714,15 +693,15 @@ impl Desk for StoreDesk {
 
     fn verify_online(&mut self, pack: &PackIdentity, suspect: bool) -> Result<String, DeskError> {
         let router = online::configured_router(&self.store)
-            .map_err(|e| DeskError(e.to_string()))?
-            .ok_or_else(|| {
-                DeskError("no verification router is set (Settings, or `tracedesk config`)".into())
-            })?;
+            .map_err(|e| DeskError::Online(e.to_string()))?
+            .ok_or(DeskError::NotConfigured(
+                "no verification router is set (Settings, or `tracedesk config`)",
+            ))?;
         let gtin = pack
             .gtin
             .as_deref()
             .and_then(|g| Gtin::parse(g).ok())
-            .ok_or_else(|| DeskError("the scan has no valid GTIN".into()))?;
+            .ok_or_else(|| DeskError::Unusable("the scan has no valid GTIN".into()))?;
         let pid = ProductIdentifier {
             gtin,
             serial: pack.serial.clone(),
@@ -742,7 +721,7 @@ impl Desk for StoreDesk {
             Local::now().fixed_offset(),
         )
         .map(|answer| answer.summary())
-        .map_err(|e| DeskError(e.to_string()))
+        .map_err(|e| DeskError::Online(e.to_string()))
     }
 
     fn ask_manufacturer(&mut self, outcome: &ScanOutcome) -> Option<String> {

@@ -16,18 +16,14 @@ use super::desk::{
     UnitQuery,
 };
 use crate::gs1::{Gtin, Ndc, Sgtin};
+use crate::store::Store;
 use crate::store::inventory::{InventoryFilter, InventoryItem, RecallQuery};
-use crate::store::{Store, StoreError};
 use crate::verify::StockState;
 
 /// The most units one answer carries: a screenful to scroll, not the whole store.
 pub const MAX_LISTED: usize = 2_000;
 /// The longest range the receipt and failure reports cover, in days (a year and a day).
 pub const MAX_REPORT_DAYS: u32 = 366;
-
-fn desk_error(e: StoreError) -> DeskError {
-    DeskError(e.to_string())
-}
 
 /// A GTIN from what a pharmacist typed: 14 (or 12/13) digits, or an NDC in any form.
 pub fn product_gtin(text: &str) -> Result<Gtin, DeskError> {
@@ -37,7 +33,7 @@ pub fn product_gtin(text: &str) -> Result<Gtin, DeskError> {
     }
     match Ndc::parse(text) {
         Ok(ndc) => Ok(Gtin::from_ndc(&ndc, 0)),
-        Err(_) => Err(DeskError(format!(
+        Err(_) => Err(DeskError::Unusable(format!(
             "\"{text}\" is neither a GTIN (14 digits) nor an NDC (e.g. 59999-101-01)"
         ))),
     }
@@ -103,15 +99,13 @@ fn filter(query: &UnitQuery) -> Result<InventoryFilter, DeskError> {
 
 /// Units on hand matching `query`.
 pub fn on_hand(store: &Store, query: &UnitQuery, today: NaiveDate) -> Result<UnitList, DeskError> {
-    let items = store
-        .inventory(&filter(query)?, today)
-        .map_err(desk_error)?;
+    let items = store.inventory(&filter(query)?, today)?;
     Ok(listed(store, items))
 }
 
 /// Expired units still on hand, and those expiring within each watched horizon.
 pub fn expiry_watch(store: &Store, today: NaiveDate) -> Result<ExpiryWatch, DeskError> {
-    let summary = store.expiry_summary(today).map_err(desk_error)?;
+    let summary = store.expiry_summary(today)?;
     Ok(ExpiryWatch {
         expired: summary.expired,
         expiring: summary.within,
@@ -135,10 +129,7 @@ fn product_title(store: &Store, gtin: &Gtin) -> Option<String> {
 /// Lots recalled now that passed through here, those with the most units on hand first.
 pub fn recalled_lots(store: &Store) -> Result<Vec<RecalledLot>, DeskError> {
     let mut lots: Vec<RecalledLot> = Vec::new();
-    for item in store
-        .recall_scope(&RecallQuery::default())
-        .map_err(desk_error)?
-    {
+    for item in store.recall_scope(&RecallQuery::default())? {
         let lot = item.lot.clone().unwrap_or_default();
         let gtin = item.gtin.as_str();
         let here = u64::from(item.state == StockState::OnHand);
@@ -161,7 +152,7 @@ fn lot_scope(store: &Store, gtin: &Gtin, lot: &str) -> Result<Vec<InventoryItem>
         gtin: Some(gtin.clone()),
         lot: Some(lot.to_owned()),
     };
-    store.recall_scope(&query).map_err(desk_error)
+    Ok(store.recall_scope(&query)?)
 }
 
 fn movement(item: &InventoryItem) -> UnitMovement {
@@ -214,11 +205,8 @@ pub fn quarantine_lot(
         .iter()
         .filter(|item| item.state == StockState::OnHand)
         .map(InventoryItem::sgtin)
-        .collect::<Result<_, _>>()
-        .map_err(desk_error)?;
-    let records = store
-        .quarantine_all(&units, reason, Local::now().fixed_offset())
-        .map_err(desk_error)?;
+        .collect::<Result<_, _>>()?;
+    let records = store.quarantine_all(&units, reason, Local::now().fixed_offset())?;
     tracing::info!(
         "recall: quarantined {} units of {} lot {lot}",
         records.len(),
@@ -229,7 +217,7 @@ pub fn quarantine_lot(
 
 /// Units found by product name, NDC (any form), GTIN, lot or serial.
 pub fn search(store: &Store, text: &str) -> Result<UnitList, DeskError> {
-    let findings = store.find(text, MAX_LISTED).map_err(desk_error)?;
+    let findings = store.find(text, MAX_LISTED)?;
     Ok(listed(store, findings.units))
 }
 
@@ -242,8 +230,7 @@ pub fn reports(store: &Store, today: NaiveDate, days: u32) -> Result<Reports, De
         .unwrap_or(today);
     // The store answers only the days with receipts; the chart needs every day of the range.
     let counted: HashMap<NaiveDate, (u64, u64)> = store
-        .receipts_per_day(from, today)
-        .map_err(desk_error)?
+        .receipts_per_day(from, today)?
         .into_iter()
         .map(|d| (d.day, (d.accepted, d.refused)))
         .collect();
@@ -256,12 +243,11 @@ pub fn reports(store: &Store, today: NaiveDate, days: u32) -> Result<Reports, De
         })
         .collect();
     let failures_by_reason = store
-        .failures_by_reason(from, today)
-        .map_err(desk_error)?
+        .failures_by_reason(from, today)?
         .into_iter()
         .map(|(reason, n)| (reason.label().to_owned(), n))
         .collect();
-    let summary = store.expiry_summary(today).map_err(desk_error)?;
+    let summary = store.expiry_summary(today)?;
     // The summary counts cumulatively (within 30, within 60...): the chart shows bands.
     let mut horizon = vec![("expired".to_owned(), summary.expired)];
     let mut previous: Option<(u32, u64)> = None;
