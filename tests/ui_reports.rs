@@ -172,7 +172,7 @@ fn unit_lists_name_the_product_beside_the_gtin() {
     k.enter_pin(PIN);
     k.wait_for("5 units on hand");
     let units = k.harness.state().inventory.units.clone().unwrap().units;
-    assert!(units.iter().all(|u| u.gtin == AMOX));
+    assert!(units.iter().all(|u| u.gtin.as_str() == AMOX));
     assert!(
         units
             .iter()

@@ -58,18 +58,11 @@ pub fn run(db: Option<PathBuf>, id: Option<String>, json: bool, csv: bool) -> Re
     if json {
         writeln!(out, "{}", reconciliation_json(&rec))?;
     } else if csv {
-        writeln!(out, "state,gtin,serial,lot,expiry")?;
-        for u in &rec.units {
-            writeln!(
-                out,
-                "{},{},{},{},{}",
-                u.state.as_str(),
-                u.gtin,
-                csv_field(&u.serial),
-                csv_field(u.lot.as_deref().unwrap_or_default()),
-                u.expiry.as_deref().unwrap_or_default()
-            )?;
-        }
+        write!(
+            out,
+            "{}",
+            crate::desk::export::reconciliation_csv(&rec.units)
+        )?;
     } else {
         let p = rec.progress;
         writeln!(
@@ -148,15 +141,6 @@ pub fn close(db: Option<PathBuf>, reference: &str, json: bool) -> Result<ExitCod
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Serials and lots may hold commas or quotes (GS1 character set 82 allows them).
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
 }
 
 fn reconciliation_json(rec: &Reconciliation) -> Value {

@@ -9,6 +9,8 @@
 //!   again later.
 //! - [`connection`]: whether the configured upstream and router answer (the settings' "Test
 //!   the connection").
+//! - [`export`]: the files a desk hands out (a shipment's reconciliation), one writer each.
 
 pub mod connection;
+pub mod export;
 pub mod online;

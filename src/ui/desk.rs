@@ -18,11 +18,12 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use crate::gs1::Sgtin;
+use crate::gs1::{Gtin, Sgtin};
 use crate::store::StoreError;
 use crate::store::setup::SiteAnswers;
+use crate::store::shipment::ReconciledUnit;
 use crate::store::trace::Trace;
-use crate::verify::{Reason, Verdict};
+use crate::verify::{Reason, StockState, Verdict};
 
 /// Where a scan came from (shown on the card, and the wedge is the only one with warnings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub struct ProductLabel {
 /// The product identifier of the scanned pack, as far as the scan could be read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PackIdentity {
-    pub gtin: Option<String>,
+    pub gtin: Option<Gtin>,
     pub serial: Option<String>,
     pub lot: Option<String>,
     pub expiry: Option<NaiveDate>,
@@ -100,22 +101,12 @@ pub struct CaseLabel {
     pub packs: usize,
 }
 
-/// One line of a reconciliation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReconciliationLine {
-    pub gtin: String,
-    pub serial: String,
-    pub lot: Option<String>,
-    pub expiry: Option<String>,
-    /// `received`, `rejected`, `missing` or `unexpected`.
-    pub state: String,
-}
-
 /// A shipment's reconciliation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reconciliation {
     pub shipment: ShipmentSummary,
-    pub lines: Vec<ReconciliationLine>,
+    /// Expected units in key order, then unexpected ones.
+    pub lines: Vec<ReconciledUnit>,
     /// Once the shipment is closed: its exception cases.
     pub cases: Vec<CaseLine>,
 }
@@ -252,17 +243,16 @@ pub struct UnitQuery {
 /// One unit received here: on the shelf, or gone (dispensed, returned...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockUnit {
-    pub gtin: String,
+    pub gtin: Gtin,
     /// The product's name and strength from the master data, when known.
     pub product: Option<String>,
     pub serial: String,
     pub lot: Option<String>,
-    /// ISO date.
-    pub expiry: Option<String>,
+    pub expiry: Option<NaiveDate>,
     /// `active`, `recalled`, `quarantined`...
     pub status: String,
-    /// Where it is: `on_hand`, `dispensed`, `returned`, `destroyed`, `decommissioned`.
-    pub state: String,
+    /// Where it is: on hand, dispensed, returned, destroyed, decommissioned.
+    pub state: StockState,
     /// The shipment it came on, and the case or tote within it.
     pub shipment: Option<String>,
     pub tote: Option<String>,
@@ -302,7 +292,7 @@ impl ExpiryWatch {
 /// A recalled lot that passed through here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecalledLot {
-    pub gtin: String,
+    pub gtin: Gtin,
     pub lot: String,
     pub product: Option<String>,
     pub on_hand: u64,
@@ -311,7 +301,7 @@ pub struct RecalledLot {
 /// A unit that left the shelf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitMovement {
-    pub gtin: String,
+    pub gtin: Gtin,
     pub serial: String,
     /// When (RFC 3339).
     pub at: String,
@@ -459,9 +449,9 @@ pub trait Desk {
     /// Recalled lots this site holds or held.
     fn recalled_lots(&mut self) -> Result<Vec<RecalledLot>, DeskError>;
     /// Every unit of one recalled lot: on hand, dispensed, returned.
-    fn recall(&mut self, gtin: &str, lot: &str) -> Result<RecallFile, DeskError>;
+    fn recall(&mut self, gtin: &Gtin, lot: &str) -> Result<RecallFile, DeskError>;
     /// Quarantine every unit of the lot still on hand (an event each); returns how many.
-    fn quarantine_lot(&mut self, gtin: &str, lot: &str, reason: &str) -> Result<u64, DeskError>;
+    fn quarantine_lot(&mut self, gtin: &Gtin, lot: &str, reason: &str) -> Result<u64, DeskError>;
     /// Units found by product name, NDC (any form), GTIN, lot or serial.
     fn search(&mut self, text: &str) -> Result<UnitList, DeskError>;
     /// Close a shipment: its differences become exception cases. Returns its reconciliation
@@ -550,11 +540,11 @@ pub enum DeskRequest {
     ExpiryWatch,
     RecalledLots,
     Recall {
-        gtin: String,
+        gtin: Gtin,
         lot: String,
     },
     QuarantineLot {
-        gtin: String,
+        gtin: Gtin,
         lot: String,
         reason: String,
     },
@@ -626,7 +616,7 @@ pub enum DeskReply {
     RecalledLots(Vec<RecalledLot>),
     Recall(RecallFile),
     QuarantinedLot {
-        gtin: String,
+        gtin: Gtin,
         lot: String,
         count: u64,
     },

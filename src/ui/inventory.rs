@@ -10,6 +10,7 @@
 //! Like every screen this only draws state and pushes [`DeskRequest`]s: all queries run on the
 //! desk worker. What the desk cannot answer is shown as the desk's own message, never filled in.
 
+use chrono::NaiveDate;
 use egui::{RichText, Ui};
 
 use super::chart;
@@ -19,6 +20,7 @@ use super::desk::{
 };
 use super::theme;
 use super::widgets::{big_button, file_safe};
+use crate::verify::StockState;
 
 /// The "expiring within" filter's days until the pharmacist picks others.
 const DEFAULT_EXPIRING_DAYS: u32 = 30;
@@ -261,7 +263,7 @@ fn row_ui(ui: &mut Ui, cells: [&str; 9], header: bool) {
     });
 }
 
-fn unit_cells(unit: &StockUnit) -> ([&str; 8], String) {
+fn unit_cells(unit: &StockUnit) -> ([String; 8], String) {
     let place = match (&unit.shipment, &unit.tote) {
         (Some(shipment), Some(tote)) => format!("{shipment} / {tote}"),
         (Some(one), None) | (None, Some(one)) => one.clone(),
@@ -269,25 +271,31 @@ fn unit_cells(unit: &StockUnit) -> ([&str; 8], String) {
     };
     (
         [
-            &unit.gtin,
-            unit.product.as_deref().unwrap_or("—"),
-            &unit.serial,
-            unit.lot.as_deref().unwrap_or(""),
-            unit.expiry.as_deref().unwrap_or(""),
-            &unit.status,
-            where_label(&unit.state),
-            &unit.received_at,
+            unit.gtin.to_string(),
+            unit.product.clone().unwrap_or_else(|| "—".into()),
+            unit.serial.clone(),
+            unit.lot.clone().unwrap_or_default(),
+            iso_date(unit.expiry),
+            unit.status.clone(),
+            where_label(unit.state).to_owned(),
+            unit.received_at.clone(),
         ],
         place,
     )
 }
 
 /// The stock state in words ("on hand" rather than `on_hand`).
-fn where_label(state: &str) -> &str {
+fn where_label(state: StockState) -> &'static str {
     match state {
-        "on_hand" => "on hand",
-        other => other,
+        StockState::OnHand => "on hand",
+        other => other.as_str(),
     }
+}
+
+/// A date as the tables and exports write it; empty when unknown.
+fn iso_date(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 /// A table of units; only the rows in view are laid out, so thousands scroll smoothly.
@@ -308,8 +316,10 @@ fn units_table_ui(ui: &mut Ui, id: &str, units: &[StockUnit]) {
                                 place,
                             ) = unit_cells(unit);
                             let cells = [
-                                gtin, product, serial, lot, expiry, status, state, &place, received,
-                            ];
+                                &gtin, &product, &serial, &lot, &expiry, &status, &state, &place,
+                                &received,
+                            ]
+                            .map(String::as_str);
                             row_ui(ui, cells, false);
                         }
                     });
@@ -400,7 +410,7 @@ fn recalls_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest
                 .is_some_and(|r| r.lot.gtin == lot.gtin && r.lot.lot == lot.lot);
             let text = format!(
                 "{} lot {} ({} on hand)",
-                lot.product.as_deref().unwrap_or(&lot.gtin),
+                lot.product.clone().unwrap_or_else(|| lot.gtin.to_string()),
                 lot.lot,
                 lot.on_hand
             );
@@ -423,7 +433,10 @@ fn recalls_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest
     ui.separator();
     ui.heading(format!(
         "Recall: {} lot {}",
-        file.lot.product.as_deref().unwrap_or(&file.lot.gtin),
+        file.lot
+            .product
+            .clone()
+            .unwrap_or_else(|| file.lot.gtin.to_string()),
         file.lot.lot
     ));
     ui.horizontal(|ui| {
@@ -449,7 +462,7 @@ fn recalls_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest
             requests.push(DeskRequest::Export {
                 path: super::default_export_dir().join(format!(
                     "recall-{}-{}.csv",
-                    file_safe(&file.lot.gtin),
+                    file_safe(file.lot.gtin.as_str()),
                     file_safe(&file.lot.lot)
                 )),
                 contents: recall_csv(file),
@@ -608,7 +621,7 @@ fn csv_text(rows: Vec<Vec<String>>) -> String {
 fn movement_row(state: &str, movement: &UnitMovement, lot: &str) -> Vec<String> {
     vec![
         state.to_owned(),
-        movement.gtin.clone(),
+        movement.gtin.to_string(),
         movement.serial.clone(),
         lot.to_owned(),
         String::new(),
@@ -628,10 +641,10 @@ pub fn recall_csv(file: &RecallFile) -> String {
     for unit in &file.on_hand {
         rows.push(vec![
             "on hand".to_owned(),
-            unit.gtin.clone(),
+            unit.gtin.to_string(),
             unit.serial.clone(),
             unit.lot.clone().unwrap_or_default(),
-            unit.expiry.clone().unwrap_or_default(),
+            iso_date(unit.expiry),
             unit.status.clone(),
             unit_cells(unit).1,
             unit.received_at.clone(),
@@ -715,28 +728,29 @@ mod tests {
 
     #[test]
     fn the_recall_csv_lists_every_affected_unit_with_where_it_is() {
+        let gtin = crate::gs1::Gtin::parse("00359999101015").unwrap();
         let file = RecallFile {
             lot: RecalledLot {
-                gtin: "00359999101015".into(),
+                gtin: gtin.clone(),
                 lot: "LA2401".into(),
                 product: Some("Amoxicillin".into()),
                 on_hand: 1,
             },
             on_hand: vec![StockUnit {
-                gtin: "00359999101015".into(),
+                gtin: gtin.clone(),
                 product: Some("Amoxicillin 500 mg/1".into()),
                 serial: "AMX, 1".into(),
                 lot: Some("LA2401".into()),
-                expiry: Some("2028-10-24".into()),
+                expiry: NaiveDate::from_ymd_opt(2028, 10, 24),
                 status: "quarantined".into(),
-                state: "on_hand".into(),
+                state: StockState::OnHand,
                 shipment: Some("ASN-1".into()),
                 tote: Some("106141412345678908".into()),
                 received_at: "2026-01-02T10:00:00+00:00".into(),
                 changed_at: "2026-01-02T10:00:00+00:00".into(),
             }],
             dispensed: vec![UnitMovement {
-                gtin: "00359999101015".into(),
+                gtin: gtin.clone(),
                 serial: "AMX2".into(),
                 at: "2026-01-03T09:00:00+00:00".into(),
                 what: "dispensed".into(),

@@ -58,7 +58,10 @@ pub fn form_3911_csv(
         ("Name of product", product.name.unwrap_or_else(none)),
         ("Strength", product.strength.unwrap_or_else(none)),
         ("National Drug Code (NDC)", product.ndc.unwrap_or_else(none)),
-        ("GTIN", file.pack.gtin.clone().unwrap_or_else(none)),
+        (
+            "GTIN",
+            file.pack.gtin.as_ref().map_or_else(none, |g| g.to_string()),
+        ),
         (
             "Serial number",
             file.pack.serial.clone().unwrap_or_else(none),
@@ -109,7 +112,7 @@ mod tests {
         let file = PackFile {
             verdict: Verdict::from_reasons(vec![Reason::Stolen]),
             pack: PackIdentity {
-                gtin: Some("00312345678906".into()),
+                gtin: crate::gs1::Gtin::parse("00312345678906").ok(),
                 serial: Some("S,1".into()),
                 lot: Some("L1".into()),
                 expiry: NaiveDate::from_ymd_opt(2027, 5, 31),

@@ -491,7 +491,7 @@ fn actions_ui(
             investigation::form_3911_csv(file, classification, &reason, &state.reporter, today);
         let name = format!(
             "form3911-{}-{}.csv",
-            file_safe(file.pack.gtin.as_deref().unwrap_or("unknown")),
+            file_safe(file.pack.gtin.as_ref().map_or("unknown", |g| g.as_str())),
             file_safe(file.pack.serial.as_deref().unwrap_or("unknown"))
         );
         requests.push(DeskRequest::Export {

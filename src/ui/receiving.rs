@@ -15,6 +15,8 @@ use super::desk::{
 };
 use super::theme;
 use super::widgets::{big_button, file_safe, pack_fields_ui};
+use crate::gs1::Gtin;
+use crate::store::shipment::UnitState;
 use crate::verify::Status;
 
 /// How many recent scans the list keeps.
@@ -326,7 +328,7 @@ fn recent_ui(ui: &mut Ui, recent: &VecDeque<ScanOutcome>) {
                         .product
                         .as_ref()
                         .and_then(|p| p.name.clone())
-                        .or_else(|| outcome.pack.gtin.clone())
+                        .or_else(|| outcome.pack.gtin.as_ref().map(Gtin::to_string))
                         .unwrap_or_default();
                     let serial = outcome.pack.serial.as_deref().unwrap_or("");
                     ui.label(
@@ -497,7 +499,7 @@ fn reconciliation_ui(ui: &mut Ui, reconciliation: &Reconciliation) {
     let exceptions: Vec<_> = reconciliation
         .lines
         .iter()
-        .filter(|l| l.state != "received")
+        .filter(|l| l.state != UnitState::Received)
         .collect();
     if exceptions.is_empty() {
         ui.label(RichText::new("Every expected unit was received.").color(theme::PASS));
@@ -508,8 +510,10 @@ fn reconciliation_ui(ui: &mut Ui, reconciliation: &Reconciliation) {
         .show(ui, |ui| {
             egui::Grid::new("exceptions").striped(true).show(ui, |ui| {
                 for line in exceptions {
-                    ui.label(&line.state);
-                    ui.label(RichText::new(&line.gtin).font(theme::mono(theme::SMALL_SIZE)));
+                    ui.label(line.state.as_str());
+                    ui.label(
+                        RichText::new(line.gtin.as_str()).font(theme::mono(theme::SMALL_SIZE)),
+                    );
                     ui.label(RichText::new(&line.serial).font(theme::mono(theme::SMALL_SIZE)));
                     ui.label(line.lot.as_deref().unwrap_or(""));
                     ui.end_row();
@@ -518,27 +522,8 @@ fn reconciliation_ui(ui: &mut Ui, reconciliation: &Reconciliation) {
         });
 }
 
-/// The reconciliation as CSV: `state,gtin,serial,lot,expiry`, one line per unit.
+/// The reconciliation as CSV: `state,gtin,serial,lot,expiry`, one line per unit (the
+/// command line's `shipment --csv` writes the same).
 pub fn reconciliation_csv(reconciliation: &Reconciliation) -> String {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut rows: Vec<[&str; 5]> = vec![["state", "gtin", "serial", "lot", "expiry"]];
-    for line in &reconciliation.lines {
-        rows.push([
-            &line.state,
-            &line.gtin,
-            &line.serial,
-            line.lot.as_deref().unwrap_or(""),
-            line.expiry.as_deref().unwrap_or(""),
-        ]);
-    }
-    for row in rows {
-        // Writing to memory cannot fail but for a bug in `csv`; keep what was written.
-        if let Err(e) = writer.write_record(row) {
-            tracing::error!("reconciliation CSV: {e}");
-        }
-    }
-    writer
-        .into_inner()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
+    crate::desk::export::reconciliation_csv(&reconciliation.lines)
 }

@@ -16,8 +16,8 @@ use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
 use super::desk::{
     CaseLabel, CaseLine, Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus,
     PackFile, PackIdentity, PharmacistAction, PinVerdict, ProductLabel, RecallFile, RecalledLot,
-    Reconciliation, ReconciliationLine, Reports, ScanOutcome, ScanSource, SetupApplied,
-    ShipmentCounts, ShipmentSummary, UnitList, UnitQuery, UnitTrace,
+    Reconciliation, Reports, ScanOutcome, ScanSource, SetupApplied, ShipmentCounts,
+    ShipmentSummary, UnitList, UnitQuery, UnitTrace,
 };
 use super::pin::{self, NewPin, PinError};
 use super::store_inventory;
@@ -193,7 +193,7 @@ impl StoreDesk {
 
 fn pack_identity(scan: &ParsedScan) -> PackIdentity {
     PackIdentity {
-        gtin: scan.gtin().map(|g| g.as_str().to_owned()),
+        gtin: scan.gtin(),
         serial: scan.serial().map(str::to_owned),
         lot: scan.lot().map(str::to_owned),
         expiry: scan.expiry,
@@ -210,8 +210,7 @@ fn sgtin_of(pack: &PackIdentity) -> Result<Sgtin, DeskError> {
             "this scan identifies no unit (GTIN and serial needed)".into(),
         ));
     };
-    let gtin = Gtin::parse(gtin).map_err(|e| DeskError::Unusable(e.to_string()))?;
-    Sgtin::new(gtin, serial).map_err(|e| DeskError::Unusable(e.to_string()))
+    Sgtin::new(gtin.clone(), serial).map_err(|e| DeskError::Unusable(e.to_string()))
 }
 
 impl Desk for StoreDesk {
@@ -297,7 +296,7 @@ impl Desk for StoreDesk {
             .map(|(sgtin, receipt)| {
                 let unit = receipt.assessment.unit.as_ref();
                 let pack = PackIdentity {
-                    gtin: Some(sgtin.gtin.as_str().to_owned()),
+                    gtin: Some(sgtin.gtin.clone()),
                     serial: Some(sgtin.serial.clone()),
                     lot: unit.and_then(|u| u.lot.clone()),
                     expiry: unit.and_then(|u| u.expiry),
@@ -345,17 +344,7 @@ impl Desk for StoreDesk {
         let reconciliation: store::Reconciliation = self.store.reconcile(id)?;
         Ok(Reconciliation {
             shipment: summary,
-            lines: reconciliation
-                .units
-                .into_iter()
-                .map(|u| ReconciliationLine {
-                    gtin: u.gtin.as_str().to_owned(),
-                    serial: u.serial,
-                    lot: u.lot,
-                    expiry: u.expiry,
-                    state: u.state.as_str().to_owned(),
-                })
-                .collect(),
+            lines: reconciliation.units,
             cases: Vec::new(),
         })
     }
@@ -584,11 +573,11 @@ impl Desk for StoreDesk {
         store_inventory::recalled_lots(&self.store)
     }
 
-    fn recall(&mut self, gtin: &str, lot: &str) -> Result<RecallFile, DeskError> {
+    fn recall(&mut self, gtin: &Gtin, lot: &str) -> Result<RecallFile, DeskError> {
         store_inventory::recall(&self.store, gtin, lot)
     }
 
-    fn quarantine_lot(&mut self, gtin: &str, lot: &str, reason: &str) -> Result<u64, DeskError> {
+    fn quarantine_lot(&mut self, gtin: &Gtin, lot: &str, reason: &str) -> Result<u64, DeskError> {
         store_inventory::quarantine_lot(&mut self.store, gtin, lot, reason)
     }
 
@@ -699,8 +688,7 @@ impl Desk for StoreDesk {
             ))?;
         let gtin = pack
             .gtin
-            .as_deref()
-            .and_then(|g| Gtin::parse(g).ok())
+            .clone()
             .ok_or_else(|| DeskError::Unusable("the scan has no valid GTIN".into()))?;
         let pid = ProductIdentifier {
             gtin,
@@ -744,7 +732,7 @@ impl Desk for StoreDesk {
             Err(e) => return Some(format!("Manufacturer not asked: {e}")),
         };
         let pid = ProductIdentifier {
-            gtin: Gtin::parse(outcome.pack.gtin.as_deref()?).ok()?,
+            gtin: outcome.pack.gtin.clone()?,
             serial: outcome.pack.serial.clone(),
             lot: outcome.pack.lot.clone(),
             expiry: outcome.pack.expiry,
@@ -802,7 +790,7 @@ impl StoreDesk {
             kind: case.kind,
             shipment: case.shipment_name.clone().map(|name| (name.clone(), name)),
             pack: PackIdentity {
-                gtin: case.gtin.as_ref().map(|g| g.as_str().to_owned()),
+                gtin: case.gtin.clone(),
                 serial: case.serial.clone(),
                 lot: case.lot.clone(),
                 expiry: case.expiry,

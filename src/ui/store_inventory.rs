@@ -42,12 +42,15 @@ pub fn product_gtin(text: &str) -> Result<Gtin, DeskError> {
 fn unit(item: InventoryItem, product: Option<String>) -> StockUnit {
     StockUnit {
         product,
-        gtin: item.gtin.as_str().to_owned(),
+        gtin: item.gtin,
         serial: item.serial,
         lot: item.lot,
-        expiry: item.expiry,
+        expiry: item
+            .expiry
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
         status: item.status,
-        state: item.state.as_str().to_owned(),
+        state: item.state,
         shipment: item.shipment,
         tote: item.tote,
         received_at: item.received_at,
@@ -131,13 +134,15 @@ pub fn recalled_lots(store: &Store) -> Result<Vec<RecalledLot>, DeskError> {
     let mut lots: Vec<RecalledLot> = Vec::new();
     for item in store.recall_scope(&RecallQuery::default())? {
         let lot = item.lot.clone().unwrap_or_default();
-        let gtin = item.gtin.as_str();
         let here = u64::from(item.state == StockState::OnHand);
-        match lots.iter_mut().find(|l| l.gtin == gtin && l.lot == lot) {
+        match lots
+            .iter_mut()
+            .find(|l| l.gtin == item.gtin && l.lot == lot)
+        {
             Some(known) => known.on_hand += here,
             None => lots.push(RecalledLot {
                 product: product_name(store, &item.gtin),
-                gtin: gtin.to_owned(),
+                gtin: item.gtin.clone(),
                 lot,
                 on_hand: here,
             }),
@@ -157,7 +162,7 @@ fn lot_scope(store: &Store, gtin: &Gtin, lot: &str) -> Result<Vec<InventoryItem>
 
 fn movement(item: &InventoryItem) -> UnitMovement {
     UnitMovement {
-        gtin: item.gtin.as_str().to_owned(),
+        gtin: item.gtin.clone(),
         serial: item.serial.clone(),
         at: item.changed_at.clone(),
         what: item.state.as_str().to_owned(),
@@ -165,12 +170,11 @@ fn movement(item: &InventoryItem) -> UnitMovement {
 }
 
 /// Every unit of one lot this site received: on hand, dispensed, returned, gone.
-pub fn recall(store: &Store, gtin: &str, lot: &str) -> Result<RecallFile, DeskError> {
-    let gtin = product_gtin(gtin)?;
+pub fn recall(store: &Store, gtin: &Gtin, lot: &str) -> Result<RecallFile, DeskError> {
     let mut file = RecallFile {
         lot: RecalledLot {
-            product: product_name(store, &gtin),
-            gtin: gtin.as_str().to_owned(),
+            product: product_name(store, gtin),
+            gtin: gtin.clone(),
             lot: lot.to_owned(),
             on_hand: 0,
         },
@@ -196,12 +200,11 @@ pub fn recall(store: &Store, gtin: &str, lot: &str) -> Result<RecallFile, DeskEr
 /// newly quarantined (units already held are left as they are).
 pub fn quarantine_lot(
     store: &mut Store,
-    gtin: &str,
+    gtin: &Gtin,
     lot: &str,
     reason: &str,
 ) -> Result<u64, DeskError> {
-    let gtin = product_gtin(gtin)?;
-    let units: Vec<Sgtin> = lot_scope(store, &gtin, lot)?
+    let units: Vec<Sgtin> = lot_scope(store, gtin, lot)?
         .iter()
         .filter(|item| item.state == StockState::OnHand)
         .map(InventoryItem::sgtin)

@@ -30,7 +30,10 @@ pub fn pack_fields_ui(ui: &mut Ui, product: Option<&ProductLabel>, pack: &PackId
             "NDC",
             product.and_then(|p| p.ndc.clone()).unwrap_or_else(none),
         ),
-        ("GTIN", pack.gtin.clone().unwrap_or_else(none)),
+        (
+            "GTIN",
+            pack.gtin.as_ref().map_or_else(none, |g| g.to_string()),
+        ),
         ("Lot", pack.lot.clone().unwrap_or_else(none)),
         (
             "Expiry",
