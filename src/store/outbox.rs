@@ -335,7 +335,7 @@ mod tests {
         assert_eq!(due_ids(&store, now), ids[3..]);
         assert_eq!(
             due_ids(&store, now + TimeDelta::minutes(6)),
-            [&ids[1], &ids[3], &ids[4]]
+            [ids[1].as_str(), &ids[3], &ids[4]]
         );
 
         let status = store.outbox_status().unwrap();
