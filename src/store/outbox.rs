@@ -10,9 +10,10 @@
 //! [`Store::confirm_sent`], after upstream confirmed the capture; the moment of that
 //! confirmation is kept in the settings ([`LAST_SUCCESS_SETTING`]).
 //!
-//! Times are the store's `timestamp` text, whose text order is time order, so the due query is a plain
-//! comparison. Each method is one short transaction, so the worker may run on its own handle to
-//! the store's file beside the kiosk's (WAL; SQLite serialises the writers).
+//! Times are the store's `timestamp` text, whose text order is time order, so the due query is
+//! a plain comparison. Each method is one short transaction, so the worker may run on its own
+//! handle to the store's file beside the kiosk's (WAL; SQLite serialises the writers).
+//! [`Store::record_events`] queues events without a desk action, for tools, tests and benches.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
