@@ -26,7 +26,7 @@ fn drain_100k(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
                 let dir = tempfile::tempdir().unwrap();
-                let mut store = store_with_queued(&dir.path().join("bench.db"), &events);
+                let (mut store, _) = store_with_queued(&dir.path().join("bench.db"), &events);
                 let server = EpcisServer::start_on(0, Duration::from_secs(600));
                 let client = CaptureClient::new(Upstream::new(&server.url()).unwrap()).unwrap();
                 let mut worker = SyncWorker::new(&mut store, client, DrainOptions::default());

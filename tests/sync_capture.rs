@@ -45,8 +45,7 @@ struct Desk {
 
 fn desk(n: usize) -> Desk {
     let dir = tempfile::tempdir().unwrap();
-    let events = desk_events(n);
-    let store = store_with_queued(&dir.path().join("desk.db"), &events);
+    let (store, events) = store_with_queued(&dir.path().join("desk.db"), &desk_events(n));
     Desk {
         _dir: dir,
         store,

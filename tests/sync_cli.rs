@@ -32,8 +32,8 @@ fn waiting(db: &Path) -> u64 {
 fn kill_9_mid_batch_then_restart_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("desk.db");
-    let events = desk_events(3000);
-    drop(store_with_queued(&db, &events));
+    let (store, events) = store_with_queued(&db, &desk_events(3000));
+    drop(store);
 
     let server = EpcisServer::start();
     {
@@ -122,8 +122,8 @@ fn once_against_an_unreachable_upstream_fails_with_one_line_and_keeps_the_queue(
 fn once_reports_parked_events_with_the_reason_and_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("desk.db");
-    let events = desk_events(9);
-    drop(store_with_queued(&db, &events));
+    let (store, events) = store_with_queued(&db, &desk_events(9));
+    drop(store);
     let server = EpcisServer::start();
     server.reject_event(
         &events[4].event_id,

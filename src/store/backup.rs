@@ -26,7 +26,7 @@
 //! `backup_keep` newest files, and record their outcome in the settings (`backup_last_ok`,
 //! `backup_last_error`) for the kiosk's status bar. Time is always passed in, never read here.
 
-use super::{Store, StoreError, schema, timestamp};
+use super::{Store, StoreError, put_setting, schema, timestamp};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, ErrorCode, OpenFlags, params};
@@ -338,15 +338,6 @@ impl Store {
             }
         }
     }
-}
-
-fn put_setting(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
 }
 
 /// Keep the `keep` newest daily backups (`tracedesk-YYYYMMDD-HHMMSS.db`) in `dir` and remove the

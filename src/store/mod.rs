@@ -32,6 +32,8 @@
 //! - [`exceptions`]: exception cases (packs and data that disagree), the packs held for their
 //!   data, and the PDG report and response about them.
 //! - [`investigation`]: suspect-product investigations and the sample of the lot to verify.
+//! - [`outbox`]: the events recorded here and their queue for upstream, which the sync worker
+//!   drains through [`crate::sync::Outbox`]; [`pull_cursor`]: where the last pull stopped.
 //! - [`verification`]: questions asked of manufacturers through a verification router, queued
 //!   while it cannot be reached.
 //! - [`epcis_import`]: trading partners' EPCIS documents (any syntax), archived as received and
@@ -52,7 +54,9 @@ pub mod import;
 pub mod inventory;
 pub mod investigation;
 pub mod next_step;
+pub mod outbox;
 pub mod pin;
+pub mod pull_cursor;
 pub mod recall;
 pub mod schema;
 pub mod setup;
@@ -69,10 +73,13 @@ pub use exceptions::{CaseFilter, CaseLogLine, ClosedShipment, ExceptionCase, Res
 pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
 pub use investigation::Investigation;
 pub use next_step::NextSteps;
+pub use outbox::{OutboxStatus, ParkedEvent, QueuedEvent};
 pub use pin::PinRecord;
 pub use recall::{AffectedUnit, Containment};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
 pub use verification::VerificationRecord;
+
+pub(crate) use outbox::record_event;
 
 use crate::epcis::event::{
     self as desk_event, BizTransaction, BizTransactionKind, DeskAction, DeskEvent,
@@ -291,9 +298,30 @@ pub(crate) fn parse_iso_date_opt(text: Option<&str>) -> Option<NaiveDate> {
     text.and_then(parse_iso_date)
 }
 
-pub(crate) fn timestamp<Tz: chrono::TimeZone>(now: DateTime<Tz>) -> String {
-    now.with_timezone(&Utc)
+/// The store's text form of a moment: RFC 3339 in UTC with milliseconds
+/// (`2026-11-24T00:28:09.123Z`), so that text order is time order and the store compares times
+/// as text (the outbox's due query, "since" questions). Moments outside years 0 to 9999, which
+/// that form cannot hold, are clamped: "everything" (`DateTime::<Utc>::MAX_UTC`) still compares.
+pub(crate) fn timestamp<Tz: chrono::TimeZone>(at: DateTime<Tz>) -> String {
+    // 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
+    const EARLIEST_MS: i64 = -62_167_219_200_000;
+    const LATEST_MS: i64 = 253_402_300_799_999;
+    let earliest = DateTime::from_timestamp_millis(EARLIEST_MS).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let latest = DateTime::from_timestamp_millis(LATEST_MS).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    at.with_timezone(&Utc)
+        .clamp(earliest, latest)
         .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Write one row of the `settings` table, unchecked: for the store's own rows (backup outcome,
+/// sync state) and for values [`Store::set_setting`] already checked.
+pub(crate) fn put_setting(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
 }
 
 /// Waits about 10 s in all for another writer, a millisecond at a time.
@@ -504,11 +532,7 @@ impl Store {
             }
             _ => return Err(StoreError::UnknownSetting(key.to_string())),
         };
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, stored],
-        )?;
+        put_setting(&self.conn, key, &stored)?;
         Ok(stored)
     }
 
@@ -1115,32 +1139,6 @@ fn repeated_failure(
             age >= chrono::TimeDelta::zero() && age < REPEATED_FAILURE_WINDOW
         });
     Ok(recent.then_some(event_id))
-}
-
-/// Build an event, store it and queue it for sync, inside the caller's transaction; returns
-/// its eventID.
-pub(crate) fn record_event(
-    conn: &Connection,
-    event: &DeskEvent,
-    kind: &str,
-) -> Result<String, StoreError> {
-    let json = desk_event::build_event(event).map_err(|e| StoreError::Event(e.to_string()))?;
-    let event_id = json
-        .get("eventID")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| StoreError::Event("the built event has no eventID".into()))?;
-    let created = timestamp(event.event_time);
-    // The same action on the same unit in the same millisecond is the same event: keep one.
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO events (event_id, kind, json, created_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![event_id, kind, json.to_string(), created])?;
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (event_id, attempts, next_attempt_at) VALUES (?1, 0, ?2)",
-    )?
-    .execute(params![event_id, created])?;
-    Ok(event_id)
 }
 
 /// A unit inside a scanned case: the case's aggregation data vouches for the lot and expiry

@@ -5,8 +5,9 @@
 //! - [`upstream`]: the validated upstream (https unless loopback or explicitly allowed), the
 //!   one [`Origin`] credentials may go to, credentials that never print, timeouts.
 //! - [`capture`]: the blocking capture client (`OPTIONS`/`POST /capture`, capture jobs).
-//! - [`outbox`]: the small trait the worker needs from the store's durable outbox;
-//!   [`sqlite_outbox`] implements it on the store's SQLite tables.
+//! - [`outbox`]: the small trait the worker needs from the store's durable outbox, implemented
+//!   on the [`crate::store::Store`], whose functions own the tables and every SQL statement
+//!   (this module names no database).
 //! - [`worker`]: drains the outbox through any outage: backoff with jitter, `Retry-After`,
 //!   bisection of rejected batches, parking of refused events, status for the kiosk.
 //! - [`pull`]: down-sync from the EPCIS 2.0 query interface (`GET /events`), resumable.
@@ -21,7 +22,6 @@ pub mod capture;
 pub mod outbox;
 pub mod pull;
 pub mod retry;
-pub mod sqlite_outbox;
 pub mod upstream;
 pub mod worker;
 

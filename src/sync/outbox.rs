@@ -3,47 +3,20 @@
 //! The store writes an outbox row in the same transaction as the receipt (or hold, dispense...)
 //! whose event it queues; the worker only ever reads due rows and then confirms, defers or parks
 //! them. An event leaves the outbox only through [`Outbox::confirm`], which the worker calls
-//! after upstream confirmed the capture. The real implementation is
-//! [`crate::sync::sqlite_outbox`]; tests use an in-memory one.
+//! after upstream confirmed the capture. The real implementation is the [`Store`], whose
+//! [`crate::store::outbox`] owns the tables and their SQL; the worker's tests use an in-memory
+//! one.
 
 use chrono::{DateTime, Utc};
 
-/// One queued event: its CBV 2.0 hash eventID and its JSON-LD text as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueuedEvent {
-    pub event_id: String,
-    pub json: String,
-}
+use crate::store::{Store, StoreError};
 
-/// An event upstream refused; it stays in the outbox, out of the queue, until someone acts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParkedEvent {
-    pub event_id: String,
-    /// Upstream's own words on why it refused the event.
-    pub error: String,
-}
+pub use crate::store::outbox::{OutboxStatus, ParkedEvent, QueuedEvent};
 
-/// The outbox at a glance, for the kiosk's status line and the CLI summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OutboxStatus {
-    /// Events still to be sent (due now or deferred after a failure).
-    pub waiting: u64,
-    /// Events upstream refused.
-    pub parked: u64,
-    /// When upstream last confirmed a capture.
-    pub last_success: Option<DateTime<Utc>>,
-}
-
-/// Why the outbox could not be read or updated (the database's own error inside).
+/// Why the outbox could not be read or updated (the store's own error inside).
 #[derive(Debug, thiserror::Error)]
 #[error("the outbox could not be read or updated: {0}")]
-pub struct OutboxError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
-
-impl From<rusqlite::Error> for OutboxError {
-    fn from(err: rusqlite::Error) -> Self {
-        Self(Box::new(err))
-    }
-}
+pub struct OutboxError(#[from] pub StoreError);
 
 /// The durable queue of events waiting for upstream.
 pub trait Outbox {
@@ -103,5 +76,36 @@ impl<T: Outbox + ?Sized> Outbox for &mut T {
     }
     fn parked(&mut self, max: usize) -> Result<Vec<ParkedEvent>, OutboxError> {
         (**self).parked(max)
+    }
+}
+
+/// The store's outbox: each call is one of its short transactions, so the worker may hold its
+/// own [`Store`] handle to the kiosk's file.
+impl Outbox for Store {
+    fn due_batch(
+        &mut self,
+        due_by: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<QueuedEvent>, OutboxError> {
+        Ok(self.due_events(due_by, max)?)
+    }
+    fn confirm(&mut self, event_ids: &[&str], at: DateTime<Utc>) -> Result<(), OutboxError> {
+        Ok(self.confirm_sent(event_ids, at)?)
+    }
+    fn defer(
+        &mut self,
+        event_ids: &[&str],
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), OutboxError> {
+        Ok(self.defer_events(event_ids, next_attempt_at)?)
+    }
+    fn park(&mut self, event_id: &str, error: &str) -> Result<(), OutboxError> {
+        Ok(self.park_event(event_id, error)?)
+    }
+    fn status(&mut self) -> Result<OutboxStatus, OutboxError> {
+        Ok(self.outbox_status()?)
+    }
+    fn parked(&mut self, max: usize) -> Result<Vec<ParkedEvent>, OutboxError> {
+        Ok(self.parked_events(max)?)
     }
 }

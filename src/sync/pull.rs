@@ -4,8 +4,9 @@
 //! `GET {base}/events?GE_recordTime=<cursor>&orderBy=recordTime&orderDirection=ASC&perPage=N`
 //! plus the caller's filters (e.g. `EQ_bizLocation`), then every `Link: <...>; rel="next"` page.
 //! Each page's events go to a callback (the store's EPCIS import); after the callback accepted a
-//! page, the cursor (the latest `recordTime` seen, as UTC text) is saved, so a pull interrupted
-//! at any point resumes from the last page it finished. `GE_recordTime` is inclusive, so the
+//! page, the cursor (the latest `recordTime` seen, as the store's UTC text) is saved through
+//! [`PullCursor`] (on the store, [`crate::store::pull_cursor`]), so a pull interrupted at any
+//! point resumes from the last page it finished. `GE_recordTime` is inclusive, so the
 //! events at the cursor's instant come again: the consumer must treat an event it already has
 //! (same hash ID) as a no-op, which the store's import does.
 //!
@@ -16,17 +17,14 @@
 //! a page naming another host, port or scheme cannot draw the credentials there). A page is
 //! read up to [`EventQuery::max_page_bytes`] and refused beyond it.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, Url};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::capture::{CaptureClient, CaptureError, failure, read_within, unreachable};
 use super::outbox::OutboxError;
-
-/// The `settings` key holding the pull cursor.
-pub const PULL_CURSOR_SETTING: &str = "sync_pull_cursor";
+use crate::store::{Store, timestamp};
 
 /// What to ask the query interface for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,24 +81,14 @@ pub trait PullCursor {
     fn save_cursor(&mut self, cursor: &str) -> Result<(), OutboxError>;
 }
 
-impl PullCursor for Connection {
+/// The store keeps the cursor in its settings ([`crate::store::pull_cursor`]).
+impl PullCursor for Store {
     fn load_cursor(&mut self) -> Result<Option<String>, OutboxError> {
-        Ok(self
-            .query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                [PULL_CURSOR_SETTING],
-                |row| row.get(0),
-            )
-            .optional()?)
+        Ok(self.pull_cursor()?)
     }
 
     fn save_cursor(&mut self, cursor: &str) -> Result<(), OutboxError> {
-        self.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![PULL_CURSOR_SETTING, cursor],
-        )?;
-        Ok(())
+        Ok(self.set_pull_cursor(cursor)?)
     }
 }
 
@@ -220,8 +208,7 @@ fn latest_record_time(events: &[Value], cursor: Option<&str>) -> Option<String> 
         .filter_map(|e| e.get("recordTime").and_then(Value::as_str))
         .filter_map(parse)
         .max()?;
-    (current.is_none_or(|c| latest > c))
-        .then(|| latest.to_rfc3339_opts(SecondsFormat::Millis, true))
+    (current.is_none_or(|c| latest > c)).then(|| timestamp(latest))
 }
 
 /// The `rel="next"` target of a `Link` header (RFC 8288), resolved against the page's URL.

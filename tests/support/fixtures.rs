@@ -1,26 +1,26 @@
 //! Realistic queued events for the sync tests: TraceDesk's own ObjectEvents (built by
-//! `epcis::event`, so each eventID is the CBV 2.0 hash of the event), queued in a real store.
+//! `epcis::event`, so each eventID is the CBV 2.0 hash of the event), recorded and queued in a
+//! real store by the store's own `record_events`.
 
 #![allow(dead_code)]
 
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tracedesk::epcis::event::{DeskAction, DeskEvent, Unit, build_event};
+use tracedesk::epcis::event::{DeskAction, DeskEvent, Unit};
 use tracedesk::store::Store;
 use tracedesk::sync::QueuedEvent;
-use tracedesk::sync::sqlite_outbox::enqueue;
 
 const GTIN: &str = "09506000134352";
 const SITE: &str = "urn:epc:id:sgln:9506000.13435.0";
 
 /// `n` distinct desk events: mostly verified receipts, every seventh a failed verification.
-pub fn desk_events(n: usize) -> Vec<QueuedEvent> {
+pub fn desk_events(n: usize) -> Vec<DeskEvent> {
     let start = DateTime::parse_from_rfc3339("2026-11-24T09:00:00.000+01:00").unwrap();
     (0..n)
         .map(|i| {
             let failed = i % 7 == 3;
-            let event = DeskEvent {
+            DeskEvent {
                 action: if failed {
                     DeskAction::VerificationFailed
                 } else {
@@ -42,27 +42,31 @@ pub fn desk_events(n: usize) -> Vec<QueuedEvent> {
                     Vec::new()
                 },
                 actor: None,
-            };
-            let event = build_event(&event).unwrap();
-            QueuedEvent {
-                event_id: event["eventID"].as_str().unwrap().to_owned(),
-                json: event.to_string(),
             }
         })
         .collect()
 }
 
-/// A store at `path` with `events` queued in its outbox (one transaction).
-pub fn store_with_queued(path: &Path, events: &[QueuedEvent]) -> Store {
-    let store = Store::open(path).unwrap();
-    let mut conn = rusqlite::Connection::open(path).unwrap();
-    let tx = conn.transaction().unwrap();
-    let now = Utc::now();
-    for event in events {
-        assert!(enqueue(&tx, &event.event_id, "receive", &event.json, now).unwrap());
-    }
-    tx.commit().unwrap();
-    store
+/// A store at `path` with `events` recorded and queued in its outbox (one transaction), and
+/// the events as queued (eventID and JSON as the store holds them), in the order given.
+pub fn store_with_queued(path: &Path, events: &[DeskEvent]) -> (Store, Vec<QueuedEvent>) {
+    let mut store = Store::open(path).unwrap();
+    let ids = store.record_events(events, "receive").unwrap();
+    let mut stored: std::collections::HashMap<String, String> = store
+        .due_events(DateTime::<Utc>::MAX_UTC, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event_id, e.json))
+        .collect();
+    assert_eq!(stored.len(), events.len(), "the events are not distinct");
+    let queued = ids
+        .into_iter()
+        .map(|event_id| {
+            let json = stored.remove(&event_id).unwrap();
+            QueuedEvent { event_id, json }
+        })
+        .collect();
+    (store, queued)
 }
 
 /// The eventIDs, sorted.
