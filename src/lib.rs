@@ -29,6 +29,7 @@ pub mod epcis;
 pub mod exceptions;
 pub mod gs1;
 pub mod inbox;
+pub mod net;
 pub mod router;
 pub mod scanner;
 pub mod store;

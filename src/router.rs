@@ -14,8 +14,9 @@
 //!   answers at once), and the questions wait in the store's queue to be asked again;
 //! - answers are read to at most 64 KiB.
 
-use crate::sync::capture::{install_crypto_provider, read_within, unreachable};
-use crate::sync::{Origin, Secret, Upstream};
+use crate::net::{
+    Origin, Secret, UrlError, install_crypto_provider, read_within, service_url, unreachable_reason,
+};
 use crate::verify::lms::{self, Answer, LmsError};
 use reqwest::blocking::Client;
 use reqwest::header::{self, HeaderName, HeaderValue};
@@ -77,17 +78,13 @@ impl RouterError {
 
 /// Checks a router URL for [`ROUTER_KEY`]; returns it as stored.
 pub fn parse_router_url(value: &str) -> Result<String, RouterError> {
-    use crate::sync::UpstreamError;
-    Upstream::new(value).map_err(|e| {
+    service_url(value, false).map_err(|e| {
         RouterError::Url(match e {
-            UpstreamError::InsecureHttp(url) => {
+            UrlError::InsecureHttp(url) => {
                 format!("{url} uses plain http to a host that is not loopback; use https")
             }
-            UpstreamError::UnsupportedScheme(url) => format!("{url:?} must start with https://"),
-            UpstreamError::InvalidUrl { url, reason } => {
-                format!("{url:?} is not a valid URL: {reason}")
-            }
-            other => other.to_string(),
+            UrlError::UnsupportedScheme(url) => format!("{url:?} must start with https://"),
+            UrlError::Invalid { url, reason } => format!("{url:?} is not a valid URL: {reason}"),
         })
     })?;
     Ok(value.trim().trim_end_matches('/').to_string())
@@ -195,7 +192,9 @@ impl VerificationRouter {
         total: Duration,
     ) -> Result<Self, RouterError> {
         let base = parse_router_url(base)?;
-        let upstream = Upstream::new(&base).map_err(|e| RouterError::Url(e.to_string()))?;
+        let base = service_url(&base, false).map_err(|e| RouterError::Url(e.to_string()))?;
+        let origin = Origin::of(&base)
+            .ok_or_else(|| RouterError::Url(format!("{base} has no host and port")))?;
         install_crypto_provider();
         let http = Client::builder()
             .connect_timeout(connect)
@@ -207,8 +206,8 @@ impl VerificationRouter {
             .map_err(|e| RouterError::Client(e.to_string()))?;
         Ok(Self {
             http,
-            base: upstream.base().clone(),
-            origin: upstream.origin().clone(),
+            base,
+            origin,
             credential,
             failed: Mutex::new(None),
         })
@@ -327,10 +326,7 @@ fn message_or_reason(message: String, status: StatusCode) -> String {
 }
 
 fn reason(err: &(dyn std::error::Error + 'static)) -> String {
-    match unreachable(err) {
-        crate::sync::CaptureError::Unreachable { reason } => reason,
-        other => other.to_string(),
-    }
+    unreachable_reason(err)
 }
 
 #[cfg(test)]

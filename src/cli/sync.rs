@@ -30,7 +30,6 @@ use crate::sync::{
 };
 
 /// The environment switch that allows plain http to a host that is not loopback.
-const ALLOW_INSECURE_ENV: &str = "TRACEDESK_ALLOW_INSECURE_HTTP";
 /// `--once`: how many times in a row an unreachable upstream is retried, and the longest wait.
 const ONCE_RETRIES: u32 = 3;
 const ONCE_MAX_WAIT: Duration = Duration::from_secs(60);
@@ -86,8 +85,7 @@ pub(super) fn configured_upstream(store: &Store, flag: Option<String>) -> Result
             "no upstream: pass --upstream URL or set one with `tracedesk config upstream_url URL`",
         )?,
     };
-    let allow_insecure = std::env::var(ALLOW_INSECURE_ENV).is_ok_and(|v| v == "1");
-    let upstream = if allow_insecure {
+    let upstream = if crate::net::insecure_http_allowed() {
         Upstream::allow_insecure_http(&url)?
     } else {
         Upstream::new(&url)?

@@ -89,26 +89,17 @@ pub fn sgln(gln: &Gln, prefix_len: u8) -> String {
         .unwrap_or_else(|| gln.digital_link())
 }
 
-/// The upstream EPCIS capture interface: an http(s) URL, without a trailing slash; `None`
-/// when left empty.
+/// The upstream EPCIS capture interface, without a trailing slash; `None` when left empty.
+/// The URL rule is the sync client's own ([`crate::net::service_url`]): https, or plain http
+/// only to loopback unless the user opted out ([`crate::net::ALLOW_INSECURE_HTTP_ENV`]), so a
+/// URL saved here is one `tracedesk sync` will use.
 pub fn upstream_url(text: &str) -> Result<Option<String>, SetupError> {
     let url = text.trim();
     if url.is_empty() {
         return Ok(None);
     }
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() == scheme_end {
-        return Err(error(
-            "upstream URL",
-            format!("\"{url}\" is not an http(s) URL"),
-        ));
-    }
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(error(
-            "upstream URL",
-            format!("\"{url}\" holds a space or a control character"),
-        ));
-    }
+    crate::net::service_url(url, crate::net::insecure_http_allowed())
+        .map_err(|e| error("upstream URL", e.to_string()))?;
     Ok(Some(url.trim_end_matches('/').to_owned()))
 }
 

@@ -18,8 +18,6 @@
 //! failing upstream's 50 MB error page costs the first few kilobytes, not 50 MB.
 
 use std::borrow::Cow;
-use std::io::{self, Read};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -30,8 +28,10 @@ use serde_json::Value;
 
 use super::outbox::QueuedEvent;
 use super::retry::parse_retry_after;
-use super::upstream::{Credentials, ForeignOrigin, Upstream, UpstreamError};
+use super::upstream::{Credentials, Upstream, UpstreamError};
 use crate::epcis::event::{EPCIS_CONTEXT_URL, TRACEDESK_NAMESPACE, TRACEDESK_PREFIX};
+pub use crate::net::install_crypto_provider;
+use crate::net::{ForeignOrigin, read_prefix, read_within, unreachable_reason};
 
 const CAPTURE_LIMIT: &str = "GS1-EPCIS-Capture-Limit";
 const FILE_SIZE_LIMIT: &str = "GS1-EPCIS-Capture-File-Size-Limit";
@@ -117,15 +117,6 @@ pub struct CaptureClient {
     authorization: Option<HeaderValue>,
     upstream: Upstream,
     limits: Option<CaptureLimits>,
-}
-
-/// Installs rustls' ring crypto provider for the process, once (reqwest is built without one).
-pub fn install_crypto_provider() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        // Someone else (another adapter, a test) may have installed it already; that is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 impl CaptureClient {
@@ -492,20 +483,6 @@ fn read_json(response: Response) -> Result<Value, CaptureError> {
         .map_err(|err| CaptureError::Protocol(format!("the capture job is not JSON: {err}")))
 }
 
-/// The whole of `body` when it holds at most `limit` bytes, else `None` after reading no more
-/// than `limit + 1` of them.
-pub(crate) fn read_within(body: impl Read, limit: u64) -> io::Result<Option<Vec<u8>>> {
-    let bytes = read_prefix(body, limit.saturating_add(1))?;
-    Ok((bytes.len() as u64 <= limit).then_some(bytes))
-}
-
-/// The first `limit` bytes of `body` (all of it when shorter); the rest is never read.
-pub(crate) fn read_prefix(body: impl Read, limit: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    body.take(limit).read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
 /// Text from a body's first bytes, which may end inside a UTF-8 sequence.
 fn text_of(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
@@ -522,47 +499,11 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<usize> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// Describes a transport failure (sending, or reading an answer's body) in words a clerk can
-/// act on (never the request itself: the URL is fine to show, the headers are not).
+/// A transport failure (sending, or reading an answer's body) as the capture client reports it.
 pub(crate) fn unreachable(err: &(dyn std::error::Error + 'static)) -> CaptureError {
-    let is_reqwest = |e: &(dyn std::error::Error + 'static), test: fn(&reqwest::Error) -> bool| {
-        e.downcast_ref::<reqwest::Error>().is_some_and(test)
-    };
-    let io_kind = causes(err).find_map(|e| e.downcast_ref::<io::Error>().map(io::Error::kind));
-    let reason = if causes(err).any(|e| is_reqwest(e, reqwest::Error::is_timeout))
-        || io_kind == Some(io::ErrorKind::TimedOut)
-    {
-        "no answer in time (timed out)".to_owned()
-    } else {
-        match io_kind {
-            Some(io::ErrorKind::ConnectionRefused) => "connection refused".to_owned(),
-            Some(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
-                "connection reset".to_owned()
-            }
-            _ if causes(err).any(|e| is_reqwest(e, reqwest::Error::is_connect)) => {
-                "cannot connect".to_owned()
-            }
-            _ => {
-                // reqwest's Display names the URL; the innermost cause says what happened.
-                let innermost = causes(err).last().map(ToString::to_string);
-                format!("connection dropped ({})", innermost.unwrap_or_default())
-            }
-        }
-    };
-    CaptureError::Unreachable { reason }
-}
-
-/// `err` and its causes. An `io::Error`'s `source` skips the error it wraps (reqwest's body
-/// reader wraps a timeout that way), so that one is looked into directly.
-fn causes<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(err), |e| {
-        match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => e.source(),
-        }
-    })
+    CaptureError::Unreachable {
+        reason: unreachable_reason(err),
+    }
 }
 
 #[cfg(test)]
@@ -639,43 +580,6 @@ mod tests {
             panic!("a failed job must fail")
         };
         assert!(busy.is_transient());
-    }
-
-    /// A reader that counts what was taken from it.
-    struct Counting<R> {
-        inner: R,
-        read: u64,
-    }
-
-    impl<R: Read> Read for Counting<R> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.inner.read(buf)?;
-            self.read += n as u64;
-            Ok(n)
-        }
-    }
-
-    fn endless() -> Counting<io::Repeat> {
-        Counting {
-            inner: io::repeat(b'x'),
-            read: 0,
-        }
-    }
-
-    #[test]
-    fn bodies_are_read_no_further_than_their_limit() {
-        let mut body = endless();
-        assert_eq!(read_prefix(&mut body, 4096).unwrap().len(), 4096);
-        assert_eq!(body.read, 4096);
-
-        let mut body = endless();
-        assert_eq!(read_within(&mut body, 1000).unwrap(), None);
-        assert_eq!(body.read, 1001);
-
-        let exact = read_within(&b"{\"running\":true}"[..], 16).unwrap();
-        assert_eq!(exact.as_deref(), Some(&b"{\"running\":true}"[..]));
-        assert_eq!(read_within(&b"{\"running\":true}"[..], 15).unwrap(), None);
-        assert_eq!(read_prefix(&b"short"[..], 4096).unwrap(), b"short");
     }
 
     #[test]

@@ -25,8 +25,9 @@ pub mod retry;
 pub mod upstream;
 pub mod worker;
 
+pub use crate::net::{ForeignOrigin, Origin, Secret};
 pub use capture::{CaptureClient, CaptureError, CaptureInterface, CaptureLimits};
 pub use outbox::{Outbox, OutboxError, OutboxStatus, ParkedEvent, QueuedEvent};
 pub use retry::Backoff;
-pub use upstream::{Credentials, ForeignOrigin, Origin, Secret, Timeouts, Upstream, UpstreamError};
+pub use upstream::{Credentials, Timeouts, Upstream, UpstreamError};
 pub use worker::{DrainOptions, DrainReport, Pause, SyncStatus, SyncWorker, UpstreamState};

@@ -22,8 +22,9 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::capture::{CaptureClient, CaptureError, failure, read_within, unreachable};
+use super::capture::{CaptureClient, CaptureError, failure, unreachable};
 use super::outbox::OutboxError;
+use crate::net::read_within;
 use crate::store::{Store, timestamp};
 
 /// What to ask the query interface for.

@@ -7,16 +7,18 @@
 //! - credentials are read from a file or the environment and never appear in `Debug` output,
 //!   logs or error messages (they are never written to the database either: nothing here
 //!   serialises them);
-//! - credentials go to the configured [`Origin`] alone: [`Upstream::check_origin`] is the one
+//! - credentials go to the configured [`Origin`] alone (the URL and origin rules themselves are
+//!   [`crate::net`]'s, shared with the verification router): [`Upstream::check_origin`] is the one
 //!   decision every request makes first, so a `Location` or `Link` naming another host, port or
 //!   scheme (an https upstream pointing at plain http, say) is refused before anything is sent.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
+
+use crate::net::{ForeignOrigin, Origin, Secret, UrlError, service_url, without_user_info};
 
 /// The environment variable that may carry the bearer token.
 pub const TOKEN_ENV: &str = "TRACEDESK_UPSTREAM_TOKEN";
@@ -54,79 +56,6 @@ pub enum UpstreamError {
     Client(String),
 }
 
-/// The scheme, host and port that credentials may go to (the origin of RFC 6454, for the two
-/// schemes TraceDesk speaks).
-///
-/// Built from a parsed URL, so hosts compare as the URL parser normalised them (domain names in
-/// lowercase, IP addresses in canonical form) and a default port equals its explicit spelling
-/// (`https://h/` and `https://h:443/` are one origin). User info is no part of an origin:
-/// `https://upstream.example@elsewhere.example/` is the origin of `elsewhere.example`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    scheme: String,
-    /// As `Url::host_str` gives it: IPv6 addresses keep their brackets.
-    host: String,
-    port: u16,
-}
-
-impl Origin {
-    /// The origin of `url`, or `None` when it has none TraceDesk would talk to (no host, or a
-    /// scheme other than http and https).
-    pub fn of(url: &Url) -> Option<Self> {
-        let scheme = url.scheme();
-        if !matches!(scheme, "http" | "https") {
-            return None;
-        }
-        Some(Self {
-            scheme: scheme.to_owned(),
-            host: url.host_str()?.to_owned(),
-            port: url.port_or_known_default()?,
-        })
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
-    }
-}
-
-/// A request to a URL outside the configured upstream's origin, refused before it was sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "refused to contact {url}: its origin {found} is not the configured upstream's origin \
-     {expected}, the only one TraceDesk's credentials may go to"
-)]
-pub struct ForeignOrigin {
-    /// The refused URL, without user info.
-    pub url: String,
-    /// Its origin, or what it has instead.
-    pub found: String,
-    pub expected: Origin,
-}
-
-/// A secret that prints as `[redacted]`, so a `{:?}` in a log line cannot leak it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value (surrounding whitespace, such as a file's final newline, dropped).
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into().trim().to_owned())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
 /// How TraceDesk authenticates to upstream.
 #[derive(Debug, Clone, Default)]
 pub enum Credentials {
@@ -148,7 +77,7 @@ impl Credentials {
             source,
         })?;
         let secret = Secret::new(token);
-        if secret.0.is_empty() {
+        if secret.is_empty() {
             return Err(UpstreamError::EmptyToken(path.display().to_string()));
         }
         Ok(Self::Bearer(secret))
@@ -157,7 +86,7 @@ impl Credentials {
     /// A bearer token from [`TOKEN_ENV`], if it is set and not empty.
     pub fn bearer_from_env() -> Option<Self> {
         let secret = Secret::new(std::env::var(TOKEN_ENV).ok()?);
-        (!secret.0.is_empty()).then_some(Self::Bearer(secret))
+        (!secret.is_empty()).then_some(Self::Bearer(secret))
     }
 }
 
@@ -206,30 +135,11 @@ impl Upstream {
     }
 
     fn parse(base: &str, allow_insecure_http: bool) -> Result<Self, UpstreamError> {
-        let mut url = Url::parse(base.trim()).map_err(|err| UpstreamError::InvalidUrl {
-            url: base.to_owned(),
-            reason: err.to_string(),
+        let url = service_url(base, allow_insecure_http).map_err(|err| match err {
+            UrlError::Invalid { url, reason } => UpstreamError::InvalidUrl { url, reason },
+            UrlError::UnsupportedScheme(url) => UpstreamError::UnsupportedScheme(url),
+            UrlError::InsecureHttp(url) => UpstreamError::InsecureHttp(url),
         })?;
-        match url.scheme() {
-            "https" => {}
-            "http" if allow_insecure_http || is_loopback(&url) => {}
-            "http" => return Err(UpstreamError::InsecureHttp(url.to_string())),
-            _ => return Err(UpstreamError::UnsupportedScheme(base.to_owned())),
-        }
-        if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(UpstreamError::InvalidUrl {
-                url: base.to_owned(),
-                reason: "it has no host".to_owned(),
-            });
-        }
-        // Endpoints are resolved relative to the base, so `https://h/epcis` must behave like
-        // `https://h/epcis/` (otherwise `capture` would replace `epcis`).
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-        }
-        url.set_query(None);
-        url.set_fragment(None);
         let origin = Origin::of(&url).ok_or_else(|| UpstreamError::InvalidUrl {
             url: base.to_owned(),
             reason: "it has no origin (host and port)".to_owned(),
@@ -304,25 +214,6 @@ impl fmt::Display for Upstream {
         // The base URL never carries credentials (they live in `Credentials`), but a user may
         // have typed `https://user:pass@host/`; never echo that.
         write!(f, "{}", without_user_info(&self.base))
-    }
-}
-
-fn without_user_info(url: &Url) -> Url {
-    let mut shown = url.clone();
-    // Both fail only for URLs without a host, which have no user info to hide.
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown
-}
-
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    match bare.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => bare.eq_ignore_ascii_case("localhost"),
     }
 }
 
