@@ -22,6 +22,13 @@
 //!
 //! Nothing in the core imports egui, rusqlite, serialport or reqwest.
 
+// What a user, a partner or a device feeds the program must fail with a message, never a
+// panic: outside tests, no `unwrap`, no `expect`, no index or slice that is not checked.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 pub mod camera;
 pub mod cli;
 pub mod desk;

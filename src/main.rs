@@ -1,6 +1,8 @@
 //! The `tracedesk` binary: the kiosk when run without a subcommand, the command line otherwise.
 //! All work happens in [`tracedesk::cli`]; this only turns its outcome into an exit code.
 
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

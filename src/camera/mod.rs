@@ -11,7 +11,15 @@
 //! the UI: it hands out text and status over plain values and channels.
 
 pub mod debounce;
+#[allow(
+    clippy::indexing_slicing,
+    reason = "pixel loops over images whose bounds the loop ranges come from"
+)]
 pub mod decode;
+#[allow(
+    clippy::indexing_slicing,
+    reason = "pixel loops over the frame being drawn, bounded by its own size"
+)]
 pub mod synth;
 
 #[cfg(feature = "camera")]

@@ -177,7 +177,7 @@ fn from_lines(text: &str, pin_needed: bool) -> Result<Decided> {
             asked.len(),
             asked
                 .iter()
-                .map(|&q| QUESTIONS[q])
+                .filter_map(|&q| QUESTIONS.get(q).copied())
                 .collect::<Vec<_>>()
                 .join(", ")
         );

@@ -83,7 +83,9 @@ impl<R: BufRead> Read for Counted<R> {
         let n = {
             let available = self.fill_buf()?;
             let n = available.len().min(out.len());
-            out[..n].copy_from_slice(&available[..n]);
+            for (to, from) in out.iter_mut().zip(available) {
+                *to = *from;
+            }
             n
         };
         self.consume(n);
@@ -647,9 +649,9 @@ impl<S: DocumentSink> Walker<'_, S> {
             parent_list
         } else if let Some(kind) = ListKind::from_element(local).filter(|_| unqualified)
             && parent_top
-            && self.streamed[kind.index()].is_none()
+            && let Some(slot @ None) = self.streamed.get_mut(kind.index())
         {
-            self.streamed[kind.index()] = Some(0);
+            *slot = Some(0);
             Some(kind)
         } else {
             None

@@ -109,13 +109,14 @@ pub struct AiDef {
 
 /// Total length bounds of `parts`, at compile time.
 const fn bounds(parts: &[Part]) -> (u16, u16) {
-    let (mut min, mut max, mut i) = (0u16, 0u16, 0);
-    while i < parts.len() {
-        if !parts[i].optional {
-            min += parts[i].min as u16;
+    let (mut min, mut max) = (0u16, 0u16);
+    let mut rest = parts;
+    while let [part, tail @ ..] = rest {
+        if !part.optional {
+            min += part.min as u16;
         }
-        max += parts[i].max as u16;
-        i += 1;
+        max += part.max as u16;
+        rest = tail;
     }
     (min, max)
 }

@@ -214,7 +214,9 @@ impl Ndc {
             [5, 3, 2] => (joined, Some(NdcLayout::L532)),
             [5, 4, 1] => (joined, Some(NdcLayout::L541)),
             [5, 4, 2] => {
-                let (lab, prod, pkg) = (parts[0], parts[1], parts[2]);
+                let [lab, prod, pkg] = parts[..] else {
+                    return Err(bad());
+                };
                 if let Some(lab) = lab.strip_prefix('0') {
                     (format!("{lab}{prod}{pkg}"), Some(NdcLayout::L442))
                 } else if let Some(prod) = prod.strip_prefix('0') {

@@ -58,7 +58,8 @@ fn serial(index: u64) -> String {
     let mut v = mix(index);
     let mut out = String::with_capacity(13);
     for _ in 0..13 {
-        out.push(char::from(ALPHABET[(v & 31) as usize]));
+        // `v & 31` is below 32, the alphabet's length.
+        out.extend(ALPHABET.get((v & 31) as usize).map(|&b| char::from(b)));
         v >>= 5;
     }
     out

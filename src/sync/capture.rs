@@ -489,7 +489,7 @@ fn text_of(bytes: &[u8]) -> Cow<'_, str> {
         Ok(text) => Cow::Borrowed(text),
         // Only the cut at the end: drop the partial character rather than show U+FFFD.
         Err(err) if err.error_len().is_none() => {
-            String::from_utf8_lossy(&bytes[..err.valid_up_to()])
+            String::from_utf8_lossy(bytes.get(..err.valid_up_to()).unwrap_or(bytes))
         }
         Err(_) => String::from_utf8_lossy(bytes),
     }

@@ -183,8 +183,8 @@ pub fn recall(store: &Store, gtin: &Gtin, lot: &str) -> Result<RecallFile, DeskE
         returned: Vec::new(),
         gone: Vec::new(),
     };
-    let title = product_title(store, &gtin);
-    for item in lot_scope(store, &gtin, lot)? {
+    let title = product_title(store, gtin);
+    for item in lot_scope(store, gtin, lot)? {
         match item.state {
             StockState::OnHand => file.on_hand.push(unit(item, title.clone())),
             StockState::Dispensed => file.dispensed.push(movement(&item)),
