@@ -8,7 +8,7 @@
 //!
 //! This is TraceDesk's own implementation of the algorithm published with the GS1 reference
 //! implementation (RalphTro/epcis-event-hash-generator) and checked against its test vectors
-//! (`tests/epcis_hash_vectors.rs`). Where the reference's behaviour differs from a literal
+//! (`tests/domain/epcis_hash_vectors.rs`). Where the reference's behaviour differs from a literal
 //! reading of the algorithm text and the published hashes depend on it, the reference wins; the
 //! places are commented where they happen.
 //!

@@ -3,7 +3,7 @@
 //! values named by line, endless or binary inputs refused with bounded memory, missing files
 //! that leave no store behind, and a recall that is contained whole or not at all.
 
-mod cli_support;
+use crate::cli_support;
 use chrono::Utc;
 use cli_support::{json_lines, today, tracedesk};
 use rusqlite::Connection;

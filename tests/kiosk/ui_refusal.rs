@@ -1,8 +1,7 @@
 //! After a refusal the red card tells the clerk what to do with the pack, in the site's words:
 //! driven through egui_kittest on a real demo store (see `ui_support`).
 
-mod ui_support;
-
+use crate::ui_support;
 use tracedesk::store::next_step::default_step;
 use tracedesk::ui::app::Screen;
 use tracedesk::verify::Reason;

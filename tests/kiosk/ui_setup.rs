@@ -2,8 +2,7 @@
 //! SGLN, the first PIN, the scanner test with the test code as a wedge scanner types it, and
 //! the same steps opened again from the settings screen.
 
-mod ui_support;
-
+use crate::ui_support;
 use egui_kittest::kittest::Queryable;
 use tracedesk::scanner::probe::TEST_CODE;
 use tracedesk::ui::app::Screen;

@@ -2,8 +2,7 @@
 //! closing the shipment opens its cases, and the pharmacist resolves them from her screen.
 //! Driven through egui_kittest on a real demo store (`ui_support`).
 
-mod ui_support;
-
+use crate::ui_support;
 use egui_kittest::kittest::Queryable;
 use tracedesk::exceptions::CaseStatus;
 use tracedesk::store::CaseFilter;

@@ -2,7 +2,7 @@
 //! the current one), `config` never shows or takes its hash, and the command line's own actions
 //! name the account that ran them. Also the one-line error texts the binary prints.
 
-mod cli_support;
+use crate::cli_support;
 use chrono::DateTime;
 use cli_support::{json_lines, today, tracedesk};
 use std::path::Path;

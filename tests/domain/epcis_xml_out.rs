@@ -7,7 +7,7 @@
 //! - our own reader reads the document back and every event's CBV 2.0 hash ID equals the
 //!   `eventID` recorded: the conversion kept every field.
 
-mod cli_support;
+use crate::cli_support;
 use cli_support::{json_lines, today, tracedesk};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -5,8 +5,7 @@
 //! and one pack received before its lot expired is now expired on the shelf. So the expiry
 //! watch, the filters and the recall all run on units received through the real receipt path.
 
-mod ui_support;
-
+use crate::ui_support;
 use chrono::{Days, Local, NaiveDate};
 use tracedesk::gs1::{self, Gtin, ParseContext};
 use tracedesk::store::{Store, create_demo};

@@ -2,8 +2,7 @@
 //! receipts were recorded on known days. The desk's day clock is fixed, so which day each bar
 //! stands for comes from the test's data, never from the wall clock.
 
-mod ui_support;
-
+use crate::ui_support;
 use chrono::{Days, FixedOffset, NaiveDate, TimeZone};
 use egui_kittest::kittest::Queryable;
 use tracedesk::gs1::{self, ParseContext};

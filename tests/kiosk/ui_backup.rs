@@ -1,8 +1,7 @@
 //! The kiosk's daily backup and its place in the status bar, under egui_kittest on a real store:
 //! the backup thread runs as in production, on a clock the test sets.
 
-mod ui_support;
-
+use crate::ui_support;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tracedesk::store::backup;
 use tracedesk::ui::backup_feed::{backup_feed, shown_time};

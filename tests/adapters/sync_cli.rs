@@ -2,8 +2,7 @@
 //! middle of a batch followed by a restart, after which every event has arrived exactly once
 //! in upstream's (deduplicated) set and re-sends are only of eventIDs the desk queued.
 
-mod support;
-
+use crate::support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

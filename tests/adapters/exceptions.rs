@@ -3,8 +3,7 @@
 //! PDG report names each case and is valid against PDG's schema, the late data releases the
 //! held pack to stock, and the partner's PDG response settles what it accepts.
 
-mod cli_support;
-
+use crate::cli_support;
 use cli_support::{json_lines, today, tracedesk};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

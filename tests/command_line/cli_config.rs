@@ -2,8 +2,7 @@
 //! real store file.
 
 #[allow(dead_code)] // shared with the other CLI tests; part of it is used here
-mod cli_support;
-
+use crate::cli_support;
 use cli_support::tracedesk;
 use tracedesk::store::next_step::default_step;
 use tracedesk::verify::Reason;

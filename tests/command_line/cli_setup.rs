@@ -2,8 +2,7 @@
 //! (On a terminal it asks the same questions one by one; the checks are the same functions.)
 
 #[allow(dead_code)] // shared with the other CLI tests; part of it is used here
-mod cli_support;
-
+use crate::cli_support;
 use cli_support::tracedesk;
 use tracedesk::scanner::probe::TEST_CODE;
 

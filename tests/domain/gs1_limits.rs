@@ -3,8 +3,7 @@
 //! These tests check answers only: how fast parsing is, is the benchmarks' business.
 
 #[allow(dead_code)] // shared with the other CLI tests; this file needs no dates
-mod cli_support;
-
+use crate::cli_support;
 use chrono::NaiveDate;
 use cli_support::{json_lines, tracedesk};
 use tracedesk::gs1::{self, ErrorCode, MAX_SCAN_BYTES, ParseContext};

@@ -3,8 +3,7 @@
 //! nothing, a restore refuses anything but a whole TraceDesk store, and daily backups keep the
 //! newest few and record their outcome.
 
-mod cli_support;
-
+use crate::cli_support;
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use cli_support::{json_lines, today, tracedesk};
 use rusqlite::{Connection, OpenFlags};

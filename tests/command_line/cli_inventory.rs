@@ -2,7 +2,7 @@
 //! recalls imported after receipt, dispense / return / restock, recall containment, search by
 //! NDC in any spelling, reports and the per-unit audit export.
 
-mod cli_support;
+use crate::cli_support;
 use chrono::Utc;
 use cli_support::{json_lines, today, tracedesk};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! The real `tracedesk` binary on real store files: verify, receive, import, shipment, config,
 //! JSON Lines output, and a receive process killed with SIGKILL.
 
-mod cli_support;
+use crate::cli_support;
 use chrono::Utc;
 use cli_support::{json_lines, today, tracedesk};
 use serde_json::Value;

@@ -2,8 +2,7 @@
 //! (DSCSA TI/TS) and its CSV export, and the partner inbox imported in the background with its
 //! outcome on the status bar. Driven through egui_kittest on a real demo store (`ui_support`).
 
-mod ui_support;
-
+use crate::ui_support;
 use std::fs;
 use std::path::Path;
 use std::process::Command;

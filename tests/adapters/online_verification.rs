@@ -4,8 +4,7 @@
 //! `/01/{gtin}/10/{lot}/21/{serial}?17=`), checks the credential, echoes the corrUUID and answers
 //! verified, a failure reason, a recall, an error status, a wrong corrUUID, or nothing at all.
 
-mod cli_support;
-
+use crate::cli_support;
 use cli_support::{json_lines, today, tracedesk};
 use serde_json::{Value, json};
 use std::collections::HashMap;

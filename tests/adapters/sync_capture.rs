@@ -3,8 +3,7 @@
 //! Whatever happens, every event must arrive, none twice except as a re-send of a batch whose
 //! confirmation was lost, and only the bad event may be parked.
 
-mod support;
-
+use crate::support;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! The receiving screen, the PIN gate, the pharmacist check and the status bar, driven as a
 //! clerk and a pharmacist would through egui_kittest on a real demo store (see `ui_support`).
 
-mod ui_support;
-
+use crate::ui_support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;

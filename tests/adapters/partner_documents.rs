@@ -2,8 +2,7 @@
 //! header fills the cache and the master data, the archive keeps the exact bytes, `trace`
 //! answers a regulator's request, and a bad or truncated document changes nothing.
 
-mod cli_support;
-
+use crate::cli_support;
 use cli_support::{json_lines, today, tracedesk};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

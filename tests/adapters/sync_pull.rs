@@ -2,8 +2,7 @@
 //! `Link: rel="next"`, the cursor saved in the store, the next pull resuming from it, and a
 //! failing consumer never advancing the cursor past what it stored.
 
-mod support;
-
+use crate::support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
