@@ -60,6 +60,19 @@ fn next_line(rx: &mpsc::Receiver<String>) -> serde_json::Value {
     serde_json::from_str(&line).expect("JSON line")
 }
 
+/// Waits for the next line of `listen`'s stderr that starts with `state`.
+fn wait_for_state(states: &mpsc::Receiver<String>, state: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match states.recv_timeout(left) {
+            Ok(line) if line.starts_with(state) => return,
+            Ok(_) => {}
+            Err(_) => panic!("listen did not report \"{state}\" within 15 s"),
+        }
+    }
+}
+
 #[test]
 fn every_scan_sent_while_connected_gets_one_verdict_across_replugs() {
     if !socat_available() {
@@ -99,7 +112,7 @@ fn every_scan_sent_while_connected_gets_one_verdict_across_replugs() {
         .args(["--db", db.to_str().unwrap(), "listen", "--json", "--port"])
         .arg(dir.path().join("scanner"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let (tx, rx) = mpsc::channel();
@@ -111,8 +124,17 @@ fn every_scan_sent_while_connected_gets_one_verdict_across_replugs() {
             }
         }
     });
-    // Let the worker open the port before the first scan.
-    std::thread::sleep(Duration::from_millis(500));
+    // The device's state, as `listen` reports it on stderr: scanning starts once it is open.
+    let (states_tx, states) = mpsc::channel();
+    let stderr = app.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if states_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    wait_for_state(&states, "scanner connected");
 
     let mut socat = Some(socat);
     for round in 0..3 {
@@ -123,10 +145,10 @@ fn every_scan_sent_while_connected_gets_one_verdict_across_replugs() {
         }
         // Unplug, plug back in at the same path, and carry on scanning.
         unplug(socat.take().unwrap(), dir.path());
-        std::thread::sleep(Duration::from_millis(300));
+        wait_for_state(&states, "scanner disconnected");
         socat = Some(plug_in(dir.path()));
         // The worker polls to reopen every ~250 ms; the spec allows 2 s.
-        std::thread::sleep(Duration::from_millis(1500));
+        wait_for_state(&states, "scanner connected");
     }
     // Nothing extra was printed.
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
