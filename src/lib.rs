@@ -12,13 +12,18 @@
 //!   [`gs1`] (turning scanner bytes into validated identifiers), [`verify`] (verdict rules),
 //!   [`epcis`] (EPCIS 2.0 events and their CBV 2.0 hash IDs), [`exceptions`] (DSCSA
 //!   receiving exceptions and the PDG messages about them).
+//! - The rules every HTTP client follows: [`net`] (a service's URL, the one origin credentials
+//!   may go to, secrets that never print, bounded reads).
 //! - Adapters around the core, each owning one kind of I/O:
-//!   [`store`] (SQLite), [`scanner`] (serial and keyboard-wedge scanners), [`camera`]
-//!   (DataMatrix decoding from images and webcams), [`sync`] (the EPCIS capture client),
-//!   [`inbox`] (partner documents dropped in a folder), [`router`] (asking manufacturers through
-//!   a verification router).
+//!   [`store`] (SQLite; the only module that names it), [`scanner`] (serial and keyboard-wedge
+//!   scanners), [`camera`] (DataMatrix decoding from images and webcams), [`sync`] (the EPCIS
+//!   capture client), [`inbox`] (partner documents dropped in a folder), [`router`] (asking
+//!   manufacturers through a verification router).
 //! - Use cases that join adapters, written once for both edges: [`desk`].
 //! - Edges: [`ui`] (the egui kiosk) and [`cli`] (the command line).
+//!
+//! No module imports one that imports it back; `tests/domain/architecture.rs` checks these
+//! layers from the source.
 //!
 //! Nothing in the core imports egui, rusqlite, serialport or reqwest.
 

@@ -5,8 +5,9 @@
 //! draw whatever [`DeskReply`]s have arrived; the worker answers each request in order and wakes
 //! the UI with `request_repaint`.
 //!
-//! The worker drives a [`Desk`]: the operations the kiosk needs, in the kiosk's terms (plain
-//! strings and dates ready to show). The store implements it in [`super::store_desk`]; tests
+//! The worker drives a [`Desk`]: the operations the kiosk needs, in the kiosk's terms, with
+//! the domain's types (GTINs, dates, stock and reconciliation states) so a screen never parses
+//! what the worker already knew; a failure is a [`DeskError`] saying what failed. The store implements it in [`super::store_desk`]; tests
 //! implement it with a few values in memory, so the screens are tested without a database.
 //!
 //! This module must never touch egui widgets, and the UI must never call a [`Desk`] directly.
