@@ -15,9 +15,9 @@
 //! ([`super::Store::set_actor`]): the command line names the machine's account, the kiosk its
 //! pharmacist.
 
+use super::receiving::{product, site_location, unit};
 use super::{
-    Assessment, StoreError, gtin_key, iso_date, parse_iso_date_opt, product, record_event,
-    site_location, timestamp, unit,
+    Assessment, StoreError, gtin_key, iso_date, parse_iso_date_opt, record_event, timestamp,
 };
 use crate::epcis::event::{self as desk_event, DeskAction, DeskEvent};
 use crate::gs1::{ParsedScan, Sgtin};
@@ -251,7 +251,8 @@ pub(crate) fn quarantine_all_in(
 ) -> Result<Vec<(Sgtin, ActionRecord)>, StoreError> {
     let mut records = Vec::new();
     for sgtin in units {
-        let (quarantined, suspect) = super::holds_in_force(conn, &sgtin.gtin, &sgtin.serial)?;
+        let (quarantined, suspect) =
+            super::receiving::holds_in_force(conn, &sgtin.gtin, &sgtin.serial)?;
         if quarantined || suspect {
             continue;
         }
@@ -294,7 +295,7 @@ fn move_unit_in(
     let mut stocked = None;
     if let Some(serial) = &pid.serial {
         facts.unit = unit(conn, &pid.gtin, serial)?;
-        (facts.held, facts.suspect) = super::holds_in_force(conn, &pid.gtin, serial)?;
+        (facts.held, facts.suspect) = super::receiving::holds_in_force(conn, &pid.gtin, serial)?;
         stocked = stocked_unit(conn, &pid.gtin, serial)?;
     }
     let lots = [
@@ -303,7 +304,8 @@ fn move_unit_in(
         stocked.as_ref().and_then(|s| s.lot.as_deref()),
     ];
     for lot in lots.into_iter().flatten() {
-        facts.lot_recalled = facts.lot_recalled || super::lot_recalled(conn, &pid.gtin, lot)?;
+        facts.lot_recalled =
+            facts.lot_recalled || super::receiving::lot_recalled(conn, &pid.gtin, lot)?;
     }
     let verdict = verify::movement_verdict(movement, pid, &facts, stocked.as_ref(), today);
     let record = match (&pid.serial, verdict.is_verified()) {

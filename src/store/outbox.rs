@@ -18,7 +18,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{Store, StoreError, put_setting, timestamp};
+use super::settings::put_setting;
+use super::{Store, StoreError, timestamp};
 use crate::epcis::event::{self as desk_event, DeskEvent};
 
 /// The `settings` key holding the moment upstream last confirmed a capture.

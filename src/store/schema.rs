@@ -10,6 +10,12 @@
 //! status is a small integer (0 = active costs no payload byte in SQLite's record format); the
 //! announcing shipment is an integer. About 40 bytes per unit for 12-character serials.
 
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
 /// Each entry upgrades the schema by one version.
 pub const MIGRATIONS: &[&str] = &[
     // Version 1.
@@ -397,3 +403,30 @@ pub const MIGRATIONS: &[&str] = &[
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the file to this build's schema in one exclusive transaction; refuses a file a
+/// newer build wrote.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: VERSION,
+        });
+    }
+    if found == VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    for (i, migration) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version > found {
+            tracing::info!(version, "migrating store schema");
+            tx.execute_batch(migration)?;
+        }
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
