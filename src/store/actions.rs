@@ -15,7 +15,7 @@
 //! ([`super::Store::set_actor`]): the command line names the machine's account, the kiosk its
 //! pharmacist.
 
-use super::receiving::{product, site_location, unit};
+use super::facts::{product, site_location, unit};
 use super::{
     Assessment, StoreError, gtin_key, iso_date, parse_iso_date_opt, record_event, timestamp,
 };
@@ -252,7 +252,7 @@ pub(crate) fn quarantine_all_in(
     let mut records = Vec::new();
     for sgtin in units {
         let (quarantined, suspect) =
-            super::receiving::holds_in_force(conn, &sgtin.gtin, &sgtin.serial)?;
+            super::facts::holds_in_force(conn, &sgtin.gtin, &sgtin.serial)?;
         if quarantined || suspect {
             continue;
         }
@@ -295,7 +295,7 @@ fn move_unit_in(
     let mut stocked = None;
     if let Some(serial) = &pid.serial {
         facts.unit = unit(conn, &pid.gtin, serial)?;
-        (facts.held, facts.suspect) = super::receiving::holds_in_force(conn, &pid.gtin, serial)?;
+        (facts.held, facts.suspect) = super::facts::holds_in_force(conn, &pid.gtin, serial)?;
         stocked = stocked_unit(conn, &pid.gtin, serial)?;
     }
     let lots = [
@@ -305,7 +305,7 @@ fn move_unit_in(
     ];
     for lot in lots.into_iter().flatten() {
         facts.lot_recalled =
-            facts.lot_recalled || super::receiving::lot_recalled(conn, &pid.gtin, lot)?;
+            facts.lot_recalled || super::facts::lot_recalled(conn, &pid.gtin, lot)?;
     }
     let verdict = verify::movement_verdict(movement, pid, &facts, stocked.as_ref(), today);
     let record = match (&pid.serial, verdict.is_verified()) {

@@ -26,8 +26,7 @@
 //! `backup_keep` newest files, and record their outcome in the settings (`backup_last_ok`,
 //! `backup_last_error`) for the kiosk's status bar. Time is always passed in, never read here.
 
-use super::settings::put_setting;
-use super::{Store, StoreError, schema, timestamp};
+use super::{Store, StoreError, put_setting, schema, timestamp};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, ErrorCode, OpenFlags, params};

@@ -17,7 +17,7 @@
 //! when.
 
 use super::actions::{HoldKind, ShelfAction, record_action_in};
-use super::receiving::{ReceiptContext, record_receipt_in};
+use super::receipt::{ReceiptContext, record_receipt_in};
 use super::shipment::{ShipmentInfo, ShipmentProgress, shipment_info};
 use super::{
     Assessment, ShipmentId, StoreError, gtin_from_key, gtin_key, iso_date, parse_iso_date_opt,
@@ -834,7 +834,7 @@ impl super::Store {
             return Ok(false);
         };
         let key = gtin_key(&sgtin.gtin);
-        if super::receiving::unit(&tx, &sgtin.gtin, &sgtin.serial)?.is_none() {
+        if super::facts::unit(&tx, &sgtin.gtin, &sgtin.serial)?.is_none() {
             return Ok(false);
         }
         let pid = ProductIdentifier {
@@ -843,7 +843,7 @@ impl super::Store {
             lot: case.lot.clone(),
             expiry: case.expiry,
         };
-        let assessment = super::receiving::assess(&tx, Some(&pid), None, today)?;
+        let assessment = super::facts::assess(&tx, Some(&pid), None, today)?;
         // The pending-data hold and the pack's own refused scans are this case, not reasons.
         let reasons: Vec<Reason> = assessment
             .verdict

@@ -18,7 +18,8 @@
 //! expiry, recall and search questions are answered by index lookups ([`inventory`]).
 //!
 //! - [`schema`]: the tables and versioned migrations.
-//! - [`receiving`]: the facts a verdict is decided from, and receipts of a pack or a case.
+//! - [`facts`]: what the store knows about a pack, which a verdict is decided from.
+//! - [`receipt`]: recording one receipt with its event; [`receiving`]: a pack's or a case's.
 //! - [`settings`]: the site's settings, each checked before it is stored.
 //! - [`actions`]: pharmacist and shelf actions, each with its event naming who acted
 //!   ([`Store::set_actor`]).
@@ -52,6 +53,7 @@ pub mod bounded;
 pub mod demo;
 pub mod epcis_import;
 pub mod exceptions;
+pub mod facts;
 pub mod import;
 pub mod inventory;
 pub mod investigation;
@@ -60,6 +62,7 @@ pub mod outbox;
 pub mod pin;
 pub mod pull_cursor;
 pub mod recall;
+pub mod receipt;
 pub mod receiving;
 pub mod schema;
 pub mod settings;
@@ -74,13 +77,14 @@ pub use backup::{BackupError, BackupStatus, DailyBackup, Restored};
 pub use demo::{DemoScan, DemoScans, create_demo};
 pub use epcis_import::{ArchivedDocument, EpcisImportReport};
 pub use exceptions::{CaseFilter, CaseLogLine, ClosedShipment, ExceptionCase, ResponseOutcome};
+pub use facts::Assessment;
 pub use import::{ImportCounts, ImportError, ProductReader, RecallLine, RecallReader};
 pub use investigation::Investigation;
 pub use next_step::NextSteps;
 pub use outbox::{OutboxStatus, ParkedEvent, QueuedEvent};
 pub use pin::PinRecord;
 pub use recall::{AffectedUnit, Containment};
-pub use receiving::{Assessment, ContainerReceipt, Receipt};
+pub use receiving::{ContainerReceipt, Receipt};
 pub use settings::{DEFAULT_EXPIRY_THRESHOLDS, KNOWN_SETTINGS};
 pub use shipment::{Reconciliation, ShipmentId, ShipmentProgress, UnitState};
 pub use verification::VerificationRecord;
@@ -89,7 +93,7 @@ pub(crate) use outbox::record_event;
 
 use crate::gs1::{Gtin, Sscc};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
 
 /// What can go wrong with the store, in the user's terms.
@@ -242,6 +246,17 @@ pub(crate) fn timestamp<Tz: chrono::TimeZone>(at: DateTime<Tz>) -> String {
     at.with_timezone(&Utc)
         .clamp(earliest, latest)
         .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Write one row of the `settings` table, unchecked: for the store's own rows (backup outcome,
+/// sync state) and for values [`Store::set_setting`] already checked.
+pub(crate) fn put_setting(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
 }
 
 /// Waits about 10 s in all for another writer, a millisecond at a time.

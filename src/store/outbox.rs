@@ -18,8 +18,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::settings::put_setting;
-use super::{Store, StoreError, timestamp};
+use super::{Store, StoreError, put_setting, timestamp};
 use crate::epcis::event::{self as desk_event, DeskEvent};
 
 /// The `settings` key holding the moment upstream last confirmed a capture.

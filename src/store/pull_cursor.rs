@@ -4,8 +4,7 @@
 //! pulled as the store's `timestamp` text. It is not a setting `tracedesk config` takes: only the
 //! pull ([`crate::sync::pull`]) moves it, after the page it covers was stored.
 
-use super::settings::put_setting;
-use super::{Store, StoreError};
+use super::{Store, StoreError, put_setting};
 
 /// The `settings` key holding the pull cursor.
 pub const PULL_CURSOR_SETTING: &str = "sync_pull_cursor";

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::OptionalExtension;
 
-use super::{Store, StoreError, backup, exceptions, next_step, pin, setup};
+use super::{Store, StoreError, backup, exceptions, next_step, pin, put_setting, setup};
 use crate::gs1::Gln;
 
 /// Settings `tracedesk config` knows; values are checked before they are stored.
@@ -30,17 +30,6 @@ pub const KNOWN_SETTINGS: &[&str] = &[
 
 /// The expiry watch horizons in days when `expiry_thresholds` is not set.
 pub const DEFAULT_EXPIRY_THRESHOLDS: [u32; 3] = [30, 60, 90];
-
-/// Write one row of the `settings` table, unchecked: for the store's own rows (backup outcome,
-/// sync state) and for values [`Store::set_setting`] already checked.
-pub(crate) fn put_setting(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute(params![key, value])?;
-    Ok(())
-}
 
 impl Store {
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
