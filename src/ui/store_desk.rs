@@ -11,7 +11,7 @@
 //! through [`super::pin`], on the desk's PIN clock. A refusal carries the site's instruction
 //! for the clerk ([`Store::next_steps`]).
 
-use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, SecondsFormat, Utc};
 
 use super::desk::{
     CaseLabel, CaseLine, Desk, DeskError, DeskSettings, ExpiryWatch, HistoryEntry, OutboxStatus,
@@ -41,18 +41,15 @@ const CAMERA_KEY: &str = "kiosk_camera";
 /// PIN to take them.
 pub const KIOSK_ACTOR: &str = "kiosk:pharmacist";
 
-/// The clock the PIN brake reads: the wall clock, or a hand-set one in tests.
-pub type PinClock = Box<dyn Fn() -> DateTime<Utc> + Send>;
-
-/// Where the desk reads today's date (verdicts, expiry, reports): the local calendar, or a
-/// fixed day in tests.
-pub type DayClock = Box<dyn Fn() -> NaiveDate + Send>;
+/// The desk's clock: the wall clock in local time, or a hand-set one in tests. Every moment
+/// the desk records (receipts, events, the PIN brake, exception cases) is read from it, and
+/// today's date (verdicts, expiry, reports) is its date.
+pub type Clock = Box<dyn Fn() -> DateTime<FixedOffset> + Send>;
 
 /// The store, as the kiosk's desk.
 pub struct StoreDesk {
     store: Store,
-    pin_clock: PinClock,
-    day_clock: DayClock,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for StoreDesk {
@@ -68,23 +65,26 @@ impl StoreDesk {
         store.set_actor(KIOSK_ACTOR);
         Self {
             store,
-            pin_clock: Box::new(Utc::now),
-            day_clock: Box::new(|| Local::now().date_naive()),
+            clock: Box::new(|| Local::now().fixed_offset()),
         }
     }
 
-    /// Replace the clock today's date is read from.
-    pub fn set_day_clock(&mut self, clock: DayClock) {
-        self.day_clock = clock;
+    /// Replace the clock (tests: a fixed day, a hand-advanced brake).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    fn now(&self) -> DateTime<FixedOffset> {
+        (self.clock)()
     }
 
     fn today(&self) -> NaiveDate {
-        (self.day_clock)()
+        self.now().date_naive()
     }
 
-    /// Replace the clock the PIN brake reads.
-    pub fn set_pin_clock(&mut self, clock: PinClock) {
-        self.pin_clock = clock;
+    /// The moment the PIN brake counts from.
+    fn pin_now(&self) -> DateTime<Utc> {
+        self.now().with_timezone(&Utc)
     }
 
     fn parse(&self, bytes: &[u8]) -> ParsedScan {
@@ -225,9 +225,9 @@ impl Desk for StoreDesk {
             Some(reference) => self.find(reference)?,
             None => None,
         };
-        let receipt =
-            self.store
-                .receive(&scan, shipment, self.today(), Local::now().fixed_offset())?;
+        let receipt = self
+            .store
+            .receive(&scan, shipment, self.today(), self.now())?;
         let product = receipt.assessment.product.map(|p| ProductLabel {
             name: p.name,
             strength: p.strength,
@@ -286,7 +286,7 @@ impl Desk for StoreDesk {
         let today = self.today();
         let received = self
             .store
-            .receive_container(&sscc, shipment, today, Local::now().fixed_offset())?
+            .receive_container(&sscc, shipment, today, self.now())?
             .ok_or_else(|| {
                 DeskError::Unusable(format!("no aggregation data lists the packs of {sscc}"))
             })?;
@@ -418,7 +418,7 @@ impl Desk for StoreDesk {
 
     fn act(&mut self, pack: &PackIdentity, action: &PharmacistAction) -> Result<(), DeskError> {
         let sgtin = sgtin_of(pack)?;
-        let now = Local::now().fixed_offset();
+        let now = self.now();
         let result = match action {
             PharmacistAction::Quarantine { reason } => self.store.record_action(
                 &sgtin,
@@ -539,7 +539,8 @@ impl Desk for StoreDesk {
     }
 
     fn check_pin(&mut self, pin: &str) -> Result<PinVerdict, DeskError> {
-        match pin::check(&mut self.store, pin, (self.pin_clock)()) {
+        let now = self.pin_now();
+        match pin::check(&mut self.store, pin, now) {
             Ok(()) => Ok(PinVerdict::Accepted),
             Err(PinError::NotSet) => Ok(PinVerdict::NotSet),
             Err(PinError::Wrong { wait }) => Ok(PinVerdict::Refused {
@@ -555,7 +556,7 @@ impl Desk for StoreDesk {
     }
 
     fn change_pin(&mut self, current: Option<&str>, new: &str) -> Result<(), DeskError> {
-        let now = (self.pin_clock)();
+        let now = self.pin_now();
         NewPin::parse(new)
             .and_then(|new| pin::change(&mut self.store, current, &new, now))
             .map_err(|e| DeskError::Pin(e.to_string()))
@@ -578,7 +579,8 @@ impl Desk for StoreDesk {
     }
 
     fn quarantine_lot(&mut self, gtin: &Gtin, lot: &str, reason: &str) -> Result<u64, DeskError> {
-        store_inventory::quarantine_lot(&mut self.store, gtin, lot, reason)
+        let now = self.now();
+        store_inventory::quarantine_lot(&mut self.store, gtin, lot, reason, now)
     }
 
     fn search(&mut self, text: &str) -> Result<UnitList, DeskError> {
@@ -615,7 +617,8 @@ impl Desk for StoreDesk {
         }
         self.store.apply_site_setup(&setup)?;
         if let Some(pin) = pin {
-            pin::change(&mut self.store, None, &pin, (self.pin_clock)())
+            let now = self.pin_now();
+            pin::change(&mut self.store, None, &pin, now)
                 .map_err(|e| DeskError::Pin(e.to_string()))?;
         }
         Ok(SetupApplied {
@@ -629,7 +632,7 @@ impl Desk for StoreDesk {
         let id = self
             .find(reference)?
             .ok_or_else(|| DeskError::UnknownShipment(reference.to_owned()))?;
-        let closed = self.store.close_shipment(id, Local::now().fixed_offset())?;
+        let closed = self.store.close_shipment(id, self.now())?;
         let mut reconciliation = self.reconcile(reference)?;
         let today = self.today();
         reconciliation.cases = closed
@@ -650,8 +653,7 @@ impl Desk for StoreDesk {
     }
 
     fn resolve_case(&mut self, id: i64, decision: Resolution) -> Result<(), DeskError> {
-        self.store
-            .resolve_case(id, decision, None, Local::now().fixed_offset())?;
+        self.store.resolve_case(id, decision, None, self.now())?;
         Ok(())
     }
 
@@ -659,9 +661,7 @@ impl Desk for StoreDesk {
         let id = self
             .find(reference)?
             .ok_or_else(|| DeskError::UnknownShipment(reference.to_owned()))?;
-        let report = self
-            .store
-            .exception_report(id, None, Local::now().fixed_offset())?;
+        let report = self.store.exception_report(id, None, self.now())?;
         let path = dir.join(format!(
             "exceptions-{}.json",
             super::widgets::file_safe(reference)
@@ -701,15 +701,10 @@ impl Desk for StoreDesk {
         } else {
             Context::saleable_return()
         };
-        online::ask(
-            &mut self.store,
-            &router,
-            &pid,
-            context,
-            Local::now().fixed_offset(),
-        )
-        .map(|answer| answer.summary())
-        .map_err(|e| DeskError::Online(e.to_string()))
+        let now = self.now();
+        online::ask(&mut self.store, &router, &pid, context, now)
+            .map(|answer| answer.summary())
+            .map_err(|e| DeskError::Online(e.to_string()))
     }
 
     fn ask_manufacturer(&mut self, outcome: &ScanOutcome) -> Option<String> {
@@ -739,18 +734,12 @@ impl Desk for StoreDesk {
         };
         // Questions the router could not take earlier go first, a few at a time: it may be
         // back. A router still down fails the first and skips the rest at once.
-        if let Err(e) = online::ask_queued(&mut self.store, &router, Local::now().fixed_offset(), 5)
-        {
+        let now = self.now();
+        if let Err(e) = online::ask_queued(&mut self.store, &router, now, 5) {
             tracing::warn!("queued verification questions not asked: {e}");
         }
         Some(
-            match online::ask(
-                &mut self.store,
-                &router,
-                &pid,
-                context,
-                Local::now().fixed_offset(),
-            ) {
+            match online::ask(&mut self.store, &router, &pid, context, now) {
                 Ok(answer) => answer.summary(),
                 Err(e) => format!("Manufacturer not reached: {e}"),
             },

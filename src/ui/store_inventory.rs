@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{Days, Local, NaiveDate};
+use chrono::{DateTime, Days, FixedOffset, NaiveDate};
 
 use super::desk::{
     DeskError, ExpiryWatch, RecallFile, RecalledLot, Reports, StockUnit, UnitList, UnitMovement,
@@ -203,13 +203,14 @@ pub fn quarantine_lot(
     gtin: &Gtin,
     lot: &str,
     reason: &str,
+    now: DateTime<FixedOffset>,
 ) -> Result<u64, DeskError> {
     let units: Vec<Sgtin> = lot_scope(store, gtin, lot)?
         .iter()
         .filter(|item| item.state == StockState::OnHand)
         .map(InventoryItem::sgtin)
         .collect::<Result<_, _>>()?;
-    let records = store.quarantine_all(&units, reason, Local::now().fixed_offset())?;
+    let records = store.quarantine_all(&units, reason, now)?;
     tracing::info!(
         "recall: quarantined {} units of {} lot {lot}",
         records.len(),

@@ -106,9 +106,13 @@ impl HandClock {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }
 
-    fn reader(&self) -> tracedesk::ui::store_desk::PinClock {
+    fn reader(&self) -> tracedesk::ui::store_desk::Clock {
         let seconds = self.0.clone();
-        Box::new(move || DateTime::from_timestamp(seconds.load(Ordering::SeqCst), 0).unwrap())
+        Box::new(move || {
+            DateTime::from_timestamp(seconds.load(Ordering::SeqCst), 0)
+                .unwrap()
+                .fixed_offset()
+        })
     }
 }
 
@@ -117,7 +121,7 @@ fn the_pin_gate_refuses_wrong_pins_and_slows_down_guessing() {
     let clock = HandClock::new();
     let desk_clock = clock.reader();
     let mut k = kiosk_with(move |desk| {
-        desk.set_pin_clock(desk_clock);
+        desk.set_clock(desk_clock);
         with_pin(desk);
     });
     k.click("Pharmacist");
@@ -137,7 +141,7 @@ fn the_pin_gate_refuses_wrong_pins_and_slows_down_guessing() {
 
     // The lockout is in the store: a kiosk started again on it is locked as well.
     let mut restarted = StoreDesk::new(store(&k.db));
-    restarted.set_pin_clock(clock.reader());
+    restarted.set_clock(clock.reader());
     assert!(matches!(
         restarted.check_pin(PIN).unwrap(),
         PinVerdict::Refused { wait: Some(_), .. }
