@@ -42,18 +42,8 @@ pub fn run(db: Option<PathBuf>, format: Format, days: u32) -> Result<ExitCode> {
             writeln!(out, "{}", expiry_json(&expiry))?;
         }
         Format::Csv => {
-            writeln!(out, "report,key,value")?;
-            for d in &per_day {
-                writeln!(out, "receipts_accepted,{},{}", d.day, d.accepted)?;
-                writeln!(out, "receipts_refused,{},{}", d.day, d.refused)?;
-            }
-            for (reason, n) in &failures {
-                writeln!(out, "failures_by_reason,{},{n}", reason.code())?;
-            }
-            writeln!(out, "expiry,expired,{}", expiry.expired)?;
-            for (days, n) in &expiry.within {
-                writeln!(out, "expiry,within_{days}_days,{n}")?;
-            }
+            let csv = crate::desk::export::report_csv(&per_day, &failures, &expiry);
+            write!(out, "{csv}")?;
         }
         Format::Text => {
             writeln!(out, "Receipts per day (last {days} days):")?;

@@ -1,11 +1,17 @@
 //! The files a desk hands out, one writer each, for the command line and the kiosk alike.
 //!
 //! - [`reconciliation_csv`]: a shipment's reconciliation, `state,gtin,serial,lot,expiry`.
+//! - [`report_csv`]: the numbers behind the report charts, `report,key,value`.
 //!
 //! Fields are quoted as RFC 4180 wants: serials and lots may hold commas and quotes (GS1's
 //! character set 82 allows both).
 
+use crate::store::inventory::{DayReceipts, ExpirySummary};
 use crate::store::shipment::ReconciledUnit;
+use crate::verify::Reason;
+
+/// The header of [`report_csv`].
+pub const REPORT_HEADER: [&str; 3] = ["report", "key", "value"];
 
 /// The header of [`reconciliation_csv`].
 pub const RECONCILIATION_HEADER: [&str; 5] = ["state", "gtin", "serial", "lot", "expiry"];
@@ -28,6 +34,42 @@ pub fn reconciliation_csv(units: &[ReconciledUnit]) -> String {
             unit.lot.as_deref().unwrap_or_default(),
             unit.expiry.as_deref().unwrap_or_default(),
         ]);
+    }
+    writer
+        .into_inner()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
+}
+
+/// The report numbers as CSV, `report,key,value`, in machine words: per day with receipts,
+/// `receipts_accepted` and `receipts_refused`; per refusal reason, `failures_by_reason` and
+/// its code; `expiry` `expired` and `within_N_days` for each watched horizon (cumulative, as
+/// the store counts them).
+pub fn report_csv(
+    per_day: &[DayReceipts],
+    failures: &[(Reason, u64)],
+    expiry: &ExpirySummary,
+) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut write = |record: [&str; 3]| {
+        // Writing to memory fails only on a bug in `csv`; what was written is kept.
+        if let Err(e) = writer.write_record(record) {
+            tracing::error!("report CSV: {e}");
+        }
+    };
+    write(REPORT_HEADER);
+    let mut write = |report: &str, key: &str, value: u64| write([report, key, &value.to_string()]);
+    for day in per_day {
+        let key = day.day.to_string();
+        write("receipts_accepted", &key, day.accepted);
+        write("receipts_refused", &key, day.refused);
+    }
+    for (reason, n) in failures {
+        write("failures_by_reason", reason.code(), *n);
+    }
+    write("expiry", "expired", expiry.expired);
+    for (days, n) in &expiry.within {
+        write("expiry", &format!("within_{days}_days"), *n);
     }
     writer
         .into_inner()
@@ -76,6 +118,33 @@ mod tests {
                 ["missing", "00359999101015", "A,1", "L\"2", "2028-10-24"],
                 ["received", "00359999101015", "B2", "", ""],
             ]
+        );
+    }
+
+    #[test]
+    fn the_report_names_each_number_in_machine_words() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let csv = report_csv(
+            &[DayReceipts {
+                day,
+                accepted: 40,
+                refused: 2,
+            }],
+            &[(Reason::Recalled, 2)],
+            &ExpirySummary {
+                expired: 1,
+                within: vec![(30, 5), (60, 9)],
+            },
+        );
+        assert_eq!(
+            csv,
+            "report,key,value\n\
+             receipts_accepted,2026-03-01,40\n\
+             receipts_refused,2026-03-01,2\n\
+             failures_by_reason,recalled,2\n\
+             expiry,expired,1\n\
+             expiry,within_30_days,5\n\
+             expiry,within_60_days,9\n"
         );
     }
 }

@@ -333,6 +333,8 @@ pub struct Reports {
     /// Units on hand by expiry band ("expired", "within 30 days", "in 31–60 days"...), soonest
     /// first.
     pub expiry_horizon: Vec<(String, u64)>,
+    /// The same numbers as `tracedesk report --csv` writes them, for the export button.
+    pub csv: String,
 }
 
 /// A setup the desk wrote.

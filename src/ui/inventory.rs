@@ -542,7 +542,7 @@ fn reports_ui(ui: &mut Ui, state: &mut Inventory, requests: &mut Vec<DeskRequest
             if big_button(ui, "Export CSV").clicked() {
                 requests.push(DeskRequest::Export {
                     path: super::default_export_dir().join("reports.csv"),
-                    contents: reports_csv(reports),
+                    contents: reports.csv.clone(),
                 });
             }
         }
@@ -662,41 +662,6 @@ pub fn recall_csv(file: &RecallFile) -> String {
     csv_text(rows)
 }
 
-/// The report numbers as CSV: `report,key,value[,value]` rows for each chart.
-pub fn reports_csv(reports: &Reports) -> String {
-    let mut rows = vec![vec![
-        "report".to_owned(),
-        "key".to_owned(),
-        "value".to_owned(),
-        "refused".to_owned(),
-    ]];
-    for (day, accepted, refused) in &reports.receipts_per_day {
-        rows.push(vec![
-            "receipts per day".to_owned(),
-            day.to_string(),
-            accepted.to_string(),
-            refused.to_string(),
-        ]);
-    }
-    for (reason, n) in &reports.failures_by_reason {
-        rows.push(vec![
-            "failures by reason".to_owned(),
-            reason.clone(),
-            n.to_string(),
-            String::new(),
-        ]);
-    }
-    for (band, n) in &reports.expiry_horizon {
-        rows.push(vec![
-            "expiry horizon".to_owned(),
-            band.clone(),
-            n.to_string(),
-            String::new(),
-        ]);
-    }
-    csv_text(rows)
-}
-
 /// The status bar's expiry line ("3 expired · 12 expiring ≤30 d"), `None` when nothing is due.
 pub fn expiry_line(watch: &ExpiryWatch) -> Option<String> {
     let (soonest, soon) = watch.expiring.first().copied().unwrap_or_default();
@@ -767,20 +732,5 @@ mod tests {
         );
         assert!(lines[2].starts_with("dispensed,00359999101015,AMX2,LA2401,"));
         assert_eq!(lines.len(), 3);
-    }
-
-    #[test]
-    fn the_reports_csv_has_a_row_per_bar() {
-        let reports = Reports {
-            days: 1,
-            receipts_per_day: vec![(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), 40, 2)],
-            failures_by_reason: vec![("Recalled lot".into(), 2)],
-            expiry_horizon: vec![("expired".into(), 1), ("within 30 days".into(), 5)],
-        };
-        let csv = reports_csv(&reports);
-        assert!(csv.contains("receipts per day,2026-03-01,40,2\n"));
-        assert!(csv.contains("failures by reason,Recalled lot,2,\n"));
-        assert!(csv.contains("expiry horizon,within 30 days,5,\n"));
-        assert_eq!(csv.lines().count(), 5);
     }
 }

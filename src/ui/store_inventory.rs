@@ -233,9 +233,9 @@ pub fn reports(store: &Store, today: NaiveDate, days: u32) -> Result<Reports, De
         .checked_sub_days(Days::new(u64::from(days - 1)))
         .unwrap_or(today);
     // The store answers only the days with receipts; the chart needs every day of the range.
-    let counted: HashMap<NaiveDate, (u64, u64)> = store
-        .receipts_per_day(from, today)?
-        .into_iter()
+    let per_day = store.receipts_per_day(from, today)?;
+    let counted: HashMap<NaiveDate, (u64, u64)> = per_day
+        .iter()
         .map(|d| (d.day, (d.accepted, d.refused)))
         .collect();
     let receipts_per_day = from
@@ -246,12 +246,13 @@ pub fn reports(store: &Store, today: NaiveDate, days: u32) -> Result<Reports, De
             (day, accepted, refused)
         })
         .collect();
-    let failures_by_reason = store
-        .failures_by_reason(from, today)?
-        .into_iter()
-        .map(|(reason, n)| (reason.label().to_owned(), n))
+    let failures = store.failures_by_reason(from, today)?;
+    let failures_by_reason = failures
+        .iter()
+        .map(|(reason, n)| (reason.label().to_owned(), *n))
         .collect();
     let summary = store.expiry_summary(today)?;
+    let csv = crate::desk::export::report_csv(&per_day, &failures, &summary);
     // The summary counts cumulatively (within 30, within 60...): the chart shows bands.
     let mut horizon = vec![("expired".to_owned(), summary.expired)];
     let mut previous: Option<(u32, u64)> = None;
@@ -271,5 +272,6 @@ pub fn reports(store: &Store, today: NaiveDate, days: u32) -> Result<Reports, De
         receipts_per_day,
         failures_by_reason,
         expiry_horizon: horizon,
+        csv,
     })
 }
