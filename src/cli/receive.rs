@@ -7,7 +7,8 @@
 
 use super::config::open_store;
 use super::input::ScanInput;
-use super::verify::{container_children_json, container_label, verdict_json, verdict_text};
+use super::verify::{container_children_json, verdict_json, verdict_text};
+use crate::desk::scan::container_label;
 use crate::gs1::{self, ParseContext};
 use crate::store::{ShipmentId, Store};
 use crate::verify::{Reason, Verdict};

@@ -100,15 +100,6 @@ pub fn verdict_text(
     }
 }
 
-/// The SSCC of a case or tote label scan (a valid scan with an SSCC and no GTIN).
-pub fn container_label(scan: &ParsedScan) -> Option<Sscc> {
-    if scan.ok() && scan.gtin().is_none() {
-        scan.sscc()
-    } else {
-        None
-    }
-}
-
 /// How many queued questions one `verify --online` asks again before its own.
 const QUEUED_PER_RUN: usize = 20;
 
@@ -155,7 +146,7 @@ pub fn run(
     for line in input {
         let bytes = line.context("reading scans from stdin")?;
         let scan = gs1::parse(&bytes, &ctx);
-        let answer = match container_label(&scan) {
+        let answer = match crate::desk::scan::container_label(&scan) {
             Some(sscc) => verify_container(&store, &scan, &sscc, today, json)?,
             None => {
                 let assessment = store.verify(&scan, None, today)?;

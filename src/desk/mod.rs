@@ -9,8 +9,11 @@
 //!   again later.
 //! - [`connection`]: whether the configured upstream and router answer (the settings' "Test
 //!   the connection").
-//! - [`export`]: the files a desk hands out (a shipment's reconciliation), one writer each.
+//! - [`export`]: the files a desk hands out (a shipment's reconciliation, the report), one
+//!   writer each.
+//! - [`scan`]: what a scan names (a pack, or a case or tote label).
 
 pub mod connection;
 pub mod export;
 pub mod online;
+pub mod scan;

@@ -714,13 +714,12 @@ impl KioskApp {
     }
 }
 
-/// The SSCC of a scan that names a shipment or a case rather than a unit (no GTIN).
+/// The SSCC of a scan that names a shipment or a case rather than a pack, by the desk's rule
+/// ([`crate::desk::scan::container_label`]). The date only matters to a pack's expiry, which
+/// a label has none of.
 fn shipment_label(bytes: &[u8]) -> Option<String> {
     let parsed = gs1::parse(bytes, &ParseContext::new(chrono::Local::now().date_naive()));
-    if parsed.gtin().is_some() {
-        return None;
-    }
-    parsed.sscc().map(|s| s.as_str().to_owned())
+    crate::desk::scan::container_label(&parsed).map(|s| s.as_str().to_owned())
 }
 
 impl eframe::App for KioskApp {
