@@ -341,6 +341,24 @@ fn checked_epc(what: &str, text: &str) -> Result<Epc, Invalid> {
 
 /// The GTIN an `EPCClass` vocabulary element names: an SGTIN pattern
 /// (`urn:epc:idpat:sgtin:030001.0012345.*`), an LGTIN or GTIN class, or a Digital Link.
+/// A quantity's `epcClass`: an LGTIN (one lot), a GTIN, or an SGTIN pattern
+/// (`urn:epc:idpat:sgtin:CP.IR.*`: every unit of a GTIN, as the GS1 US guideline names
+/// products), each with a GTIN whose check digit is right.
+fn checked_class(text: &str) -> Result<Epc, Invalid> {
+    if text.trim().starts_with("urn:epc:idpat:sgtin:") {
+        text_ok("epcClass", text)?;
+        return match class_gtin(text) {
+            Some(gtin) if text.trim().ends_with(".*") => Ok(Epc::Gtin {
+                gtin: gtin.as_str().to_owned(),
+            }),
+            _ => Err(Invalid(format!(
+                "epcClass {text}: not an SGTIN pattern (urn:epc:idpat:sgtin:CompanyPrefix.ItemReference.*)"
+            ))),
+        };
+    }
+    checked_epc("epcClass", text)
+}
+
 pub(crate) fn class_gtin(id: &str) -> Option<Gtin> {
     let id = id.trim();
     if let Some(body) = id.strip_prefix("urn:epc:idpat:sgtin:") {
@@ -469,7 +487,7 @@ fn check_event(event: &SupplierEvent) -> Result<(), Invalid> {
         checked_epc("parentID", parent)?;
     }
     for q in event.quantity_list.iter().chain(&event.child_quantity_list) {
-        checked_epc("epcClass", &q.epc_class)?;
+        checked_class(&q.epc_class)?;
     }
     if let Some(lot) = &event.lot_number
         && !lot_ok(lot)
@@ -1867,7 +1885,8 @@ impl Applier<'_, '_> {
         };
         self.each_epc(lists, ListKind::Epc, &mut recall)?;
         for class in &event.quantity_classes {
-            recall(self, Listed::of(epc(class)?)?)?;
+            let class = checked_class(class).map_err(|Invalid(e)| ImportError::at("", e))?;
+            recall(self, Listed::of(class)?)?;
         }
         Ok(any)
     }

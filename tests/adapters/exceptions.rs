@@ -510,3 +510,60 @@ fn ordered_quantities_give_over_and_under_shipment() {
         assert_valid(&schema, &report);
     }
 }
+
+#[test]
+fn a_quantity_ordered_by_product_pattern_counts_every_lot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let expiry = today() + chrono::Days::new(400);
+    let po = "urn:epcglobal:cbv:bt:0987654000019:PO-43";
+    run_ok(&db, &["config", "site_gln", &check_digit("098765400001")]);
+    let ordering = |class: &str| {
+        document_ordering(
+            &["P1", "P2", "P3"],
+            "L7",
+            &expiry.format("%Y-%m-%d").to_string(),
+            po,
+            &format!(
+                "<quantityList><quantityElement><epcClass>{class}</epcClass>\
+                 <quantity>2</quantity></quantityElement></quantityList>"
+            ),
+        )
+    };
+    // A pattern that is not one is refused whole, naming it; nothing is stored.
+    let bad = write(
+        dir.path(),
+        "bad.xml",
+        &ordering("urn:epc:idpat:sgtin:0812345.077777.P1"),
+    );
+    let out = tracedesk(&db, &["import", "epcis", bad.to_str().unwrap()], b"");
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("not an SGTIN pattern"), "{message}");
+    assert!(lines(&db, &["archive", "--json"]).is_empty());
+
+    // The GS1 US guideline's way: two of the product ordered, whatever the lot.
+    let doc = write(
+        dir.path(),
+        "ti.xml",
+        &ordering("urn:epc:idpat:sgtin:0812345.077777.*"),
+    );
+    run_ok(&db, &["import", "epcis", doc.to_str().unwrap()]);
+    let g = check_digit("0081234577777");
+    let exp = expiry.format("%y%m%d").to_string();
+    let scans: Vec<String> = ["P1", "P2", "P3"]
+        .iter()
+        .map(|s| format!("(01){g}(21){s}(10)L7(17){exp}"))
+        .collect();
+    json_lines(&tracedesk(
+        &db,
+        &["receive", "--shipment", po, "--json"],
+        scans.join("\n").as_bytes(),
+    ));
+    run_ok(&db, &["shipment", po, "--close"]);
+    let cases = lines(&db, &["exceptions", "--json"]);
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    assert_eq!(cases[0]["kind"], "overage");
+    assert_eq!(cases[0]["quantity_ordered"], 2);
+    assert_eq!(cases[0]["quantity_received"], 3);
+}
