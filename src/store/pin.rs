@@ -10,9 +10,9 @@
 //! the record, each change in one immediate transaction so that two processes checking PINs
 //! at the same time both count.
 
-use super::{Store, StoreError};
-use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use super::{Store, StoreError, put_setting, timestamp};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// Settings key of the PIN's argon2 hash.
 pub const PIN_HASH_KEY: &str = "kiosk_pin_hash";
@@ -95,23 +95,17 @@ fn write(conn: &Connection, record: &PinRecord) -> Result<(), StoreError> {
         ),
         (
             LOCKED_UNTIL_KEY,
-            record
-                .locked_until
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            record.locked_until.map(timestamp),
         ),
     ];
     for (key, value) in rows {
         match value {
-            Some(value) => conn
-                .prepare_cached(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                )?
-                .execute(params![key, value])?,
-            None => conn
-                .prepare_cached("DELETE FROM settings WHERE key = ?1")?
-                .execute([key])?,
-        };
+            Some(value) => put_setting(conn, key, &value)?,
+            None => {
+                conn.prepare_cached("DELETE FROM settings WHERE key = ?1")?
+                    .execute([key])?;
+            }
+        }
     }
     Ok(())
 }
