@@ -40,6 +40,27 @@ use std::time::Duration;
 pub const DIR_KEY: &str = "backup_dir";
 /// Settings key: how many daily backups to keep.
 pub const KEEP_KEY: &str = "backup_keep";
+/// The backup folder as `config` and the settings screen accept it: absolute, because the
+/// kiosk and the command line may run from any directory.
+pub fn parse_dir(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if Path::new(value).is_absolute() {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "\"{value}\" is not an absolute path; write e.g. /var/backups/tracedesk"
+        ))
+    }
+}
+
+/// How many daily backups to keep: 1 to 365.
+pub fn parse_keep(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(n @ 1..=365) => Ok(n),
+        _ => Err("keep 1 to 365 backups".to_owned()),
+    }
+}
+
 /// Settings key: when the last good backup was made (RFC 3339, UTC).
 pub const LAST_OK_KEY: &str = "backup_last_ok";
 /// Settings key: why the last backup failed; absent when it worked.

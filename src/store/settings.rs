@@ -90,14 +90,7 @@ impl Store {
                 .to_string_lossy()
                 .into_owned(),
             // Absolute, because the kiosk and the command line may run from any directory.
-            backup::DIR_KEY => {
-                if !Path::new(value).is_absolute() {
-                    return Err(invalid(format!(
-                        "\"{value}\" is not an absolute path; write e.g. /var/backups/tracedesk"
-                    )));
-                }
-                value.to_string()
-            }
+            backup::DIR_KEY => backup::parse_dir(value).map_err(invalid)?,
             exceptions::GRACE_KEY => exceptions::parse_grace_days(value)
                 .map_err(invalid)?
                 .to_string(),
@@ -115,10 +108,7 @@ impl Store {
                     .map_err(|e| invalid(e.to_string()))?;
                 value.to_string()
             }
-            backup::KEEP_KEY => match value.parse::<u32>() {
-                Ok(n @ 1..=365) => n.to_string(),
-                _ => return Err(invalid("keep 1 to 365 backups".into())),
-            },
+            backup::KEEP_KEY => backup::parse_keep(value).map_err(invalid)?.to_string(),
             // The PIN is changed only by whoever knows the current one (`tracedesk pin`, the
             // kiosk's settings): a hash written here would replace it without.
             _ if key == "kiosk_pin" || pin::PIN_KEYS.contains(&key) => {
