@@ -43,6 +43,8 @@ use rxing::datamatrix::decoder::Decoder;
 use rxing::datamatrix::detector::{Detector, zxing_cpp_detector};
 use rxing::{Binarizer, Luma8Source, Point};
 
+use super::finder;
+
 /// One decoded symbol.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Symbol {
@@ -77,7 +79,7 @@ impl Symbol {
         bounds(&self.corners)
     }
 
-    fn contains(&self, p: (f32, f32)) -> bool {
+    pub(crate) fn contains(&self, p: (f32, f32)) -> bool {
         quad_contains(&self.corners, p)
     }
 }
@@ -248,6 +250,10 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             merge(&mut found, coarse);
             failed.extend(coarse_failed);
             if threshold == Threshold::Local {
+                // Blobs of ink the tracer could not follow (large modules, slim rectangles
+                // beside print) are located and sampled by our own finder.
+                let blobs = finder::read_blobs(img, &bits, 2.0, (0.0, 0.0), &found);
+                merge(&mut found, blobs);
                 busy = busy_regions(&bits, &contrast, 2, img.width(), img.height());
             }
         }
@@ -279,6 +285,9 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     if found.is_empty() && opts.effort == Effort::Thorough {
         let (fine, _) = fine_search(img);
         merge(&mut found, fine);
+        if found.is_empty() {
+            merge(&mut found, blob_search(img));
+        }
         if found.is_empty() {
             merge(&mut found, fallback_search(img));
         }
@@ -488,7 +497,7 @@ fn quad_centre(c: &[(f32, f32); 4]) -> (f32, f32) {
     )
 }
 
-fn to_symbol(result: &DecoderRXingResult, corners: [(f32, f32); 4]) -> Option<Symbol> {
+pub(crate) fn to_symbol(result: &DecoderRXingResult, corners: [(f32, f32); 4]) -> Option<Symbol> {
     // Text in a character set (ECI) rxing does not know could be rendered wrongly: a symbol we
     // cannot vouch for is not reported at all.
     if result.getContentType() == "UnknownECI" {
@@ -1045,6 +1054,20 @@ fn noise_level(grey: &GrayImage) -> f32 {
     // its median absolute value is 0.6745 times that. The half-level offset undoes the
     // rounding of the histogram bins.
     (median + 0.5) / (0.6745 * std::f32::consts::SQRT_2)
+}
+
+/// Our own finder over the whole frame at full size, with each threshold in turn.
+fn blob_search(img: &GrayImage) -> Vec<Symbol> {
+    for threshold in [Threshold::Local, Threshold::Global] {
+        let Some(bits) = binarize(img.as_raw(), img.width(), img.height(), threshold) else {
+            continue;
+        };
+        let found = finder::read_blobs(img, &bits, 1.0, (0.0, 0.0), &[]);
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
 }
 
 /// Slow paths for still images that the fast searches missed.

@@ -12,6 +12,7 @@
 
 pub mod debounce;
 pub mod decode;
+mod finder;
 pub mod synth;
 
 #[cfg(feature = "camera")]
