@@ -177,20 +177,21 @@ fn report(label: &str, tallies: &BTreeMap<String, Tally>) {
 /// Per folder: zxing-cpp's own pass threshold (THRESHOLDS.md; `None` where its runner does not
 /// use the folder) and what TraceDesk reaches today where that is less.
 ///
-/// Where rxing 0.9.3 genuinely falls short the exact count is asserted, so both a regression
-/// and an improvement show up (update the number then). The shortfalls, all below rxing's
-/// detector or decoder, not in TraceDesk's search strategy (rxing's own `DataMatrixReader`
-/// fails every one of them too):
+/// Where TraceDesk genuinely falls short the exact count is asserted, so both a regression
+/// and an improvement show up (update the number then). The shortfalls:
 /// - datamatrix-1 `eci-mixed.png`: decodes, but switches to an ECI character set rxing does not
 ///   know; TraceDesk withholds text it cannot vouch for (see `decode`), so it counts as missed.
-/// - datamatrix-1 `distorted.png`: a 60x60 px warped symbol; the edge tracer loses the edges.
-/// - datamatrix-3: the four large 2x2-region `dm-2x2-*` photos, `#794.png` (a real pack),
-///   `OldDetectorFallback`, and `#1063`-style symbols fail rxing's sampling/Reed-Solomon.
+/// - datamatrix-1 `distorted.png`: a 60x60 px warped symbol; its edges are curves, which
+///   neither rxing's tracer nor our finder's straight sides follow.
+/// - datamatrix-3: the four large 2x2-region `dm-2x2-*` photos (uneven light and perspective:
+///   the finder samples them with the right size and a good finder pattern, but too many
+///   modules come out wrong for Reed-Solomon), `#794.png` (a stretched, damaged real pack).
+///   `OldDetectorFallback` (huge modules, lone timing modules) is read by our own finder.
 /// - datamatrix-5: the same real-world pack photos as datamatrix-3 (`#794`, `#1063`, `#1072`).
 const UPRIGHT: [(&str, Option<usize>, usize); 5] = [
     ("datamatrix-1", Some(30), 28),
     ("datamatrix-2", Some(13), 13),
-    ("datamatrix-3", Some(26), 20),
+    ("datamatrix-3", Some(26), 21),
     ("datamatrix-4", Some(21), 21),
     ("datamatrix-5", None, 0),
 ];

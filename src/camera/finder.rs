@@ -53,7 +53,7 @@ pub(crate) fn read_blobs(
 ) -> Vec<Symbol> {
     let mask = Mask::from_bits(bits);
     let mut found: Vec<Symbol> = Vec::new();
-    for blob in mask.blobs().into_iter().take(MAX_BLOBS) {
+    for blob in mask.blobs() {
         let Some(quad) = blob.rectangle() else {
             continue;
         };
@@ -102,19 +102,23 @@ impl Mask {
         Self { width, height, ink }
     }
 
-    /// The blobs that could be symbols, biggest first.
+    /// The blobs that could be symbols, biggest first. A blob takes in the small specks of ink
+    /// just around it: a dark timing module whose neighbours are all light touches nothing.
     fn blobs(&self) -> Vec<Blob> {
         let (w, h) = (self.width, self.height);
         let mut label = vec![0u32; w * h];
-        let mut next = 0u32;
+        // Each label's bounding box (inclusive), indexed by label - 1.
+        let mut boxes: Vec<[usize; 4]> = Vec::new();
         let mut stack = Vec::new();
         let mut blobs = Vec::new();
         for start in 0..w * h {
             if !self.ink[start] || label[start] != 0 {
                 continue;
             }
-            next += 1;
-            label[start] = next;
+            let Ok(id) = u32::try_from(boxes.len() + 1) else {
+                break;
+            };
+            label[start] = id;
             stack.push(start);
             let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
             let mut pixels = 0usize;
@@ -126,48 +130,78 @@ impl Mask {
                     for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
                         let j = ny * w + nx;
                         if self.ink[j] && label[j] == 0 {
-                            label[j] = next;
+                            label[j] = id;
                             stack.push(j);
                         }
                     }
                 }
             }
+            boxes.push([x0, y0, x1, y1]);
             let (bw, bh) = (x1 + 1 - x0, y1 + 1 - y0);
             if (bw.min(bh) as f32) < MIN_SIDE || pixels as f32 > 0.9 * (bw * bh) as f32 {
                 continue;
             }
-            blobs.push((pixels, next, (x0, y0, x1, y1)));
+            blobs.push((pixels, id));
         }
         blobs.sort_unstable_by_key(|b| std::cmp::Reverse(b.0));
         blobs
             .into_iter()
             .take(MAX_BLOBS * 2)
-            .filter_map(|(pixels, id, (x0, y0, x1, y1))| {
-                let (cw, ch) = (x1 - x0 + 1 + 2 * MARGIN, y1 - y0 + 1 + 2 * MARGIN);
+            // Each blob alone first, then with the specks around it.
+            .flat_map(|(own, id)| [(own, id, false), (own, id, true)])
+            .filter_map(|(own, id, with_specks)| {
+                let [x0, y0, x1, y1] = boxes[id as usize - 1];
+                let side = (x1 - x0).max(y1 - y0);
+                let grow = 2 + side / 8;
+                // Specks no bigger than a large module: timing modules, not print.
+                let speck = 2 + side / 8;
+                let (gx0, gy0) = (x0.saturating_sub(grow), y0.saturating_sub(grow));
+                let (gx1, gy1) = ((x1 + grow).min(w - 1), (y1 + grow).min(h - 1));
+                let belongs = |l: u32| {
+                    l == id
+                        || (with_specks && l != 0 && {
+                            let [bx0, by0, bx1, by1] = boxes[l as usize - 1];
+                            bx0 >= gx0
+                                && by0 >= gy0
+                                && bx1 <= gx1
+                                && by1 <= gy1
+                                && (bx1 - bx0).max(by1 - by0) <= speck
+                        })
+                };
+                let (cw, ch) = (gx1 - gx0 + 1 + 2 * MARGIN, gy1 - gy0 + 1 + 2 * MARGIN);
                 let mut ink = vec![false; cw * ch];
                 let mut corners = Vec::new();
-                for y in y0..=y1 {
-                    let row = &label[y * w + x0..=y * w + x1];
-                    let first = row.iter().position(|&l| l == id);
-                    let last = row.iter().rposition(|&l| l == id);
+                let mut pixels = 0usize;
+                for y in gy0..=gy1 {
+                    let row = &label[y * w + gx0..=y * w + gx1];
+                    let line = &mut ink[(y - gy0 + MARGIN) * cw + MARGIN..][..row.len()];
+                    let (mut first, mut last) = (None, None);
+                    for (x, (&l, px)) in row.iter().zip(line.iter_mut()).enumerate() {
+                        if belongs(l) {
+                            *px = true;
+                            pixels += 1;
+                            first = first.or(Some(x));
+                            last = Some(x);
+                        }
+                    }
                     let (Some(first), Some(last)) = (first, last) else {
                         continue;
                     };
-                    for (x, &l) in row.iter().enumerate() {
-                        ink[(y - y0 + MARGIN) * cw + x + MARGIN] = l == id;
-                    }
-                    let cy = (y - y0 + MARGIN) as f32;
+                    let cy = (y - gy0 + MARGIN) as f32;
                     for x in [first as f32, last as f32 + 1.0] {
                         let cx = x + MARGIN as f32;
                         corners.push((cx, cy));
                         corners.push((cx, cy + 1.0));
                     }
                 }
+                if with_specks && pixels == own {
+                    return None;
+                }
                 let hull = convex_hull(corners);
                 let area = polygon_area(&hull);
                 let fill = pixels as f32 / area.max(1.0);
                 FILL.contains(&fill).then_some(Blob {
-                    origin: (x0, y0),
+                    origin: (gx0, gy0),
                     width: cw,
                     height: ch,
                     ink,
@@ -175,7 +209,7 @@ impl Mask {
                     pixels,
                 })
             })
-            .take(MAX_BLOBS)
+            .take(2 * MAX_BLOBS)
             .collect()
     }
 }
@@ -428,8 +462,13 @@ impl Blob {
             );
             // Each timing side counted from the grey image, the blob's own count as a hint.
             let centre = quad_centre(&corners);
-            let cols = timing_counts(grey, tl, tr, centre, sides[(k + 1) % 4].modules);
-            let rows = timing_counts(grey, br, tr, centre, sides[(k + 2) % 4].modules);
+            let mut cols = timing_counts(grey, tl, tr, centre, sides[(k + 1) % 4].modules);
+            let mut rows = timing_counts(grey, br, tr, centre, sides[(k + 2) % 4].modules);
+            // A damaged timing side may count nothing: most symbols are square, so the other
+            // side's count is the next guess.
+            let (only_cols, only_rows) = (cols.clone(), rows.clone());
+            cols.extend(only_rows);
+            rows.extend(only_cols);
             for (cols, rows) in sizes_among(&cols, &rows) {
                 let Some(bits) = sample(grey, [tl, tr, br, bl], cols, rows) else {
                     continue;
