@@ -12,7 +12,10 @@
 //!    it reads are painted out of its bit matrix. The frame's sensor noise is measured first
 //!    (median difference of neighbouring pixels); texture cells whose grey levels spread no
 //!    more than the noise does are never busy, and in a noisy frame their speckle is cleared
-//!    before tracing, so a dim, noisy frame costs about what a clean one does;
+//!    before tracing, so a dim, noisy frame costs about what a clean one does. Blobs of ink
+//!    left in that matrix that the tracer could not follow (modules of 10-20 px, a slim
+//!    rectangle beside print) go to our own finder ([`super::finder`]), which traces their
+//!    sides, counts their timing modules and hands rxing's decoder a sampled bit matrix;
 //! 3. a fine pass at full size over only the patches of that matrix that still look like a
 //!    module grid (dense black/white flips both across and down), each searched alone: print
 //!    strokes, box edges and flat background never cost a full-size trace, and each symbol
@@ -21,9 +24,11 @@
 //!    (noise frays the edges the tracer follows), then binarized with a small-window mean;
 //! 4. a closer look (each threshold, then a 2x enlargement) at squares that were traced but
 //!    did not decode;
-//! 5. for still images only, when nothing was found: the whole frame at full size, a
-//!    global-threshold search, rxing's older detector and the "pure symbol" reader, for clean
-//!    renders and odd scans.
+//! 5. for still images only, when nothing was found: the whole frame at full size, our own
+//!    finder at full size, a global-threshold search, rxing's older detector and the "pure
+//!    symbol" reader, for clean renders and odd scans. A noisy frame in which nothing traced
+//!    like a symbol skips them: it is an empty desk, and they would cost several times the
+//!    passes above.
 //!
 //! Symbols are deduplicated by position (a candidate whose centre lies inside a symbol already
 //! decoded is skipped before it costs a decode) and by content.
@@ -273,6 +278,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     }
 
     // Candidates that were traced but did not decode get a closer look on their own.
+    let traced = !failed.is_empty();
     for corners in failed {
         let centre = quad_centre(&corners);
         if found.iter().any(|s| s.contains(centre)) {
@@ -282,7 +288,11 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
         merge(&mut found, close_look(img, region, noisy));
     }
 
-    if found.is_empty() && opts.effort == Effort::Thorough {
+    // The whole-frame fallbacks are for clean renders and odd scans. A noisy camera frame in
+    // which nothing even traced like a symbol is an empty desk: searching all of it again at
+    // full size would cost several times the passes above and find nothing.
+    let hopeless = noisy && !traced;
+    if found.is_empty() && opts.effort == Effort::Thorough && !hopeless {
         let (fine, _) = fine_search(img);
         merge(&mut found, fine);
         if found.is_empty() {
