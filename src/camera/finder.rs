@@ -738,3 +738,130 @@ impl Homography {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::camera::synth::{encode_gs1_datamatrix, gs1_pack_text};
+    use rxing::datamatrix::encoder::SymbolShapeHint;
+
+    /// `modules` drawn `module` pixels a module, turned by `angle` degrees about the centre of a
+    /// `side`-pixel image: ink 40 on paper 210, 3x3 samples a pixel.
+    fn draw(modules: &BitMatrix, module: f32, angle: f32, side: u32) -> GrayImage {
+        let (mw, mh) = (modules.getWidth() as f32, modules.getHeight() as f32);
+        let (sin, cos) = angle.to_radians().sin_cos();
+        let c = side as f32 / 2.0;
+        GrayImage::from_fn(side, side, |x, y| {
+            let mut ink = 0u32;
+            for sy in [1.0 / 6.0, 0.5, 5.0 / 6.0] {
+                for sx in [1.0 / 6.0, 0.5, 5.0 / 6.0] {
+                    let (dx, dy) = (x as f32 + sx - c, y as f32 + sy - c);
+                    let (u, v) = (dx * cos + dy * sin, -dx * sin + dy * cos);
+                    let (mx, my) = (u / module + mw / 2.0, v / module + mh / 2.0);
+                    if mx >= 0.0
+                        && my >= 0.0
+                        && mx < mw
+                        && my < mh
+                        && modules.get(mx as u32, my as u32)
+                    {
+                        ink += 1;
+                    }
+                }
+            }
+            image::Luma([(210 - ink * 170 / 9) as u8])
+        })
+    }
+
+    fn threshold(img: &GrayImage) -> BitMatrix {
+        let mut bits = BitMatrix::new(img.width(), img.height()).expect("matrix");
+        for (x, y, p) in img.enumerate_pixels() {
+            if p.0[0] < 125 {
+                bits.set(x, y);
+            }
+        }
+        bits
+    }
+
+    fn text() -> String {
+        gs1_pack_text("09506000134352", "261231", "ABC123", "SER0001")
+    }
+
+    #[test]
+    fn reads_turned_square_and_rectangular_symbols_with_large_modules() {
+        for (shape, module, angle) in [
+            (SymbolShapeHint::FORCE_SQUARE, 14.0, 33.0),
+            (SymbolShapeHint::FORCE_RECTANGLE, 11.0, -120.0),
+            (SymbolShapeHint::FORCE_SQUARE, 6.0, 200.0),
+        ] {
+            let modules = encode_gs1_datamatrix(&text(), shape).expect("encode");
+            let img = draw(&modules, module, angle, 480);
+            let found = read_blobs(&img, &threshold(&img), 1.0, (0.0, 0.0), &[]);
+            assert_eq!(found.len(), 1, "{shape:?} {module} px at {angle} deg");
+            assert_eq!(found[0].text, text());
+            assert_eq!(found[0].symbology, "]d2");
+            let (cx, cy) = found[0].centre();
+            assert!((cx - 240.0).hypot(cy - 240.0) < 4.0, "centre {cx},{cy}");
+        }
+    }
+
+    #[test]
+    fn reads_from_a_half_size_matrix_and_skips_known_symbols() {
+        let modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let img = draw(&modules, 12.0, 70.0, 480);
+        let half = image::imageops::resize(&img, 240, 240, image::imageops::FilterType::Triangle);
+        let found = read_blobs(&img, &threshold(&half), 2.0, (0.0, 0.0), &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].text, text());
+        // Already read: not read again.
+        assert!(read_blobs(&img, &threshold(&half), 2.0, (0.0, 0.0), &found).is_empty());
+    }
+
+    #[test]
+    fn solid_blocks_frames_and_stripes_read_nothing() {
+        let img = GrayImage::from_fn(300, 300, |x, y| {
+            let block = (20..120).contains(&x) && (20..120).contains(&y);
+            let frame = (150..280).contains(&x)
+                && (150..280).contains(&y)
+                && !((156..274).contains(&x) && (156..274).contains(&y));
+            let stripes = (150..280).contains(&x) && (20..120).contains(&y) && (x / 6) % 2 == 0;
+            image::Luma([if block || frame || stripes { 30 } else { 220 }])
+        });
+        assert!(read_blobs(&img, &threshold(&img), 1.0, (0.0, 0.0), &[]).is_empty());
+    }
+
+    #[test]
+    fn timing_counts_find_the_module_count() {
+        let modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let n = modules.getWidth();
+        let img = draw(&modules, 8.0, 0.0, 300);
+        // Unturned: top-left and top-right corners of the symbol.
+        let half = n as f32 * 4.0;
+        let (tl, tr) = ((150.0 - half, 150.0 - half), (150.0 + half, 150.0 - half));
+        let counts = timing_counts(&img, tl, tr, (150.0, 150.0), 0.0);
+        assert_eq!(counts.first(), Some(&n), "{counts:?}");
+    }
+
+    #[test]
+    fn sizes_among_keeps_real_symbol_sizes_in_order() {
+        assert_eq!(sizes_among(&[36], &[16]), vec![(36, 16)]);
+        assert!(sizes_among(&[30], &[30]).is_empty());
+        assert_eq!(sizes_among(&[16, 18], &[16, 18]), vec![(16, 16), (18, 18)]);
+    }
+
+    #[test]
+    fn convex_hull_drops_inner_points_and_runs_clockwise() {
+        let hull = convex_hull(vec![
+            (0.0, 0.0),
+            (4.0, 0.0),
+            (2.0, 1.0),
+            (4.0, 4.0),
+            (0.0, 4.0),
+            (1.0, 3.0),
+        ]);
+        assert_eq!(hull.len(), 4, "{hull:?}");
+        assert!(signed_area(&hull) > 0.0);
+        assert_eq!(polygon_area(&hull), 16.0);
+    }
+}
