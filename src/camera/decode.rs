@@ -290,8 +290,10 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
 
     // The whole-frame fallbacks are for clean renders and odd scans. A noisy camera frame in
     // which nothing even traced like a symbol is an empty desk: searching all of it again at
-    // full size would cost several times the passes above and find nothing.
-    let hopeless = noisy && !traced;
+    // full size would cost several times the passes above and find nothing. (A small image is
+    // always searched: it costs little, and one filled by a symbol measures as "noisy".)
+    let large = u64::from(img.width()) * u64::from(img.height()) > SMALL_IMAGE_PIXELS;
+    let hopeless = large && noisy && !traced;
     if found.is_empty() && opts.effort == Effort::Thorough && !hopeless {
         let (fine, _) = fine_search(img);
         merge(&mut found, fine);
@@ -304,6 +306,9 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     }
     found
 }
+
+/// Images up to this many pixels (VGA) always get the whole-frame fallbacks.
+const SMALL_IMAGE_PIXELS: u64 = 640 * 480;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Threshold {
@@ -742,6 +747,8 @@ fn busy_regions(
     full_height: u32,
 ) -> Vec<Region> {
     let cells = busy_cells(bits, contrast);
+    // The noise was measured on the reduced frame; reducing averages it down by `scale`.
+    let noisy = contrast.noise * scale as f32 >= NOISY;
     let unit = (CELL * scale) as usize;
     let to_region = |(x0, y0, x1, y1): CellBox| {
         Region {
@@ -760,6 +767,12 @@ fn busy_regions(
         let Some((x0, y0, x1, y1)) = extent(patch.iter().copied()) else {
             continue;
         };
+        // A symbol spans about as much down as across, whatever its rotation; in a noisy frame
+        // a patch one cell thin is a line of print frayed by the noise (a symbol that small,
+        // under 16 half-size pixels across, would not read through that noise anyway).
+        if noisy && (x0 == x1 || y0 == y1) {
+            continue;
+        }
         if x1 - x0 < TILE_CELLS && y1 - y0 < TILE_CELLS {
             regions.push(to_region((x0, y0, x1, y1)));
             continue;
@@ -1250,6 +1263,22 @@ mod tests {
                 "{what}"
             );
         }
+    }
+
+    #[test]
+    fn one_cell_thin_patches_count_as_print_only_in_a_noisy_frame() {
+        // Module-like texture in the top cell row only: twelve cells long, one cell tall.
+        let bits = grid(48, 2, |x, y| y < 4 && scatter(x, y));
+        let clean = Contrast::everywhere(&bits);
+        assert_eq!(busy_regions(&bits, &clean, 2, 192, 192).len(), 1);
+        let noisy = Contrast {
+            noise: NOISY,
+            ..Contrast::everywhere(&bits)
+        };
+        assert!(busy_regions(&bits, &noisy, 2, 192, 192).is_empty());
+        // A patch two cells tall stays, noise or not.
+        let taller = grid(48, 2, |x, y| y < 8 && scatter(x, y));
+        assert_eq!(busy_regions(&taller, &noisy, 2, 192, 192).len(), 1);
     }
 
     #[test]
