@@ -21,7 +21,8 @@
 //!    strokes, box edges and flat background never cost a full-size trace, and each symbol
 //!    gets scan lines of its own, so one symbol (or a clump of print) cannot hide another on
 //!    the same line. A patch that reads nothing is, in a noisy frame, traced again smoothed
-//!    (noise frays the edges the tracer follows), then binarized with a small-window mean;
+//!    (noise frays the edges the tracer follows), then binarized with a small-window mean,
+//!    then handed to our own finder;
 //! 4. a closer look (each threshold, then a 2x enlargement) at squares that were traced but
 //!    did not decode;
 //! 5. for still images only, when nothing was found: the whole frame at full size, our own
@@ -663,6 +664,32 @@ fn trace_region(img: &GrayImage, region: Region, threshold: Threshold, smooth: b
         .unwrap_or_default()
 }
 
+/// Our own finder on one rectangle of the image at full size (smoothed first when noisy).
+fn blob_region(img: &GrayImage, region: Region, smooth: bool) -> Vec<Symbol> {
+    if region.width < 16 || region.height < 16 {
+        return Vec::new();
+    }
+    let mut crop =
+        image::imageops::crop_imm(img, region.x, region.y, region.width, region.height).to_image();
+    if smooth {
+        crop = image::imageops::filter3x3(
+            &crop,
+            &[1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0].map(|k: f32| k / 16.0),
+        );
+    }
+    let Some(bits) = binarize(crop.as_raw(), crop.width(), crop.height(), Threshold::Local) else {
+        return Vec::new();
+    };
+    let (dx, dy) = (region.x as f32, region.y as f32);
+    finder::read_blobs(&crop, &bits, 1.0, (0.0, 0.0), &[])
+        .into_iter()
+        .map(|s| Symbol {
+            corners: s.corners.map(|(x, y)| (x + dx, y + dy)),
+            ..s
+        })
+        .collect()
+}
+
 /// Searches each region at full size, on two threads when asked and worth it.
 fn search_regions(
     img: &GrayImage,
@@ -689,7 +716,13 @@ fn search_regions(
                 // Nothing read here: the hybrid threshold can break the edges of small or
                 // blurred modules next to print; the small-window mean keeps them.
                 let (symbols, more_failed) = trace_region(img, r, Threshold::Mean, false);
-                (symbols, failed.into_iter().chain(more_failed).collect())
+                failed.extend(more_failed);
+                if !symbols.is_empty() {
+                    return (symbols, failed);
+                }
+                // Still nothing: a symbol the tracer cannot follow at all (print crossing its
+                // quiet zone, a slim rectangle) may still be a blob our own finder reads.
+                (blob_region(img, r, noisy), failed)
             })
             .collect()
     };
