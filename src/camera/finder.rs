@@ -7,14 +7,17 @@
 //!
 //! 1. a symbol's dark modules touch each other and its solid L, so they form one connected
 //!    blob of ink (8-connected) in the binarized image; blobs too thin, too small or too solid
-//!    (print blocks, text lines, speckle) are dropped;
+//!    (print blocks, text lines, speckle) are dropped. A blob that does not read is tried again
+//!    with the specks of ink just around it: a dark timing module between two light ones
+//!    touches nothing;
 //! 2. the blob's minimum-area rectangle gives each side a direction; each side is then traced
 //!    by scanning inwards from outside at every half pixel along it, and the straight line that
 //!    the most scans meet first (the lower hull edge of the depth profile, refitted) is the
 //!    side: that follows keystone distortion, and the missing modules of the timing sides
 //!    (white every other one) fall away as outliers;
 //! 3. the two solid sides of the L are the adjacent pair that the scans meet almost everywhere;
-//!    the other two are the timing sides, whose alternation gives the module counts;
+//!    the other two are the timing sides, and the module count whose samples along a timing
+//!    side alternate best is taken (a damaged side borrows the other side's count);
 //! 4. module centres are sampled through the homography of the four corners from the grey
 //!    image (a small average each, so noise does not flip a module), split into ink and paper
 //!    by two-means, checked against the finder and timing patterns, and decoded. Reed-Solomon
@@ -33,7 +36,8 @@ const MIN_SIDE: f32 = 14.0;
 /// Share of a symbol's rectangle that its ink covers: about half, never nearly all (a solid
 /// print block) or almost none (a frame or a line drawing).
 const FILL: std::ops::RangeInclusive<f32> = 0.22..=0.8;
-/// Blobs examined per image at most: clutter cannot make a frame arbitrarily slow.
+/// Blobs examined per image at most (each alone, then with its specks): clutter cannot make a
+/// frame arbitrarily slow.
 const MAX_BLOBS: usize = 24;
 /// Empty pixels around a blob's cut-out, so the side scans start outside it.
 const MARGIN: usize = 3;
