@@ -125,3 +125,76 @@ fn decode_command_reports_files_in_the_order_given() {
         }
     }
 }
+
+/// Frame sets by category for a side-by-side run against another decoder, written only when
+/// `TRACEDESK_FRAME_SETS_DIR` is set (`cargo test --test camera_frames frame_sets -- --ignored`):
+/// one subdirectory per category, each with its PNG frames and a `frames.json` of expected
+/// texts. Every frame must hold what the listing says (the generator's own bookkeeping).
+#[test]
+#[ignore = "writes frame sets for benchmarking; needs TRACEDESK_FRAME_SETS_DIR"]
+fn frame_sets_for_side_by_side_runs() {
+    let Some(root) = std::env::var_os("TRACEDESK_FRAME_SETS_DIR").map(PathBuf::from) else {
+        return;
+    };
+    let per_set: u64 = std::env::var("TRACEDESK_FRAMES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(8);
+    let still = Conditions {
+        max_rotation_deg: 0.0,
+        max_tilt_deg: 0.0,
+        blur_radius: 0,
+        noise: 3,
+        uneven_light: 0.1,
+        ..Conditions::default()
+    };
+    let sets: [(&str, Conditions, usize); 8] = [
+        ("clean", still, 2),
+        (
+            "rotated",
+            Conditions {
+                max_tilt_deg: 5.0,
+                ..Conditions::default()
+            },
+            3,
+        ),
+        ("noisy", Conditions::noisy(), 3),
+        ("dim", Conditions::dim(), 2),
+        (
+            "small",
+            Conditions {
+                module_px: (2.5, 3.5),
+                ..Conditions::default()
+            },
+            3,
+        ),
+        ("large", Conditions::close_up(), 2),
+        ("totes", Conditions::default(), 6),
+        ("empty", Conditions::noisy(), 0),
+    ];
+    let mut rng = StdRng::seed_from_u64(777);
+    for (set, (name, conditions, most)) in sets.iter().enumerate() {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("create frame set directory");
+        let mut listing = serde_json::Map::new();
+        for i in 0..per_set {
+            let labels = if *most == 0 {
+                0
+            } else {
+                (i as usize % most) + 1
+            };
+            let texts: Vec<String> = (0..labels).map(|k| sample_pack_text(&mut rng, k)).collect();
+            let seed = 70_000 + set as u64 * 1000 + i;
+            let frame = render_frame(&texts, conditions, seed).expect("render");
+            assert_eq!(frame.labels.len(), texts.len());
+            let file = format!("{name}-{i:03}.png");
+            frame.image.save(dir.join(&file)).expect("save frame");
+            listing.insert(file, serde_json::json!(texts));
+        }
+        std::fs::write(
+            dir.join("frames.json"),
+            serde_json::to_string_pretty(&listing).expect("listing as JSON"),
+        )
+        .expect("write frames.json");
+    }
+}

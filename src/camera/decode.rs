@@ -12,18 +12,24 @@
 //!    it reads are painted out of its bit matrix. The frame's sensor noise is measured first
 //!    (median difference of neighbouring pixels); texture cells whose grey levels spread no
 //!    more than the noise does are never busy, and in a noisy frame their speckle is cleared
-//!    before tracing, so a dim, noisy frame costs about what a clean one does;
+//!    before tracing, so a dim, noisy frame costs about what a clean one does. Blobs of ink
+//!    left in that matrix that the tracer could not follow (modules of 10-20 px, a slim
+//!    rectangle beside print) go to our own finder ([`super::finder`]), which traces their
+//!    sides, counts their timing modules and hands rxing's decoder a sampled bit matrix;
 //! 3. a fine pass at full size over only the patches of that matrix that still look like a
 //!    module grid (dense black/white flips both across and down), each searched alone: print
 //!    strokes, box edges and flat background never cost a full-size trace, and each symbol
 //!    gets scan lines of its own, so one symbol (or a clump of print) cannot hide another on
 //!    the same line. A patch that reads nothing is, in a noisy frame, traced again smoothed
-//!    (noise frays the edges the tracer follows), then binarized with a small-window mean;
+//!    (noise frays the edges the tracer follows), then binarized with a small-window mean,
+//!    then handed to our own finder;
 //! 4. a closer look (each threshold, then a 2x enlargement) at squares that were traced but
 //!    did not decode;
-//! 5. for still images only, when nothing was found: the whole frame at full size, a
-//!    global-threshold search, rxing's older detector and the "pure symbol" reader, for clean
-//!    renders and odd scans.
+//! 5. for still images only, when nothing was found: the whole frame at full size, our own
+//!    finder at full size, a global-threshold search, rxing's older detector and the "pure
+//!    symbol" reader, for clean renders and odd scans. A noisy frame in which nothing traced
+//!    like a symbol skips them: it is an empty desk, and they would cost several times the
+//!    passes above.
 //!
 //! Symbols are deduplicated by position (a candidate whose centre lies inside a symbol already
 //! decoded is skipped before it costs a decode) and by content.
@@ -42,6 +48,8 @@ use rxing::common::{
 use rxing::datamatrix::decoder::Decoder;
 use rxing::datamatrix::detector::{Detector, zxing_cpp_detector};
 use rxing::{Binarizer, Luma8Source, Point};
+
+use super::finder;
 
 /// One decoded symbol.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +85,7 @@ impl Symbol {
         bounds(&self.corners)
     }
 
-    fn contains(&self, p: (f32, f32)) -> bool {
+    pub(crate) fn contains(&self, p: (f32, f32)) -> bool {
         quad_contains(&self.corners, p)
     }
 }
@@ -248,6 +256,10 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             merge(&mut found, coarse);
             failed.extend(coarse_failed);
             if threshold == Threshold::Local {
+                // Blobs of ink the tracer could not follow (large modules, slim rectangles
+                // beside print) are located and sampled by our own finder.
+                let blobs = finder::read_blobs(img, &bits, 2.0, (0.0, 0.0), &found);
+                merge(&mut found, blobs);
                 busy = busy_regions(&bits, &contrast, 2, img.width(), img.height());
             }
         }
@@ -267,6 +279,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     }
 
     // Candidates that were traced but did not decode get a closer look on their own.
+    let traced = !failed.is_empty();
     for corners in failed {
         let centre = quad_centre(&corners);
         if found.iter().any(|s| s.contains(centre)) {
@@ -276,15 +289,27 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
         merge(&mut found, close_look(img, region, noisy));
     }
 
-    if found.is_empty() && opts.effort == Effort::Thorough {
+    // The whole-frame fallbacks are for clean renders and odd scans. A noisy camera frame in
+    // which nothing even traced like a symbol is an empty desk: searching all of it again at
+    // full size would cost several times the passes above and find nothing. (A small image is
+    // always searched: it costs little, and one filled by a symbol measures as "noisy".)
+    let large = u64::from(img.width()) * u64::from(img.height()) > SMALL_IMAGE_PIXELS;
+    let hopeless = large && noisy && !traced;
+    if found.is_empty() && opts.effort == Effort::Thorough && !hopeless {
         let (fine, _) = fine_search(img);
         merge(&mut found, fine);
+        if found.is_empty() {
+            merge(&mut found, blob_search(img));
+        }
         if found.is_empty() {
             merge(&mut found, fallback_search(img));
         }
     }
     found
 }
+
+/// Images up to this many pixels (VGA) always get the whole-frame fallbacks.
+const SMALL_IMAGE_PIXELS: u64 = 640 * 480;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Threshold {
@@ -488,7 +513,7 @@ fn quad_centre(c: &[(f32, f32); 4]) -> (f32, f32) {
     )
 }
 
-fn to_symbol(result: &DecoderRXingResult, corners: [(f32, f32); 4]) -> Option<Symbol> {
+pub(crate) fn to_symbol(result: &DecoderRXingResult, corners: [(f32, f32); 4]) -> Option<Symbol> {
     // Text in a character set (ECI) rxing does not know could be rendered wrongly: a symbol we
     // cannot vouch for is not reported at all.
     if result.getContentType() == "UnknownECI" {
@@ -639,6 +664,32 @@ fn trace_region(img: &GrayImage, region: Region, threshold: Threshold, smooth: b
         .unwrap_or_default()
 }
 
+/// Our own finder on one rectangle of the image at full size (smoothed first when noisy).
+fn blob_region(img: &GrayImage, region: Region, smooth: bool) -> Vec<Symbol> {
+    if region.width < 16 || region.height < 16 {
+        return Vec::new();
+    }
+    let mut crop =
+        image::imageops::crop_imm(img, region.x, region.y, region.width, region.height).to_image();
+    if smooth {
+        crop = image::imageops::filter3x3(
+            &crop,
+            &[1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0].map(|k: f32| k / 16.0),
+        );
+    }
+    let Some(bits) = binarize(crop.as_raw(), crop.width(), crop.height(), Threshold::Local) else {
+        return Vec::new();
+    };
+    let (dx, dy) = (region.x as f32, region.y as f32);
+    finder::read_blobs(&crop, &bits, 1.0, (0.0, 0.0), &[])
+        .into_iter()
+        .map(|s| Symbol {
+            corners: s.corners.map(|(x, y)| (x + dx, y + dy)),
+            ..s
+        })
+        .collect()
+}
+
 /// Searches each region at full size, on two threads when asked and worth it.
 fn search_regions(
     img: &GrayImage,
@@ -665,7 +716,13 @@ fn search_regions(
                 // Nothing read here: the hybrid threshold can break the edges of small or
                 // blurred modules next to print; the small-window mean keeps them.
                 let (symbols, more_failed) = trace_region(img, r, Threshold::Mean, false);
-                (symbols, failed.into_iter().chain(more_failed).collect())
+                failed.extend(more_failed);
+                if !symbols.is_empty() {
+                    return (symbols, failed);
+                }
+                // Still nothing: a symbol the tracer cannot follow at all (print crossing its
+                // quiet zone, a slim rectangle) may still be a blob our own finder reads.
+                (blob_region(img, r, noisy), failed)
             })
             .collect()
     };
@@ -723,6 +780,8 @@ fn busy_regions(
     full_height: u32,
 ) -> Vec<Region> {
     let cells = busy_cells(bits, contrast);
+    // The noise was measured on the reduced frame; reducing averages it down by `scale`.
+    let noisy = contrast.noise * scale as f32 >= NOISY;
     let unit = (CELL * scale) as usize;
     let to_region = |(x0, y0, x1, y1): CellBox| {
         Region {
@@ -741,6 +800,12 @@ fn busy_regions(
         let Some((x0, y0, x1, y1)) = extent(patch.iter().copied()) else {
             continue;
         };
+        // A symbol spans about as much down as across, whatever its rotation; in a noisy frame
+        // a patch one cell thin is a line of print frayed by the noise (a symbol that small,
+        // under 16 half-size pixels across, would not read through that noise anyway).
+        if noisy && (x0 == x1 || y0 == y1) {
+            continue;
+        }
         if x1 - x0 < TILE_CELLS && y1 - y0 < TILE_CELLS {
             regions.push(to_region((x0, y0, x1, y1)));
             continue;
@@ -1047,6 +1112,20 @@ fn noise_level(grey: &GrayImage) -> f32 {
     (median + 0.5) / (0.6745 * std::f32::consts::SQRT_2)
 }
 
+/// Our own finder over the whole frame at full size, with each threshold in turn.
+fn blob_search(img: &GrayImage) -> Vec<Symbol> {
+    for threshold in [Threshold::Local, Threshold::Global] {
+        let Some(bits) = binarize(img.as_raw(), img.width(), img.height(), threshold) else {
+            continue;
+        };
+        let found = finder::read_blobs(img, &bits, 1.0, (0.0, 0.0), &[]);
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
+}
+
 /// Slow paths for still images that the fast searches missed.
 fn fallback_search(img: &GrayImage) -> Vec<Symbol> {
     let whole = Region {
@@ -1217,6 +1296,22 @@ mod tests {
                 "{what}"
             );
         }
+    }
+
+    #[test]
+    fn one_cell_thin_patches_count_as_print_only_in_a_noisy_frame() {
+        // Module-like texture in the top cell row only: twelve cells long, one cell tall.
+        let bits = grid(48, 2, |x, y| y < 4 && scatter(x, y));
+        let clean = Contrast::everywhere(&bits);
+        assert_eq!(busy_regions(&bits, &clean, 2, 192, 192).len(), 1);
+        let noisy = Contrast {
+            noise: NOISY,
+            ..Contrast::everywhere(&bits)
+        };
+        assert!(busy_regions(&bits, &noisy, 2, 192, 192).is_empty());
+        // A patch two cells tall stays, noise or not.
+        let taller = grid(48, 2, |x, y| y < 8 && scatter(x, y));
+        assert_eq!(busy_regions(&taller, &noisy, 2, 192, 192).len(), 1);
     }
 
     #[test]

@@ -18,6 +18,11 @@ pub mod debounce;
 pub mod decode;
 #[allow(
     clippy::indexing_slicing,
+    reason = "pixel loops over a blob's bounding box and the sampled grid, bounded by both"
+)]
+mod finder;
+#[allow(
+    clippy::indexing_slicing,
     reason = "pixel loops over the frame being drawn, bounded by its own size"
 )]
 pub mod synth;

@@ -74,6 +74,38 @@ impl Default for Conditions {
     }
 }
 
+impl Conditions {
+    /// A tote held close to the camera: two packs side by side, modules of 10 to 20 pixels
+    /// (capped where a label would not fit its half of the frame), any rotation, a little tilt.
+    pub fn close_up() -> Self {
+        Self {
+            grid: (2, 1),
+            module_px: (10.0, 20.0),
+            max_tilt_deg: 10.0,
+            ..Self::default()
+        }
+    }
+
+    /// A desk in poor light: a third of the light and strong sensor noise, so paper and ink
+    /// are only a few noise levels apart.
+    pub fn dim() -> Self {
+        Self {
+            noise: 28,
+            exposure: 0.35,
+            ..Self::default()
+        }
+    }
+
+    /// Strong sensor noise and uneven light at full exposure.
+    pub fn noisy() -> Self {
+        Self {
+            noise: 28,
+            uneven_light: 0.55,
+            ..Self::default()
+        }
+    }
+}
+
 /// Where a label landed in the frame: the text it encodes and the symbol's four corners
 /// (top-left, top-right, bottom-right, bottom-left of the unrotated symbol), in pixels.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,871 @@
+//! TraceDesk's own DataMatrix locator: blobs of ink that look like a symbol, their four edges,
+//! their module grid, and a sampled bit matrix handed straight to rxing's bit-matrix decoder.
+//!
+//! rxing's edge tracer (a port of zxing-cpp's) gives up on shapes it cannot follow: a slim
+//! rectangle next to print, modules far larger than it expects, a warped label. This locator
+//! asks less of the picture:
+//!
+//! 1. a symbol's dark modules touch each other and its solid L, so they form one connected
+//!    blob of ink (8-connected) in the binarized image; blobs too thin, too small or too solid
+//!    (print blocks, text lines, speckle) are dropped. A blob that does not read is tried again
+//!    with the specks of ink just around it: a dark timing module between two light ones
+//!    touches nothing;
+//! 2. the blob's minimum-area rectangle gives each side a direction; each side is then traced
+//!    by scanning inwards from outside at every half pixel along it, and the straight line that
+//!    the most scans meet first (the lower hull edge of the depth profile, refitted) is the
+//!    side: that follows keystone distortion, and the missing modules of the timing sides
+//!    (white every other one) fall away as outliers;
+//! 3. the two solid sides of the L are the adjacent pair that the scans meet almost everywhere;
+//!    the other two are the timing sides, and the module count whose samples along a timing
+//!    side alternate best is taken (a damaged side borrows the other side's count);
+//! 4. module centres are sampled through the homography of the four corners from the grey
+//!    image (a small average each, so noise does not flip a module), split into ink and paper
+//!    by two-means, checked against the finder and timing patterns, and decoded. Reed-Solomon
+//!    has the last word, so a wrong guess of size or orientation is just a failed attempt.
+//!
+//! Pure: pixels in, symbols out, memory bounded by the image size.
+
+use image::GrayImage;
+use rxing::common::BitMatrix;
+use rxing::datamatrix::decoder::{Decoder, Version};
+
+use super::decode::{Symbol, to_symbol};
+
+/// A blob's minimum-area rectangle must be at least this many pixels on its short side.
+const MIN_SIDE: f32 = 14.0;
+/// Share of a symbol's rectangle that its ink covers: about half, never nearly all (a solid
+/// print block) or almost none (a frame or a line drawing).
+const FILL: std::ops::RangeInclusive<f32> = 0.22..=0.8;
+/// Blobs examined per image at most (each alone, then with its specks): clutter cannot make a
+/// frame arbitrarily slow.
+const MAX_BLOBS: usize = 24;
+/// Empty pixels around a blob's cut-out, so the side scans start outside it.
+const MARGIN: usize = 3;
+/// Share of a side's scans that must meet its line for it to be part of the L.
+const SOLID: f32 = 0.7;
+/// Share of the sampled finder and timing modules that must match before a decode is tried.
+const PATTERN_MATCH: f32 = 0.8;
+
+/// Every symbol whose blob of ink in `bits` (a binarized copy of `grey` reduced by `scale`)
+/// reads, skipping blobs centred in `known` symbols; corners in `grey`'s pixels.
+pub(crate) fn read_blobs(
+    grey: &GrayImage,
+    bits: &BitMatrix,
+    scale: f32,
+    offset: (f32, f32),
+    known: &[Symbol],
+) -> Vec<Symbol> {
+    let mask = Mask::from_bits(bits);
+    let mut found: Vec<Symbol> = Vec::new();
+    for blob in mask.blobs() {
+        let Some(quad) = blob.rectangle() else {
+            continue;
+        };
+        let (cx, cy) = quad_centre(&quad);
+        let centre = (
+            (cx - MARGIN as f32 + blob.origin.0 as f32) * scale + offset.0,
+            (cy - MARGIN as f32 + blob.origin.1 as f32) * scale + offset.1,
+        );
+        if known.iter().chain(&found).any(|s| s.contains(centre)) {
+            continue;
+        }
+        if let Some(symbol) = blob.read(&quad, grey, scale, offset) {
+            found.push(symbol);
+        }
+    }
+    found
+}
+
+/// A binarized image as plain booleans (ink is `true`).
+struct Mask {
+    width: usize,
+    height: usize,
+    ink: Vec<bool>,
+}
+
+/// One connected blob of ink, cut out of its image with a margin.
+struct Blob {
+    /// Where the blob's bounding box starts in the mask; the cut-out has a margin of
+    /// [`MARGIN`] empty pixels around it.
+    origin: (usize, usize),
+    width: usize,
+    height: usize,
+    ink: Vec<bool>,
+    /// Convex hull of the blob, cut-out coordinates (pixel corners).
+    hull: Vec<(f32, f32)>,
+    pixels: usize,
+}
+
+impl Mask {
+    fn from_bits(bits: &BitMatrix) -> Self {
+        let (width, height) = (bits.getWidth() as usize, bits.getHeight() as usize);
+        let mut ink = Vec::with_capacity(width * height);
+        for y in 0..height {
+            ink.extend((0..width).map(|x| bits.get(x as u32, y as u32)));
+        }
+        Self { width, height, ink }
+    }
+
+    /// The blobs that could be symbols, biggest first. A blob takes in the small specks of ink
+    /// just around it: a dark timing module whose neighbours are all light touches nothing.
+    fn blobs(&self) -> Vec<Blob> {
+        let (w, h) = (self.width, self.height);
+        let mut label = vec![0u32; w * h];
+        // Each label's bounding box (inclusive), indexed by label - 1.
+        let mut boxes: Vec<[usize; 4]> = Vec::new();
+        let mut stack = Vec::new();
+        let mut blobs = Vec::new();
+        for start in 0..w * h {
+            if !self.ink[start] || label[start] != 0 {
+                continue;
+            }
+            let Ok(id) = u32::try_from(boxes.len() + 1) else {
+                break;
+            };
+            label[start] = id;
+            stack.push(start);
+            let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+            let mut pixels = 0usize;
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                pixels += 1;
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+                for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                    for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                        let j = ny * w + nx;
+                        if self.ink[j] && label[j] == 0 {
+                            label[j] = id;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            boxes.push([x0, y0, x1, y1]);
+            let (bw, bh) = (x1 + 1 - x0, y1 + 1 - y0);
+            if (bw.min(bh) as f32) < MIN_SIDE || pixels as f32 > 0.9 * (bw * bh) as f32 {
+                continue;
+            }
+            blobs.push((pixels, id));
+        }
+        blobs.sort_unstable_by_key(|b| std::cmp::Reverse(b.0));
+        blobs
+            .into_iter()
+            .take(MAX_BLOBS * 2)
+            // Each blob alone first, then with the specks around it.
+            .flat_map(|(own, id)| [(own, id, false), (own, id, true)])
+            .filter_map(|(own, id, with_specks)| {
+                let [x0, y0, x1, y1] = boxes[id as usize - 1];
+                let side = (x1 - x0).max(y1 - y0);
+                let grow = 2 + side / 8;
+                // Specks no bigger than a large module: timing modules, not print.
+                let speck = 2 + side / 8;
+                let (gx0, gy0) = (x0.saturating_sub(grow), y0.saturating_sub(grow));
+                let (gx1, gy1) = ((x1 + grow).min(w - 1), (y1 + grow).min(h - 1));
+                let belongs = |l: u32| {
+                    l == id
+                        || (with_specks && l != 0 && {
+                            let [bx0, by0, bx1, by1] = boxes[l as usize - 1];
+                            bx0 >= gx0
+                                && by0 >= gy0
+                                && bx1 <= gx1
+                                && by1 <= gy1
+                                && (bx1 - bx0).max(by1 - by0) <= speck
+                        })
+                };
+                let (cw, ch) = (gx1 - gx0 + 1 + 2 * MARGIN, gy1 - gy0 + 1 + 2 * MARGIN);
+                let mut ink = vec![false; cw * ch];
+                let mut corners = Vec::new();
+                let mut pixels = 0usize;
+                for y in gy0..=gy1 {
+                    let row = &label[y * w + gx0..=y * w + gx1];
+                    let line = &mut ink[(y - gy0 + MARGIN) * cw + MARGIN..][..row.len()];
+                    let (mut first, mut last) = (None, None);
+                    for (x, (&l, px)) in row.iter().zip(line.iter_mut()).enumerate() {
+                        if belongs(l) {
+                            *px = true;
+                            pixels += 1;
+                            first = first.or(Some(x));
+                            last = Some(x);
+                        }
+                    }
+                    let (Some(first), Some(last)) = (first, last) else {
+                        continue;
+                    };
+                    let cy = (y - gy0 + MARGIN) as f32;
+                    for x in [first as f32, last as f32 + 1.0] {
+                        let cx = x + MARGIN as f32;
+                        corners.push((cx, cy));
+                        corners.push((cx, cy + 1.0));
+                    }
+                }
+                if with_specks && pixels == own {
+                    return None;
+                }
+                let hull = convex_hull(corners);
+                let area = polygon_area(&hull);
+                let fill = pixels as f32 / area.max(1.0);
+                FILL.contains(&fill).then_some(Blob {
+                    origin: (gx0, gy0),
+                    width: cw,
+                    height: ch,
+                    ink,
+                    hull,
+                    pixels,
+                })
+            })
+            .take(2 * MAX_BLOBS)
+            .collect()
+    }
+}
+
+/// Andrew's monotone chain; clockwise on screen (y down), no repeated points.
+fn convex_hull(mut points: Vec<(f32, f32)>) -> Vec<(f32, f32)> {
+    points.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    points.dedup();
+    if points.len() < 3 {
+        return points;
+    }
+    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut hull: Vec<(f32, f32)> = Vec::with_capacity(points.len() * 2);
+    for pass in [false, true] {
+        let floor = hull.len();
+        let ordered: Box<dyn Iterator<Item = &(f32, f32)>> = if pass {
+            Box::new(points.iter().rev())
+        } else {
+            Box::new(points.iter())
+        };
+        for &p in ordered {
+            while hull.len() >= floor + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    hull
+}
+
+/// Absolute area of a polygon (shoelace).
+fn polygon_area(points: &[(f32, f32)]) -> f32 {
+    signed_area(points).abs()
+}
+
+/// Positive when the polygon runs clockwise on screen (y down).
+fn signed_area(points: &[(f32, f32)]) -> f32 {
+    let n = points.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (points[i], points[(i + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum::<f32>()
+        / 2.0
+}
+
+fn quad_centre(q: &[(f32, f32); 4]) -> (f32, f32) {
+    (
+        q.iter().map(|p| p.0).sum::<f32>() / 4.0,
+        q.iter().map(|p| p.1).sum::<f32>() / 4.0,
+    )
+}
+
+/// One traced side: its line (a point and a unit direction), the share of scans that met it,
+/// and the modules its alternation suggests (meaningful on a timing side only).
+#[derive(Debug, Clone, Copy)]
+struct Side {
+    point: (f32, f32),
+    direction: (f32, f32),
+    solid: f32,
+    modules: f32,
+}
+
+impl Blob {
+    /// The blob's minimum-area rectangle, clockwise on screen, in cut-out coordinates.
+    fn rectangle(&self) -> Option<[(f32, f32); 4]> {
+        let hull = &self.hull;
+        if hull.len() < 3 {
+            return None;
+        }
+        let mut best: Option<(f32, [(f32, f32); 4])> = None;
+        for i in 0..hull.len() {
+            let (a, b) = (hull[i], hull[(i + 1) % hull.len()]);
+            let len = (b.0 - a.0).hypot(b.1 - a.1);
+            if len < 1e-3 {
+                continue;
+            }
+            let u = ((b.0 - a.0) / len, (b.1 - a.1) / len);
+            let v = (-u.1, u.0);
+            let (mut u0, mut u1, mut v0, mut v1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+            for p in hull {
+                let (pu, pv) = (p.0 * u.0 + p.1 * u.1, p.0 * v.0 + p.1 * v.1);
+                (u0, u1, v0, v1) = (u0.min(pu), u1.max(pu), v0.min(pv), v1.max(pv));
+            }
+            let area = (u1 - u0) * (v1 - v0);
+            if best.as_ref().is_none_or(|(a, _)| area < *a) {
+                let at = |pu: f32, pv: f32| (pu * u.0 + pv * v.0, pu * u.1 + pv * v.1);
+                best = Some((area, [at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)]));
+            }
+        }
+        let (area, mut quad) = best?;
+        let short = {
+            let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
+            d(quad[0], quad[1]).min(d(quad[1], quad[2]))
+        };
+        let fill = self.pixels as f32 / area.max(1.0);
+        if short < MIN_SIDE || !FILL.contains(&fill) {
+            return None;
+        }
+        if signed_area(&quad) < 0.0 {
+            quad.reverse();
+        }
+        Some(quad)
+    }
+
+    fn ink_at(&self, x: f32, y: f32) -> bool {
+        if x < 0.0 || y < 0.0 {
+            return false;
+        }
+        let (x, y) = (x as usize, y as usize);
+        x < self.width && y < self.height && self.ink[y * self.width + x]
+    }
+
+    /// Traces the side of the rectangle from `a` to `b` (clockwise, so inwards is to the right
+    /// on screen).
+    fn trace_side(&self, a: (f32, f32), b: (f32, f32), reach: f32) -> Option<Side> {
+        let len = (b.0 - a.0).hypot(b.1 - a.1);
+        if len < 4.0 {
+            return None;
+        }
+        let t = ((b.0 - a.0) / len, (b.1 - a.1) / len);
+        // Clockwise on screen with y down: the inside is to the right of the direction.
+        let n = (-t.1, t.0);
+        const STEP: f32 = 0.5;
+        const OUTSIDE: f32 = 2.0;
+        let mut profile: Vec<(f32, f32)> = Vec::new();
+        let mut s = 0.03 * len;
+        while s <= 0.97 * len {
+            let base = (a.0 + s * t.0 - OUTSIDE * n.0, a.1 + s * t.1 - OUTSIDE * n.1);
+            let mut d = 0.0;
+            while d <= reach + OUTSIDE {
+                if self.ink_at(base.0 + d * n.0, base.1 + d * n.1) {
+                    profile.push((s, d - OUTSIDE));
+                    break;
+                }
+                d += STEP;
+            }
+            s += STEP;
+        }
+        if profile.len() < 8 {
+            return None;
+        }
+        let tol = (0.012 * len).max(1.0);
+        // The side is the supporting line (below all depths) that the most scans meet: one of
+        // the edges of the profile's lower convex hull.
+        let lower = lower_hull(&profile);
+        let meets = |p: (f32, f32), q: (f32, f32), r: &(f32, f32)| {
+            let slope = (q.1 - p.1) / (q.0 - p.0).max(1e-3);
+            (r.1 - (p.1 + slope * (r.0 - p.0))).abs() <= tol
+        };
+        let (p, q) = lower
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .max_by_key(|&(p, q)| profile.iter().filter(|r| meets(p, q, r)).count())?;
+        let inliers: Vec<bool> = profile.iter().map(|r| meets(p, q, r)).collect();
+        let (alpha, beta) = fit_line(
+            profile
+                .iter()
+                .zip(&inliers)
+                .filter(|(_, i)| **i)
+                .map(|(r, _)| *r),
+        )?;
+        let solid = inliers.iter().filter(|&&i| i).count() as f32 / profile.len() as f32;
+        // Alternations along the side: each run of scans meeting the line is a dark timing
+        // module, each run missing it a light one. Runs of a single scan are noise.
+        let mut runs: Vec<(bool, usize)> = Vec::new();
+        for &i in &inliers {
+            match runs.last_mut() {
+                Some((v, n)) if *v == i => *n += 1,
+                _ => runs.push((i, 1)),
+            }
+        }
+        let mut alternations: Vec<bool> = Vec::new();
+        for (v, n) in runs {
+            if n >= 2 && alternations.last() != Some(&v) {
+                alternations.push(v);
+            }
+        }
+        let scanned = profile.last().map_or(0.0, |r| r.0) - profile[0].0;
+        // The scans miss the ends of the side, where two runs are cut short.
+        let modules = if scanned > 0.0 {
+            (alternations.len() as f32 - 0.5) * len / scanned
+        } else {
+            0.0
+        };
+        let at = |s: f32| {
+            let d = alpha + beta * s;
+            (a.0 + s * t.0 + d * n.0, a.1 + s * t.1 + d * n.1)
+        };
+        let (p0, p1) = (at(0.0), at(len));
+        let dl = (p1.0 - p0.0).hypot(p1.1 - p0.1);
+        Some(Side {
+            point: p0,
+            direction: ((p1.0 - p0.0) / dl, (p1.1 - p0.1) / dl),
+            solid,
+            modules,
+        })
+    }
+
+    /// Reads the blob as a symbol; `quad` is its rectangle, clockwise.
+    fn read(
+        &self,
+        quad: &[(f32, f32); 4],
+        grey: &GrayImage,
+        scale: f32,
+        offset: (f32, f32),
+    ) -> Option<Symbol> {
+        let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
+        let reach = d(quad[0], quad[1]).min(d(quad[1], quad[2])) / 2.0;
+        let mut sides = Vec::with_capacity(4);
+        for i in 0..4 {
+            sides.push(self.trace_side(quad[i], quad[(i + 1) % 4], reach)?);
+        }
+        // Corner k is where side k-1 ends and side k starts.
+        let mut corners = [(0.0f32, 0.0f32); 4];
+        for (k, corner) in corners.iter_mut().enumerate() {
+            *corner = intersect(&sides[(k + 3) % 4], &sides[k])?;
+        }
+        // In cut-out pixels to grey-image pixels.
+        let to_grey = |(x, y): (f32, f32)| {
+            (
+                (x - MARGIN as f32 + self.origin.0 as f32) * scale + offset.0,
+                (y - MARGIN as f32 + self.origin.1 as f32) * scale + offset.1,
+            )
+        };
+        let corners = corners.map(to_grey);
+        // The L's corner k joins sides k-1 and k; likeliest first.
+        let mut order: Vec<usize> = (0..4).collect();
+        order.sort_by(|&a, &b| {
+            let score = |k: usize| sides[(k + 3) % 4].solid + sides[k].solid;
+            score(b).total_cmp(&score(a))
+        });
+        let decoder = Decoder::new();
+        for k in order {
+            if sides[(k + 3) % 4].solid.min(sides[k].solid) < SOLID {
+                continue;
+            }
+            // Clockwise from the L's corner (bottom-left): top-left, top-right, bottom-right.
+            let (bl, tl, tr, br) = (
+                corners[k],
+                corners[(k + 1) % 4],
+                corners[(k + 2) % 4],
+                corners[(k + 3) % 4],
+            );
+            // Each timing side counted from the grey image, the blob's own count as a hint.
+            let centre = quad_centre(&corners);
+            let mut cols = timing_counts(grey, tl, tr, centre, sides[(k + 1) % 4].modules);
+            let mut rows = timing_counts(grey, br, tr, centre, sides[(k + 2) % 4].modules);
+            // A damaged timing side may count nothing: most symbols are square, so the other
+            // side's count is the next guess.
+            let (only_cols, only_rows) = (cols.clone(), rows.clone());
+            cols.extend(only_rows);
+            rows.extend(only_cols);
+            for (cols, rows) in sizes_among(&cols, &rows) {
+                let Some(bits) = sample(grey, [tl, tr, br, bl], cols, rows) else {
+                    continue;
+                };
+                if pattern_match(&bits) < PATTERN_MATCH {
+                    continue;
+                }
+                let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    decoder.decode(&bits)
+                }));
+                if let Ok(Ok(result)) = decoded {
+                    return to_symbol(&result, [tl, tr, br, bl]);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The lower convex hull of points sorted by their first coordinate.
+fn lower_hull(points: &[(f32, f32)]) -> Vec<(f32, f32)> {
+    let mut hull: Vec<(f32, f32)> = Vec::new();
+    for &p in points {
+        while hull.len() >= 2 {
+            let (o, a) = (hull[hull.len() - 2], hull[hull.len() - 1]);
+            if (a.0 - o.0) * (p.1 - o.1) - (a.1 - o.1) * (p.0 - o.0) <= 0.0 {
+                hull.pop();
+            } else {
+                break;
+            }
+        }
+        hull.push(p);
+    }
+    hull
+}
+
+/// Least squares `y = alpha + beta x`.
+fn fit_line(points: impl Iterator<Item = (f32, f32)>) -> Option<(f32, f32)> {
+    let (mut n, mut sx, mut sy, mut sxx, mut sxy) = (0.0f32, 0.0, 0.0, 0.0, 0.0);
+    for (x, y) in points {
+        n += 1.0;
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+    }
+    let den = n * sxx - sx * sx;
+    if n < 2.0 || den.abs() < 1e-6 {
+        return None;
+    }
+    let beta = (n * sxy - sx * sy) / den;
+    Some(((sy - beta * sx) / n, beta))
+}
+
+fn intersect(a: &Side, b: &Side) -> Option<(f32, f32)> {
+    let den = a.direction.0 * b.direction.1 - a.direction.1 * b.direction.0;
+    if den.abs() < 0.2 {
+        return None;
+    }
+    let (dx, dy) = (b.point.0 - a.point.0, b.point.1 - a.point.1);
+    let t = (dx * b.direction.1 - dy * b.direction.0) / den;
+    Some((a.point.0 + t * a.direction.0, a.point.1 + t * a.direction.1))
+}
+
+/// Module counts of the timing side from `start` (next to the L, a dark module) to `end`
+/// (the light corner module), best first: for each even count the module centres half a module
+/// in from the edge are sampled, and the counts whose samples alternate best are kept. A wrong
+/// count samples some modules twice or skips every other one, and the alternation breaks.
+fn timing_counts(
+    grey: &GrayImage,
+    start: (f32, f32),
+    end: (f32, f32),
+    centre: (f32, f32),
+    hint: f32,
+) -> Vec<u32> {
+    let len = (end.0 - start.0).hypot(end.1 - start.1);
+    if len < 8.0 {
+        return Vec::new();
+    }
+    let t = ((end.0 - start.0) / len, (end.1 - start.1) / len);
+    let mut n = (-t.1, t.0);
+    let mid = ((start.0 + end.0) / 2.0, (start.1 + end.1) / 2.0);
+    if (centre.0 - mid.0) * n.0 + (centre.1 - mid.1) * n.1 < 0.0 {
+        n = (-n.0, -n.1);
+    }
+    // At least about one and a half pixels a module.
+    let most = ((len / 1.5) as u32).min(144);
+    let mut scored: Vec<(f32, u32)> = Vec::new();
+    let mut values = Vec::new();
+    for count in (8..=most).step_by(2) {
+        let m = len / count as f32;
+        values.clear();
+        for i in 0..count {
+            let along = (i as f32 + 0.5) * m;
+            let (x, y) = (
+                start.0 + along * t.0 + 0.5 * m * n.0,
+                start.1 + along * t.1 + 0.5 * m * n.1,
+            );
+            values.push(bilinear(grey, x, y).unwrap_or(255.0));
+        }
+        let threshold = two_means(&values);
+        let right = values
+            .iter()
+            .enumerate()
+            .filter(|&(i, &v)| (v < threshold) == (i % 2 == 0))
+            .count();
+        scored.push((right as f32 / count as f32, count));
+    }
+    scored.retain(|&(score, _)| score >= 0.8);
+    // Best alternation first; between equals, the count nearest the blob's own estimate.
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0).then(
+            (a.1 as f32 - hint)
+                .abs()
+                .total_cmp(&(b.1 as f32 - hint).abs()),
+        )
+    });
+    scored.into_iter().take(4).map(|(_, count)| count).collect()
+}
+
+/// Symbol sizes (columns, rows) that exist among the counted ones, in order of preference.
+fn sizes_among(cols: &[u32], rows: &[u32]) -> Vec<(u32, u32)> {
+    let mut sizes = Vec::new();
+    for (ci, &c) in cols.iter().enumerate() {
+        for (ri, &r) in rows.iter().enumerate() {
+            if Version::getVersionForDimensions(r, c).is_ok() {
+                sizes.push((ci + ri, (c, r)));
+            }
+        }
+    }
+    sizes.sort_by_key(|&(rank, _)| rank);
+    sizes.into_iter().map(|(_, size)| size).collect()
+}
+
+/// Samples `cols` x `rows` module centres of the quadrilateral `[tl, tr, br, bl]` from `grey`
+/// and splits them into ink (`true`) and paper.
+fn sample(grey: &GrayImage, corners: [(f32, f32); 4], cols: u32, rows: u32) -> Option<BitMatrix> {
+    let h = Homography::square_to_quad(corners)?;
+    let mut values = Vec::with_capacity((cols * rows) as usize);
+    // A module's value is the mean of five points around its centre: sensor noise averages out,
+    // and a slightly misplaced grid still lands mostly inside the module.
+    const SPOTS: [(f32, f32); 5] = [
+        (0.0, 0.0),
+        (-0.2, -0.2),
+        (0.2, -0.2),
+        (-0.2, 0.2),
+        (0.2, 0.2),
+    ];
+    for y in 0..rows {
+        for x in 0..cols {
+            let mut sum = 0.0;
+            for (dx, dy) in SPOTS {
+                let u = (x as f32 + 0.5 + dx) / cols as f32;
+                let v = (y as f32 + 0.5 + dy) / rows as f32;
+                let (px, py) = h.map(u, v)?;
+                sum += bilinear(grey, px, py)?;
+            }
+            values.push(sum / SPOTS.len() as f32);
+        }
+    }
+    let threshold = two_means(&values);
+    let mut bits = BitMatrix::new(cols, rows).ok()?;
+    for (i, &v) in values.iter().enumerate() {
+        if v < threshold {
+            bits.set(i as u32 % cols, i as u32 / cols);
+        }
+    }
+    Some(bits)
+}
+
+/// The threshold halfway between the means of the dark and the light values.
+fn two_means(values: &[f32]) -> f32 {
+    let mut threshold = values.iter().sum::<f32>() / values.len().max(1) as f32;
+    for _ in 0..8 {
+        let (mut lo, mut nlo, mut hi, mut nhi) = (0.0, 0usize, 0.0, 0usize);
+        for &v in values {
+            if v < threshold {
+                lo += v;
+                nlo += 1;
+            } else {
+                hi += v;
+                nhi += 1;
+            }
+        }
+        if nlo == 0 || nhi == 0 {
+            break;
+        }
+        threshold = (lo / nlo as f32 + hi / nhi as f32) / 2.0;
+    }
+    threshold
+}
+
+fn bilinear(grey: &GrayImage, x: f32, y: f32) -> Option<f32> {
+    let (w, h) = (grey.width() as f32, grey.height() as f32);
+    // Pixel centres sit at half-integers.
+    let (x, y) = (x - 0.5, y - 0.5);
+    if !(0.0..w - 1.0).contains(&x) || !(0.0..h - 1.0).contains(&y) {
+        return (x > -1.0 && y > -1.0 && x < w && y < h).then(|| {
+            let (cx, cy) = (x.round().clamp(0.0, w - 1.0), y.round().clamp(0.0, h - 1.0));
+            f32::from(grey.get_pixel(cx as u32, cy as u32).0[0])
+        });
+    }
+    let (x0, y0) = (x.floor() as u32, y.floor() as u32);
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let p = |dx: u32, dy: u32| f32::from(grey.get_pixel(x0 + dx, y0 + dy).0[0]);
+    let top = p(0, 0) * (1.0 - fx) + p(1, 0) * fx;
+    let bottom = p(0, 1) * (1.0 - fx) + p(1, 1) * fx;
+    Some(top * (1.0 - fy) + bottom * fy)
+}
+
+/// Share of the finder (solid left column and bottom row) and timing (alternating top row and
+/// right column) modules that the sampled matrix gets right.
+fn pattern_match(bits: &BitMatrix) -> f32 {
+    let (w, h) = (bits.getWidth(), bits.getHeight());
+    let mut right = 0u32;
+    let mut total = 0u32;
+    let mut check = |x: u32, y: u32, dark: bool| {
+        total += 1;
+        right += u32::from(bits.get(x, y) == dark);
+    };
+    for x in 0..w {
+        check(x, h - 1, true);
+        check(x, 0, x % 2 == 0);
+    }
+    for y in 0..h {
+        check(0, y, true);
+        check(w - 1, y, y % 2 == 1 || y == h - 1);
+    }
+    right as f32 / total.max(1) as f32
+}
+
+/// The projective map from the unit square onto a quadrilateral (Heckbert's square-to-quad).
+struct Homography([f32; 9]);
+
+impl Homography {
+    fn square_to_quad(corners: [(f32, f32); 4]) -> Option<Self> {
+        let [(x0, y0), (x1, y1), (x2, y2), (x3, y3)] = corners;
+        let (sx, sy) = (x0 - x1 + x2 - x3, y0 - y1 + y2 - y3);
+        let (dx1, dx2, dy1, dy2) = (x1 - x2, x3 - x2, y1 - y2, y3 - y2);
+        let den = dx1 * dy2 - dx2 * dy1;
+        if den.abs() < f32::EPSILON {
+            return None;
+        }
+        let g = (sx * dy2 - dx2 * sy) / den;
+        let h = (dx1 * sy - sx * dy1) / den;
+        Some(Self([
+            x1 - x0 + g * x1,
+            x3 - x0 + h * x3,
+            x0,
+            y1 - y0 + g * y1,
+            y3 - y0 + h * y3,
+            y0,
+            g,
+            h,
+            1.0,
+        ]))
+    }
+
+    fn map(&self, u: f32, v: f32) -> Option<(f32, f32)> {
+        let m = &self.0;
+        let z = m[6] * u + m[7] * v + m[8];
+        (z.abs() > f32::EPSILON).then(|| {
+            (
+                (m[0] * u + m[1] * v + m[2]) / z,
+                (m[3] * u + m[4] * v + m[5]) / z,
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::camera::synth::{encode_gs1_datamatrix, gs1_pack_text};
+    use rxing::datamatrix::encoder::SymbolShapeHint;
+
+    /// `modules` drawn `module` pixels a module, turned by `angle` degrees about the centre of a
+    /// `side`-pixel image: ink 40 on paper 210, 3x3 samples a pixel.
+    fn draw(modules: &BitMatrix, module: f32, angle: f32, side: u32) -> GrayImage {
+        let (mw, mh) = (modules.getWidth() as f32, modules.getHeight() as f32);
+        let (sin, cos) = angle.to_radians().sin_cos();
+        let c = side as f32 / 2.0;
+        GrayImage::from_fn(side, side, |x, y| {
+            let mut ink = 0u32;
+            for sy in [1.0 / 6.0, 0.5, 5.0 / 6.0] {
+                for sx in [1.0 / 6.0, 0.5, 5.0 / 6.0] {
+                    let (dx, dy) = (x as f32 + sx - c, y as f32 + sy - c);
+                    let (u, v) = (dx * cos + dy * sin, -dx * sin + dy * cos);
+                    let (mx, my) = (u / module + mw / 2.0, v / module + mh / 2.0);
+                    if mx >= 0.0
+                        && my >= 0.0
+                        && mx < mw
+                        && my < mh
+                        && modules.get(mx as u32, my as u32)
+                    {
+                        ink += 1;
+                    }
+                }
+            }
+            image::Luma([(210 - ink * 170 / 9) as u8])
+        })
+    }
+
+    fn threshold(img: &GrayImage) -> BitMatrix {
+        let mut bits = BitMatrix::new(img.width(), img.height()).expect("matrix");
+        for (x, y, p) in img.enumerate_pixels() {
+            if p.0[0] < 125 {
+                bits.set(x, y);
+            }
+        }
+        bits
+    }
+
+    fn text() -> String {
+        gs1_pack_text("09506000134352", "261231", "ABC123", "SER0001")
+    }
+
+    #[test]
+    fn reads_turned_square_and_rectangular_symbols_with_large_modules() {
+        for (shape, module, angle) in [
+            (SymbolShapeHint::FORCE_SQUARE, 14.0, 33.0),
+            (SymbolShapeHint::FORCE_RECTANGLE, 11.0, -120.0),
+            (SymbolShapeHint::FORCE_SQUARE, 6.0, 200.0),
+        ] {
+            let modules = encode_gs1_datamatrix(&text(), shape).expect("encode");
+            let img = draw(&modules, module, angle, 480);
+            let found = read_blobs(&img, &threshold(&img), 1.0, (0.0, 0.0), &[]);
+            assert_eq!(found.len(), 1, "{shape:?} {module} px at {angle} deg");
+            assert_eq!(found[0].text, text());
+            assert_eq!(found[0].symbology, "]d2");
+            let (cx, cy) = found[0].centre();
+            assert!((cx - 240.0).hypot(cy - 240.0) < 4.0, "centre {cx},{cy}");
+        }
+    }
+
+    #[test]
+    fn reads_from_a_half_size_matrix_and_skips_known_symbols() {
+        let modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let img = draw(&modules, 12.0, 70.0, 480);
+        let half = image::imageops::resize(&img, 240, 240, image::imageops::FilterType::Triangle);
+        let found = read_blobs(&img, &threshold(&half), 2.0, (0.0, 0.0), &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].text, text());
+        // Already read: not read again.
+        assert!(read_blobs(&img, &threshold(&half), 2.0, (0.0, 0.0), &found).is_empty());
+    }
+
+    #[test]
+    fn solid_blocks_frames_and_stripes_read_nothing() {
+        let img = GrayImage::from_fn(300, 300, |x, y| {
+            let block = (20..120).contains(&x) && (20..120).contains(&y);
+            let frame = (150..280).contains(&x)
+                && (150..280).contains(&y)
+                && !((156..274).contains(&x) && (156..274).contains(&y));
+            let stripes = (150..280).contains(&x) && (20..120).contains(&y) && (x / 6) % 2 == 0;
+            image::Luma([if block || frame || stripes { 30 } else { 220 }])
+        });
+        assert!(read_blobs(&img, &threshold(&img), 1.0, (0.0, 0.0), &[]).is_empty());
+    }
+
+    #[test]
+    fn timing_counts_find_the_module_count() {
+        let modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let n = modules.getWidth();
+        let img = draw(&modules, 8.0, 0.0, 300);
+        // Unturned: top-left and top-right corners of the symbol.
+        let half = n as f32 * 4.0;
+        let (tl, tr) = ((150.0 - half, 150.0 - half), (150.0 + half, 150.0 - half));
+        let counts = timing_counts(&img, tl, tr, (150.0, 150.0), 0.0);
+        assert_eq!(counts.first(), Some(&n), "{counts:?}");
+    }
+
+    #[test]
+    fn sizes_among_keeps_real_symbol_sizes_in_order() {
+        assert_eq!(sizes_among(&[36], &[16]), vec![(36, 16)]);
+        assert!(sizes_among(&[30], &[30]).is_empty());
+        assert_eq!(sizes_among(&[16, 18], &[16, 18]), vec![(16, 16), (18, 18)]);
+    }
+
+    #[test]
+    fn convex_hull_drops_inner_points_and_runs_clockwise() {
+        let hull = convex_hull(vec![
+            (0.0, 0.0),
+            (4.0, 0.0),
+            (2.0, 1.0),
+            (4.0, 4.0),
+            (0.0, 4.0),
+            (1.0, 3.0),
+        ]);
+        assert_eq!(hull.len(), 4, "{hull:?}");
+        assert!(signed_area(&hull) > 0.0);
+        assert_eq!(polygon_area(&hull), 16.0);
+    }
+}
