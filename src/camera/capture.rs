@@ -24,7 +24,8 @@ use linuxvideo::stream::ReadStream;
 use linuxvideo::{BufType, Device, VideoCaptureDevice};
 
 use super::debounce::Debouncer;
-use super::decode::{DecodeOptions, Symbol, decode_luma};
+use super::decode::{DecodeOptions, decode_luma};
+use super::symbol::Symbol;
 
 /// What the camera thread tells the app.
 #[derive(Debug)]

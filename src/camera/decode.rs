@@ -42,89 +42,15 @@ use std::path::Path;
 
 use image::GrayImage;
 use rxing::common::{
-    BitArray, BitMatrix, DecoderRXingResult, DefaultGridSampler, DetectorRXingResult,
-    GlobalHistogramBinarizer, GridSampler, HybridBinarizer, Quadrilateral,
+    BitArray, BitMatrix, DefaultGridSampler, DetectorRXingResult, GlobalHistogramBinarizer,
+    GridSampler, HybridBinarizer, Quadrilateral,
 };
 use rxing::datamatrix::decoder::Decoder;
 use rxing::datamatrix::detector::{Detector, zxing_cpp_detector};
 use rxing::{Binarizer, Luma8Source, Point};
 
 use super::finder;
-
-/// One decoded symbol.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Symbol {
-    /// The data as a scanner would transmit it after the symbology identifier: GS (0x1D) for
-    /// each FNC1 separator, no leading FNC1. Byte-mode data appears as one char per byte.
-    pub text: String,
-    /// AIM symbology identifier: `]d2` for GS1 DataMatrix (square or rectangular), `]d1` plain,
-    /// `]d3`..`]d6` for AIM-FNC1 and ECI variants.
-    pub symbology: String,
-    /// Corners of the symbol in image pixels, in the detector's order (clockwise from the
-    /// corner of the L-shaped finder pattern as it appears in the image).
-    pub corners: [(f32, f32); 4],
-}
-
-impl Symbol {
-    /// Whether the symbol carries a GS1 element string (it started with FNC1).
-    pub fn is_gs1(&self) -> bool {
-        self.symbology == "]d2" || self.symbology == "]d5"
-    }
-
-    /// Centre of the symbol in image pixels.
-    pub fn centre(&self) -> (f32, f32) {
-        let (sx, sy) = self
-            .corners
-            .iter()
-            .fold((0.0, 0.0), |(ax, ay), (x, y)| (ax + x, ay + y));
-        (sx / 4.0, sy / 4.0)
-    }
-
-    /// The axis-aligned box around the symbol (clipped at the image origin).
-    pub fn bounds(&self) -> Region {
-        bounds(&self.corners)
-    }
-
-    pub(crate) fn contains(&self, p: (f32, f32)) -> bool {
-        quad_contains(&self.corners, p)
-    }
-}
-
-/// A rectangle of an image, in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Region {
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
-}
-
-impl Region {
-    /// This region grown by `factor` of its size on every side and clipped to `w` x `h`.
-    pub fn grown(&self, factor: f32, w: u32, h: u32) -> Region {
-        let dx = (self.width as f32 * factor) as u32 + 8;
-        let dy = (self.height as f32 * factor) as u32 + 8;
-        let x = self.x.saturating_sub(dx).min(w);
-        let y = self.y.saturating_sub(dy).min(h);
-        Region {
-            x,
-            y,
-            width: (self.x + self.width + dx).min(w).saturating_sub(x),
-            height: (self.y + self.height + dy).min(h).saturating_sub(y),
-        }
-    }
-
-    fn area(&self) -> u64 {
-        u64::from(self.width) * u64::from(self.height)
-    }
-
-    fn covers(&self, other: &Region) -> bool {
-        self.x <= other.x
-            && self.y <= other.y
-            && self.x + self.width >= other.x + other.width
-            && self.y + self.height >= other.y + other.height
-    }
-}
+use super::symbol::{Region, Symbol, bounds, quad_contains, to_symbol};
 
 /// How much work a search may spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -482,22 +408,6 @@ fn paint_white(bits: &mut BitMatrix, quad: &[(f32, f32); 4]) {
     }
 }
 
-/// Whether `p` lies inside a convex quadrilateral, whichever way it winds.
-fn quad_contains(corners: &[(f32, f32); 4], p: (f32, f32)) -> bool {
-    let mut sign = 0.0f32;
-    for i in 0..4 {
-        let (a, b) = (corners[i], corners[(i + 1) % 4]);
-        let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
-        if cross != 0.0 {
-            if sign != 0.0 && cross.signum() != sign {
-                return false;
-            }
-            sign = cross.signum();
-        }
-    }
-    true
-}
-
 fn to_frame(points: &[Point], scale: f32, offset: (f32, f32)) -> [(f32, f32); 4] {
     let mut corners = [(0.0, 0.0); 4];
     for (c, p) in corners.iter_mut().zip(points) {
@@ -511,19 +421,6 @@ fn quad_centre(c: &[(f32, f32); 4]) -> (f32, f32) {
         (c[0].0 + c[1].0 + c[2].0 + c[3].0) / 4.0,
         (c[0].1 + c[1].1 + c[2].1 + c[3].1) / 4.0,
     )
-}
-
-pub(crate) fn to_symbol(result: &DecoderRXingResult, corners: [(f32, f32); 4]) -> Option<Symbol> {
-    // Text in a character set (ECI) rxing does not know could be rendered wrongly: a symbol we
-    // cannot vouch for is not reported at all.
-    if result.getContentType() == "UnknownECI" {
-        return None;
-    }
-    Some(Symbol {
-        text: result.getText().to_owned(),
-        symbology: format!("]d{}", result.getSymbologyModifier()),
-        corners,
-    })
 }
 
 type Candidates = (Vec<Symbol>, Vec<[(f32, f32); 4]>);
@@ -622,21 +519,6 @@ fn close_look(img: &GrayImage, region: Region, noisy: bool) -> Vec<Symbol> {
             ..s
         })
         .collect()
-}
-
-/// The axis-aligned box around a quadrilateral, clipped at the image origin.
-fn bounds(corners: &[(f32, f32); 4]) -> Region {
-    let xs = corners.map(|c| c.0);
-    let ys = corners.map(|c| c.1);
-    let min = |v: [f32; 4]| v.into_iter().fold(f32::MAX, f32::min).max(0.0);
-    let max = |v: [f32; 4]| v.into_iter().fold(f32::MIN, f32::max).max(0.0);
-    let (x0, y0) = (min(xs), min(ys));
-    Region {
-        x: x0 as u32,
-        y: y0 as u32,
-        width: (max(xs) - x0).ceil() as u32,
-        height: (max(ys) - y0).ceil() as u32,
-    }
 }
 
 /// Full-resolution search of one rectangle of the image.

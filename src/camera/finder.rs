@@ -29,7 +29,7 @@ use image::GrayImage;
 use rxing::common::BitMatrix;
 use rxing::datamatrix::decoder::{Decoder, Version};
 
-use super::decode::{Symbol, to_symbol};
+use super::symbol::{Symbol, to_symbol};
 
 /// A blob's minimum-area rectangle must be at least this many pixels on its short side.
 const MIN_SIDE: f32 = 14.0;

@@ -21,6 +21,7 @@ pub mod decode;
     reason = "pixel loops over a blob's bounding box and the sampled grid, bounded by both"
 )]
 mod finder;
+pub mod symbol;
 #[allow(
     clippy::indexing_slicing,
     reason = "pixel loops over the frame being drawn, bounded by its own size"
@@ -31,4 +32,5 @@ pub mod synth;
 pub mod capture;
 
 pub use debounce::Debouncer;
-pub use decode::{DecodeError, DecodeOptions, Effort, Region, Symbol, decode_file, decode_luma};
+pub use decode::{DecodeError, DecodeOptions, Effort, decode_file, decode_luma};
+pub use symbol::{Region, Symbol};

@@ -93,10 +93,7 @@ fn write(conn: &Connection, record: &PinRecord) -> Result<(), StoreError> {
             FAILURES_KEY,
             (record.failures > 0).then(|| record.failures.to_string()),
         ),
-        (
-            LOCKED_UNTIL_KEY,
-            record.locked_until.map(timestamp),
-        ),
+        (LOCKED_UNTIL_KEY, record.locked_until.map(timestamp)),
     ];
     for (key, value) in rows {
         match value {
