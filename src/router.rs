@@ -15,7 +15,7 @@
 //! - answers are read to at most 64 KiB.
 
 use crate::net::{
-    Origin, Secret, UrlError, install_crypto_provider, read_within, service_url, unreachable_reason,
+    Origin, Secret, install_crypto_provider, read_within, service_url, unreachable_reason,
 };
 use crate::verify::lms::{self, Answer, LmsError};
 use reqwest::blocking::Client;
@@ -78,16 +78,14 @@ impl RouterError {
 
 /// Checks a router URL for [`ROUTER_KEY`]; returns it as stored.
 pub fn parse_router_url(value: &str) -> Result<String, RouterError> {
-    service_url(value, false).map_err(|e| {
-        RouterError::Url(match e {
-            UrlError::InsecureHttp(url) => {
-                format!("{url} uses plain http to a host that is not loopback; use https")
-            }
-            UrlError::UnsupportedScheme(url) => format!("{url:?} must start with https://"),
-            UrlError::Invalid { url, reason } => format!("{url:?} is not a valid URL: {reason}"),
-        })
-    })?;
+    router_url(value)?;
     Ok(value.trim().trim_end_matches('/').to_string())
+}
+
+/// The router's base URL by the rule every HTTP client follows ([`service_url`]): https, or
+/// plain http only to loopback.
+fn router_url(value: &str) -> Result<Url, RouterError> {
+    service_url(value, false).map_err(|e| RouterError::Url(e.to_string()))
 }
 
 /// The trading partner credential and the header it travels in.
@@ -191,8 +189,7 @@ impl VerificationRouter {
         connect: Duration,
         total: Duration,
     ) -> Result<Self, RouterError> {
-        let base = parse_router_url(base)?;
-        let base = service_url(&base, false).map_err(|e| RouterError::Url(e.to_string()))?;
+        let base = router_url(base)?;
         let origin = Origin::of(&base)
             .ok_or_else(|| RouterError::Url(format!("{base} has no host and port")))?;
         install_crypto_provider();

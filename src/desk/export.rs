@@ -16,29 +16,37 @@ pub const REPORT_HEADER: [&str; 3] = ["report", "key", "value"];
 /// The header of [`reconciliation_csv`].
 pub const RECONCILIATION_HEADER: [&str; 5] = ["state", "gtin", "serial", "lot", "expiry"];
 
-/// A reconciliation as CSV, one line per unit after the header.
-pub fn reconciliation_csv(units: &[ReconciledUnit]) -> String {
+/// Rows as CSV text, fields quoted where they need it. Writing to memory fails only on a bug in
+/// `csv`; what was written is kept.
+pub fn csv_text<R, F>(rows: impl IntoIterator<Item = R>) -> String
+where
+    R: IntoIterator<Item = F>,
+    F: AsRef<[u8]>,
+{
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |row: [&str; 5]| {
-        // Writing to memory fails only on a bug in `csv`; what was written is kept.
+    for row in rows {
         if let Err(e) = writer.write_record(row) {
-            tracing::error!("reconciliation CSV: {e}");
+            tracing::error!("CSV export: {e}");
         }
-    };
-    write(RECONCILIATION_HEADER);
-    for unit in units {
-        write([
-            unit.state.as_str(),
-            unit.gtin.as_str(),
-            &unit.serial,
-            unit.lot.as_deref().unwrap_or_default(),
-            unit.expiry.as_deref().unwrap_or_default(),
-        ]);
     }
     writer
         .into_inner()
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .unwrap_or_default()
+}
+
+/// A reconciliation as CSV, one line per unit after the header.
+pub fn reconciliation_csv(units: &[ReconciledUnit]) -> String {
+    let lines = units.iter().map(|unit| {
+        [
+            unit.state.as_str(),
+            unit.gtin.as_str(),
+            &unit.serial,
+            unit.lot.as_deref().unwrap_or_default(),
+            unit.expiry.as_deref().unwrap_or_default(),
+        ]
+    });
+    csv_text(std::iter::once(RECONCILIATION_HEADER).chain(lines))
 }
 
 /// The report numbers as CSV, `report,key,value`, in machine words: per day with receipts,
@@ -50,31 +58,20 @@ pub fn report_csv(
     failures: &[(Reason, u64)],
     expiry: &ExpirySummary,
 ) -> String {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |record: [&str; 3]| {
-        // Writing to memory fails only on a bug in `csv`; what was written is kept.
-        if let Err(e) = writer.write_record(record) {
-            tracing::error!("report CSV: {e}");
-        }
-    };
-    write(REPORT_HEADER);
-    let mut write = |report: &str, key: &str, value: u64| write([report, key, &value.to_string()]);
+    let row = |report: &str, key: String, value: u64| [report.to_owned(), key, value.to_string()];
+    let mut rows = vec![REPORT_HEADER.map(str::to_owned)];
     for day in per_day {
-        let key = day.day.to_string();
-        write("receipts_accepted", &key, day.accepted);
-        write("receipts_refused", &key, day.refused);
+        rows.push(row("receipts_accepted", day.day.to_string(), day.accepted));
+        rows.push(row("receipts_refused", day.day.to_string(), day.refused));
     }
     for (reason, n) in failures {
-        write("failures_by_reason", reason.code(), *n);
+        rows.push(row("failures_by_reason", reason.code().to_owned(), *n));
     }
-    write("expiry", "expired", expiry.expired);
+    rows.push(row("expiry", "expired".to_owned(), expiry.expired));
     for (days, n) in &expiry.within {
-        write("expiry", &format!("within_{days}_days"), *n);
+        rows.push(row("expiry", format!("within_{days}_days"), *n));
     }
-    writer
-        .into_inner()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
+    csv_text(rows)
 }
 
 #[cfg(test)]

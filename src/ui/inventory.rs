@@ -20,6 +20,7 @@ use super::desk::{
 };
 use super::theme;
 use super::widgets::{big_button, file_safe};
+use crate::desk::export::csv_text;
 use crate::verify::StockState;
 
 /// The "expiring within" filter's days until the pharmacist picks others.
@@ -602,20 +603,6 @@ fn chart_title(ui: &mut Ui, title: &str) {
             .font(theme::font(theme::BODY_SIZE))
             .color(theme::MUTED),
     );
-}
-
-fn csv_text(rows: Vec<Vec<String>>) -> String {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        // Writing to memory only fails on a bug in `csv`; keep what was written.
-        if let Err(e) = writer.write_record(&row) {
-            tracing::error!("CSV export: {e}");
-        }
-    }
-    writer
-        .into_inner()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
 }
 
 fn movement_row(state: &str, movement: &UnitMovement, lot: &str) -> Vec<String> {

@@ -451,6 +451,23 @@ fn pdg_examples_round_trip_through_the_model() {
     assert!(responses >= 3, "found {responses} responses");
 }
 
+/// Scans the test product's packs `serials` (lot `lot`, expiry `expiry`) against shipment `po`,
+/// then closes it.
+fn receive_and_close(db: &Path, po: &str, serials: &[&str], lot: &str, expiry: chrono::NaiveDate) {
+    let g = check_digit("0081234577777");
+    let exp = expiry.format("%y%m%d").to_string();
+    let scans: Vec<String> = serials
+        .iter()
+        .map(|s| format!("(01){g}(21){s}(10){lot}(17){exp}"))
+        .collect();
+    json_lines(&tracedesk(
+        db,
+        &["receive", "--shipment", po, "--json"],
+        scans.join("\n").as_bytes(),
+    ));
+    run_ok(db, &["shipment", po, "--close"]);
+}
+
 #[test]
 fn ordered_quantities_give_over_and_under_shipment() {
     let dir = tempfile::tempdir().unwrap();
@@ -477,17 +494,7 @@ fn ordered_quantities_give_over_and_under_shipment() {
     // Importing it again changes nothing: the quantities count once.
     run_ok(&db, &["import", "epcis", doc.to_str().unwrap()]);
     let g = check_digit("0081234577777");
-    let exp = expiry.format("%y%m%d").to_string();
-    let scans: Vec<String> = ["R1", "R2", "R3"]
-        .iter()
-        .map(|s| format!("(01){g}(21){s}(10)L1(17){exp}"))
-        .collect();
-    json_lines(&tracedesk(
-        &db,
-        &["receive", "--shipment", po, "--json"],
-        scans.join("\n").as_bytes(),
-    ));
-    run_ok(&db, &["shipment", po, "--close"]);
+    receive_and_close(&db, po, &["R1", "R2", "R3"], "L1", expiry);
     let cases = lines(&db, &["exceptions", "--json"]);
     assert_eq!(cases.len(), 1, "{cases:#?}");
     assert_eq!(cases[0]["kind"], "shortage");
@@ -549,18 +556,7 @@ fn a_quantity_ordered_by_product_pattern_counts_every_lot() {
         &ordering("urn:epc:idpat:sgtin:0812345.077777.*"),
     );
     run_ok(&db, &["import", "epcis", doc.to_str().unwrap()]);
-    let g = check_digit("0081234577777");
-    let exp = expiry.format("%y%m%d").to_string();
-    let scans: Vec<String> = ["P1", "P2", "P3"]
-        .iter()
-        .map(|s| format!("(01){g}(21){s}(10)L7(17){exp}"))
-        .collect();
-    json_lines(&tracedesk(
-        &db,
-        &["receive", "--shipment", po, "--json"],
-        scans.join("\n").as_bytes(),
-    ));
-    run_ok(&db, &["shipment", po, "--close"]);
+    receive_and_close(&db, po, &["P1", "P2", "P3"], "L7", expiry);
     let cases = lines(&db, &["exceptions", "--json"]);
     assert_eq!(cases.len(), 1, "{cases:#?}");
     assert_eq!(cases[0]["kind"], "overage");
