@@ -148,7 +148,7 @@ fn frame_sets_for_side_by_side_runs() {
         uneven_light: 0.1,
         ..Conditions::default()
     };
-    let sets: [(&str, Conditions, usize); 8] = [
+    let sets: [(&str, Conditions, usize); 9] = [
         ("clean", still, 2),
         (
             "rotated",
@@ -160,6 +160,7 @@ fn frame_sets_for_side_by_side_runs() {
         ),
         ("noisy", Conditions::noisy(), 3),
         ("dim", Conditions::dim(), 2),
+        ("murky", Conditions::murky(), 2),
         (
             "small",
             Conditions {

@@ -146,6 +146,24 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     if img.width() == 0 || img.height() == 0 {
         return found;
     }
+    let original = img;
+    let mut small = halve(img);
+    let mut contrast = Contrast::measure(&small);
+    // Halving averages four pixels: the full frame's noise is twice the half-size frame's.
+    let noisy = contrast.noise * 2.0 >= NOISY;
+    tracing::trace!(noise = contrast.noise * 2.0, noisy, "frame measured");
+    // A noisy frame (a webcam in poor light) is searched denoised: averaged over about a
+    // module's width the noise falls to a third, while modules of 3 px and more keep their
+    // edges. Every pass below then sees structure instead of speckle.
+    let denoised;
+    let img = if noisy {
+        denoised = denoise(img);
+        small = halve(&denoised);
+        contrast = Contrast::measure(&small);
+        &denoised
+    } else {
+        img
+    };
     for region in &opts.regions_of_interest {
         let region = region.grown(0.5, img.width(), img.height());
         merge(&mut found, search_region(img, region, Threshold::Local));
@@ -155,10 +173,6 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     // trace. Symbols it decodes are painted out of its bit matrix, so what stays busy there is
     // what it could not read.
     let mut failed = Vec::new();
-    let small = halve(img);
-    let contrast = Contrast::measure(&small);
-    // Halving averages four pixels: the full frame's noise is twice the half-size frame's.
-    let noisy = contrast.noise * 2.0 >= NOISY;
     let mut busy = Vec::new();
     if small.width() >= 16 && small.height() >= 16 {
         // Then the same half-size frame thresholded against small-window means: it keeps
@@ -179,12 +193,19 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
                 paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
             }
             let (coarse, coarse_failed) = detect_all(&mut bits, 2.0, (0.0, 0.0));
+            tracing::trace!(
+                ?threshold,
+                read = coarse.len(),
+                failed = coarse_failed.len(),
+                "coarse pass"
+            );
             merge(&mut found, coarse);
             failed.extend(coarse_failed);
             if threshold == Threshold::Local {
                 // Blobs of ink the tracer could not follow (large modules, slim rectangles
                 // beside print) are located and sampled by our own finder.
                 let blobs = finder::read_blobs(img, &bits, 2.0, (0.0, 0.0), &found);
+                tracing::trace!(read = blobs.len(), "coarse blobs");
                 merge(&mut found, blobs);
                 busy = busy_regions(&bits, &contrast, 2, img.width(), img.height());
             }
@@ -199,6 +220,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             .iter()
             .any(|roi| roi.grown(0.5, img.width(), img.height()).covers(r))
     });
+    tracing::trace!(?busy, "busy patches");
     for (symbols, region_failed) in search_regions(img, &busy, opts.parallel, noisy) {
         merge(&mut found, symbols);
         failed.extend(region_failed);
@@ -212,7 +234,9 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
             continue;
         }
         let region = bounds(&corners).grown(0.5, img.width(), img.height());
-        merge(&mut found, close_look(img, region, noisy));
+        let closer = close_look(img, region, noisy);
+        tracing::trace!(?region, read = closer.len(), "closer look");
+        merge(&mut found, closer);
     }
 
     // The whole-frame fallbacks are for clean renders and odd scans. A noisy camera frame in
@@ -222,13 +246,16 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     let large = u64::from(img.width()) * u64::from(img.height()) > SMALL_IMAGE_PIXELS;
     let hopeless = large && noisy && !traced;
     if found.is_empty() && opts.effort == Effort::Thorough && !hopeless {
-        let (fine, _) = fine_search(img);
+        tracing::trace!("whole-frame fallbacks");
+        // The image as it came: a still image measured as noisy may be a symbol of fine
+        // modules filling it, which the denoising blurred.
+        let (fine, _) = fine_search(original);
         merge(&mut found, fine);
         if found.is_empty() {
-            merge(&mut found, blob_search(img));
+            merge(&mut found, blob_search(original));
         }
         if found.is_empty() {
-            merge(&mut found, fallback_search(img));
+            merge(&mut found, fallback_search(original));
         }
     }
     found
@@ -425,6 +452,60 @@ fn quad_centre(c: &[(f32, f32); 4]) -> (f32, f32) {
 
 type Candidates = (Vec<Symbol>, Vec<[(f32, f32); 4]>);
 
+/// The image smoothed by a 5-tap binomial kernel (1 4 6 4 1)/16 along rows, then down
+/// columns: a Gaussian of one pixel's deviation, which divides uncorrelated noise by about 3.5.
+/// Edge pixels repeat outward.
+fn denoise(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w < 5 || h < 5 {
+        return img.clone();
+    }
+    let five = |a: u16, b: u16, c: u16, d: u16, e: u16| a + 4 * b + 6 * c + 4 * d + e;
+    // Rows, kept at 16 times scale (at most 4080) so the columns round only once.
+    let mut rows = vec![0u16; w * h];
+    for (line, out) in img.as_raw().chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
+        let at = |x: usize| line.get(x.min(w - 1)).map_or(0, |&v| u16::from(v));
+        for (x, o) in out.iter_mut().enumerate() {
+            *o = match line.get(x.wrapping_sub(2)..x + 3) {
+                Some(&[a, b, c, d, e]) => five(a.into(), b.into(), c.into(), d.into(), e.into()),
+                _ => five(
+                    at(x.saturating_sub(2)),
+                    at(x.saturating_sub(1)),
+                    at(x),
+                    at(x + 1),
+                    at(x + 2),
+                ),
+            };
+        }
+    }
+    // Then columns, a whole output row at a time from five input rows.
+    let mut out = vec![0u8; w * h];
+    let row = |y: usize| {
+        rows.get(y.min(h - 1) * w..(y.min(h - 1) + 1) * w)
+            .unwrap_or(&[])
+    };
+    for (y, target) in out.chunks_exact_mut(w).enumerate() {
+        let (r0, r1, r2, r3, r4) = (
+            row(y.saturating_sub(2)),
+            row(y.saturating_sub(1)),
+            row(y),
+            row(y + 1),
+            row(y + 2),
+        );
+        for (((((o, &a), &b), &c), &d), &e) in
+            target.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3).zip(r4)
+        {
+            let v = u32::from(a)
+                + 4 * u32::from(b)
+                + 6 * u32::from(c)
+                + 4 * u32::from(d)
+                + u32::from(e);
+            *o = ((v + 128) / 256).min(255) as u8;
+        }
+    }
+    GrayImage::from_raw(img.width(), img.height(), out).unwrap_or_else(|| img.clone())
+}
+
 /// Half-size copy by 2x2 averaging (image's generic `thumbnail` is several times slower).
 fn halve(img: &GrayImage) -> GrayImage {
     let (w, h) = (img.width() / 2, img.height() / 2);
@@ -572,6 +653,45 @@ fn blob_region(img: &GrayImage, region: Region, smooth: bool) -> Vec<Symbol> {
         .collect()
 }
 
+/// One busy patch at full size: traced, traced smoothed when the frame is noisy, traced
+/// against small-window means, then handed to our own finder.
+fn search_patch(img: &GrayImage, r: Region, noisy: bool) -> Candidates {
+    let (symbols, mut failed) = trace_region(img, r, Threshold::Local, false);
+    if !symbols.is_empty() {
+        return traced(r, "traced", (symbols, failed));
+    }
+    // In a noisy frame, frayed edges are the likeliest reason: smoothed, they
+    // trace again.
+    if noisy {
+        let (symbols, more_failed) = trace_region(img, r, Threshold::Local, true);
+        failed.extend(more_failed);
+        if !symbols.is_empty() {
+            return traced(r, "traced", (symbols, failed));
+        }
+    }
+    // Nothing read here: the hybrid threshold can break the edges of small or
+    // blurred modules next to print; the small-window mean keeps them.
+    let (symbols, more_failed) = trace_region(img, r, Threshold::Mean, false);
+    failed.extend(more_failed);
+    if !symbols.is_empty() {
+        return traced(r, "traced", (symbols, failed));
+    }
+    // Still nothing: a symbol the tracer cannot follow at all (print crossing its
+    // quiet zone, a slim rectangle) may still be a blob our own finder reads.
+    traced(r, "finder", (blob_region(img, r, noisy), failed))
+}
+
+fn traced(region: Region, how: &str, found: Candidates) -> Candidates {
+    tracing::trace!(
+        ?region,
+        how,
+        read = found.0.len(),
+        failed = found.1.len(),
+        "busy patch"
+    );
+    found
+}
+
 /// Searches each region at full size, on two threads when asked and worth it.
 fn search_regions(
     img: &GrayImage,
@@ -580,33 +700,7 @@ fn search_regions(
     noisy: bool,
 ) -> Vec<Candidates> {
     let search = |part: &[Region]| -> Vec<Candidates> {
-        part.iter()
-            .map(|&r| {
-                let (symbols, mut failed) = trace_region(img, r, Threshold::Local, false);
-                if !symbols.is_empty() {
-                    return (symbols, failed);
-                }
-                // In a noisy frame, frayed edges are the likeliest reason: smoothed, they
-                // trace again.
-                if noisy {
-                    let (symbols, more_failed) = trace_region(img, r, Threshold::Local, true);
-                    failed.extend(more_failed);
-                    if !symbols.is_empty() {
-                        return (symbols, failed);
-                    }
-                }
-                // Nothing read here: the hybrid threshold can break the edges of small or
-                // blurred modules next to print; the small-window mean keeps them.
-                let (symbols, more_failed) = trace_region(img, r, Threshold::Mean, false);
-                failed.extend(more_failed);
-                if !symbols.is_empty() {
-                    return (symbols, failed);
-                }
-                // Still nothing: a symbol the tracer cannot follow at all (print crossing its
-                // quiet zone, a slim rectangle) may still be a blob our own finder reads.
-                (blob_region(img, r, noisy), failed)
-            })
-            .collect()
+        part.iter().map(|&r| search_patch(img, r, noisy)).collect()
     };
     if !parallel || regions.len() < 2 {
         return search(regions);

@@ -69,9 +69,14 @@ pub(crate) fn read_blobs(
         if known.iter().chain(&found).any(|s| s.contains(centre)) {
             continue;
         }
-        if let Some(symbol) = blob.read(&quad, grey, scale, offset) {
-            found.push(symbol);
-        }
+        let symbol = blob.read(&quad, grey, scale, offset);
+        tracing::trace!(
+            ?centre,
+            pixels = blob.pixels,
+            read = symbol.is_some(),
+            "blob"
+        );
+        found.extend(symbol);
     }
     found
 }
@@ -419,6 +424,28 @@ impl Blob {
         })
     }
 
+    /// The four sides traced from the quadrilateral `quad` (clockwise), and the corners where
+    /// they meet: corner k is where side k-1 ends and side k starts.
+    fn trace_sides(&self, quad: &[(f32, f32); 4]) -> Option<(Vec<Side>, [(f32, f32); 4])> {
+        let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
+        let reach = d(quad[0], quad[1]).min(d(quad[1], quad[2])) / 2.0;
+        let mut sides = Vec::with_capacity(4);
+        for i in 0..4 {
+            sides.push(self.trace_side(quad[i], quad[(i + 1) % 4], reach)?);
+        }
+        let mut corners = [(0.0f32, 0.0f32); 4];
+        for (k, corner) in corners.iter_mut().enumerate() {
+            *corner = intersect(&sides[(k + 3) % 4], &sides[k])?;
+        }
+        // A wild intersection (nearly parallel neighbours) is no quadrilateral.
+        let spread = d(quad[0], quad[2]).max(d(quad[1], quad[3]));
+        let centre = quad_centre(quad);
+        corners
+            .iter()
+            .all(|&c| d(c, centre) <= spread)
+            .then_some((sides, corners))
+    }
+
     /// Reads the blob as a symbol; `quad` is its rectangle, clockwise.
     fn read(
         &self,
@@ -427,16 +454,15 @@ impl Blob {
         scale: f32,
         offset: (f32, f32),
     ) -> Option<Symbol> {
-        let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
-        let reach = d(quad[0], quad[1]).min(d(quad[1], quad[2])) / 2.0;
-        let mut sides = Vec::with_capacity(4);
-        for i in 0..4 {
-            sides.push(self.trace_side(quad[i], quad[(i + 1) % 4], reach)?);
-        }
-        // Corner k is where side k-1 ends and side k starts.
-        let mut corners = [(0.0f32, 0.0f32); 4];
-        for (k, corner) in corners.iter_mut().enumerate() {
-            *corner = intersect(&sides[(k + 3) % 4], &sides[k])?;
+        let (mut sides, mut corners) = self.trace_sides(quad)?;
+        // The rectangle is only a first guess at a keystoned symbol: its sides' scans near
+        // the corners can fall beside the symbol. Traced again between the corners found,
+        // every scan crosses the side it is meant for.
+        if let Some((again, refined)) = self.trace_sides(&corners) {
+            let solid = |s: &[Side]| s.iter().map(|s| s.solid).sum::<f32>();
+            if solid(&again) >= solid(&sides) {
+                (sides, corners) = (again, refined);
+            }
         }
         // In cut-out pixels to grey-image pixels.
         let to_grey = |(x, y): (f32, f32)| {
@@ -446,6 +472,12 @@ impl Blob {
             )
         };
         let corners = corners.map(to_grey);
+        tracing::trace!(
+            solid = ?sides.iter().map(|s| s.solid).collect::<Vec<_>>(),
+            modules = ?sides.iter().map(|s| s.modules).collect::<Vec<_>>(),
+            ?corners,
+            "blob sides"
+        );
         // The L's corner k joins sides k-1 and k; likeliest first.
         let mut order: Vec<usize> = (0..4).collect();
         order.sort_by(|&a, &b| {
@@ -465,9 +497,9 @@ impl Blob {
                 corners[(k + 3) % 4],
             );
             // Each timing side counted from the grey image, the blob's own count as a hint.
-            let centre = quad_centre(&corners);
-            let mut cols = timing_counts(grey, tl, tr, centre, sides[(k + 1) % 4].modules);
-            let mut rows = timing_counts(grey, br, tr, centre, sides[(k + 2) % 4].modules);
+            let quad = [tl, tr, br, bl];
+            let mut cols = timing_counts(grey, quad, Timing::Top, sides[(k + 1) % 4].modules);
+            let mut rows = timing_counts(grey, quad, Timing::Right, sides[(k + 2) % 4].modules);
             // A damaged timing side may count nothing: most symbols are square, so the other
             // side's count is the next guess.
             let (only_cols, only_rows) = (cols.clone(), rows.clone());
@@ -477,7 +509,9 @@ impl Blob {
                 let Some(bits) = sample(grey, [tl, tr, br, bl], cols, rows) else {
                     continue;
                 };
-                if pattern_match(&bits) < PATTERN_MATCH {
+                let matched = pattern_match(&bits);
+                tracing::trace!(cols, rows, matched, "blob sampled");
+                if matched < PATTERN_MATCH {
                     continue;
                 }
                 let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -537,41 +571,41 @@ fn intersect(a: &Side, b: &Side) -> Option<(f32, f32)> {
     Some((a.point.0 + t * a.direction.0, a.point.1 + t * a.direction.1))
 }
 
-/// Module counts of the timing side from `start` (next to the L, a dark module) to `end`
-/// (the light corner module), best first: for each even count the module centres half a module
-/// in from the edge are sampled, and the counts whose samples alternate best are kept. A wrong
+/// Module counts of a timing side of the symbol `corners` (top-left, top-right, bottom-right,
+/// bottom-left), from its end next to the L (a dark module) to the light corner module, best
+/// first: for each even count the module centres half a module in from the edge are sampled
+/// through the symbol's perspective, and the counts whose samples alternate best are kept. A wrong
 /// count samples some modules twice or skips every other one, and the alternation breaks.
-fn timing_counts(
-    grey: &GrayImage,
-    start: (f32, f32),
-    end: (f32, f32),
-    centre: (f32, f32),
-    hint: f32,
-) -> Vec<u32> {
-    let len = (end.0 - start.0).hypot(end.1 - start.1);
-    if len < 8.0 {
+fn timing_counts(grey: &GrayImage, corners: [(f32, f32); 4], side: Timing, hint: f32) -> Vec<u32> {
+    let [tl, tr, br, bl] = corners;
+    let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
+    let (len, across) = match side {
+        Timing::Top => (d(tl, tr), (d(tl, bl) + d(tr, br)) / 2.0),
+        Timing::Right => (d(br, tr), (d(tl, tr) + d(bl, br)) / 2.0),
+    };
+    let Some(h) = Homography::square_to_quad(corners) else {
         return Vec::new();
-    }
-    let t = ((end.0 - start.0) / len, (end.1 - start.1) / len);
-    let mut n = (-t.1, t.0);
-    let mid = ((start.0 + end.0) / 2.0, (start.1 + end.1) / 2.0);
-    if (centre.0 - mid.0) * n.0 + (centre.1 - mid.1) * n.1 < 0.0 {
-        n = (-n.0, -n.1);
+    };
+    if len < 8.0 || across < 1.0 {
+        return Vec::new();
     }
     // At least about one and a half pixels a module.
     let most = ((len / 1.5) as u32).min(144);
     let mut scored: Vec<(f32, u32)> = Vec::new();
     let mut values = Vec::new();
     for count in (8..=most).step_by(2) {
-        let m = len / count as f32;
+        // Half a module in from the side, through the symbol's perspective: under keystone
+        // the modules along a side shrink towards the far end.
+        let depth = 0.5 * (len / count as f32) / across;
         values.clear();
         for i in 0..count {
-            let along = (i as f32 + 0.5) * m;
-            let (x, y) = (
-                start.0 + along * t.0 + 0.5 * m * n.0,
-                start.1 + along * t.1 + 0.5 * m * n.1,
-            );
-            values.push(bilinear(grey, x, y).unwrap_or(255.0));
+            let f = (i as f32 + 0.5) / count as f32;
+            let (u, v) = match side {
+                Timing::Top => (f, depth),
+                Timing::Right => (1.0 - depth, 1.0 - f),
+            };
+            let value = h.map(u, v).and_then(|(x, y)| bilinear(grey, x, y));
+            values.push(value.unwrap_or(255.0));
         }
         let threshold = two_means(&values);
         let right = values
@@ -591,6 +625,14 @@ fn timing_counts(
         )
     });
     scored.into_iter().take(4).map(|(_, count)| count).collect()
+}
+
+/// The timing side a count is taken along: the top from the top-left corner, or the right
+/// side up from the bottom-right corner (both start on a dark module of the L).
+#[derive(Debug, Clone, Copy)]
+enum Timing {
+    Top,
+    Right,
 }
 
 /// Symbol sizes (columns, rows) that exist among the counted ones, in order of preference.

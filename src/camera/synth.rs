@@ -96,6 +96,18 @@ impl Conditions {
         }
     }
 
+    /// A webcam in poor light with its gain turned up: under a third of the light, noise
+    /// of about 18 grey levels (deviation) and strongly uneven light, so ink and paper are
+    /// some 50 levels apart under noise of that order.
+    pub fn murky() -> Self {
+        Self {
+            noise: 45,
+            exposure: 0.3,
+            uneven_light: 0.5,
+            ..Self::default()
+        }
+    }
+
     /// Strong sensor noise and uneven light at full exposure.
     pub fn noisy() -> Self {
         Self {
