@@ -233,6 +233,12 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
         if found.iter().any(|s| s.contains(centre)) {
             continue;
         }
+        // The trace's own corners, sampled by our finder: rxing's sampler gave up on them.
+        if let Some(symbol) = finder::read_quad(img, corners) {
+            tracing::trace!(?corners, "trace sampled by the finder");
+            merge(&mut found, vec![symbol]);
+            continue;
+        }
         let region = bounds(&corners).grown(0.5, img.width(), img.height());
         let closer = close_look(img, region, noisy);
         tracing::trace!(?region, read = closer.len(), "closer look");
@@ -785,6 +791,11 @@ fn busy_regions(
         if x1 - x0 < TILE_CELLS && y1 - y0 < TILE_CELLS {
             regions.push(to_region((x0, y0, x1, y1)));
             continue;
+        }
+        // A slim patch may be one slim rectangular symbol (up to 144 modules long) that no
+        // window holds whole: searched whole as well.
+        if (x1 - x0).min(y1 - y0) < TILE_CELLS / 2 {
+            regions.push(to_region((x0, y0, x1, y1)));
         }
         // A big patch is clutter (print, other packs) around and between symbols. rxing's
         // tracer gives up on a scan line at the first odd shape it meets, so a symbol deep

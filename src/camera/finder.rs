@@ -484,46 +484,83 @@ impl Blob {
             let score = |k: usize| sides[(k + 3) % 4].solid + sides[k].solid;
             score(b).total_cmp(&score(a))
         });
-        let decoder = Decoder::new();
-        for k in order {
-            if sides[(k + 3) % 4].solid.min(sides[k].solid) < SOLID {
-                continue;
-            }
-            // Clockwise from the L's corner (bottom-left): top-left, top-right, bottom-right.
-            let (bl, tl, tr, br) = (
-                corners[k],
-                corners[(k + 1) % 4],
-                corners[(k + 2) % 4],
-                corners[(k + 3) % 4],
-            );
-            // Each timing side counted from the grey image, the blob's own count as a hint.
-            let quad = [tl, tr, br, bl];
-            let mut cols = timing_counts(grey, quad, Timing::Top, sides[(k + 1) % 4].modules);
-            let mut rows = timing_counts(grey, quad, Timing::Right, sides[(k + 2) % 4].modules);
-            // A damaged timing side may count nothing: most symbols are square, so the other
-            // side's count is the next guess.
-            let (only_cols, only_rows) = (cols.clone(), rows.clone());
-            cols.extend(only_rows);
-            rows.extend(only_cols);
-            for (cols, rows) in sizes_among(&cols, &rows) {
-                let Some(bits) = sample(grey, [tl, tr, br, bl], cols, rows) else {
-                    continue;
-                };
-                let matched = pattern_match(&bits);
-                tracing::trace!(cols, rows, matched, "blob sampled");
-                if matched < PATTERN_MATCH {
-                    continue;
-                }
-                let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    decoder.decode(&bits)
-                }));
-                if let Ok(Ok(result)) = decoded {
-                    return to_symbol(&result, [tl, tr, br, bl]);
-                }
-            }
-        }
-        None
+        order
+            .into_iter()
+            .filter(|&k| sides[(k + 3) % 4].solid.min(sides[k].solid) >= SOLID)
+            .find_map(|k| {
+                let hints = (sides[(k + 1) % 4].modules, sides[(k + 2) % 4].modules);
+                read_with_l(grey, &corners, k, hints)
+            })
     }
+}
+
+/// Reads the symbol whose corners (clockwise on screen) are `corners`, taking each corner in
+/// turn as the corner of the L: for a quadrilateral found by other means (a trace rxing
+/// could not sample), whose orientation is unknown.
+pub(crate) fn read_quad(grey: &GrayImage, corners: [(f32, f32); 4]) -> Option<Symbol> {
+    let mut corners = corners;
+    if signed_area(&corners) < 0.0 {
+        corners.reverse();
+    }
+    (0..4).find_map(|k| read_with_l(grey, &corners, k, (0.0, 0.0)))
+}
+
+/// Reads the symbol with corners `corners` (clockwise on screen) whose L has its corner at
+/// `corners[k]`: each timing side is counted from the grey image (`hints`, the blob's own
+/// counts of the top and right sides, break ties), the module grid is sampled at each size
+/// that exists among the counts, and a sample that matches the finder and timing patterns is
+/// decoded.
+fn read_with_l(
+    grey: &GrayImage,
+    corners: &[(f32, f32); 4],
+    k: usize,
+    hints: (f32, f32),
+) -> Option<Symbol> {
+    // Clockwise from the L's corner (bottom-left): top-left, top-right, bottom-right.
+    let (bl, tl, tr, br) = (
+        *corners.get(k % 4)?,
+        *corners.get((k + 1) % 4)?,
+        *corners.get((k + 2) % 4)?,
+        *corners.get((k + 3) % 4)?,
+    );
+    let quad = [tl, tr, br, bl];
+    let mut cols = timing_counts(grey, quad, Timing::Top, hints.0);
+    let mut rows = timing_counts(grey, quad, Timing::Right, hints.1);
+    // A damaged timing side may count nothing: most symbols are square, so the other side's
+    // count is the next guess.
+    let (only_cols, only_rows) = (cols.clone(), rows.clone());
+    cols.extend(only_rows);
+    rows.extend(only_cols);
+    let decoder = Decoder::new();
+    for (cols, rows) in sizes_among(&cols, &rows) {
+        let Some(bits) = sample(grey, quad, cols, rows) else {
+            continue;
+        };
+        let matched = pattern_match(&bits);
+        tracing::trace!(cols, rows, matched, "grid sampled");
+        if matched < PATTERN_MATCH {
+            continue;
+        }
+        let decode = |bits: &BitMatrix| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(bits)))
+                .ok()
+                .and_then(Result::ok)
+        };
+        if let Some(result) = decode(&bits) {
+            return to_symbol(&result, quad);
+        }
+        // The right size and orientation, but modules wrong: the corners may be a little
+        // off. Moved to where the grid fits best, the modules are sampled again.
+        let Some(refined) = refine(grey, quad, cols, rows) else {
+            continue;
+        };
+        let result = sample(grey, refined, cols, rows).and_then(|bits| decode(&bits));
+        tracing::trace!(cols, rows, read = result.is_some(), "grid refined");
+        if let Some(result) = result {
+            return to_symbol(&result, refined);
+        }
+    }
+    None
 }
 
 /// The lower convex hull of points sorted by their first coordinate.
@@ -652,10 +689,28 @@ fn sizes_among(cols: &[u32], rows: &[u32]) -> Vec<(u32, u32)> {
 /// Samples `cols` x `rows` module centres of the quadrilateral `[tl, tr, br, bl]` from `grey`
 /// and splits them into ink (`true`) and paper.
 fn sample(grey: &GrayImage, corners: [(f32, f32); 4], cols: u32, rows: u32) -> Option<BitMatrix> {
+    let values = sample_values(grey, corners, cols, rows)?;
+    let threshold = two_means(&values);
+    let mut bits = BitMatrix::new(cols, rows).ok()?;
+    for (i, &v) in values.iter().enumerate() {
+        if v < threshold {
+            bits.set(i as u32 % cols, i as u32 / cols);
+        }
+    }
+    Some(bits)
+}
+
+/// The grey value of each module, row by row: the mean of five points around its centre, so
+/// sensor noise averages out and a slightly misplaced grid still lands mostly inside the
+/// module.
+fn sample_values(
+    grey: &GrayImage,
+    corners: [(f32, f32); 4],
+    cols: u32,
+    rows: u32,
+) -> Option<Vec<f32>> {
     let h = Homography::square_to_quad(corners)?;
     let mut values = Vec::with_capacity((cols * rows) as usize);
-    // A module's value is the mean of five points around its centre: sensor noise averages out,
-    // and a slightly misplaced grid still lands mostly inside the module.
     const SPOTS: [(f32, f32); 5] = [
         (0.0, 0.0),
         (-0.2, -0.2),
@@ -675,14 +730,76 @@ fn sample(grey: &GrayImage, corners: [(f32, f32); 4], cols: u32, rows: u32) -> O
             values.push(sum / SPOTS.len() as f32);
         }
     }
+    Some(values)
+}
+
+/// How well a grid sampled at `corners` sits on the modules: the finder and timing modules
+/// on the dark or light side of the two-means threshold as they should be, by how far, plus
+/// how far every module lies from the threshold (a grid off by part of a module samples
+/// edges, which are mid-grey).
+fn fit(grey: &GrayImage, corners: [(f32, f32); 4], cols: u32, rows: u32) -> Option<f32> {
+    let values = sample_values(grey, corners, cols, rows)?;
     let threshold = two_means(&values);
-    let mut bits = BitMatrix::new(cols, rows).ok()?;
+    let (w, h) = (cols as usize, rows as usize);
+    let mut score = 0.0;
     for (i, &v) in values.iter().enumerate() {
-        if v < threshold {
-            bits.set(i as u32 % cols, i as u32 / cols);
+        let (x, y) = (i % w, i / w);
+        let margin = threshold - v;
+        let dark = if y + 1 == h || x == 0 {
+            Some(true)
+        } else if y == 0 {
+            Some(x % 2 == 0)
+        } else if x + 1 == w {
+            Some(y % 2 == 1)
+        } else {
+            None
+        };
+        score += match dark {
+            Some(true) => margin,
+            Some(false) => -margin,
+            None => margin.abs() / 2.0,
+        };
+    }
+    Some(score / values.len().max(1) as f32)
+}
+
+/// The corners moved, one coordinate at a time, by half, a quarter and an eighth of a module
+/// while the grid fits the modules better: a trace's corners can be a pixel or two off, which
+/// at 2-3 px a module breaks the sampling.
+fn refine(
+    grey: &GrayImage,
+    corners: [(f32, f32); 4],
+    cols: u32,
+    rows: u32,
+) -> Option<[(f32, f32); 4]> {
+    let [tl, tr, br, bl] = corners;
+    let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
+    let module = ((d(tl, tr) + d(bl, br)) / (2 * cols) as f32)
+        .min((d(tl, bl) + d(tr, br)) / (2 * rows) as f32);
+    let mut best = corners;
+    let mut best_fit = fit(grey, best, cols, rows)?;
+    for step in [0.5, 0.25, 0.125].map(|f| f * module) {
+        for _ in 0..3 {
+            let mut moved = false;
+            for corner in 0..4 {
+                for (dx, dy) in [(step, 0.0), (-step, 0.0), (0.0, step), (0.0, -step)] {
+                    let mut trial = best;
+                    if let Some(c) = trial.get_mut(corner) {
+                        *c = (c.0 + dx, c.1 + dy);
+                    }
+                    if let Some(f) = fit(grey, trial, cols, rows)
+                        && f > best_fit
+                    {
+                        (best, best_fit, moved) = (trial, f, true);
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
         }
     }
-    Some(bits)
+    Some(best)
 }
 
 /// The threshold halfway between the means of the dark and the light values.
