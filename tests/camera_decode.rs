@@ -183,17 +183,15 @@ fn report(label: &str, tallies: &BTreeMap<String, Tally>) {
 ///   know; TraceDesk withholds text it cannot vouch for (see `decode`), so it counts as missed.
 /// - datamatrix-1 `distorted.png`: a 60x60 px warped symbol; its edges are curves, which
 ///   neither rxing's tracer nor our finder's straight sides follow.
-/// - datamatrix-3: the four large 2x2-region `dm-2x2-*` photos (uneven light and perspective:
-///   the finder samples them with the right size and a good finder pattern, but too many
-///   modules come out wrong for Reed-Solomon), `#794.png` (a stretched, damaged real pack).
-///   `OldDetectorFallback` (huge modules, lone timing modules) is read by our own finder.
-/// - datamatrix-5: the same real-world pack photos as datamatrix-3 (`#794`, `#1063`, `#1072`).
+/// - datamatrix-3 (threshold met): `#794.png`, a stretched, damaged real pack. The 2x2-region
+///   photos read since each region is fitted and sampled on its own.
+/// - datamatrix-5: the real-world pack photos of zxing-cpp issue 794.
 const UPRIGHT: [(&str, Option<usize>, usize); 5] = [
     ("datamatrix-1", Some(30), 28),
     ("datamatrix-2", Some(13), 13),
-    ("datamatrix-3", Some(26), 21),
+    ("datamatrix-3", Some(26), 26),
     ("datamatrix-4", Some(21), 21),
-    ("datamatrix-5", None, 0),
+    ("datamatrix-5", None, 2),
 ];
 
 /// datamatrix-1 turned by 90, 180 and 270 degrees: zxing-cpp's threshold is 28 each.
@@ -329,6 +327,38 @@ fn dim_noisy_frames_read_every_label() {
         }
     }
 }
+
+/// A webcam in poor light with its gain up (`Conditions::murky`): ink and paper some 50 grey
+/// levels apart under noise of about 18. zxing-cpp 3.1.1 reads 2 of 13 such labels in the
+/// side-by-side frame set; TraceDesk must read nearly all of these, and misread none.
+#[test]
+fn murky_frames_read_nearly_every_label_and_misread_none() {
+    let mut rng = StdRng::seed_from_u64(4242);
+    let (mut labels, mut read) = (0, 0);
+    for seed in 300..308u64 {
+        let texts: Vec<String> = (0..2).map(|i| sample_pack_text(&mut rng, i)).collect();
+        let frame = render_frame(&texts, &Conditions::murky(), seed).expect("render");
+        let symbols = decode_luma(&frame.image, &DecodeOptions::default());
+        for symbol in &symbols {
+            assert!(
+                texts.contains(&symbol.text),
+                "frame {seed}: misread {:?}",
+                symbol.text
+            );
+        }
+        labels += texts.len();
+        read += texts
+            .iter()
+            .filter(|t| symbols.iter().any(|s| &s.text == *t))
+            .count();
+    }
+    eprintln!("murky frames: {read} of {labels} labels read");
+    assert!(read >= MURKY_FLOOR, "{read} of {labels} labels read");
+}
+
+/// Labels of the 16 in the murky frames above that must be read: 13 are today (7 before the
+/// frame was denoised first); fewer is a regression.
+const MURKY_FLOOR: usize = 13;
 
 #[test]
 fn noisy_frames_without_symbols_give_nothing() {

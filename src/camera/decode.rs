@@ -1326,6 +1326,47 @@ mod tests {
     }
 
     #[test]
+    fn a_slim_patch_longer_than_a_window_is_also_searched_whole() {
+        // Three cells wide and forty tall: a slim rectangular symbol longer than a window.
+        let bits = grid(160, 2, |x, y| x < 12 && scatter(x, y));
+        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, 640, 640);
+        let tall = 40 * CELL * 2;
+        assert!(
+            regions.iter().any(|r| r.y == 0 && r.height >= tall),
+            "{regions:?}"
+        );
+        // The windows are still there for clutter.
+        assert!(regions.len() > 1, "{regions:?}");
+    }
+
+    #[test]
+    fn denoising_keeps_flat_areas_and_steps_and_divides_noise() {
+        let step = GrayImage::from_fn(40, 40, |x, _| image::Luma([if x < 20 { 40 } else { 200 }]));
+        let smooth = denoise(&step);
+        // Flat on both sides, the step's middle still halfway, the image the same size.
+        assert_eq!(smooth.dimensions(), (40, 40));
+        assert_eq!(smooth.get_pixel(5, 5).0[0], 40);
+        assert_eq!(smooth.get_pixel(35, 35).0[0], 200);
+        let mid =
+            (u16::from(smooth.get_pixel(19, 9).0[0]) + u16::from(smooth.get_pixel(20, 9).0[0])) / 2;
+        assert!((110..=130).contains(&mid), "{mid}");
+        // A checkerboard of +-30 (worst-case noise) around 128 flattens to nearly 128.
+        let noise = GrayImage::from_fn(40, 40, |x, y| {
+            image::Luma([if (x + y) % 2 == 0 { 158 } else { 98 }])
+        });
+        let calm = denoise(&noise);
+        assert!(
+            calm.pixels()
+                .skip(100)
+                .take(100)
+                .all(|p| p.0[0].abs_diff(128) <= 4)
+        );
+        // Tiny images come back as they are.
+        let tiny = GrayImage::from_pixel(3, 3, image::Luma([7]));
+        assert_eq!(denoise(&tiny), tiny);
+    }
+
+    #[test]
     fn window_starts_step_and_end_flush() {
         assert_eq!(window_starts(0, 5), vec![0]);
         assert_eq!(

@@ -31,6 +31,9 @@ use rxing::datamatrix::decoder::{Decoder, Version};
 
 use super::symbol::{Symbol, to_symbol};
 
+/// Four corners in pixels, clockwise on screen.
+type Quad = [(f32, f32); 4];
+
 /// A blob's minimum-area rectangle must be at least this many pixels on its short side.
 const MIN_SIDE: f32 = 14.0;
 /// Share of a symbol's rectangle that its ink covers: about half, never nearly all (a solid
@@ -426,7 +429,7 @@ impl Blob {
 
     /// The four sides traced from the quadrilateral `quad` (clockwise), and the corners where
     /// they meet: corner k is where side k-1 ends and side k starts.
-    fn trace_sides(&self, quad: &[(f32, f32); 4]) -> Option<(Vec<Side>, [(f32, f32); 4])> {
+    fn trace_sides(&self, quad: &Quad) -> Option<(Vec<Side>, Quad)> {
         let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
         let reach = d(quad[0], quad[1]).min(d(quad[1], quad[2])) / 2.0;
         let mut sides = Vec::with_capacity(4);
@@ -556,6 +559,13 @@ fn read_with_l(
         };
         let result = sample(grey, refined, cols, rows).and_then(|bits| decode(&bits));
         tracing::trace!(cols, rows, read = result.is_some(), "grid refined");
+        if let Some(result) = result {
+            return to_symbol(&result, refined);
+        }
+        // A larger symbol on a curved or warped pack: each data region, with its own finder
+        // and timing modules, fitted and sampled on its own.
+        let result = sample_regions(grey, refined, cols, rows).and_then(|bits| decode(&bits));
+        tracing::trace!(cols, rows, read = result.is_some(), "regions refined");
         if let Some(result) = result {
             return to_symbol(&result, refined);
         }
@@ -689,7 +699,7 @@ fn sizes_among(cols: &[u32], rows: &[u32]) -> Vec<(u32, u32)> {
 /// Samples `cols` x `rows` module centres of the quadrilateral `[tl, tr, br, bl]` from `grey`
 /// and splits them into ink (`true`) and paper.
 fn sample(grey: &GrayImage, corners: [(f32, f32); 4], cols: u32, rows: u32) -> Option<BitMatrix> {
-    let values = sample_values(grey, corners, cols, rows)?;
+    let values = sample_values(grey, corners, cols, rows, &SPOTS)?;
     let threshold = two_means(&values);
     let mut bits = BitMatrix::new(cols, rows).ok()?;
     for (i, &v) in values.iter().enumerate() {
@@ -700,34 +710,36 @@ fn sample(grey: &GrayImage, corners: [(f32, f32); 4], cols: u32, rows: u32) -> O
     Some(bits)
 }
 
-/// The grey value of each module, row by row: the mean of five points around its centre, so
-/// sensor noise averages out and a slightly misplaced grid still lands mostly inside the
-/// module.
+/// Where a module is sampled, in modules from its centre: five points, so sensor noise
+/// averages out and a slightly misplaced grid still lands mostly inside the module.
+const SPOTS: [(f32, f32); 5] = [
+    (0.0, 0.0),
+    (-0.2, -0.2),
+    (0.2, -0.2),
+    (-0.2, 0.2),
+    (0.2, 0.2),
+];
+
+/// The grey value of each module, row by row: the mean of the `spots` around its centre.
 fn sample_values(
     grey: &GrayImage,
     corners: [(f32, f32); 4],
     cols: u32,
     rows: u32,
+    spots: &[(f32, f32)],
 ) -> Option<Vec<f32>> {
     let h = Homography::square_to_quad(corners)?;
     let mut values = Vec::with_capacity((cols * rows) as usize);
-    const SPOTS: [(f32, f32); 5] = [
-        (0.0, 0.0),
-        (-0.2, -0.2),
-        (0.2, -0.2),
-        (-0.2, 0.2),
-        (0.2, 0.2),
-    ];
     for y in 0..rows {
         for x in 0..cols {
             let mut sum = 0.0;
-            for (dx, dy) in SPOTS {
+            for &(dx, dy) in spots {
                 let u = (x as f32 + 0.5 + dx) / cols as f32;
                 let v = (y as f32 + 0.5 + dy) / rows as f32;
                 let (px, py) = h.map(u, v)?;
                 sum += bilinear(grey, px, py)?;
             }
-            values.push(sum / SPOTS.len() as f32);
+            values.push(sum / spots.len().max(1) as f32);
         }
     }
     Some(values)
@@ -738,7 +750,8 @@ fn sample_values(
 /// how far every module lies from the threshold (a grid off by part of a module samples
 /// edges, which are mid-grey).
 fn fit(grey: &GrayImage, corners: [(f32, f32); 4], cols: u32, rows: u32) -> Option<f32> {
-    let values = sample_values(grey, corners, cols, rows)?;
+    // The centres alone: a fifth of the work, and the search runs it a hundred times.
+    let values = sample_values(grey, corners, cols, rows, &[(0.0, 0.0)])?;
     let threshold = two_means(&values);
     let (w, h) = (cols as usize, rows as usize);
     let mut score = 0.0;
@@ -800,6 +813,57 @@ fn refine(
         }
     }
     Some(best)
+}
+
+/// Samples a symbol of several data regions region by region: each region (its data plus its
+/// own L and timing modules) is located through the symbol's homography, its corners refined
+/// against its own patterns, and its modules split into ink and paper by their own threshold,
+/// so a warped pack or uneven light bends no region far. `None` for a one-region symbol.
+fn sample_regions(
+    grey: &GrayImage,
+    corners: [(f32, f32); 4],
+    cols: u32,
+    rows: u32,
+) -> Option<BitMatrix> {
+    let version = Version::getVersionForDimensions(rows, cols).ok()?;
+    let (rc, rr) = (
+        version.getDataRegionSizeColumns() + 2,
+        version.getDataRegionSizeRows() + 2,
+    );
+    let (nx, ny) = (cols / rc.max(1), rows / rr.max(1));
+    if nx * ny < 2 || nx * rc != cols || ny * rr != rows {
+        return None;
+    }
+    let h = Homography::square_to_quad(corners)?;
+    let mut bits = BitMatrix::new(cols, rows).ok()?;
+    for j in 0..ny {
+        for i in 0..nx {
+            let (u0, u1) = (
+                (i * rc) as f32 / cols as f32,
+                ((i + 1) * rc) as f32 / cols as f32,
+            );
+            let (v0, v1) = (
+                (j * rr) as f32 / rows as f32,
+                ((j + 1) * rr) as f32 / rows as f32,
+            );
+            let region = [
+                h.map(u0, v0)?,
+                h.map(u1, v0)?,
+                h.map(u1, v1)?,
+                h.map(u0, v1)?,
+            ];
+            let region = refine(grey, region, rc, rr)?;
+            let values = sample_values(grey, region, rc, rr, &SPOTS)?;
+            let threshold = two_means(&values);
+            for (k, &v) in values.iter().enumerate() {
+                if v < threshold {
+                    let (x, y) = (k as u32 % rc, k as u32 / rc);
+                    bits.set(i * rc + x, j * rr + y);
+                }
+            }
+        }
+    }
+    Some(bits)
 }
 
 /// The threshold halfway between the means of the dark and the light values.
@@ -1002,8 +1066,188 @@ mod tests {
         // Unturned: top-left and top-right corners of the symbol.
         let half = n as f32 * 4.0;
         let (tl, tr) = ((150.0 - half, 150.0 - half), (150.0 + half, 150.0 - half));
-        let counts = timing_counts(&img, tl, tr, (150.0, 150.0), 0.0);
+        let (br, bl) = ((150.0 + half, 150.0 + half), (150.0 - half, 150.0 + half));
+        let counts = timing_counts(&img, [tl, tr, br, bl], Timing::Top, 0.0);
         assert_eq!(counts.first(), Some(&n), "{counts:?}");
+        let counts = timing_counts(&img, [tl, tr, br, bl], Timing::Right, 0.0);
+        assert_eq!(counts.first(), Some(&n), "{counts:?}");
+    }
+
+    /// `modules` drawn into a `w` x `h` image wherever `unwarp` maps a pixel (its centre, in
+    /// 3x3 samples) into the symbol's module coordinates; ink 40 on paper 210.
+    fn draw_mapped(
+        modules: &BitMatrix,
+        (w, h): (u32, u32),
+        unwarp: impl Fn(f32, f32) -> Option<(f32, f32)>,
+    ) -> GrayImage {
+        let (mw, mh) = (modules.getWidth() as f32, modules.getHeight() as f32);
+        GrayImage::from_fn(w, h, |x, y| {
+            let mut ink = 0u32;
+            for sy in [1.0 / 6.0, 0.5, 5.0 / 6.0] {
+                for sx in [1.0 / 6.0, 0.5, 5.0 / 6.0] {
+                    if let Some((mx, my)) = unwarp(x as f32 + sx, y as f32 + sy)
+                        && mx >= 0.0
+                        && my >= 0.0
+                        && mx < mw
+                        && my < mh
+                        && modules.get(mx as u32, my as u32)
+                    {
+                        ink += 1;
+                    }
+                }
+            }
+            image::Luma([(210 - ink * 170 / 9) as u8])
+        })
+    }
+
+    /// The homography taking `corners` (top-left, top-right, bottom-right, bottom-left) to
+    /// the unit square: the inverse of [`Homography::square_to_quad`], by its adjugate.
+    fn quad_to_square(corners: [(f32, f32); 4]) -> impl Fn(f32, f32) -> Option<(f32, f32)> {
+        let m = Homography::square_to_quad(corners).expect("homography").0;
+        let adj = [
+            m[4] * m[8] - m[5] * m[7],
+            m[2] * m[7] - m[1] * m[8],
+            m[1] * m[5] - m[2] * m[4],
+            m[5] * m[6] - m[3] * m[8],
+            m[0] * m[8] - m[2] * m[6],
+            m[2] * m[3] - m[0] * m[5],
+            m[3] * m[7] - m[4] * m[6],
+            m[1] * m[6] - m[0] * m[7],
+            m[0] * m[4] - m[1] * m[3],
+        ];
+        move |x, y| Homography(adj).map(x, y)
+    }
+
+    fn decodes(bits: &BitMatrix) -> Option<String> {
+        Decoder::new()
+            .decode(bits)
+            .ok()
+            .map(|r| r.getText().to_owned())
+    }
+
+    #[test]
+    fn a_keystoned_rectangle_is_counted_and_read_through_its_perspective() {
+        let modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_RECTANGLE).expect("encode");
+        let (cols, rows) = (modules.getWidth(), modules.getHeight());
+        assert!(
+            cols >= 3 * rows / 2,
+            "{cols}x{rows} is not a long rectangle"
+        );
+        // The far (right) end a little over half as tall as the near one, as a pack held at
+        // an angle: module widths along the long side shrink by as much.
+        let corners = [(20.0, 20.0), (460.0, 80.0), (460.0, 180.0), (20.0, 240.0)];
+        let to_unit = quad_to_square(corners);
+        let img = draw_mapped(&modules, (480, 260), |x, y| {
+            to_unit(x, y).map(|(u, v)| (u * cols as f32, v * rows as f32))
+        });
+        assert_eq!(
+            timing_counts(&img, corners, Timing::Top, 0.0).first(),
+            Some(&cols)
+        );
+        assert_eq!(
+            timing_counts(&img, corners, Timing::Right, 0.0).first(),
+            Some(&rows)
+        );
+        // Whichever corner the quadrilateral starts at, and in either direction.
+        let mut reversed = corners;
+        reversed.reverse();
+        for quad in [
+            corners,
+            [corners[2], corners[3], corners[0], corners[1]],
+            reversed,
+        ] {
+            let symbol = read_quad(&img, quad).expect("read");
+            assert_eq!(symbol.text, text());
+        }
+    }
+
+    #[test]
+    fn corners_a_module_off_are_refined_until_the_grid_reads() {
+        let modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let n = modules.getWidth();
+        // 3 px modules, softened by a blur as a webcam's optics would.
+        let (x0, side) = (30.0, 3.0 * n as f32);
+        let sharp = draw(&modules, 3.0, 0.0, (side + 2.0 * x0) as u32);
+        let img = image::imageops::blur(&sharp, 1.0);
+        let (a, b) = (
+            (sharp.width() as f32 - side) / 2.0,
+            (sharp.width() as f32 + side) / 2.0,
+        );
+        let exact = [(a, a), (b, a), (b, b), (a, b)];
+        assert_eq!(
+            sample(&img, exact, n, n).and_then(|bits| decodes(&bits)),
+            Some(text())
+        );
+        // Each corner pushed 1.5 px (half a module) a different way: the straight sampling
+        // fails, the refined one reads.
+        let off = [
+            (a - 1.5, a + 1.5),
+            (b + 1.5, a + 1.5),
+            (b - 1.5, b - 1.5),
+            (a + 1.5, b + 1.5),
+        ];
+        assert_eq!(
+            sample(&img, off, n, n).and_then(|bits| decodes(&bits)),
+            None
+        );
+        let refined = refine(&img, off, n, n).expect("refine");
+        assert_eq!(
+            sample(&img, refined, n, n).and_then(|bits| decodes(&bits)),
+            Some(text())
+        );
+        for (r, e) in refined.iter().zip(exact) {
+            assert!(
+                (r.0 - e.0).hypot(r.1 - e.1) < 1.0,
+                "{refined:?} vs {exact:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bowed_symbol_of_four_regions_reads_region_by_region() {
+        let long = gs1_pack_text(
+            "09506000134352",
+            "261231",
+            "LOT0123456789ABCDEFG",
+            "SER0123456789ABCDEFG",
+        );
+        let modules = encode_gs1_datamatrix(&long, SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let n = modules.getWidth();
+        assert!(n >= 32, "{n}x{n} has one data region");
+        // 6 px modules; the label bowed down across its middle, as on a curved vial.
+        let (m, x0) = (6.0, 24.0);
+        let side = m * n as f32;
+        let size = (side + 2.0 * x0) as u32;
+        let corners = [
+            (x0, x0),
+            (x0 + side, x0),
+            (x0 + side, x0 + side),
+            (x0, x0 + side),
+        ];
+        for bow in [0.6, 1.2] {
+            let img = draw_mapped(&modules, (size, size), |x, y| {
+                let t = ((x - x0) / side).clamp(0.0, 1.0);
+                let y = y - bow * m * (std::f32::consts::PI * t).sin();
+                Some(((x - x0) / m, (y - x0) / m))
+            });
+            // One homography for the whole symbol misses the bow in the middle.
+            let whole = refine(&img, corners, n, n).expect("refine");
+            assert_eq!(
+                sample(&img, whole, n, n).and_then(|bits| decodes(&bits)),
+                None,
+                "bow {bow}"
+            );
+            let regions = sample_regions(&img, whole, n, n).expect("regions");
+            assert_eq!(decodes(&regions), Some(long.clone()), "bow {bow}");
+            // The whole chain reads the milder bow; at the stronger one the timing sides are
+            // too curved to count along a straight line, and the size must come from
+            // elsewhere.
+            if bow < 1.0 {
+                assert_eq!(read_quad(&img, corners).map(|s| s.text), Some(long.clone()));
+            }
+        }
     }
 
     #[test]
