@@ -181,17 +181,18 @@ fn report(label: &str, tallies: &BTreeMap<String, Tally>) {
 /// and an improvement show up (update the number then). The shortfalls:
 /// - datamatrix-1 `eci-mixed.png`: decodes, but switches to an ECI character set rxing does not
 ///   know; TraceDesk withholds text it cannot vouch for (see `decode`), so it counts as missed.
-/// - datamatrix-1 `distorted.png`: a 60x60 px warped symbol; its edges are curves, which
-///   neither rxing's tracer nor our finder's straight sides follow.
+///   (zxing-cpp counts its raw bytes; rxing's result has only its transcoded text.)
+/// - datamatrix-1 `distorted.png` reads since a grid that fails evenly spaced is sampled where
+///   its timing sides' own runs put the modules.
 /// - datamatrix-3 (threshold met): `#794.png`, a stretched, damaged real pack. The 2x2-region
 ///   photos read since each region is fitted and sampled on its own.
 /// - datamatrix-5: the real-world pack photos of zxing-cpp issue 794.
 const UPRIGHT: [(&str, Option<usize>, usize); 5] = [
-    ("datamatrix-1", Some(30), 28),
+    ("datamatrix-1", Some(30), 29),
     ("datamatrix-2", Some(13), 13),
     ("datamatrix-3", Some(26), 26),
     ("datamatrix-4", Some(21), 21),
-    ("datamatrix-5", None, 2),
+    ("datamatrix-5", None, 3),
 ];
 
 /// datamatrix-1 turned by 90, 180 and 270 degrees: zxing-cpp's threshold is 28 each.

@@ -535,39 +535,49 @@ fn read_with_l(
     cols.extend(only_rows);
     rows.extend(only_cols);
     let decoder = Decoder::new();
+    let decode = |bits: &BitMatrix| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(bits)))
+            .ok()
+            .and_then(Result::ok)
+    };
     for (cols, rows) in sizes_among(&cols, &rows) {
         let Some(bits) = sample(grey, quad, cols, rows) else {
             continue;
         };
         let matched = pattern_match(&bits);
         tracing::trace!(cols, rows, matched, "grid sampled");
-        if matched < PATTERN_MATCH {
-            continue;
+        if matched >= PATTERN_MATCH {
+            if let Some(result) = decode(&bits) {
+                return to_symbol(&result, quad);
+            }
+            // The right size and orientation, but modules wrong: the corners may be a
+            // little off. Moved to where the grid fits best, the modules are sampled again.
+            if let Some(refined) = refine(grey, quad, cols, rows) {
+                let result = sample(grey, refined, cols, rows).and_then(|bits| decode(&bits));
+                tracing::trace!(cols, rows, read = result.is_some(), "grid refined");
+                if let Some(result) = result {
+                    return to_symbol(&result, refined);
+                }
+                // A larger symbol on a curved or warped pack: each data region, with its own
+                // finder and timing modules, fitted and sampled on its own.
+                let result =
+                    sample_regions(grey, refined, cols, rows).and_then(|bits| decode(&bits));
+                tracing::trace!(cols, rows, read = result.is_some(), "regions refined");
+                if let Some(result) = result {
+                    return to_symbol(&result, refined);
+                }
+            }
         }
-        let decode = |bits: &BitMatrix| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(bits)))
-                .ok()
-                .and_then(Result::ok)
-        };
-        if let Some(result) = decode(&bits) {
+        // Modules of unequal widths (an uneven print, a warped label), which an even grid
+        // samples off their centres: sampled where the timing sides' own runs put them.
+        let uneven = timing_runs(grey, quad, Timing::Top, cols)
+            .zip(timing_runs(grey, quad, Timing::Right, rows))
+            .and_then(|(across, up)| sample_at(grey, quad, &across, &up))
+            .filter(|bits| pattern_match(bits) >= PATTERN_MATCH)
+            .and_then(|bits| decode(&bits));
+        tracing::trace!(cols, rows, read = uneven.is_some(), "timing runs");
+        if let Some(result) = uneven {
             return to_symbol(&result, quad);
-        }
-        // The right size and orientation, but modules wrong: the corners may be a little
-        // off. Moved to where the grid fits best, the modules are sampled again.
-        let Some(refined) = refine(grey, quad, cols, rows) else {
-            continue;
-        };
-        let result = sample(grey, refined, cols, rows).and_then(|bits| decode(&bits));
-        tracing::trace!(cols, rows, read = result.is_some(), "grid refined");
-        if let Some(result) = result {
-            return to_symbol(&result, refined);
-        }
-        // A larger symbol on a curved or warped pack: each data region, with its own finder
-        // and timing modules, fitted and sampled on its own.
-        let result = sample_regions(grey, refined, cols, rows).and_then(|bits| decode(&bits));
-        tracing::trace!(cols, rows, read = result.is_some(), "regions refined");
-        if let Some(result) = result {
-            return to_symbol(&result, refined);
         }
     }
     None
@@ -663,6 +673,16 @@ fn timing_counts(grey: &GrayImage, corners: [(f32, f32); 4], side: Timing, hint:
         scored.push((right as f32 / count as f32, count));
     }
     scored.retain(|&(score, _)| score >= 0.8);
+    // No even spacing fits (a label printed or photographed unevenly, modules of unequal
+    // widths): the counts whose dark and light runs, counted along the side, number as many
+    // as the count itself.
+    if scored.is_empty() {
+        for count in (8..=most).step_by(2) {
+            if timing_runs(grey, corners, side, count).is_some() {
+                scored.push((0.8, count));
+            }
+        }
+    }
     // Best alternation first; between equals, the count nearest the blob's own estimate.
     scored.sort_by(|a, b| {
         b.0.total_cmp(&a.0).then(
@@ -671,7 +691,104 @@ fn timing_counts(grey: &GrayImage, corners: [(f32, f32); 4], side: Timing, hint:
                 .total_cmp(&(b.1 as f32 - hint).abs()),
         )
     });
-    scored.into_iter().take(4).map(|(_, count)| count).collect()
+    let mut counts: Vec<u32> = scored.into_iter().take(4).map(|(_, count)| count).collect();
+    // The runs themselves, counted half a module in from the side (by the likeliest count, or
+    // the blob's estimate): an uneven grid can alternate by chance at some wrong even count,
+    // and its own count never scores.
+    let guess = counts.first().map_or(hint.round().max(8.0) as u32, |&c| c);
+    if let Some(runs) = timing_runs_at(grey, corners, side, guess) {
+        let count = runs.len() as u32;
+        if count >= 8
+            && count % 2 == 0
+            && !counts.contains(&count)
+            && timing_runs(grey, corners, side, count).is_some()
+        {
+            counts.push(count);
+        }
+    }
+    counts
+}
+
+/// The centres (0 to 1 along the side, from its end next to the L) of the `count` modules of a
+/// timing side, from the dark and light runs met half a module in, every half pixel; `None`
+/// unless the runs alternate from dark and number exactly `count`. Unlike an even spacing this
+/// follows modules of unequal widths.
+fn timing_runs(grey: &GrayImage, corners: Quad, side: Timing, count: u32) -> Option<Vec<f32>> {
+    timing_runs_at(grey, corners, side, count).filter(|runs| runs.len() == count as usize)
+}
+
+/// The centres of the dark and light runs of a timing side, met half a module in for a side
+/// of `count` modules; `None` unless they alternate from dark.
+fn timing_runs_at(grey: &GrayImage, corners: Quad, side: Timing, count: u32) -> Option<Vec<f32>> {
+    let [tl, tr, br, bl] = corners;
+    let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
+    let (len, across) = match side {
+        Timing::Top => (d(tl, tr), (d(tl, bl) + d(tr, br)) / 2.0),
+        Timing::Right => (d(br, tr), (d(tl, tr) + d(bl, br)) / 2.0),
+    };
+    if len < 8.0 || across < 1.0 || count < 2 {
+        return None;
+    }
+    let h = Homography::square_to_quad(corners)?;
+    let depth = 0.5 * (len / count as f32) / across;
+    let steps = ((2.0 * len) as usize).clamp(16, 4096);
+    let mut values = Vec::with_capacity(steps);
+    for i in 0..steps {
+        let f = (i as f32 + 0.5) / steps as f32;
+        let (u, v) = match side {
+            Timing::Top => (f, depth),
+            Timing::Right => (1.0 - depth, 1.0 - f),
+        };
+        values.push(h.map(u, v).and_then(|(x, y)| bilinear(grey, x, y))?);
+    }
+    let threshold = two_means(&values);
+    // Runs as (dark, first step, last step); a run of one step is noise and joins its
+    // neighbour.
+    let mut runs: Vec<(bool, usize, usize)> = Vec::new();
+    for (i, &v) in values.iter().enumerate() {
+        let dark = v < threshold;
+        match runs.last_mut() {
+            Some(run) if run.0 == dark => run.2 = i,
+            _ => runs.push((dark, i, i)),
+        }
+    }
+    let mut merged: Vec<(bool, usize, usize)> = Vec::new();
+    for run in runs {
+        match merged.last_mut() {
+            Some(last) if run.2 == run.1 || last.0 == run.0 => last.2 = run.2,
+            _ => merged.push(run),
+        }
+    }
+    let alternates = merged.iter().enumerate().all(|(i, r)| r.0 == (i % 2 == 0));
+    alternates.then(|| {
+        merged
+            .iter()
+            .map(|&(_, a, b)| (a + b + 1) as f32 / 2.0 / steps as f32)
+            .collect()
+    })
+}
+
+/// Samples the module grid at the centres the timing sides give (`cols` across from
+/// the top, `rows` up from the bottom, see [`timing_runs`]) instead of evenly.
+fn sample_at(grey: &GrayImage, corners: Quad, cols: &[f32], rows: &[f32]) -> Option<BitMatrix> {
+    let h = Homography::square_to_quad(corners)?;
+    let (w, n) = (cols.len(), rows.len());
+    let mut values = Vec::with_capacity(w * n);
+    // Rows from the top: the right side's centres run upwards.
+    for &v in rows.iter().rev() {
+        for &u in cols {
+            let (x, y) = h.map(u, 1.0 - v)?;
+            values.push(bilinear(grey, x, y)?);
+        }
+    }
+    let threshold = two_means(&values);
+    let mut bits = BitMatrix::new(u32::try_from(w).ok()?, u32::try_from(n).ok()?).ok()?;
+    for (i, &v) in values.iter().enumerate() {
+        if v < threshold {
+            bits.set((i % w) as u32, (i / w) as u32);
+        }
+    }
+    Some(bits)
 }
 
 /// The timing side a count is taken along: the top from the top-left corner, or the right
@@ -1248,6 +1365,50 @@ mod tests {
                 assert_eq!(read_quad(&img, corners).map(|s| s.text), Some(long.clone()));
             }
         }
+    }
+
+    #[test]
+    fn modules_of_unequal_widths_are_sampled_where_the_timing_runs_put_them() {
+        let modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let n = modules.getWidth();
+        // 5 px modules on average, but squeezed and stretched by up to 40 % across the
+        // symbol both ways, as an unevenly fed printer or a warped label gives them.
+        let (m, x0) = (5.0, 20.0);
+        let side = m * n as f32;
+        let size = (side + 2.0 * x0) as u32;
+        let uneven = |p: f32| {
+            let t = (p - x0) / side;
+            let tau = std::f32::consts::TAU;
+            n as f32 * (t + 0.06 * (tau * t).sin())
+        };
+        let img = draw_mapped(&modules, (size, size), |x, y| Some((uneven(x), uneven(y))));
+        let corners = [
+            (x0, x0),
+            (x0 + side, x0),
+            (x0 + side, x0 + side),
+            (x0, x0 + side),
+        ];
+        // An even grid misses; refining its corners cannot bend it.
+        assert_eq!(
+            sample(&img, corners, n, n).and_then(|bits| decodes(&bits)),
+            None
+        );
+        let refined = refine(&img, corners, n, n).expect("refine");
+        assert_eq!(
+            sample(&img, refined, n, n).and_then(|bits| decodes(&bits)),
+            None
+        );
+        // The timing sides give every module's centre.
+        let across = timing_runs(&img, corners, Timing::Top, n).expect("top runs");
+        let up = timing_runs(&img, corners, Timing::Right, n).expect("right runs");
+        assert_eq!((across.len(), up.len()), (n as usize, n as usize));
+        let bits = sample_at(&img, corners, &across, &up).expect("sample");
+        assert_eq!(decodes(&bits), Some(text()));
+        // A count the runs do not give is refused.
+        assert!(timing_runs(&img, corners, Timing::Top, n + 2).is_none());
+        // And the whole chain reads it.
+        assert_eq!(read_quad(&img, corners).map(|s| s.text), Some(text()));
     }
 
     #[test]
