@@ -699,7 +699,7 @@ fn timing_counts(grey: &GrayImage, corners: [(f32, f32); 4], side: Timing, hint:
     if let Some(runs) = timing_runs_at(grey, corners, side, guess) {
         let count = runs.len() as u32;
         if count >= 8
-            && count % 2 == 0
+            && count.is_multiple_of(2)
             && !counts.contains(&count)
             && timing_runs(grey, corners, side, count).is_some()
         {
