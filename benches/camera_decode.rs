@@ -137,6 +137,11 @@ fn camera_decode(c: &mut Criterion) {
     );
     bench_set(
         c,
+        "frames_murky_2_symbols",
+        &frames_in(&Conditions::murky(), 2, 8),
+    );
+    bench_set(
+        c,
         "frames_noisy_empty",
         &frames_in(&Conditions::noisy(), 0, 8),
     );

@@ -10,8 +10,10 @@
 //! 1. regions of interest (where the previous video frame had symbols), searched at full size;
 //! 2. a coarse pass over a half-size copy of the whole frame (a quarter of the pixels). Symbols
 //!    it reads are painted out of its bit matrix. The frame's sensor noise is measured first
-//!    (median difference of neighbouring pixels); texture cells whose grey levels spread no
-//!    more than the noise does are never busy, and in a noisy frame their speckle is cleared
+//!    (median difference of neighbouring pixels). A noisy frame (a webcam in poor light) is
+//!    then searched denoised throughout: a one-pixel Gaussian divides the noise by about 3.5
+//!    and keeps the edges of modules of 3 px and more. Texture cells whose grey levels spread
+//!    no more than the noise does are never busy, and in a noisy frame their speckle is cleared
 //!    before tracing, so a dim, noisy frame costs about what a clean one does. Blobs of ink
 //!    left in that matrix that the tracer could not follow (modules of 10-20 px, a slim
 //!    rectangle beside print) go to our own finder ([`super::finder`]), which traces their
@@ -20,12 +22,15 @@
 //!    module grid (dense black/white flips both across and down), each searched alone: print
 //!    strokes, box edges and flat background never cost a full-size trace, and each symbol
 //!    gets scan lines of its own, so one symbol (or a clump of print) cannot hide another on
-//!    the same line. A patch that reads nothing is, in a noisy frame, traced again smoothed
-//!    (noise frays the edges the tracer follows), then binarized with a small-window mean,
-//!    then handed to our own finder;
-//! 4. a closer look (each threshold, then a 2x enlargement) at squares that were traced but
-//!    did not decode;
-//! 5. for still images only, when nothing was found: the whole frame at full size, our own
+//!    the same line. A slim patch (a long rectangular symbol) is also searched whole. A patch
+//!    that reads nothing is, in a noisy frame, traced again smoothed (noise frays the edges
+//!    the tracer follows), then binarized with a small-window mean, then handed to our own
+//!    finder;
+//! 4. squares that were traced but did not decode are sampled by our own finder from the
+//!    trace's corners (which refines them, see [`super::finder`]), then get a closer look
+//!    (each threshold, then a 2x enlargement);
+//! 5. for still images only, when nothing was found: the image as it came (not denoised)
+//!    searched whole at full size, our own
 //!    finder at full size, a global-threshold search, rxing's older detector and the "pure
 //!    symbol" reader, for clean renders and odd scans. A noisy frame in which nothing traced
 //!    like a symbol skips them: it is an empty desk, and they would cost several times the

@@ -21,7 +21,17 @@
 //! 4. module centres are sampled through the homography of the four corners from the grey
 //!    image (a small average each, so noise does not flip a module), split into ink and paper
 //!    by two-means, checked against the finder and timing patterns, and decoded. Reed-Solomon
-//!    has the last word, so a wrong guess of size or orientation is just a failed attempt.
+//!    has the last word, so a wrong guess of size or orientation is just a failed attempt;
+//! 5. a grid of the right size whose modules Reed-Solomon rejects is fitted better: its
+//!    corners move by half, a quarter and an eighth of a module while the finder and timing
+//!    modules sit more firmly on their side of the threshold and every module further from it
+//!    (a trace a pixel off breaks 2-3 px modules). A symbol of several data regions is then
+//!    fitted region by region, each with its own L and timing, so a bowed or warped label bends
+//!    no region far; and modules of unequal widths are sampled where the timing sides' own
+//!    dark and light runs put them, instead of evenly.
+//!
+//! The same sampling reads the corners of a square rxing's tracer found but could not sample
+//! ([`read_quad`]), whatever its orientation.
 //!
 //! Pure: pixels in, symbols out, memory bounded by the image size.
 
