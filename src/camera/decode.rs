@@ -27,7 +27,7 @@
 //!    the tracer follows), then binarized with a small-window mean, then handed to our own
 //!    finder;
 //! 4. squares that were traced but did not decode are sampled by our own finder from the
-//!    trace's corners (which refines them, see [`super::finder`]), then get a closer look
+//!    trace's corners (which refines them, see `finder`), then get a closer look
 //!    (each threshold, then a 2x enlargement);
 //! 5. for still images only, when nothing was found: the image as it came (not denoised)
 //!    searched whole at full size, our own
