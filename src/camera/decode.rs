@@ -211,6 +211,10 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
                 // beside print) are located and sampled by our own finder.
                 let blobs = finder::read_blobs(img, &bits, 2.0, (0.0, 0.0), &found);
                 tracing::trace!(read = blobs.len(), "coarse blobs");
+                // What the finder read is painted out too, so it is not busy below.
+                for symbol in &blobs {
+                    paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
+                }
                 merge(&mut found, blobs);
                 busy = busy_regions(&bits, &contrast, 2, img.width(), img.height());
             }
