@@ -643,19 +643,10 @@ fn intersect(a: &Side, b: &Side) -> Option<(f32, f32)> {
 /// first: for each even count the module centres half a module in from the edge are sampled
 /// through the symbol's perspective, and the counts whose samples alternate best are kept. A wrong
 /// count samples some modules twice or skips every other one, and the alternation breaks.
-fn timing_counts(grey: &GrayImage, corners: [(f32, f32); 4], side: Timing, hint: f32) -> Vec<u32> {
-    let [tl, tr, br, bl] = corners;
-    let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
-    let (len, across) = match side {
-        Timing::Top => (d(tl, tr), (d(tl, bl) + d(tr, br)) / 2.0),
-        Timing::Right => (d(br, tr), (d(tl, tr) + d(bl, br)) / 2.0),
-    };
-    let Some(h) = Homography::square_to_quad(corners) else {
+fn timing_counts(grey: &GrayImage, corners: Quad, side: Timing, hint: f32) -> Vec<u32> {
+    let Some((h, len, across)) = side.geometry(corners) else {
         return Vec::new();
     };
-    if len < 8.0 || across < 1.0 {
-        return Vec::new();
-    }
     // At least about one and a half pixels a module.
     let most = ((len / 1.5) as u32).min(144);
     let mut scored: Vec<(f32, u32)> = Vec::new();
@@ -667,10 +658,7 @@ fn timing_counts(grey: &GrayImage, corners: [(f32, f32); 4], side: Timing, hint:
         values.clear();
         for i in 0..count {
             let f = (i as f32 + 0.5) / count as f32;
-            let (u, v) = match side {
-                Timing::Top => (f, depth),
-                Timing::Right => (1.0 - depth, 1.0 - f),
-            };
+            let (u, v) = side.point(f, depth);
             let value = h.map(u, v).and_then(|(x, y)| bilinear(grey, x, y));
             values.push(value.unwrap_or(255.0));
         }
@@ -730,25 +718,16 @@ fn timing_runs(grey: &GrayImage, corners: Quad, side: Timing, count: u32) -> Opt
 /// The centres of the dark and light runs of a timing side, met half a module in for a side
 /// of `count` modules; `None` unless they alternate from dark.
 fn timing_runs_at(grey: &GrayImage, corners: Quad, side: Timing, count: u32) -> Option<Vec<f32>> {
-    let [tl, tr, br, bl] = corners;
-    let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
-    let (len, across) = match side {
-        Timing::Top => (d(tl, tr), (d(tl, bl) + d(tr, br)) / 2.0),
-        Timing::Right => (d(br, tr), (d(tl, tr) + d(bl, br)) / 2.0),
-    };
-    if len < 8.0 || across < 1.0 || count < 2 {
+    let (h, len, across) = side.geometry(corners)?;
+    if count < 2 {
         return None;
     }
-    let h = Homography::square_to_quad(corners)?;
     let depth = 0.5 * (len / count as f32) / across;
     let steps = ((2.0 * len) as usize).clamp(16, 4096);
     let mut values = Vec::with_capacity(steps);
     for i in 0..steps {
         let f = (i as f32 + 0.5) / steps as f32;
-        let (u, v) = match side {
-            Timing::Top => (f, depth),
-            Timing::Right => (1.0 - depth, 1.0 - f),
-        };
+        let (u, v) = side.point(f, depth);
         values.push(h.map(u, v).and_then(|(x, y)| bilinear(grey, x, y))?);
     }
     let threshold = two_means(&values);
@@ -791,14 +770,7 @@ fn sample_at(grey: &GrayImage, corners: Quad, cols: &[f32], rows: &[f32]) -> Opt
             values.push(bilinear(grey, x, y)?);
         }
     }
-    let threshold = two_means(&values);
-    let mut bits = BitMatrix::new(u32::try_from(w).ok()?, u32::try_from(n).ok()?).ok()?;
-    for (i, &v) in values.iter().enumerate() {
-        if v < threshold {
-            bits.set((i % w) as u32, (i / w) as u32);
-        }
-    }
-    Some(bits)
+    to_bits(&values, u32::try_from(w).ok()?, u32::try_from(n).ok()?)
 }
 
 /// The timing side a count is taken along: the top from the top-left corner, or the right
@@ -807,6 +779,32 @@ fn sample_at(grey: &GrayImage, corners: Quad, cols: &[f32], rows: &[f32]) -> Opt
 enum Timing {
     Top,
     Right,
+}
+
+impl Timing {
+    /// The symbol's homography, the side's length and the mean length across to the
+    /// opposite side, in pixels; `None` for a side too short to count along.
+    fn geometry(self, corners: Quad) -> Option<(Homography, f32, f32)> {
+        let [tl, tr, br, bl] = corners;
+        let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
+        let (len, across) = match self {
+            Timing::Top => (d(tl, tr), (d(tl, bl) + d(tr, br)) / 2.0),
+            Timing::Right => (d(br, tr), (d(tl, tr) + d(bl, br)) / 2.0),
+        };
+        if len < 8.0 || across < 1.0 {
+            return None;
+        }
+        Some((Homography::square_to_quad(corners)?, len, across))
+    }
+
+    /// The unit-square point `along` (0 to 1) the side from its end next to the L, `depth`
+    /// in from its edge.
+    fn point(self, along: f32, depth: f32) -> (f32, f32) {
+        match self {
+            Timing::Top => (along, depth),
+            Timing::Right => (1.0 - depth, 1.0 - along),
+        }
+    }
 }
 
 /// Symbol sizes (columns, rows) that exist among the counted ones, in order of preference.
@@ -826,8 +824,16 @@ fn sizes_among(cols: &[u32], rows: &[u32]) -> Vec<(u32, u32)> {
 /// Samples `cols` x `rows` module centres of the quadrilateral `[tl, tr, br, bl]` from `grey`
 /// and splits them into ink (`true`) and paper.
 fn sample(grey: &GrayImage, corners: [(f32, f32); 4], cols: u32, rows: u32) -> Option<BitMatrix> {
-    let values = sample_values(grey, corners, cols, rows, &SPOTS)?;
-    let threshold = two_means(&values);
+    to_bits(
+        &sample_values(grey, corners, cols, rows, &SPOTS)?,
+        cols,
+        rows,
+    )
+}
+
+/// Module values (row by row) split into ink (`true`) and paper by two-means.
+fn to_bits(values: &[f32], cols: u32, rows: u32) -> Option<BitMatrix> {
+    let threshold = two_means(values);
     let mut bits = BitMatrix::new(cols, rows).ok()?;
     for (i, &v) in values.iter().enumerate() {
         if v < threshold {
@@ -1096,7 +1102,7 @@ impl Homography {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::camera::synth::{encode_gs1_datamatrix, gs1_pack_text};
+    use crate::camera::synth::{Quad as SquareToQuad, encode_gs1_datamatrix, gs1_pack_text};
     use rxing::datamatrix::encoder::SymbolShapeHint;
 
     /// `modules` drawn `module` pixels a module, turned by `angle` degrees about the centre of a
@@ -1105,24 +1111,10 @@ mod tests {
         let (mw, mh) = (modules.getWidth() as f32, modules.getHeight() as f32);
         let (sin, cos) = angle.to_radians().sin_cos();
         let c = side as f32 / 2.0;
-        GrayImage::from_fn(side, side, |x, y| {
-            let mut ink = 0u32;
-            for sy in [1.0 / 6.0, 0.5, 5.0 / 6.0] {
-                for sx in [1.0 / 6.0, 0.5, 5.0 / 6.0] {
-                    let (dx, dy) = (x as f32 + sx - c, y as f32 + sy - c);
-                    let (u, v) = (dx * cos + dy * sin, -dx * sin + dy * cos);
-                    let (mx, my) = (u / module + mw / 2.0, v / module + mh / 2.0);
-                    if mx >= 0.0
-                        && my >= 0.0
-                        && mx < mw
-                        && my < mh
-                        && modules.get(mx as u32, my as u32)
-                    {
-                        ink += 1;
-                    }
-                }
-            }
-            image::Luma([(210 - ink * 170 / 9) as u8])
+        draw_mapped(modules, (side, side), |x, y| {
+            let (dx, dy) = (x - c, y - c);
+            let (u, v) = (dx * cos + dy * sin, -dx * sin + dy * cos);
+            Some((u / module + mw / 2.0, v / module + mh / 2.0))
         })
     }
 
@@ -1227,24 +1219,6 @@ mod tests {
         })
     }
 
-    /// The homography taking `corners` (top-left, top-right, bottom-right, bottom-left) to
-    /// the unit square: the inverse of [`Homography::square_to_quad`], by its adjugate.
-    fn quad_to_square(corners: [(f32, f32); 4]) -> impl Fn(f32, f32) -> Option<(f32, f32)> {
-        let m = Homography::square_to_quad(corners).expect("homography").0;
-        let adj = [
-            m[4] * m[8] - m[5] * m[7],
-            m[2] * m[7] - m[1] * m[8],
-            m[1] * m[5] - m[2] * m[4],
-            m[5] * m[6] - m[3] * m[8],
-            m[0] * m[8] - m[2] * m[6],
-            m[2] * m[3] - m[0] * m[5],
-            m[3] * m[7] - m[4] * m[6],
-            m[1] * m[6] - m[0] * m[7],
-            m[0] * m[4] - m[1] * m[3],
-        ];
-        move |x, y| Homography(adj).map(x, y)
-    }
-
     fn decodes(bits: &BitMatrix) -> Option<String> {
         Decoder::new()
             .decode(bits)
@@ -1264,9 +1238,11 @@ mod tests {
         // The far (right) end a little over half as tall as the near one, as a pack held at
         // an angle: module widths along the long side shrink by as much.
         let corners = [(20.0, 20.0), (460.0, 80.0), (460.0, 180.0), (20.0, 240.0)];
-        let to_unit = quad_to_square(corners);
+        let projection = SquareToQuad::new(corners);
         let img = draw_mapped(&modules, (480, 260), |x, y| {
-            to_unit(x, y).map(|(u, v)| (u * cols as f32, v * rows as f32))
+            projection
+                .unmap(x, y)
+                .map(|(u, v)| (u * cols as f32, v * rows as f32))
         });
         assert_eq!(
             timing_counts(&img, corners, Timing::Top, 0.0).first(),

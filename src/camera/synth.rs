@@ -541,7 +541,7 @@ fn blur_line(line: &[f32], out: &mut [f32], radius: usize) {
 }
 
 /// A projective map from the unit square onto a quadrilateral (Heckbert's square-to-quad).
-struct Quad {
+pub(crate) struct Quad {
     corners: [(f32, f32); 4],
     /// Row-major 3x3 matrix taking (u, v, 1) to homogeneous frame coordinates.
     forward: [f32; 9],
@@ -549,7 +549,7 @@ struct Quad {
 }
 
 impl Quad {
-    fn new(corners: [(f32, f32); 4]) -> Self {
+    pub(crate) fn new(corners: [(f32, f32); 4]) -> Self {
         let [(x0, y0), (x1, y1), (x2, y2), (x3, y3)] = corners;
         let (sx, sy) = (x0 - x1 + x2 - x3, y0 - y1 + y2 - y3);
         let (dx1, dx2, dy1, dy2) = (x1 - x2, x3 - x2, y1 - y2, y3 - y2);
@@ -586,7 +586,8 @@ impl Quad {
         )
     }
 
-    fn unmap(&self, x: f32, y: f32) -> Option<(f32, f32)> {
+    /// The unit-square point that `map` takes to (x, y).
+    pub(crate) fn unmap(&self, x: f32, y: f32) -> Option<(f32, f32)> {
         let m = &self.inverse;
         let z = m[6] * x + m[7] * y + m[8];
         (z.abs() > f32::EPSILON).then(|| {
