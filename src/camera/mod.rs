@@ -10,6 +10,7 @@
 //! This module never interprets the symbol's content (that is `gs1`'s job) and never touches
 //! the UI: it hands out text and status over plain values and channels.
 
+mod codewords;
 pub mod debounce;
 #[allow(
     clippy::indexing_slicing,

@@ -4,11 +4,14 @@
 
 use rxing::common::DecoderRXingResult;
 
+use super::codewords;
+
 /// One decoded symbol.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Symbol {
     /// The data as a scanner would transmit it after the symbology identifier: GS (0x1D) for
-    /// each FNC1 separator, no leading FNC1. Byte-mode data appears as one char per byte.
+    /// each FNC1 separator, no leading FNC1. Byte-mode data, and data in an ECI character set
+    /// the decoder does not know, appears as one char per byte.
     pub text: String,
     /// AIM symbology identifier: `]d2` for GS1 DataMatrix (square or rectangular), `]d1` plain,
     /// `]d3`..`]d6` for AIM-FNC1 and ECI variants.
@@ -96,13 +99,20 @@ pub(crate) fn quad_contains(corners: &[(f32, f32); 4], p: (f32, f32)) -> bool {
 }
 
 pub(crate) fn to_symbol(result: &DecoderRXingResult, corners: [(f32, f32); 4]) -> Option<Symbol> {
-    // Text in a character set (ECI) rxing does not know could be rendered wrongly: a symbol we
-    // cannot vouch for is not reported at all.
-    if result.getContentType() == "UnknownECI" {
-        return None;
-    }
+    // rxing transcodes text in the ECI character sets it knows. Where a symbol switches to
+    // one it does not know, its text would be guessed: the bytes themselves are reported
+    // instead, one char per byte, as a scanner without ECI processing sends them (and as
+    // Base 256 data without an ECI appears anyway).
+    let text = if result.getContentType() == "UnknownECI" {
+        codewords::data_bytes(result.getRawBytes())?
+            .into_iter()
+            .map(char::from)
+            .collect()
+    } else {
+        result.getText().to_owned()
+    };
     Some(Symbol {
-        text: result.getText().to_owned(),
+        text,
         symbology: format!("]d{}", result.getSymbologyModifier()),
         corners,
     })
