@@ -381,25 +381,34 @@ impl Blob {
             return None;
         }
         let tol = (0.012 * len).max(1.0);
-        // The side is the supporting line (below all depths) that the most scans meet: one of
-        // the edges of the profile's lower convex hull.
-        let lower = lower_hull(&profile);
-        let meets = |p: (f32, f32), q: (f32, f32), r: &(f32, f32)| {
-            let slope = (q.1 - p.1) / (q.0 - p.0).max(1e-3);
-            (r.1 - (p.1 + slope * (r.0 - p.0))).abs() <= tol
-        };
-        let (p, q) = lower
-            .windows(2)
-            .map(|w| (w[0], w[1]))
-            .max_by_key(|&(p, q)| profile.iter().filter(|r| meets(p, q, r)).count())?;
-        let inliers: Vec<bool> = profile.iter().map(|r| meets(p, q, r)).collect();
-        let (alpha, beta) = fit_line(
-            profile
-                .iter()
-                .zip(&inliers)
-                .filter(|(_, i)| **i)
-                .map(|(r, _)| *r),
-        )?;
+        let (mut alpha, mut beta, mut inliers) = supporting_line(&profile, tol)?;
+        let share = |inliers: &[bool]| inliers.iter().filter(|&&i| i).count();
+        if (share(&inliers) as f32) < SOLID * profile.len() as f32 {
+            // A timing side of separate dots (round modules that do not touch): between the
+            // dots the scans reach into the data, and the dots' tips alone may not decide the
+            // line. The shallowest depth within a 24th of the side either way of each scan
+            // (over a dot for up to 48 modules a side) follows the tips; its line is taken
+            // if more scans meet it.
+            let reach = (profile.len() / 24).max(2);
+            let floor: Vec<(f32, f32)> = (0..profile.len())
+                .map(|i| {
+                    let window = profile
+                        .get(i.saturating_sub(reach)..(i + reach + 1).min(profile.len()))
+                        .unwrap_or_default();
+                    let depth = window.iter().map(|r| r.1).fold(f32::MAX, f32::min);
+                    (profile[i].0, depth)
+                })
+                .collect();
+            if let Some((a, b, _)) = supporting_line(&floor, tol) {
+                let again: Vec<bool> = profile
+                    .iter()
+                    .map(|r| (r.1 - (a + b * r.0)).abs() <= tol)
+                    .collect();
+                if share(&again) > share(&inliers) {
+                    (alpha, beta, inliers) = (a, b, again);
+                }
+            }
+        }
         let solid = inliers.iter().filter(|&&i| i).count() as f32 / profile.len() as f32;
         // Alternations along the side: each run of scans meeting the line is a dark timing
         // module, each run missing it a light one. Runs of a single scan are noise.
@@ -539,6 +548,7 @@ fn read_with_l(
     let quad = [tl, tr, br, bl];
     let mut cols = timing_counts(grey, quad, Timing::Top, hints.0);
     let mut rows = timing_counts(grey, quad, Timing::Right, hints.1);
+    tracing::trace!(?quad, ?cols, ?rows, "timing counted");
     // A damaged timing side may count nothing: most symbols are square, so the other side's
     // count is the next guess.
     let (only_cols, only_rows) = (cols.clone(), rows.clone());
@@ -591,6 +601,29 @@ fn read_with_l(
         }
     }
     None
+}
+
+/// The line (depth = alpha + beta * s) that a side's scan profile (`(s, depth)` pairs in scan
+/// order) lies on, and which scans meet it: of the edges of the profile's lower convex hull
+/// (lines below every depth), the one that most scans meet within `tol`, fitted to those.
+fn supporting_line(profile: &[(f32, f32)], tol: f32) -> Option<(f32, f32, Vec<bool>)> {
+    let meets = |p: (f32, f32), q: (f32, f32), r: &(f32, f32)| {
+        let slope = (q.1 - p.1) / (q.0 - p.0).max(1e-3);
+        (r.1 - (p.1 + slope * (r.0 - p.0))).abs() <= tol
+    };
+    let (p, q) = lower_hull(profile)
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .max_by_key(|&(p, q)| profile.iter().filter(|r| meets(p, q, r)).count())?;
+    let inliers: Vec<bool> = profile.iter().map(|r| meets(p, q, r)).collect();
+    let (alpha, beta) = fit_line(
+        profile
+            .iter()
+            .zip(&inliers)
+            .filter(|(_, i)| **i)
+            .map(|(r, _)| *r),
+    )?;
+    Some((alpha, beta, inliers))
 }
 
 /// The lower convex hull of points sorted by their first coordinate.
@@ -1224,6 +1257,55 @@ mod tests {
             .decode(bits)
             .ok()
             .map(|r| r.getText().to_owned())
+    }
+
+    /// `modules` printed in dots of `radius` modules, `module` pixels apart, turned by `angle`
+    /// degrees about the centre of a 320-pixel image and keystoned (the bottom 12 % wider than
+    /// the top), then blurred a little. From a radius of about half a module, dots touch
+    /// their dark neighbours in a row or column but not across a light module: the L is
+    /// solid, the timing sides are rows of separate specks.
+    fn draw_dots(modules: &BitMatrix, radius: f32, module: f32, angle: f32) -> GrayImage {
+        let (cols, rows) = (modules.getWidth() as f32, modules.getHeight() as f32);
+        let (sin, cos) = angle.to_radians().sin_cos();
+        let (w, h) = (cols * module, rows * module);
+        let at = |u: f32, v: f32| {
+            let (x, y) = ((u - 0.5) * w * (1.0 + 0.12 * (v - 0.5)), (v - 0.5) * h);
+            (160.0 + x * cos - y * sin, 160.0 + x * sin + y * cos)
+        };
+        let projection =
+            SquareToQuad::new([at(0.0, 0.0), at(1.0, 0.0), at(1.0, 1.0), at(0.0, 1.0)]);
+        let img = draw_mapped(modules, (320, 320), |x, y| {
+            let (u, v) = projection.unmap(x, y)?;
+            let (mx, my) = (u * cols, v * rows);
+            // The dark module whose dot covers the point: its own or a neighbour's.
+            [(0.0, 0.0), (-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 1.0)]
+                .into_iter()
+                .map(|(dx, dy)| (mx.floor() + dx + 0.5, my.floor() + dy + 0.5))
+                .find(|&(cx, cy)| {
+                    (0.0..cols).contains(&cx)
+                        && (0.0..rows).contains(&cy)
+                        && modules.get(cx as u32, cy as u32)
+                        && (mx - cx).hypot(my - cy) < radius
+                })
+        });
+        image::imageops::blur(&img, 0.6)
+    }
+
+    #[test]
+    fn symbols_printed_in_dots_are_traced_along_their_dotted_timing_sides() {
+        for (shape, radius, module, angle) in [
+            (SymbolShapeHint::FORCE_SQUARE, 0.5, 4.0, 10.0),
+            (SymbolShapeHint::FORCE_SQUARE, 0.5, 4.0, 62.0),
+            (SymbolShapeHint::FORCE_SQUARE, 0.53, 5.0, 35.0),
+            (SymbolShapeHint::FORCE_RECTANGLE, 0.47, 3.2, 150.0),
+        ] {
+            let modules = encode_gs1_datamatrix(&text(), shape).expect("encode");
+            let img = draw_dots(&modules, radius, module, angle);
+            let found = read_blobs(&img, &threshold(&img), 1.0, (0.0, 0.0), &[]);
+            let what = format!("{shape:?}, dots of {radius}, {module} px at {angle} deg");
+            assert_eq!(found.len(), 1, "{what}");
+            assert_eq!(found[0].text, text(), "{what}");
+        }
     }
 
     #[test]
