@@ -32,9 +32,9 @@
 //! 5. for still images only, when nothing was found: the image as it came (not denoised)
 //!    searched whole at full size, our own
 //!    finder at full size, a global-threshold search, rxing's older detector and the "pure
-//!    symbol" reader, for clean renders and odd scans. A noisy frame in which nothing traced
-//!    like a symbol skips them: it is an empty desk, and they would cost several times the
-//!    passes above.
+//!    symbol" reader, for clean renders and odd scans. A frame larger than VGA in which
+//!    nothing traced like a symbol skips them: it is an empty desk, and they would cost
+//!    several times the passes above.
 //!
 //! Symbols are deduplicated by position (a candidate whose centre lies inside a symbol already
 //! decoded is skipped before it costs a decode) and by content.
@@ -254,12 +254,14 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
         merge(&mut found, closer);
     }
 
-    // The whole-frame fallbacks are for clean renders and odd scans. A noisy camera frame in
-    // which nothing even traced like a symbol is an empty desk: searching all of it again at
-    // full size would cost several times the passes above and find nothing. (A small image is
-    // always searched: it costs little, and one filled by a symbol measures as "noisy".)
+    // The whole-frame fallbacks are for clean renders and odd scans. A camera-sized frame in
+    // which nothing even traced like a symbol is an empty desk, noisy or not: searching all
+    // of it again at full size would cost several times the passes above and find nothing
+    // (on every generated and independent frame set, they found nothing the passes above had
+    // not). A small image is always searched: it costs little, and a symbol filling it can
+    // defeat the finder's assumptions.
     let large = u64::from(img.width()) * u64::from(img.height()) > SMALL_IMAGE_PIXELS;
-    let hopeless = large && noisy && !traced;
+    let hopeless = large && !traced;
     if found.is_empty() && opts.effort == Effort::Thorough && !hopeless {
         tracing::trace!("whole-frame fallbacks");
         // The image as it came: a still image measured as noisy may be a symbol of fine
