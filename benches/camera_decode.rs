@@ -1,10 +1,10 @@
 //! Milliseconds per frame for the camera decoder, against rxing used the plain way.
 //!
 //! Frames: generated 1280x720 webcam frames (rotated, tilted, blurred, noisy) with one and with
-//! four GS1 DataMatrix labels; noisy, dim and murky frames; empty frames, clean and noisy; large modules close up; and
-//! zxing-cpp's DataMatrix sample images (when `../shared/vectors` is present). "plain rxing" is
-//! the naive use the decoder replaces: `GenericMultipleBarcodeReader<DataMatrixReader>` with
-//! try-harder on a `HybridBinarizer`.
+//! four GS1 DataMatrix labels; noisy, dim and murky frames; empty frames, clean and noisy;
+//! large modules close up; and zxing-cpp's DataMatrix sample images (when `../shared/vectors`
+//! is present). "plain rxing" is the naive use the decoder replaces:
+//! `GenericMultipleBarcodeReader<DataMatrixReader>` with try-harder on a `HybridBinarizer`.
 
 use std::path::Path;
 

@@ -178,7 +178,7 @@ fn report(label: &str, tallies: &BTreeMap<String, Tally>) {
 /// use the folder) and what TraceDesk reaches today where that is less.
 ///
 /// Where TraceDesk genuinely falls short the exact count is asserted, so both a regression
-/// and an improvement show up (update the number then). The shortfalls:
+/// and an improvement show up (update the number then). Per folder:
 /// - datamatrix-1 `eci-mixed.png` (threshold met) switches to an ECI character set rxing does not
 ///   know; it reads since TraceDesk reports such data as its bytes (as zxing-cpp counts it).
 /// - datamatrix-1 `distorted.png` reads since a grid that fails evenly spaced is sampled where

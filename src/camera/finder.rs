@@ -390,13 +390,14 @@ impl Blob {
             // (over a dot for up to 48 modules a side) follows the tips; its line is taken
             // if more scans meet it.
             let reach = (profile.len() / 24).max(2);
-            let floor: Vec<(f32, f32)> = (0..profile.len())
-                .map(|i| {
+            let floor: Vec<(f32, f32)> = profile
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
                     let window = profile
                         .get(i.saturating_sub(reach)..(i + reach + 1).min(profile.len()))
                         .unwrap_or_default();
-                    let depth = window.iter().map(|r| r.1).fold(f32::MAX, f32::min);
-                    (profile[i].0, depth)
+                    (r.0, window.iter().map(|w| w.1).fold(f32::MAX, f32::min))
                 })
                 .collect();
             if let Some((a, b, _)) = supporting_line(&floor, tol) {
@@ -409,7 +410,7 @@ impl Blob {
                 }
             }
         }
-        let solid = inliers.iter().filter(|&&i| i).count() as f32 / profile.len() as f32;
+        let solid = share(&inliers) as f32 / profile.len() as f32;
         // Alternations along the side: each run of scans meeting the line is a dark timing
         // module, each run missing it a light one. Runs of a single scan are noise.
         let mut runs: Vec<(bool, usize)> = Vec::new();
