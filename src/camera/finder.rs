@@ -109,6 +109,9 @@ struct Blob {
     width: usize,
     height: usize,
     ink: Vec<bool>,
+    /// Every pixel of ink in the cut-out, the blob's or not: dots of a timing side that
+    /// touch neither the blob nor each other, and are too many to count as its specks.
+    all_ink: Vec<bool>,
     /// Convex hull of the blob, cut-out coordinates (pixel corners).
     hull: Vec<(f32, f32)>,
     pixels: usize,
@@ -192,11 +195,16 @@ impl Mask {
                 };
                 let (cw, ch) = (gx1 - gx0 + 1 + 2 * MARGIN, gy1 - gy0 + 1 + 2 * MARGIN);
                 let mut ink = vec![false; cw * ch];
+                let mut all_ink = vec![false; cw * ch];
                 let mut corners = Vec::new();
                 let mut pixels = 0usize;
                 for y in gy0..=gy1 {
                     let row = &label[y * w + gx0..=y * w + gx1];
-                    let line = &mut ink[(y - gy0 + MARGIN) * cw + MARGIN..][..row.len()];
+                    let at = (y - gy0 + MARGIN) * cw + MARGIN;
+                    for (&l, px) in row.iter().zip(&mut all_ink[at..at + row.len()]) {
+                        *px = l != 0;
+                    }
+                    let line = &mut ink[at..][..row.len()];
                     let (mut first, mut last) = (None, None);
                     for (x, (&l, px)) in row.iter().zip(line.iter_mut()).enumerate() {
                         if belongs(l) {
@@ -227,6 +235,7 @@ impl Mask {
                     width: cw,
                     height: ch,
                     ink,
+                    all_ink,
                     hull,
                     pixels,
                 })
@@ -343,17 +352,17 @@ impl Blob {
         Some(quad)
     }
 
-    fn ink_at(&self, x: f32, y: f32) -> bool {
+    fn ink_at(&self, ink: &[bool], x: f32, y: f32) -> bool {
         if x < 0.0 || y < 0.0 {
             return false;
         }
         let (x, y) = (x as usize, y as usize);
-        x < self.width && y < self.height && self.ink[y * self.width + x]
+        x < self.width && y < self.height && ink.get(y * self.width + x) == Some(&true)
     }
 
     /// Traces the side of the rectangle from `a` to `b` (clockwise, so inwards is to the right
-    /// on screen).
-    fn trace_side(&self, a: (f32, f32), b: (f32, f32), reach: f32) -> Option<Side> {
+    /// on screen) in the cut-out `ink`.
+    fn trace_side(&self, ink: &[bool], a: (f32, f32), b: (f32, f32), reach: f32) -> Option<Side> {
         let len = (b.0 - a.0).hypot(b.1 - a.1);
         if len < 4.0 {
             return None;
@@ -369,7 +378,7 @@ impl Blob {
             let base = (a.0 + s * t.0 - OUTSIDE * n.0, a.1 + s * t.1 - OUTSIDE * n.1);
             let mut d = 0.0;
             while d <= reach + OUTSIDE {
-                if self.ink_at(base.0 + d * n.0, base.1 + d * n.1) {
+                if self.ink_at(ink, base.0 + d * n.0, base.1 + d * n.1) {
                     profile.push((s, d - OUTSIDE));
                     break;
                 }
@@ -454,7 +463,7 @@ impl Blob {
         let reach = d(quad[0], quad[1]).min(d(quad[1], quad[2])) / 2.0;
         let mut sides = Vec::with_capacity(4);
         for i in 0..4 {
-            sides.push(self.trace_side(quad[i], quad[(i + 1) % 4], reach)?);
+            sides.push(self.trace_side(&self.ink, quad[i], quad[(i + 1) % 4], reach)?);
         }
         let mut corners = [(0.0f32, 0.0f32); 4];
         for (k, corner) in corners.iter_mut().enumerate() {
@@ -467,6 +476,41 @@ impl Blob {
             .iter()
             .all(|&c| d(c, centre) <= spread)
             .then_some((sides, corners))
+    }
+
+    /// The L at corner `k` is solid but its timing sides are not: they may be rows of dots
+    /// that are neither the blob's nor few enough to be its specks, so their trace fell into
+    /// the data. Traced again in all the ink, between the L's ends and the corner that
+    /// completes its parallelogram, they meet where the symbol's fourth corner is. Their
+    /// module counts and the corners, if both are met by more scans than before.
+    fn dotted_timing(
+        &self,
+        sides: &[Side],
+        corners: &Quad,
+        k: usize,
+    ) -> Option<((f32, f32), Quad)> {
+        let (top, right) = (sides.get((k + 1) % 4)?, sides.get((k + 2) % 4)?);
+        if top.solid.min(right.solid) >= SOLID {
+            return None;
+        }
+        let (l, a, b) = (corners[k], corners[(k + 1) % 4], corners[(k + 3) % 4]);
+        let far = (a.0 + b.0 - l.0, a.1 + b.1 - l.1);
+        let d = |p: (f32, f32), q: (f32, f32)| (q.0 - p.0).hypot(q.1 - p.1);
+        let reach = d(l, a).min(d(l, b)) / 2.0;
+        let top2 = self.trace_side(&self.all_ink, a, far, reach)?;
+        let right2 = self.trace_side(&self.all_ink, far, b, reach)?;
+        if top2.solid <= top.solid || right2.solid <= right.solid {
+            return None;
+        }
+        let mut refined = *corners;
+        refined[(k + 1) % 4] = intersect(&sides[k], &top2)?;
+        refined[(k + 2) % 4] = intersect(&top2, &right2)?;
+        refined[(k + 3) % 4] = intersect(&right2, &sides[(k + 3) % 4])?;
+        let spread = d(l, far);
+        refined
+            .iter()
+            .all(|&c| d(c, l) <= 1.5 * spread)
+            .then_some(((top2.modules, right2.modules), refined))
     }
 
     /// Reads the blob as a symbol; `quad` is its rectangle, clockwise.
@@ -494,6 +538,7 @@ impl Blob {
                 (y - MARGIN as f32 + self.origin.1 as f32) * scale + offset.1,
             )
         };
+        let cut = corners;
         let corners = corners.map(to_grey);
         tracing::trace!(
             solid = ?sides.iter().map(|s| s.solid).collect::<Vec<_>>(),
@@ -512,7 +557,11 @@ impl Blob {
             .filter(|&k| sides[(k + 3) % 4].solid.min(sides[k].solid) >= SOLID)
             .find_map(|k| {
                 let hints = (sides[(k + 1) % 4].modules, sides[(k + 2) % 4].modules);
-                read_with_l(grey, &corners, k, hints)
+                read_with_l(grey, &corners, k, hints).or_else(|| {
+                    let (timing, refined) = self.dotted_timing(&sides, &cut, k)?;
+                    tracing::trace!(corners = ?refined.map(to_grey), "dotted timing sides");
+                    read_with_l(grey, &refined.map(to_grey), k, timing)
+                })
             })
     }
 }
@@ -1306,6 +1355,35 @@ mod tests {
             let what = format!("{shape:?}, dots of {radius}, {module} px at {angle} deg");
             assert_eq!(found.len(), 1, "{what}");
             assert_eq!(found[0].text, text(), "{what}");
+        }
+    }
+
+    #[test]
+    fn dotted_timing_sides_are_traced_in_all_the_ink_beside_stray_specks() {
+        // Print specks in a ring around the label, five modules out: taken in as the blob's
+        // specks they spoil its outline, left out they leave the timing dots out too.
+        let text = text();
+        for (radius, module, angle) in [(0.45, 3.0, 62.0), (0.47, 4.0, 10.0), (0.5, 5.0, 150.0)] {
+            let modules =
+                encode_gs1_datamatrix(&text, SymbolShapeHint::FORCE_RECTANGLE).expect("encode");
+            let mut img = draw_dots(&modules, radius, module, angle);
+            let ring = modules.getWidth() as f32 * module / 2.0 + 5.0 * module;
+            for step in 0..48 {
+                let t = step as f32 / 48.0 * std::f32::consts::TAU;
+                let (x, y) = (
+                    (160.0 + ring * t.cos()) as u32,
+                    (160.0 + ring * t.sin()) as u32,
+                );
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                    if let Some(p) = img.get_pixel_mut_checked(x + dx, y + dy) {
+                        p.0[0] = 40;
+                    }
+                }
+            }
+            let found = read_blobs(&img, &threshold(&img), 1.0, (0.0, 0.0), &[]);
+            let what = format!("dots of {radius}, {module} px at {angle} deg");
+            assert_eq!(found.len(), 1, "{what}");
+            assert_eq!(found[0].text, text, "{what}");
         }
     }
 
