@@ -506,10 +506,10 @@ impl Blob {
         refined[(k + 1) % 4] = intersect(&sides[k], &top2)?;
         refined[(k + 2) % 4] = intersect(&top2, &right2)?;
         refined[(k + 3) % 4] = intersect(&right2, &sides[(k + 3) % 4])?;
+        // Corners that hardly moved were read already.
+        let moved = refined.iter().zip(corners).any(|(&r, &c)| d(r, c) > 2.0);
         let spread = d(l, far);
-        refined
-            .iter()
-            .all(|&c| d(c, l) <= 1.5 * spread)
+        (moved && refined.iter().all(|&c| d(c, l) <= 1.5 * spread))
             .then_some(((top2.modules, right2.modules), refined))
     }
 
