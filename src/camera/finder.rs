@@ -293,6 +293,10 @@ fn signed_area(points: &[(f32, f32)]) -> f32 {
         / 2.0
 }
 
+fn distance(a: (f32, f32), b: (f32, f32)) -> f32 {
+    (b.0 - a.0).hypot(b.1 - a.1)
+}
+
 fn quad_centre(q: &[(f32, f32); 4]) -> (f32, f32) {
     (
         q.iter().map(|p| p.0).sum::<f32>() / 4.0,
@@ -338,10 +342,7 @@ impl Blob {
             }
         }
         let (area, mut quad) = best?;
-        let short = {
-            let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
-            d(quad[0], quad[1]).min(d(quad[1], quad[2]))
-        };
+        let short = { distance(quad[0], quad[1]).min(distance(quad[1], quad[2])) };
         let fill = self.pixels as f32 / area.max(1.0);
         if short < MIN_SIDE || !FILL.contains(&fill) {
             return None;
@@ -459,8 +460,7 @@ impl Blob {
     /// The four sides traced from the quadrilateral `quad` (clockwise), and the corners where
     /// they meet: corner k is where side k-1 ends and side k starts.
     fn trace_sides(&self, quad: &Quad) -> Option<(Vec<Side>, Quad)> {
-        let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
-        let reach = d(quad[0], quad[1]).min(d(quad[1], quad[2])) / 2.0;
+        let reach = distance(quad[0], quad[1]).min(distance(quad[1], quad[2])) / 2.0;
         let mut sides = Vec::with_capacity(4);
         for i in 0..4 {
             sides.push(self.trace_side(&self.ink, quad[i], quad[(i + 1) % 4], reach)?);
@@ -470,11 +470,11 @@ impl Blob {
             *corner = intersect(&sides[(k + 3) % 4], &sides[k])?;
         }
         // A wild intersection (nearly parallel neighbours) is no quadrilateral.
-        let spread = d(quad[0], quad[2]).max(d(quad[1], quad[3]));
+        let spread = distance(quad[0], quad[2]).max(distance(quad[1], quad[3]));
         let centre = quad_centre(quad);
         corners
             .iter()
-            .all(|&c| d(c, centre) <= spread)
+            .all(|&c| distance(c, centre) <= spread)
             .then_some((sides, corners))
     }
 
@@ -495,8 +495,7 @@ impl Blob {
         }
         let (l, a, b) = (corners[k], corners[(k + 1) % 4], corners[(k + 3) % 4]);
         let far = (a.0 + b.0 - l.0, a.1 + b.1 - l.1);
-        let d = |p: (f32, f32), q: (f32, f32)| (q.0 - p.0).hypot(q.1 - p.1);
-        let reach = d(l, a).min(d(l, b)) / 2.0;
+        let reach = distance(l, a).min(distance(l, b)) / 2.0;
         let top2 = self.trace_side(&self.all_ink, a, far, reach)?;
         let right2 = self.trace_side(&self.all_ink, far, b, reach)?;
         if top2.solid <= top.solid || right2.solid <= right.solid {
@@ -507,9 +506,12 @@ impl Blob {
         refined[(k + 2) % 4] = intersect(&top2, &right2)?;
         refined[(k + 3) % 4] = intersect(&right2, &sides[(k + 3) % 4])?;
         // Corners that hardly moved were read already.
-        let moved = refined.iter().zip(corners).any(|(&r, &c)| d(r, c) > 2.0);
-        let spread = d(l, far);
-        (moved && refined.iter().all(|&c| d(c, l) <= 1.5 * spread))
+        let moved = refined
+            .iter()
+            .zip(corners)
+            .any(|(&r, &c)| distance(r, c) > 2.0);
+        let spread = distance(l, far);
+        (moved && refined.iter().all(|&c| distance(c, l) <= 1.5 * spread))
             .then_some(((top2.modules, right2.modules), refined))
     }
 
@@ -869,10 +871,15 @@ impl Timing {
     /// opposite side, in pixels; `None` for a side too short to count along.
     fn geometry(self, corners: Quad) -> Option<(Homography, f32, f32)> {
         let [tl, tr, br, bl] = corners;
-        let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
         let (len, across) = match self {
-            Timing::Top => (d(tl, tr), (d(tl, bl) + d(tr, br)) / 2.0),
-            Timing::Right => (d(br, tr), (d(tl, tr) + d(bl, br)) / 2.0),
+            Timing::Top => (
+                distance(tl, tr),
+                (distance(tl, bl) + distance(tr, br)) / 2.0,
+            ),
+            Timing::Right => (
+                distance(br, tr),
+                (distance(tl, tr) + distance(bl, br)) / 2.0,
+            ),
         };
         if len < 8.0 || across < 1.0 {
             return None;
@@ -1002,9 +1009,8 @@ fn refine(
     rows: u32,
 ) -> Option<[(f32, f32); 4]> {
     let [tl, tr, br, bl] = corners;
-    let d = |a: (f32, f32), b: (f32, f32)| (b.0 - a.0).hypot(b.1 - a.1);
-    let module = ((d(tl, tr) + d(bl, br)) / (2 * cols) as f32)
-        .min((d(tl, bl) + d(tr, br)) / (2 * rows) as f32);
+    let module = ((distance(tl, tr) + distance(bl, br)) / (2 * cols) as f32)
+        .min((distance(tl, bl) + distance(tr, br)) / (2 * rows) as f32);
     let mut best = corners;
     let mut best_fit = fit(grey, best, cols, rows)?;
     for step in [0.5, 0.25, 0.125].map(|f| f * module) {
