@@ -324,7 +324,7 @@ impl Blob {
         let mut best: Option<(f32, [(f32, f32); 4])> = None;
         for i in 0..hull.len() {
             let (a, b) = (hull[i], hull[(i + 1) % hull.len()]);
-            let len = (b.0 - a.0).hypot(b.1 - a.1);
+            let len = distance(a, b);
             if len < 1e-3 {
                 continue;
             }
@@ -364,7 +364,7 @@ impl Blob {
     /// Traces the side of the rectangle from `a` to `b` (clockwise, so inwards is to the right
     /// on screen) in the cut-out `ink`.
     fn trace_side(&self, ink: &[bool], a: (f32, f32), b: (f32, f32), reach: f32) -> Option<Side> {
-        let len = (b.0 - a.0).hypot(b.1 - a.1);
+        let len = distance(a, b);
         if len < 4.0 {
             return None;
         }
