@@ -477,13 +477,14 @@ fn denoise(img: &GrayImage) -> GrayImage {
     if w < 5 || h < 5 {
         return img.clone();
     }
-    let five = |a: u16, b: u16, c: u16, d: u16, e: u16| a + 4 * b + 6 * c + 4 * d + e;
+    // The kernel's weighted sum, at 16 times scale.
+    let five = |a: u32, b: u32, c: u32, d: u32, e: u32| a + 4 * b + 6 * c + 4 * d + e;
     // Rows, kept at 16 times scale (at most 4080) so the columns round only once.
     let mut rows = vec![0u16; w * h];
     for (line, out) in img.as_raw().chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
-        let at = |x: usize| line.get(x.min(w - 1)).map_or(0, |&v| u16::from(v));
+        let at = |x: usize| line.get(x.min(w - 1)).map_or(0, |&v| u32::from(v));
         for (x, o) in out.iter_mut().enumerate() {
-            *o = match line.get(x.wrapping_sub(2)..x + 3) {
+            let sum = match line.get(x.wrapping_sub(2)..x + 3) {
                 Some(&[a, b, c, d, e]) => five(a.into(), b.into(), c.into(), d.into(), e.into()),
                 _ => five(
                     at(x.saturating_sub(2)),
@@ -493,6 +494,8 @@ fn denoise(img: &GrayImage) -> GrayImage {
                     at(x + 2),
                 ),
             };
+            // At most 16 x 255.
+            *o = u16::try_from(sum).unwrap_or(u16::MAX);
         }
     }
     // Then columns, a whole output row at a time from five input rows.
@@ -512,11 +515,7 @@ fn denoise(img: &GrayImage) -> GrayImage {
         for (((((o, &a), &b), &c), &d), &e) in
             target.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3).zip(r4)
         {
-            let v = u32::from(a)
-                + 4 * u32::from(b)
-                + 6 * u32::from(c)
-                + 4 * u32::from(d)
-                + u32::from(e);
+            let v = five(a.into(), b.into(), c.into(), d.into(), e.into());
             *o = ((v + 128) / 256).min(255) as u8;
         }
     }

@@ -1308,6 +1308,11 @@ mod tests {
         })
     }
 
+    /// The text of an evenly sampled `n` x `n` grid with these corners, if it decodes.
+    fn sampled_text(img: &GrayImage, corners: Quad, n: u32) -> Option<String> {
+        sample(img, corners, n, n).and_then(|bits| decodes(&bits))
+    }
+
     fn decodes(bits: &BitMatrix) -> Option<String> {
         Decoder::new()
             .decode(bits)
@@ -1446,10 +1451,7 @@ mod tests {
             (sharp.width() as f32 + side) / 2.0,
         );
         let exact = [(a, a), (b, a), (b, b), (a, b)];
-        assert_eq!(
-            sample(&img, exact, n, n).and_then(|bits| decodes(&bits)),
-            Some(text())
-        );
+        assert_eq!(sampled_text(&img, exact, n), Some(text()));
         // Each corner pushed 1.5 px (half a module) a different way: the straight sampling
         // fails, the refined one reads.
         let off = [
@@ -1458,15 +1460,9 @@ mod tests {
             (b - 1.5, b - 1.5),
             (a + 1.5, b + 1.5),
         ];
-        assert_eq!(
-            sample(&img, off, n, n).and_then(|bits| decodes(&bits)),
-            None
-        );
+        assert_eq!(sampled_text(&img, off, n), None);
         let refined = refine(&img, off, n, n).expect("refine");
-        assert_eq!(
-            sample(&img, refined, n, n).and_then(|bits| decodes(&bits)),
-            Some(text())
-        );
+        assert_eq!(sampled_text(&img, refined, n), Some(text()));
         for (r, e) in refined.iter().zip(exact) {
             assert!(
                 (r.0 - e.0).hypot(r.1 - e.1) < 1.0,
@@ -1504,11 +1500,7 @@ mod tests {
             });
             // One homography for the whole symbol misses the bow in the middle.
             let whole = refine(&img, corners, n, n).expect("refine");
-            assert_eq!(
-                sample(&img, whole, n, n).and_then(|bits| decodes(&bits)),
-                None,
-                "bow {bow}"
-            );
+            assert_eq!(sampled_text(&img, whole, n), None, "bow {bow}");
             let regions = sample_regions(&img, whole, n, n).expect("regions");
             assert_eq!(decodes(&regions), Some(long.clone()), "bow {bow}");
             // The whole chain reads the milder bow; at the stronger one the timing sides are
@@ -1543,15 +1535,9 @@ mod tests {
             (x0, x0 + side),
         ];
         // An even grid misses; refining its corners cannot bend it.
-        assert_eq!(
-            sample(&img, corners, n, n).and_then(|bits| decodes(&bits)),
-            None
-        );
+        assert_eq!(sampled_text(&img, corners, n), None);
         let refined = refine(&img, corners, n, n).expect("refine");
-        assert_eq!(
-            sample(&img, refined, n, n).and_then(|bits| decodes(&bits)),
-            None
-        );
+        assert_eq!(sampled_text(&img, refined, n), None);
         // The timing sides give every module's centre.
         let across = timing_runs(&img, corners, Timing::Top, n).expect("top runs");
         let up = timing_runs(&img, corners, Timing::Right, n).expect("right runs");
