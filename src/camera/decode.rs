@@ -928,10 +928,13 @@ fn busy_cells(bits: &BitMatrix, contrast: &Contrast) -> BusyCells {
     let mut cells = BusyCells { cols, rows, busy };
     // A cell inside a symbol can fall short where modules clump into larger black or white
     // areas; one mostly surrounded by busy cells is taken as busy, so a symbol is not split.
+    // A slim rectangle (8 or 12 modules, one or two cells thick) has few neighbours to
+    // surround a gap: there a quiet cell between two busy ones, in line, is taken as busy.
     let holes: Vec<usize> = (0..cells.busy.len())
         .filter(|&i| {
             !cells.busy[i]
-                && cells.neighbours(i).filter(|&j| cells.busy[j]).count() >= HOLE_NEIGHBOURS
+                && (cells.neighbours(i).filter(|&j| cells.busy[j]).count() >= HOLE_NEIGHBOURS
+                    || cells.bridges(i))
         })
         .collect();
     for i in holes {
@@ -947,6 +950,14 @@ impl BusyCells {
         (cy.saturating_sub(1)..=(cy + 1).min(self.rows - 1)).flat_map(move |ny| {
             (cx.saturating_sub(1)..=(cx + 1).min(self.cols - 1)).map(move |nx| ny * self.cols + nx)
         })
+    }
+
+    /// Whether cell `i` lies between two busy cells, left and right or above and below.
+    fn bridges(&self, i: usize) -> bool {
+        let (x, y) = (i % self.cols, i / self.cols);
+        let busy =
+            |x: usize, y: usize| x < self.cols && y < self.rows && self.busy[y * self.cols + x];
+        (x > 0 && busy(x - 1, y) && busy(x + 1, y)) || (y > 0 && busy(x, y - 1) && busy(x, y + 1))
     }
 
     /// Connected groups of busy cells (touching at an edge or a corner), as (column, row)s.
@@ -1309,6 +1320,30 @@ mod tests {
         // A patch two cells tall stays, noise or not.
         let taller = grid(48, 2, |x, y| y < 8 && scatter(x, y));
         assert_eq!(busy_regions(&taller, &noisy, 2, 192, 192).len(), 1);
+    }
+
+    #[test]
+    fn a_slim_symbol_with_a_quiet_cell_stays_one_patch() {
+        // Texture two cells tall and twelve long, but one cell (columns 16-19 of modules)
+        // clumped into flat paper, as long light runs of a slim rectangle can be.
+        let bits = grid(48, 2, |x, y| {
+            y < 8 && !(16..20).contains(&x) && scatter(x, y)
+        });
+        let contrast = Contrast::everywhere(&bits);
+        let flips = count_flips(&bits);
+        let quiet = |i: usize| flips.across[i] < BUSY_FLIPS || flips.down[i] < BUSY_FLIPS;
+        assert!(
+            quiet(4) && quiet(flips.cols + 4),
+            "the gap is not busy by itself"
+        );
+        let regions = busy_regions(&bits, &contrast, 2, 192, 192);
+        assert_eq!(regions.len(), 1, "{regions:?}");
+        assert!(regions[0].x == 0 && regions[0].width >= 180, "{regions:?}");
+        // Two texture patches three cells apart stay apart.
+        let apart = grid(48, 2, |x, y| {
+            y < 8 && !(12..24).contains(&x) && scatter(x, y)
+        });
+        assert_eq!(busy_regions(&apart, &contrast, 2, 192, 192).len(), 2);
     }
 
     #[test]

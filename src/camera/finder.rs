@@ -607,52 +607,132 @@ fn read_with_l(
     cols.extend(only_rows);
     rows.extend(only_cols);
     let decoder = Decoder::new();
+    let tried = sizes_among(&cols, &rows);
+    if let Some(symbol) = tried
+        .iter()
+        .find_map(|&(c, r)| read_grid(&decoder, grey, quad, c, r))
+    {
+        return Some(symbol);
+    }
+    // Timing sides too blurred or noisy to count (modules of two or three pixels, whose
+    // samples drift off the modules within a few of them): the L's own thickness is one
+    // module, so the side's length over it is the count. Blur thins or thickens the L by
+    // up to a third at that size, so every even count in that bracket whose grid exists is
+    // a candidate, the grid that fits best first.
+    let bracket = |estimate: Option<f32>| -> Vec<u32> {
+        estimate.map_or_else(Vec::new, |e| {
+            let (lo, hi) = (
+                (0.75 * e / 2.0).floor() as u32,
+                (1.3 * e / 2.0).ceil() as u32,
+            );
+            (lo.max(4)..=hi.min(72)).map(|half| half * 2).collect()
+        })
+    };
+    let (across, up) = (
+        l_thickness_count(grey, quad, Timing::Top),
+        l_thickness_count(grey, quad, Timing::Right),
+    );
+    tracing::trace!(?across, ?up, "counted by the L's thickness");
+    let mut sizes: Vec<(f32, (u32, u32))> = sizes_among(&bracket(across), &bracket(up))
+        .into_iter()
+        .filter(|size| !tried.contains(size))
+        .filter_map(|(c, r)| Some((fit(grey, quad, c, r)?, (c, r))))
+        .collect();
+    sizes.sort_by(|a, b| b.0.total_cmp(&a.0));
+    sizes
+        .into_iter()
+        .find_map(|(_, (c, r))| read_grid(&decoder, grey, quad, c, r))
+}
+
+/// Reads a grid of `cols` x `rows` modules at `quad` (top-left, top-right, bottom-right,
+/// bottom-left): evenly sampled if it matches the finder and timing patterns, fitted better
+/// if Reed-Solomon rejects that, region by region, and at last sampled where the timing
+/// sides' own runs put the modules.
+fn read_grid(
+    decoder: &Decoder,
+    grey: &GrayImage,
+    quad: Quad,
+    cols: u32,
+    rows: u32,
+) -> Option<Symbol> {
     let decode = |bits: &BitMatrix| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(bits)))
             .ok()
             .and_then(Result::ok)
     };
-    for (cols, rows) in sizes_among(&cols, &rows) {
-        let Some(bits) = sample(grey, quad, cols, rows) else {
-            continue;
-        };
-        let matched = pattern_match(&bits);
-        tracing::trace!(cols, rows, matched, "grid sampled");
-        if matched >= PATTERN_MATCH {
-            if let Some(result) = decode(&bits) {
-                return to_symbol(&result, quad);
-            }
-            // The right size and orientation, but modules wrong: the corners may be a
-            // little off. Moved to where the grid fits best, the modules are sampled again.
-            if let Some(refined) = refine(grey, quad, cols, rows) {
-                let result = sample(grey, refined, cols, rows).and_then(|bits| decode(&bits));
-                tracing::trace!(cols, rows, read = result.is_some(), "grid refined");
-                if let Some(result) = result {
-                    return to_symbol(&result, refined);
-                }
-                // A larger symbol on a curved or warped pack: each data region, with its own
-                // finder and timing modules, fitted and sampled on its own.
-                let result =
-                    sample_regions(grey, refined, cols, rows).and_then(|bits| decode(&bits));
-                tracing::trace!(cols, rows, read = result.is_some(), "regions refined");
-                if let Some(result) = result {
-                    return to_symbol(&result, refined);
-                }
-            }
-        }
-        // Modules of unequal widths (an uneven print, a warped label), which an even grid
-        // samples off their centres: sampled where the timing sides' own runs put them.
-        let uneven = timing_runs(grey, quad, Timing::Top, cols)
-            .zip(timing_runs(grey, quad, Timing::Right, rows))
-            .and_then(|(across, up)| sample_at(grey, quad, &across, &up))
-            .filter(|bits| pattern_match(bits) >= PATTERN_MATCH)
-            .and_then(|bits| decode(&bits));
-        tracing::trace!(cols, rows, read = uneven.is_some(), "timing runs");
-        if let Some(result) = uneven {
+    let bits = sample(grey, quad, cols, rows)?;
+    let matched = pattern_match(&bits);
+    tracing::trace!(cols, rows, matched, "grid sampled");
+    if matched >= PATTERN_MATCH {
+        if let Some(result) = decode(&bits) {
             return to_symbol(&result, quad);
         }
+        // The right size and orientation, but modules wrong: the corners may be a
+        // little off. Moved to where the grid fits best, the modules are sampled again.
+        if let Some(refined) = refine(grey, quad, cols, rows) {
+            let result = sample(grey, refined, cols, rows).and_then(|bits| decode(&bits));
+            tracing::trace!(cols, rows, read = result.is_some(), "grid refined");
+            if let Some(result) = result {
+                return to_symbol(&result, refined);
+            }
+            // A larger symbol on a curved or warped pack: each data region, with its own
+            // finder and timing modules, fitted and sampled on its own.
+            let result = sample_regions(grey, refined, cols, rows).and_then(|bits| decode(&bits));
+            tracing::trace!(cols, rows, read = result.is_some(), "regions refined");
+            if let Some(result) = result {
+                return to_symbol(&result, refined);
+            }
+        }
     }
-    None
+    // Modules of unequal widths (an uneven print, a warped label), which an even grid
+    // samples off their centres: sampled where the timing sides' own runs put them.
+    let uneven = timing_runs(grey, quad, Timing::Top, cols)
+        .zip(timing_runs(grey, quad, Timing::Right, rows))
+        .and_then(|(across, up)| sample_at(grey, quad, &across, &up))
+        .filter(|bits| pattern_match(bits) >= PATTERN_MATCH)
+        .and_then(|bits| decode(&bits));
+    tracing::trace!(cols, rows, read = uneven.is_some(), "timing runs");
+    uneven.and_then(|result| to_symbol(&result, quad))
+}
+
+/// The module count along the timing side `side` of the symbol `corners` (top-left,
+/// top-right, bottom-right, bottom-left) that the L suggests: the L's side facing `side`'s
+/// end (the left side for the top, the bottom for the right side) is one module thick. It is
+/// scanned inwards a quarter pixel at a time at points along it; a scan whose dark run ends
+/// on a light data module measures one module, one ending on dark data more, so a low
+/// quantile of the runs is the module. `None` if too few scans cross a dark run.
+fn l_thickness_count(grey: &GrayImage, corners: Quad, side: Timing) -> Option<f32> {
+    const SCANS: usize = 24;
+    let (h, len, _) = side.geometry(corners)?;
+    // Quarter pixels, over the outer quarter of the symbol (two modules at least).
+    let step = 0.25 / len;
+    let steps = (len as usize).min(4096);
+    let mut values = Vec::with_capacity(SCANS * steps);
+    for j in 0..SCANS {
+        // The middle of the side: its ends meet the other sides.
+        let along = 0.15 + 0.7 * (j as f32 + 0.5) / SCANS as f32;
+        for i in 0..steps {
+            let (u, v) = side.l_point(along, i as f32 * step);
+            values.push(h.map(u, v).and_then(|(x, y)| bilinear(grey, x, y))?);
+        }
+    }
+    let threshold = two_means(&values);
+    // The scan may start a pixel outside a slightly generous trace.
+    let lead = 6.min(steps);
+    let mut runs: Vec<usize> = values
+        .chunks(steps)
+        .filter_map(|scan| {
+            let first = scan.get(..lead)?.iter().position(|&v| v < threshold)?;
+            let length = scan.get(first..)?.iter().position(|&v| v >= threshold)?;
+            Some(length)
+        })
+        .collect();
+    if runs.len() < SCANS / 3 {
+        return None;
+    }
+    runs.sort_unstable();
+    let module = *runs.get(runs.len() / 4)? as f32;
+    (module > 0.0).then(|| 1.0 / (module * step))
 }
 
 /// The line (depth = alpha + beta * s) that a side's scan profile (`(s, depth)` pairs in scan
@@ -893,6 +973,16 @@ impl Timing {
         match self {
             Timing::Top => (along, depth),
             Timing::Right => (1.0 - depth, 1.0 - along),
+        }
+    }
+
+    /// The unit-square point `along` (0 to 1, from the top or from the left) the L's side
+    /// that faces this timing side's far end, `depth` in from its edge: the left side for
+    /// the top, the bottom for the right side.
+    fn l_point(self, along: f32, depth: f32) -> (f32, f32) {
+        match self {
+            Timing::Top => (depth, along),
+            Timing::Right => (along, 1.0 - depth),
         }
     }
 }
@@ -1469,6 +1559,34 @@ mod tests {
                 "{refined:?} vs {exact:?}"
             );
         }
+    }
+
+    #[test]
+    fn scratched_timing_sides_are_counted_by_the_thickness_of_the_l() {
+        let mut modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let n = modules.getWidth();
+        // A scratch along each timing side, inking over half its modules from the third
+        // one on: the alternation no longer counts them.
+        for i in 2..2 + n / 2 {
+            modules.set(i, 0);
+            modules.set(n - 1, n - 1 - i);
+        }
+        let (x0, side) = (30.0, 3.0 * n as f32);
+        let img = image::imageops::blur(&draw(&modules, 3.0, 0.0, (side + 2.0 * x0) as u32), 0.8);
+        let (a, b) = (x0, x0 + side);
+        let corners = [(a, a), (b, a), (b, b), (a, b)];
+        for timing in [Timing::Top, Timing::Right] {
+            let counts = timing_counts(&img, corners, timing, n as f32);
+            assert!(!counts.contains(&n), "{timing:?} counted {counts:?}");
+            let thick = l_thickness_count(&img, corners, timing).expect("the L measured");
+            assert!(
+                (thick - n as f32).abs() <= 0.2 * n as f32,
+                "{timing:?}: {thick}"
+            );
+        }
+        let symbol = read_quad(&img, corners).expect("read by the L's count");
+        assert_eq!(symbol.text, text());
     }
 
     #[test]
