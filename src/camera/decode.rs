@@ -216,7 +216,7 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
                     paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
                 }
                 merge(&mut found, blobs);
-                busy = busy_regions(&bits, &contrast, 2, img.width(), img.height());
+                busy = busy_regions(&bits, &contrast, 2, img.dimensions(), !noisy);
             }
         }
     }
@@ -763,15 +763,16 @@ const TILE_STRIDE: usize = 8;
 /// The patches of `bits` (a `scale`-times reduced binarized frame) that flip between black
 /// and white often both along rows and down columns, as a module grid does, in full-size
 /// pixels with a margin for the quiet zone and the finder's solid edges. Print strokes and
-/// box edges flip one way only; flat areas not at all.
+/// box edges flip one way only; flat areas not at all. `bridge` joins patches across
+/// one-cell gaps in line (off in a noisy frame, see [`busy_cells`]).
 fn busy_regions(
     bits: &BitMatrix,
     contrast: &Contrast,
     scale: u32,
-    full_width: u32,
-    full_height: u32,
+    (full_width, full_height): (u32, u32),
+    bridge: bool,
 ) -> Vec<Region> {
-    let cells = busy_cells(bits, contrast);
+    let cells = busy_cells(bits, contrast, bridge);
     // The noise was measured on the reduced frame; reducing averages it down by `scale`.
     let noisy = contrast.noise * scale as f32 >= NOISY;
     let unit = (CELL * scale) as usize;
@@ -911,8 +912,9 @@ fn count_flips(bits: &BitMatrix) -> Flips {
 }
 
 /// The cells of a bit matrix that look like a module grid: dense flips both ways, in a cell
-/// of the grey frame with more contrast than its noise.
-fn busy_cells(bits: &BitMatrix, contrast: &Contrast) -> BusyCells {
+/// of the grey frame with more contrast than its noise; with `bridge`, gaps in lines of them
+/// too (see [`BusyCells::bridges`]).
+fn busy_cells(bits: &BitMatrix, contrast: &Contrast, bridge: bool) -> BusyCells {
     let Flips {
         cols,
         rows,
@@ -930,11 +932,14 @@ fn busy_cells(bits: &BitMatrix, contrast: &Contrast) -> BusyCells {
     // areas; one mostly surrounded by busy cells is taken as busy, so a symbol is not split.
     // A slim rectangle (8 or 12 modules, one or two cells thick) has few neighbours to
     // surround a gap: there a quiet cell between two busy ones, in line, is taken as busy.
+    // Not in a noisy frame: its speckle lines up often enough to cost more searching than
+    // a slim symbol that small would repay through that noise (measured: a tenth more
+    // time on murky frames, nothing more read).
     let holes: Vec<usize> = (0..cells.busy.len())
         .filter(|&i| {
             !cells.busy[i]
                 && (cells.neighbours(i).filter(|&j| cells.busy[j]).count() >= HOLE_NEIGHBOURS
-                    || cells.bridges(i))
+                    || (bridge && cells.bridges(i)))
         })
         .collect();
     for i in holes {
@@ -1277,14 +1282,14 @@ mod tests {
     fn a_module_grid_is_busy_and_gives_one_region() {
         // Modules of 2 half-size pixels (4 in the frame): what the fine pass is for.
         let bits = grid(60, 2, scatter);
-        let cells = busy_cells(&bits, &Contrast::everywhere(&bits));
+        let cells = busy_cells(&bits, &Contrast::everywhere(&bits), true);
         let busy = cells.busy.iter().filter(|&&b| b).count();
         assert!(
             busy * 10 >= cells.busy.len() * 8,
             "{busy} of {}",
             cells.busy.len()
         );
-        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, 240, 240);
+        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, (240, 240), true);
         assert_eq!(regions.len(), 1, "{regions:?}");
         assert!(regions[0].width >= 200 && regions[0].height >= 200);
     }
@@ -1298,9 +1303,12 @@ mod tests {
         let flat = BitMatrix::new(96, 96).expect("matrix");
         for (what, bits) in [("diagonal", diagonal), ("lines", lines), ("flat", flat)] {
             let contrast = Contrast::everywhere(&bits);
-            assert!(!busy_cells(&bits, &contrast).busy.contains(&true), "{what}");
             assert!(
-                busy_regions(&bits, &contrast, 2, 192, 192).is_empty(),
+                !busy_cells(&bits, &contrast, true).busy.contains(&true),
+                "{what}"
+            );
+            assert!(
+                busy_regions(&bits, &contrast, 2, (192, 192), true).is_empty(),
                 "{what}"
             );
         }
@@ -1311,15 +1319,15 @@ mod tests {
         // Module-like texture in the top cell row only: twelve cells long, one cell tall.
         let bits = grid(48, 2, |x, y| y < 4 && scatter(x, y));
         let clean = Contrast::everywhere(&bits);
-        assert_eq!(busy_regions(&bits, &clean, 2, 192, 192).len(), 1);
+        assert_eq!(busy_regions(&bits, &clean, 2, (192, 192), true).len(), 1);
         let noisy = Contrast {
             noise: NOISY,
             ..Contrast::everywhere(&bits)
         };
-        assert!(busy_regions(&bits, &noisy, 2, 192, 192).is_empty());
+        assert!(busy_regions(&bits, &noisy, 2, (192, 192), true).is_empty());
         // A patch two cells tall stays, noise or not.
         let taller = grid(48, 2, |x, y| y < 8 && scatter(x, y));
-        assert_eq!(busy_regions(&taller, &noisy, 2, 192, 192).len(), 1);
+        assert_eq!(busy_regions(&taller, &noisy, 2, (192, 192), true).len(), 1);
     }
 
     #[test]
@@ -1336,21 +1344,29 @@ mod tests {
             quiet(4) && quiet(flips.cols + 4),
             "the gap is not busy by itself"
         );
-        let regions = busy_regions(&bits, &contrast, 2, 192, 192);
+        let regions = busy_regions(&bits, &contrast, 2, (192, 192), true);
         assert_eq!(regions.len(), 1, "{regions:?}");
         assert!(regions[0].x == 0 && regions[0].width >= 180, "{regions:?}");
+        // Not bridged where bridging is off (a noisy frame).
+        assert_eq!(
+            busy_regions(&bits, &contrast, 2, (192, 192), false).len(),
+            2
+        );
         // Two texture patches three cells apart stay apart.
         let apart = grid(48, 2, |x, y| {
             y < 8 && !(12..24).contains(&x) && scatter(x, y)
         });
-        assert_eq!(busy_regions(&apart, &contrast, 2, 192, 192).len(), 2);
+        assert_eq!(
+            busy_regions(&apart, &contrast, 2, (192, 192), true).len(),
+            2
+        );
     }
 
     #[test]
     fn a_big_patch_is_searched_in_overlapping_windows() {
         // 60 x 60 cells of modules: far bigger than one window.
         let bits = grid(240, 2, scatter);
-        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, 960, 960);
+        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, (960, 960), true);
         assert!(regions.len() > 4, "{}", regions.len());
         let window = (TILE_CELLS as u32 * CELL * 2) as f32 * 1.5 + 16.0;
         assert!(
@@ -1374,7 +1390,7 @@ mod tests {
     fn a_slim_patch_longer_than_a_window_is_also_searched_whole() {
         // Three cells wide and forty tall: a slim rectangular symbol longer than a window.
         let bits = grid(160, 2, |x, y| x < 12 && scatter(x, y));
-        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, 640, 640);
+        let regions = busy_regions(&bits, &Contrast::everywhere(&bits), 2, (640, 640), true);
         let tall = 40 * CELL * 2;
         assert!(
             regions.iter().any(|r| r.y == 0 && r.height >= tall),

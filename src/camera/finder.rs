@@ -17,7 +17,8 @@
 //!    (white every other one) fall away as outliers;
 //! 3. the two solid sides of the L are the adjacent pair that the scans meet almost everywhere;
 //!    the other two are the timing sides, and the module count whose samples along a timing
-//!    side alternate best is taken (a damaged side borrows the other side's count);
+//!    side alternate best is taken (a damaged side borrows the other side's count; sides too
+//!    blurred to count at all are counted by the L's thickness, one module);
 //! 4. module centres are sampled through the homography of the four corners from the grey
 //!    image (a small average each, so noise does not flip a module), split into ink and paper
 //!    by two-means, checked against the finder and timing patterns, and decoded. Reed-Solomon
@@ -554,17 +555,27 @@ impl Blob {
             let score = |k: usize| sides[(k + 3) % 4].solid + sides[k].solid;
             score(b).total_cmp(&score(a))
         });
-        order
+        let mut likeliest: Option<(usize, Vec<(u32, u32)>)> = None;
+        let symbol = order
             .into_iter()
             .filter(|&k| sides[(k + 3) % 4].solid.min(sides[k].solid) >= SOLID)
             .find_map(|k| {
                 let hints = (sides[(k + 1) % 4].modules, sides[(k + 2) % 4].modules);
-                read_with_l(grey, &corners, k, hints).or_else(|| {
+                let mut tried = Vec::new();
+                let symbol = read_with_l(grey, &corners, k, hints, &mut tried).or_else(|| {
                     let (timing, refined) = self.dotted_timing(&sides, &cut, k)?;
                     tracing::trace!(corners = ?refined.map(to_grey), "dotted timing sides");
-                    read_with_l(grey, &refined.map(to_grey), k, timing)
-                })
-            })
+                    read_with_l(grey, &refined.map(to_grey), k, timing, &mut Vec::new())
+                });
+                likeliest.get_or_insert((k, tried));
+                symbol
+            });
+        // The likeliest L alone is measured: the thickness reads blurred symbols, but every
+        // blob of clutter has some L-like corner, and measuring all of them costs.
+        symbol.or_else(|| {
+            let (k, tried) = likeliest?;
+            read_by_thickness(grey, &corners, k, &tried)
+        })
     }
 }
 
@@ -576,28 +587,28 @@ pub(crate) fn read_quad(grey: &GrayImage, corners: [(f32, f32); 4]) -> Option<Sy
     if signed_area(&corners) < 0.0 {
         corners.reverse();
     }
-    (0..4).find_map(|k| read_with_l(grey, &corners, k, (0.0, 0.0)))
+    (0..4).find_map(|k| read_with_l(grey, &corners, k, (0.0, 0.0), &mut Vec::new()))
+}
+
+/// The corners `corners` (clockwise on screen) reordered for the L at `corners[k]`: top-left,
+/// top-right, bottom-right, bottom-left (the L's corner).
+fn l_quad(corners: &Quad, k: usize) -> Quad {
+    [1, 2, 3, 0].map(|i| corners[(k + i) % 4])
 }
 
 /// Reads the symbol with corners `corners` (clockwise on screen) whose L has its corner at
 /// `corners[k]`: each timing side is counted from the grey image (`hints`, the blob's own
 /// counts of the top and right sides, break ties), the module grid is sampled at each size
 /// that exists among the counts, and a sample that matches the finder and timing patterns is
-/// decoded.
+/// decoded. The sizes tried are added to `tried`.
 fn read_with_l(
     grey: &GrayImage,
-    corners: &[(f32, f32); 4],
+    corners: &Quad,
     k: usize,
     hints: (f32, f32),
+    tried: &mut Vec<(u32, u32)>,
 ) -> Option<Symbol> {
-    // Clockwise from the L's corner (bottom-left): top-left, top-right, bottom-right.
-    let (bl, tl, tr, br) = (
-        *corners.get(k % 4)?,
-        *corners.get((k + 1) % 4)?,
-        *corners.get((k + 2) % 4)?,
-        *corners.get((k + 3) % 4)?,
-    );
-    let quad = [tl, tr, br, bl];
+    let quad = l_quad(corners, k);
     let mut cols = timing_counts(grey, quad, Timing::Top, hints.0);
     let mut rows = timing_counts(grey, quad, Timing::Right, hints.1);
     tracing::trace!(?quad, ?cols, ?rows, "timing counted");
@@ -607,25 +618,35 @@ fn read_with_l(
     cols.extend(only_rows);
     rows.extend(only_cols);
     let decoder = Decoder::new();
-    let tried = sizes_among(&cols, &rows);
-    if let Some(symbol) = tried
-        .iter()
-        .find_map(|&(c, r)| read_grid(&decoder, grey, quad, c, r))
-    {
-        return Some(symbol);
-    }
-    // Timing sides too blurred or noisy to count (modules of two or three pixels, whose
-    // samples drift off the modules within a few of them): the L's own thickness is one
-    // module, so the side's length over it is the count. Blur thins or thickens the L by
-    // up to a third at that size, so every even count in that bracket whose grid exists is
-    // a candidate, the grid that fits best first.
+    let sizes = sizes_among(&cols, &rows);
+    tried.extend(&sizes);
+    sizes
+        .into_iter()
+        .find_map(|(c, r)| read_grid(&decoder, grey, quad, c, r, true))
+}
+
+/// Reads the symbol with corners `corners` whose L is at `corners[k]` by the L's thickness,
+/// for timing sides too blurred or noisy to count (modules of two or three pixels, whose
+/// samples drift off the modules within a few of them): the L is one module thick, so a
+/// side's length over it is the count. Blur thins or thickens the L by up to a third at that
+/// size, so every even count in that bracket whose grid exists and was not `tried` is a
+/// candidate, nearest the estimate first.
+fn read_by_thickness(
+    grey: &GrayImage,
+    corners: &Quad,
+    k: usize,
+    tried: &[(u32, u32)],
+) -> Option<Symbol> {
+    let quad = l_quad(corners, k);
     let bracket = |estimate: Option<f32>| -> Vec<u32> {
         estimate.map_or_else(Vec::new, |e| {
             let (lo, hi) = (
                 (0.75 * e / 2.0).floor() as u32,
                 (1.3 * e / 2.0).ceil() as u32,
             );
-            (lo.max(4)..=hi.min(72)).map(|half| half * 2).collect()
+            let mut counts: Vec<u32> = (lo.max(4)..=hi.min(72)).map(|half| half * 2).collect();
+            counts.sort_by(|a, b| (*a as f32 - e).abs().total_cmp(&(*b as f32 - e).abs()));
+            counts
         })
     };
     let (across, up) = (
@@ -633,27 +654,37 @@ fn read_with_l(
         l_thickness_count(grey, quad, Timing::Right),
     );
     tracing::trace!(?across, ?up, "counted by the L's thickness");
-    let mut sizes: Vec<(f32, (u32, u32))> = sizes_among(&bracket(across), &bracket(up))
+    let decoder = Decoder::new();
+    // Most blobs measured here are clutter, solid ink among them (which matches the L and
+    // half the timing modules): the timing sides must alternate more often than not at
+    // the size, and a grid sampled at the module centres alone (a fifth of the work) must
+    // roughly match the patterns, before the grid is read.
+    let (top, right) = (Timing::Top.geometry(quad)?, Timing::Right.geometry(quad)?);
+    let roughly = |cols: u32, rows: u32| {
+        let alternate = alternation(grey, Timing::Top, &top, cols)
+            + alternation(grey, Timing::Right, &right, rows);
+        alternate >= 2.0 * 0.6
+            && sample_values(grey, quad, cols, rows, &[(0.0, 0.0)])
+                .and_then(|values| to_bits(&values, cols, rows))
+                .is_some_and(|bits| pattern_match(&bits) >= PATTERN_MATCH - 0.1)
+    };
+    sizes_among(&bracket(across), &bracket(up))
         .into_iter()
-        .filter(|size| !tried.contains(size))
-        .filter_map(|(c, r)| Some((fit(grey, quad, c, r)?, (c, r))))
-        .collect();
-    sizes.sort_by(|a, b| b.0.total_cmp(&a.0));
-    sizes
-        .into_iter()
-        .find_map(|(_, (c, r))| read_grid(&decoder, grey, quad, c, r))
+        .filter(|&(c, r)| !tried.contains(&(c, r)) && roughly(c, r))
+        .find_map(|(c, r)| read_grid(&decoder, grey, quad, c, r, false))
 }
 
 /// Reads a grid of `cols` x `rows` modules at `quad` (top-left, top-right, bottom-right,
 /// bottom-left): evenly sampled if it matches the finder and timing patterns, fitted better
-/// if Reed-Solomon rejects that, region by region, and at last sampled where the timing
-/// sides' own runs put the modules.
+/// if Reed-Solomon rejects that, region by region, and at last (if `uneven`) sampled where
+/// the timing sides' own runs put the modules.
 fn read_grid(
     decoder: &Decoder,
     grey: &GrayImage,
     quad: Quad,
     cols: u32,
     rows: u32,
+    uneven: bool,
 ) -> Option<Symbol> {
     let decode = |bits: &BitMatrix| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(bits)))
@@ -684,6 +715,9 @@ fn read_grid(
             }
         }
     }
+    if !uneven {
+        return None;
+    }
     // Modules of unequal widths (an uneven print, a warped label), which an even grid
     // samples off their centres: sampled where the timing sides' own runs put them.
     let uneven = timing_runs(grey, quad, Timing::Top, cols)
@@ -696,17 +730,18 @@ fn read_grid(
 }
 
 /// The module count along the timing side `side` of the symbol `corners` (top-left,
-/// top-right, bottom-right, bottom-left) that the L suggests: the L's side facing `side`'s
-/// end (the left side for the top, the bottom for the right side) is one module thick. It is
+/// top-right, bottom-right, bottom-left) that the L suggests: the L's side across `side`
+/// (the left side for the top, the bottom for the right side) is one module thick. It is
 /// scanned inwards a quarter pixel at a time at points along it; a scan whose dark run ends
 /// on a light data module measures one module, one ending on dark data more, so a low
 /// quantile of the runs is the module. `None` if too few scans cross a dark run.
 fn l_thickness_count(grey: &GrayImage, corners: Quad, side: Timing) -> Option<f32> {
-    const SCANS: usize = 24;
+    const SCANS: usize = 16;
     let (h, len, _) = side.geometry(corners)?;
-    // Quarter pixels, over the outer quarter of the symbol (two modules at least).
+    // Quarter pixels, over the outer quarter of the symbol (two modules at least) and at
+    // most 16 pixels: the counts that need this have modules of a few pixels.
     let step = 0.25 / len;
-    let steps = (len as usize).min(4096);
+    let steps = (len as usize).min(64);
     let mut values = Vec::with_capacity(SCANS * steps);
     for j in 0..SCANS {
         // The middle of the side: its ends meet the other sides.
@@ -809,33 +844,17 @@ fn intersect(a: &Side, b: &Side) -> Option<(f32, f32)> {
 /// through the symbol's perspective, and the counts whose samples alternate best are kept. A wrong
 /// count samples some modules twice or skips every other one, and the alternation breaks.
 fn timing_counts(grey: &GrayImage, corners: Quad, side: Timing, hint: f32) -> Vec<u32> {
-    let Some((h, len, across)) = side.geometry(corners) else {
+    let Some(geometry) = side.geometry(corners) else {
         return Vec::new();
     };
+    let len = geometry.1;
     // At least about one and a half pixels a module.
     let most = ((len / 1.5) as u32).min(144);
-    let mut scored: Vec<(f32, u32)> = Vec::new();
-    let mut values = Vec::new();
-    for count in (8..=most).step_by(2) {
-        // Half a module in from the side, through the symbol's perspective: under keystone
-        // the modules along a side shrink towards the far end.
-        let depth = 0.5 * (len / count as f32) / across;
-        values.clear();
-        for i in 0..count {
-            let f = (i as f32 + 0.5) / count as f32;
-            let (u, v) = side.point(f, depth);
-            let value = h.map(u, v).and_then(|(x, y)| bilinear(grey, x, y));
-            values.push(value.unwrap_or(255.0));
-        }
-        let threshold = two_means(&values);
-        let right = values
-            .iter()
-            .enumerate()
-            .filter(|&(i, &v)| (v < threshold) == (i % 2 == 0))
-            .count();
-        scored.push((right as f32 / count as f32, count));
-    }
-    scored.retain(|&(score, _)| score >= 0.8);
+    let mut scored: Vec<(f32, u32)> = (8..=most)
+        .step_by(2)
+        .map(|count| (alternation(grey, side, &geometry, count), count))
+        .filter(|&(score, _)| score >= 0.8)
+        .collect();
     // No even spacing fits (a label printed or photographed unevenly, modules of unequal
     // widths): the counts whose dark and light runs, counted along the side, number as many
     // as the count itself.
@@ -870,6 +889,33 @@ fn timing_counts(grey: &GrayImage, corners: Quad, side: Timing, hint: f32) -> Ve
         }
     }
     counts
+}
+
+/// Share of `count` module centres along the timing side `side` (its [`Timing::geometry`])
+/// that fall dark and light in turn from the L, sampled half a module in through the
+/// symbol's perspective (under keystone the modules along a side shrink towards the far end).
+fn alternation(
+    grey: &GrayImage,
+    side: Timing,
+    (h, len, across): &(Homography, f32, f32),
+    count: u32,
+) -> f32 {
+    let depth = 0.5 * (len / count as f32) / across;
+    let values: Vec<f32> = (0..count)
+        .map(|i| {
+            let (u, v) = side.point((i as f32 + 0.5) / count as f32, depth);
+            h.map(u, v)
+                .and_then(|(x, y)| bilinear(grey, x, y))
+                .unwrap_or(255.0)
+        })
+        .collect();
+    let threshold = two_means(&values);
+    let right = values
+        .iter()
+        .enumerate()
+        .filter(|&(i, &v)| (v < threshold) == (i % 2 == 0))
+        .count();
+    right as f32 / count.max(1) as f32
 }
 
 /// The centres (0 to 1 along the side, from its end next to the L) of the `count` modules of a
@@ -977,8 +1023,8 @@ impl Timing {
     }
 
     /// The unit-square point `along` (0 to 1, from the top or from the left) the L's side
-    /// that faces this timing side's far end, `depth` in from its edge: the left side for
-    /// the top, the bottom for the right side.
+    /// across this timing side, `depth` in from its edge: the left side for the top, the
+    /// bottom for the right side.
     fn l_point(self, along: f32, depth: f32) -> (f32, f32) {
         match self {
             Timing::Top => (depth, along),
@@ -1585,8 +1631,11 @@ mod tests {
                 "{timing:?}: {thick}"
             );
         }
-        let symbol = read_quad(&img, corners).expect("read by the L's count");
-        assert_eq!(symbol.text, text());
+        // Its exact corners alone, by the timing sides' counts, do not read.
+        assert!(read_quad(&img, corners).is_none());
+        let found = read_blobs(&img, &threshold(&img), 1.0, (0.0, 0.0), &[]);
+        assert_eq!(found.len(), 1, "read by the L's count");
+        assert_eq!(found[0].text, text());
     }
 
     #[test]
