@@ -713,6 +713,15 @@ fn read_grid(
             if let Some(result) = result {
                 return to_symbol(&result, refined);
             }
+            // A badly blurred symbol: each module's value is part its neighbours', so a lone
+            // module hardly crosses the threshold. Taken apart again, module by module.
+            let result = sample_values(grey, refined, cols, rows, &SPOTS)
+                .and_then(|values| to_bits(&sharpen(&values, cols as usize), cols, rows))
+                .and_then(|bits| decode(&bits));
+            tracing::trace!(cols, rows, read = result.is_some(), "grid sharpened");
+            if let Some(result) = result {
+                return to_symbol(&result, refined);
+            }
         }
     }
     if !uneven {
@@ -1224,6 +1233,38 @@ fn sample_regions(
     Some(bits)
 }
 
+/// Module values (row by row, `width` a row) with the blur between neighbours undone to first
+/// order: each moves away from the mean of its four neighbours (those inside the grid) by as
+/// much as it differs from it.
+fn sharpen(values: &[f32], width: usize) -> Vec<f32> {
+    let at = |x: usize, y: usize| values.get(y * width + x).copied();
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let (x, y) = (i % width, i / width);
+            let neighbours = [
+                x.checked_sub(1).and_then(|x| at(x, y)),
+                (x + 1 < width).then(|| at(x + 1, y)).flatten(),
+                y.checked_sub(1).and_then(|y| at(x, y)),
+                at(x, y + 1),
+            ];
+            let (sum, n) = neighbours
+                .iter()
+                .flatten()
+                .fold((0.0, 0.0), |(s, n), &w| (s + w, n + 1.0));
+            if n > 0.0 {
+                v + SHARPEN * (v - sum / n)
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
+/// How strongly [`sharpen`] undoes the blur.
+const SHARPEN: f32 = 1.0;
+
 /// The threshold halfway between the means of the dark and the light values.
 fn two_means(values: &[f32]) -> f32 {
     let mut threshold = values.iter().sum::<f32>() / values.len().max(1) as f32;
@@ -1636,6 +1677,37 @@ mod tests {
         let found = read_blobs(&img, &threshold(&img), 1.0, (0.0, 0.0), &[]);
         assert_eq!(found.len(), 1, "read by the L's count");
         assert_eq!(found[0].text, text());
+    }
+
+    #[test]
+    fn a_badly_blurred_symbol_reads_once_its_modules_are_sharpened() {
+        let modules =
+            encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
+        let n = modules.getWidth();
+        // 6 px modules under a blur of half a module: lone modules lose most of their contrast.
+        let (x0, side) = (30.0, 6.0 * n as f32);
+        let img = image::imageops::blur(&draw(&modules, 6.0, 0.0, (side + 2.0 * x0) as u32), 3.2);
+        let (a, b) = (x0, x0 + side);
+        let corners = [(a, a), (b, a), (b, b), (a, b)];
+        assert_eq!(sampled_text(&img, corners, n), None, "reads unsharpened");
+        let sharpened = sample_values(&img, corners, n, n, &SPOTS)
+            .and_then(|values| to_bits(&sharpen(&values, n as usize), n, n))
+            .and_then(|bits| decodes(&bits));
+        assert_eq!(sharpened, Some(text()));
+        let symbol = read_quad(&img, corners).expect("read");
+        assert_eq!(symbol.text, text());
+    }
+
+    #[test]
+    fn sharpening_restores_a_lone_module_and_keeps_flat_areas() {
+        // A dark module blurred into its light neighbours, in a 3 x 3 grid.
+        let values = [
+            150.0, 130.0, 150.0, 130.0, 110.0, 130.0, 150.0, 130.0, 150.0,
+        ];
+        let sharp = sharpen(&values, 3);
+        assert!(sharp[4] <= 90.0, "{sharp:?}");
+        assert!(sharp[0] > 150.0, "{sharp:?}");
+        assert_eq!(sharpen(&[100.0; 6], 3), vec![100.0; 6]);
     }
 
     #[test]
