@@ -55,6 +55,8 @@ const FILL: std::ops::RangeInclusive<f32> = 0.22..=0.8;
 const MAX_BLOBS: usize = 24;
 /// Empty pixels around a blob's cut-out, so the side scans start outside it.
 const MARGIN: usize = 3;
+/// Pixels: the thickest L that [`l_thickness_count`] measures.
+const THICKEST_L: f32 = 5.0;
 /// Share of a side's scans that must meet its line for it to be part of the L.
 const SOLID: f32 = 0.7;
 /// Share of the sampled finder and timing modules that must match before a decode is tried.
@@ -630,7 +632,7 @@ fn read_with_l(
 /// samples drift off the modules within a few of them): the L is one module thick, so a
 /// side's length over it is the count. Blur thins or thickens the L by up to a third at that
 /// size, so every even count in that bracket whose grid exists and was not `tried` is a
-/// candidate, nearest the estimate first.
+/// candidate; the two whose grids match the patterns best are read.
 fn read_by_thickness(
     grey: &GrayImage,
     corners: &Quad,
@@ -663,15 +665,26 @@ fn read_by_thickness(
     let roughly = |cols: u32, rows: u32| {
         let alternate = alternation(grey, Timing::Top, &top, cols)
             + alternation(grey, Timing::Right, &right, rows);
-        alternate >= 2.0 * 0.6
-            && sample_values(grey, quad, cols, rows, &[(0.0, 0.0)])
-                .and_then(|values| to_bits(&values, cols, rows))
-                .is_some_and(|bits| pattern_match(&bits) >= PATTERN_MATCH - 0.1)
+        if alternate < 2.0 * 0.6 {
+            return None;
+        }
+        sample_values(grey, quad, cols, rows, &[(0.0, 0.0)])
+            .and_then(|values| to_bits(&values, cols, rows))
+            .map(|bits| pattern_match(&bits))
+            .filter(|&matched| matched >= PATTERN_MATCH - 0.1)
     };
-    sizes_among(&bracket(across), &bracket(up))
+    let mut sizes: Vec<(f32, (u32, u32))> = sizes_among(&bracket(across), &bracket(up))
         .into_iter()
-        .filter(|&(c, r)| !tried.contains(&(c, r)) && roughly(c, r))
-        .find_map(|(c, r)| read_grid(&decoder, grey, quad, c, r, false))
+        .filter(|size| !tried.contains(size))
+        .filter_map(|(c, r)| Some((roughly(c, r)?, (c, r))))
+        .collect();
+    // A real but damaged symbol matches at several sizes, and reading one (refining its
+    // corners) costs a hundred samplings: the two best matches only.
+    sizes.sort_by(|a, b| b.0.total_cmp(&a.0));
+    sizes
+        .into_iter()
+        .take(2)
+        .find_map(|(_, (c, r))| read_grid(&decoder, grey, quad, c, r, false))
 }
 
 /// Reads a grid of `cols` x `rows` modules at `quad` (top-left, top-right, bottom-right,
@@ -743,7 +756,9 @@ fn read_grid(
 /// (the left side for the top, the bottom for the right side) is one module thick. It is
 /// scanned inwards a quarter pixel at a time at points along it; a scan whose dark run ends
 /// on a light data module measures one module, one ending on dark data more, so a low
-/// quantile of the runs is the module. `None` if too few scans cross a dark run.
+/// quantile of the runs is the module. `None` if too few scans cross a dark run, or if the L
+/// is thicker than [`THICKEST_L`]: timing sides of modules that big are counted by their own
+/// alternation, and a symbol that size which still does not read is damaged, not blurred.
 fn l_thickness_count(grey: &GrayImage, corners: Quad, side: Timing) -> Option<f32> {
     const SCANS: usize = 16;
     let (h, len, _) = side.geometry(corners)?;
@@ -775,8 +790,9 @@ fn l_thickness_count(grey: &GrayImage, corners: Quad, side: Timing) -> Option<f3
         return None;
     }
     runs.sort_unstable();
+    // In quarter pixels.
     let module = *runs.get(runs.len() / 4)? as f32;
-    (module > 0.0).then(|| 1.0 / (module * step))
+    (module > 0.0 && module <= 4.0 * THICKEST_L).then(|| 1.0 / (module * step))
 }
 
 /// The line (depth = alpha + beta * s) that a side's scan profile (`(s, depth)` pairs in scan
