@@ -763,7 +763,7 @@ fn l_thickness_count(grey: &GrayImage, corners: Quad, side: Timing) -> Option<f3
     const SCANS: usize = 16;
     let (h, len, _) = side.geometry(corners)?;
     // Quarter pixels, over the outer quarter of the symbol (two modules at least) and at
-    // most 16 pixels: the counts that need this have modules of a few pixels.
+    // most 16 pixels (a run of two of the thickest modules measured, with room to spare).
     let step = 0.25 / len;
     let steps = (len as usize).min(64);
     let mut values = Vec::with_capacity(SCANS * steps);
@@ -1253,6 +1253,9 @@ fn sample_regions(
 /// order: each moves away from the mean of its four neighbours (those inside the grid) by as
 /// much as it differs from it.
 fn sharpen(values: &[f32], width: usize) -> Vec<f32> {
+    if width == 0 {
+        return values.to_vec();
+    }
     let at = |x: usize, y: usize| values.get(y * width + x).copied();
     values
         .iter()
@@ -1724,6 +1727,7 @@ mod tests {
         assert!(sharp[4] <= 90.0, "{sharp:?}");
         assert!(sharp[0] > 150.0, "{sharp:?}");
         assert_eq!(sharpen(&[100.0; 6], 3), vec![100.0; 6]);
+        assert_eq!(sharpen(&[100.0, 50.0], 0), vec![100.0, 50.0]);
     }
 
     #[test]
