@@ -235,6 +235,36 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
         failed.extend(region_failed);
     }
 
+    // A frame low in contrast all over (a pack under glare, a faded print) with busy texture
+    // nothing was read in: a symbol of large modules there defeats the hybrid threshold,
+    // whose 8-pixel blocks inside one module, all ink or all paper, fall under its minimum
+    // range and count as paper, so its L breaks up. Against one threshold from the frame's
+    // histogram it is whole again, for our own finder. (Only then: in a frame of ordinary
+    // contrast that pass finds nothing new and costs a fifth more.)
+    let unread = busy.iter().any(|r| {
+        !found.iter().any(|s| {
+            let (x, y) = quad_centre(&s.corners);
+            (r.x as f32..(r.x + r.width) as f32).contains(&x)
+                && (r.y as f32..(r.y + r.height) as f32).contains(&y)
+        })
+    });
+    if unread
+        && spread(&small) < LOW_CONTRAST
+        && let Some(mut bits) = binarize(
+            small.as_raw(),
+            small.width(),
+            small.height(),
+            Threshold::Global,
+        )
+    {
+        for symbol in &found {
+            paint_white(&mut bits, &symbol.corners.map(|(x, y)| (x / 2.0, y / 2.0)));
+        }
+        let blobs = finder::read_blobs(img, &bits, 2.0, (0.0, 0.0), &found);
+        tracing::trace!(read = blobs.len(), "low-contrast frame");
+        merge(&mut found, blobs);
+    }
+
     // Candidates that were traced but did not decode get a closer look on their own.
     let traced = !failed.is_empty();
     for corners in failed {
@@ -277,6 +307,31 @@ pub fn decode_luma(img: &GrayImage, opts: &DecodeOptions) -> Vec<Symbol> {
     }
     found
 }
+
+/// Grey levels between the 5th and the 95th percentile of an image's pixels.
+fn spread(img: &GrayImage) -> u8 {
+    let mut histogram = [0u64; 256];
+    for p in img.as_raw() {
+        histogram[usize::from(*p)] += 1;
+    }
+    let total: u64 = histogram.iter().sum();
+    let percentile = |p: u64| {
+        let mut seen = 0u64;
+        histogram
+            .iter()
+            .position(|&c| {
+                seen += c;
+                seen * 100 > total * p
+            })
+            .unwrap_or(0)
+    };
+    u8::try_from(percentile(95).saturating_sub(percentile(5))).unwrap_or(u8::MAX)
+}
+
+/// Half-size frames whose [`spread`] is under this many grey levels are low in contrast all
+/// over: the generated low-contrast frames spread over 12-29, the dim and murky ones over 30-51,
+/// ordinary ones over 60 and more.
+const LOW_CONTRAST: u8 = 30;
 
 /// Images up to this many pixels (VGA) always get the whole-frame fallbacks.
 const SMALL_IMAGE_PIXELS: u64 = 640 * 480;
@@ -1398,6 +1453,15 @@ mod tests {
         );
         // The windows are still there for clutter.
         assert!(regions.len() > 1, "{regions:?}");
+    }
+
+    #[test]
+    fn spread_measures_the_middle_ninety_percent_of_grey_levels() {
+        // 100 pixels: grey levels 0..100, one each.
+        let ramp = GrayImage::from_fn(10, 10, |x, y| image::Luma([(y * 10 + x) as u8]));
+        assert_eq!(spread(&ramp), 90);
+        assert_eq!(spread(&GrayImage::from_pixel(8, 8, image::Luma([77]))), 0);
+        assert_eq!(spread(&GrayImage::new(0, 0)), 0);
     }
 
     #[test]
