@@ -1504,6 +1504,18 @@ mod tests {
         })
     }
 
+    /// `modules` drawn upright, `module` pixels a module with 30 pixels of paper around,
+    /// blurred by `sigma`, and the symbol's exact corners.
+    fn upright_blurred(modules: &BitMatrix, module: f32, sigma: f32) -> (GrayImage, Quad) {
+        let (x0, side) = (30.0, module * modules.getWidth() as f32);
+        let img = draw(modules, module, 0.0, (side + 2.0 * x0) as u32);
+        let (a, b) = (x0, x0 + side);
+        (
+            image::imageops::blur(&img, sigma),
+            [(a, a), (b, a), (b, b), (a, b)],
+        )
+    }
+
     /// The text of an evenly sampled `n` x `n` grid with these corners, if it decodes.
     fn sampled_text(img: &GrayImage, corners: Quad, n: u32) -> Option<String> {
         sample(img, corners, n, n).and_then(|bits| decodes(&bits))
@@ -1678,10 +1690,7 @@ mod tests {
             modules.set(i, 0);
             modules.set(n - 1, n - 1 - i);
         }
-        let (x0, side) = (30.0, 3.0 * n as f32);
-        let img = image::imageops::blur(&draw(&modules, 3.0, 0.0, (side + 2.0 * x0) as u32), 0.8);
-        let (a, b) = (x0, x0 + side);
-        let corners = [(a, a), (b, a), (b, b), (a, b)];
+        let (img, corners) = upright_blurred(&modules, 3.0, 0.8);
         for timing in [Timing::Top, Timing::Right] {
             let counts = timing_counts(&img, corners, timing, n as f32);
             assert!(!counts.contains(&n), "{timing:?} counted {counts:?}");
@@ -1704,10 +1713,7 @@ mod tests {
             encode_gs1_datamatrix(&text(), SymbolShapeHint::FORCE_SQUARE).expect("encode");
         let n = modules.getWidth();
         // 6 px modules under a blur of half a module: lone modules lose most of their contrast.
-        let (x0, side) = (30.0, 6.0 * n as f32);
-        let img = image::imageops::blur(&draw(&modules, 6.0, 0.0, (side + 2.0 * x0) as u32), 3.2);
-        let (a, b) = (x0, x0 + side);
-        let corners = [(a, a), (b, a), (b, b), (a, b)];
+        let (img, corners) = upright_blurred(&modules, 6.0, 3.2);
         assert_eq!(sampled_text(&img, corners, n), None, "reads unsharpened");
         let sharpened = sample_values(&img, corners, n, n, &SPOTS)
             .and_then(|values| to_bits(&sharpen(&values, n as usize), n, n))
